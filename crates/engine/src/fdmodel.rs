@@ -1,0 +1,137 @@
+//! Which file descriptors still refer to the standard streams the program
+//! was started with.
+//!
+//! Replay re-writes output sent to the original stdout and stderr, so it
+//! follows dup, dup2, dup3, fcntl(F_DUPFD*), close, close_range and
+//! close-on-exec from the (replayed) syscall results. Descriptors created by
+//! other calls can only reuse a number after it was closed, so they need no
+//! tracking.
+
+use std::collections::HashMap;
+
+use scribe_syscalls::nr;
+
+const F_DUPFD: u64 = 0;
+const F_SETFD: u64 = 2;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+const FD_CLOEXEC: u64 = 1;
+const O_CLOEXEC: u64 = 0o2000000;
+const CLOSE_RANGE_CLOEXEC: u64 = 4;
+
+/// One of the three streams a program starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdStream {
+    /// File descriptor 0 at start.
+    Stdin,
+    /// File descriptor 1 at start.
+    Stdout,
+    /// File descriptor 2 at start.
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    stream: StdStream,
+    cloexec: bool,
+}
+
+/// The descriptors of one fd table that refer to a standard stream.
+#[derive(Debug, Clone)]
+pub struct StdFds {
+    fds: HashMap<u64, Entry>,
+}
+
+impl Default for StdFds {
+    fn default() -> Self {
+        let mut fds = HashMap::new();
+        for (fd, stream) in [(0, StdStream::Stdin), (1, StdStream::Stdout), (2, StdStream::Stderr)] {
+            fds.insert(fd, Entry { stream, cloexec: false });
+        }
+        StdFds { fds }
+    }
+}
+
+impl StdFds {
+    /// The standard stream `fd` refers to, if any.
+    pub fn stream(&self, fd: u64) -> Option<StdStream> {
+        self.fds.get(&fd).map(|e| e.stream)
+    }
+
+    fn copy(&mut self, old: u64, new: u64, cloexec: bool) {
+        match self.fds.get(&old).copied() {
+            Some(e) => {
+                self.fds.insert(new, Entry { stream: e.stream, cloexec });
+            }
+            None => {
+                self.fds.remove(&new);
+            }
+        }
+    }
+
+    /// Updates the table after a successful syscall (`result >= 0`).
+    pub fn apply(&mut self, nr_: u32, args: &[u64; 6], result: i64) {
+        if result < 0 {
+            return;
+        }
+        let new = result as u64;
+        match nr_ {
+            nr::CLOSE => {
+                self.fds.remove(&args[0]);
+            }
+            nr::DUP => self.copy(args[0], new, false),
+            nr::DUP2 if args[0] != args[1] => self.copy(args[0], args[1], false),
+            nr::DUP3 => self.copy(args[0], args[1], args[2] & O_CLOEXEC != 0),
+            nr::FCNTL => match args[1] {
+                F_DUPFD => self.copy(args[0], new, false),
+                F_DUPFD_CLOEXEC => self.copy(args[0], new, true),
+                F_SETFD => {
+                    if let Some(e) = self.fds.get_mut(&args[0]) {
+                        e.cloexec = args[2] & FD_CLOEXEC != 0;
+                    }
+                }
+                _ => {}
+            },
+            nr::CLOSE_RANGE => {
+                let (first, last) = (args[0], args[1]);
+                if args[2] & CLOSE_RANGE_CLOEXEC != 0 {
+                    for (_, e) in self.fds.iter_mut().filter(|(fd, _)| (first..=last).contains(*fd)) {
+                        e.cloexec = true;
+                    }
+                } else {
+                    self.fds.retain(|fd, _| !(first..=last).contains(fd));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops close-on-exec descriptors after a successful execve.
+    pub fn exec(&mut self) {
+        self.fds.retain(|_, e| !e.cloexec);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_dup_close_and_cloexec() {
+        let mut t = StdFds::default();
+        t.apply(nr::DUP, &[1, 0, 0, 0, 0, 0], 5);
+        assert_eq!(t.stream(5), Some(StdStream::Stdout));
+        t.apply(nr::DUP2, &[2, 1, 0, 0, 0, 0], 1);
+        assert_eq!(t.stream(1), Some(StdStream::Stderr));
+        t.apply(nr::CLOSE, &[2, 0, 0, 0, 0, 0], 0);
+        assert_eq!(t.stream(2), None);
+        t.apply(nr::DUP2, &[9, 5, 0, 0, 0, 0], 5);
+        assert_eq!(t.stream(5), None, "dup2 of an unrelated fd replaces the stream");
+        t.apply(nr::FCNTL, &[1, F_DUPFD_CLOEXEC, 10, 0, 0, 0], 10);
+        assert_eq!(t.stream(10), Some(StdStream::Stderr));
+        t.exec();
+        assert_eq!(t.stream(10), None);
+        assert_eq!(t.stream(1), Some(StdStream::Stderr));
+        t.apply(nr::CLOSE, &[1, 0, 0, 0, 0, 0], -9);
+        assert_eq!(t.stream(1), Some(StdStream::Stderr), "failed close changes nothing");
+    }
+}

@@ -1,0 +1,210 @@
+//! Files identified by content: the recorder's table and the replayer's store.
+//!
+//! A recording names each executed or mapped file once (path, size, mtime,
+//! SHA-256) and refers to it by id. Replay reads the content back from the
+//! same path after checking the hash, or from the trace when the content was
+//! stored (portable traces, deleted files, files modified during recording).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use scribe_trace::FileRecord;
+use sha2::{Digest, Sha256};
+
+use crate::error::{EngineError, Result};
+
+/// Files modified this close to (or after) the start of recording may still
+/// change before replay, so their content goes into the trace.
+const RECENT_NS: i64 = 2_000_000_000;
+
+/// The recorder's table of files already named in the trace.
+#[derive(Debug)]
+pub struct FileTable {
+    by_identity: HashMap<(u64, u64, u64, i64), u32>,
+    next_id: u32,
+    portable: bool,
+    start_time_ns: i64,
+}
+
+/// Hashes a whole file, returning its SHA-256 and, when asked, its bytes.
+fn hash_file(file: &mut File, keep: bool) -> std::io::Result<([u8; 32], Option<Vec<u8>>)> {
+    let mut hasher = Sha256::new();
+    let mut kept = keep.then(Vec::new);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if let Some(k) = kept.as_mut() {
+            k.extend_from_slice(&buf[..n]);
+        }
+    }
+    Ok((hasher.finalize().into(), kept))
+}
+
+impl FileTable {
+    /// A table for a recording that started at `start_time_ns`.
+    pub fn new(portable: bool, start_time_ns: i64) -> Self {
+        FileTable { by_identity: HashMap::new(), next_id: 0, portable, start_time_ns }
+    }
+
+    /// Identifies the file reachable at `open_path` (a real path or a
+    /// /proc/PID/fd/N link) whose name for people is `display_path`.
+    ///
+    /// Returns its id and, the first time it is seen, the record to write.
+    /// Returns `Ok(None)` for files that are not regular.
+    pub fn identify(&mut self, open_path: &Path, display_path: &[u8]) -> std::io::Result<Option<(u32, Option<FileRecord>)>> {
+        let mut file = File::open(open_path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let mtime_ns = meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec());
+        let key = (meta.dev(), meta.ino(), meta.len(), mtime_ns);
+        if let Some(&id) = self.by_identity.get(&key) {
+            return Ok(Some((id, None)));
+        }
+        let unstable = display_path.ends_with(b" (deleted)")
+            || display_path.starts_with(b"/memfd:")
+            || !display_path.starts_with(b"/")
+            || mtime_ns >= self.start_time_ns - RECENT_NS;
+        let (sha256, contents) = hash_file(&mut file, self.portable || unstable)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.by_identity.insert(key, id);
+        let record = FileRecord { id, path: display_path.to_vec(), size: meta.len(), mtime_ns, sha256, contents };
+        Ok(Some((id, Some(record))))
+    }
+}
+
+/// The replayer's view of the files a trace names.
+#[derive(Debug, Default)]
+pub struct FileStore {
+    records: HashMap<u32, FileRecord>,
+    verified: HashSet<u32>,
+    open: HashMap<u32, File>,
+}
+
+fn display(path: &[u8]) -> String {
+    String::from_utf8_lossy(path).into_owned()
+}
+
+impl FileStore {
+    /// Remembers a file record read from the trace.
+    pub fn add(&mut self, record: FileRecord) {
+        self.records.insert(record.id, record);
+    }
+
+    /// The record of file `id`.
+    pub fn record(&self, id: u32) -> Result<&FileRecord> {
+        self.records
+            .get(&id)
+            .ok_or_else(|| EngineError::File(format!("the trace refers to file #{id}, which it never described")))
+    }
+
+    /// Checks that the file on disk still has the recorded content.
+    ///
+    /// Files whose content is stored in the trace always pass; the on-disk
+    /// copy is not consulted for them.
+    pub fn verify(&mut self, id: u32) -> Result<()> {
+        if self.verified.contains(&id) {
+            return Ok(());
+        }
+        let record = self.record(id)?;
+        if record.contents.is_none() {
+            let path = PathBuf::from(std::ffi::OsStr::from_bytes(&record.path));
+            let mut file = File::open(&path).map_err(|e| {
+                EngineError::File(format!("cannot open {} for replay: {e} (record with --portable to keep file contents in the trace)", path.display()))
+            })?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            let (sha256, _) = hash_file(&mut file, false)
+                .map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
+            if len != record.size || sha256 != record.sha256 {
+                return Err(EngineError::File(format!(
+                    "{} changed since it was recorded (recorded {} bytes, sha256 {}; now {} bytes, sha256 {}); replay needs the recorded content: restore the file or record with --portable",
+                    path.display(),
+                    record.size,
+                    hex(&record.sha256),
+                    len,
+                    hex(&sha256)
+                )));
+            }
+            self.open.insert(id, file);
+        }
+        self.verified.insert(id);
+        Ok(())
+    }
+
+    /// Reads up to `len` bytes of file `id` at `offset` (short at end of file).
+    pub fn read(&mut self, id: u32, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.verify(id)?;
+        let record = self.record(id)?;
+        let end = offset.saturating_add(len).min(record.size);
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        if let Some(contents) = &record.contents {
+            let (start, end) = (offset as usize, end as usize);
+            return contents
+                .get(start..end)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| EngineError::File(format!("stored content of {} is shorter than recorded", display(&record.path))));
+        }
+        let path = display(&record.path);
+        let file = self.open.get(&id).ok_or_else(|| EngineError::File(format!("{path} is not open")))?;
+        let mut buf = vec![0u8; (end - offset) as usize];
+        file.read_exact_at(&mut buf, offset).map_err(|e| EngineError::io(format!("reading {path}"), e))?;
+        Ok(buf)
+    }
+}
+
+/// Lowercase hexadecimal of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn table_names_each_file_once_and_store_detects_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        std::fs::write(&path, b"hello world").unwrap();
+        // A start time far in the future makes the file count as old, so its
+        // content is not embedded and replay must read it from disk.
+        let mut table = FileTable::new(false, i64::MAX / 2);
+        let (id, record) = table.identify(&path, path.as_os_str().as_bytes()).unwrap().unwrap();
+        let record = record.expect("first sighting yields a record");
+        assert!(record.contents.is_none());
+        assert_eq!(table.identify(&path, b"x").unwrap().unwrap(), (id, None));
+
+        let mut store = FileStore::default();
+        store.add(record.clone());
+        assert_eq!(store.read(id, 6, 100).unwrap(), b"world");
+
+        let mut store = FileStore::default();
+        store.add(record);
+        std::fs::File::create(&path).unwrap().write_all(b"HELLO world").unwrap();
+        let err = store.verify(id).unwrap_err().to_string();
+        assert!(err.contains("data.bin") && err.contains("changed"), "{err}");
+    }
+
+    #[test]
+    fn recent_and_portable_files_keep_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.txt");
+        std::fs::write(&path, b"abc").unwrap();
+        let mut table = FileTable::new(true, i64::MAX / 2);
+        let (_, record) = table.identify(&path, b"/new.txt").unwrap().unwrap();
+        assert_eq!(record.unwrap().contents.as_deref(), Some(&b"abc"[..]));
+    }
+}

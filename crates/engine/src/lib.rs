@@ -1,0 +1,33 @@
+//! Scribe's record and replay engine.
+//!
+//! - [`Recorder`] runs a program under ptrace with a seccomp filter and
+//!   writes a trace of everything nondeterministic it observed.
+//! - [`Replayer`] re-executes the program from a trace, deterministically.
+//! - [`profiler::profile`] prints a trace for people.
+//!
+//! ```no_run
+//! use scribe_engine::{Recorder, Replayer};
+//! let recorded = Recorder::new(["date"]).output("date.log").record()?;
+//! let replayed = Replayer::open("date.log")?.replay()?;
+//! assert_eq!(recorded.status, replayed.status);
+//! # Ok::<(), scribe_engine::EngineError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod exec;
+pub mod fdmodel;
+pub mod files;
+pub mod format;
+pub mod machine;
+pub mod procfs;
+pub mod profiler;
+pub mod record;
+pub mod replay;
+
+pub use error::{Divergence, EngineError, Result};
+pub use machine::ExitStatus;
+pub use record::{RecordOptions, RecordOutcome, Recorder};
+pub use replay::{ReplayOptions, ReplayOutcome, Replayer};
+pub use scribe_trace as trace;

@@ -1,0 +1,146 @@
+//! Mechanisms shared by the recorder and the replayer: how a tracee is
+//! started, how a syscall is skipped, how trapped rdtsc is emulated.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use scribe_trace::Header;
+use scribe_tracee::{self as tracee, Regs, SeccompFilter, SpawnConfig, Tid, TraceeMemory};
+
+/// ENOSYS.
+pub const ENOSYS: i32 = 38;
+/// EINVAL.
+pub const EINVAL: i32 = 22;
+/// EXDEV.
+pub const EXDEV: i32 = 18;
+/// SIGSEGV.
+pub const SIGSEGV: i32 = 11;
+/// MAP_ANONYMOUS.
+pub const MAP_ANONYMOUS: u64 = 0x20;
+/// MAP_SHARED.
+pub const MAP_SHARED: u64 = 0x01;
+/// MAP_PRIVATE.
+pub const MAP_PRIVATE: u64 = 0x02;
+/// MAP_FIXED.
+pub const MAP_FIXED: u64 = 0x10;
+/// MAP_FIXED_NOREPLACE.
+pub const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+
+/// How a program (or task) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// exit(code).
+    Exited(i32),
+    /// Killed by a signal.
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// The status a shell would report: the code, or 128 + the signal.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => code,
+            ExitStatus::Signaled(sig) => 128 + sig,
+        }
+    }
+}
+
+/// The syscalls that run without stopping the tracee, in record and replay.
+pub fn passthrough_syscalls() -> Vec<u32> {
+    scribe_syscalls::all().iter().map(|s| s.nr).filter(|&nr| scribe_syscalls::passthrough(nr)).collect()
+}
+
+/// How to start the program described by a trace header.
+pub fn spawn_config(header: &Header) -> SpawnConfig {
+    SpawnConfig {
+        program: PathBuf::from(std::ffi::OsStr::from_bytes(&header.exe_path)),
+        argv: header.argv.clone(),
+        env: header.env.clone(),
+        cwd: Some(PathBuf::from(std::ffi::OsStr::from_bytes(&header.cwd))),
+        filter: SeccompFilter::new(&passthrough_syscalls()),
+        disable_aslr: true,
+        trap_tsc: true,
+    }
+}
+
+/// Makes the syscall a task is stopped at (seccomp stop) not run, returning
+/// `result` instead (see seccomp(2), SECCOMP_RET_TRACE).
+pub fn skip_syscall(tid: Tid, mut regs: Regs, result: i64) -> scribe_tracee::Result<()> {
+    regs.orig_rax = u64::MAX;
+    regs.rax = result as u64;
+    tracee::set_regs(tid, &regs)
+}
+
+/// A digest of the registers that are deterministic at a syscall entry.
+pub fn regs_digest(regs: &Regs) -> u64 {
+    // FNV-1a over the registers a replay must reproduce; rax (-ENOSYS at the
+    // stop), rcx/r11 (clobbered by `syscall`) and eflags are left out.
+    let words = [
+        regs.rbx, regs.rbp, regs.r12, regs.r13, regs.r14, regs.r15, regs.rdi, regs.rsi, regs.rdx, regs.r10,
+        regs.r8, regs.r9, regs.rip, regs.rsp, regs.fs_base,
+    ];
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for w in words {
+        for b in w.to_le_bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// A time-stamp-counter read instruction that trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TscInstruction {
+    /// rdtsc (0f 31).
+    Rdtsc,
+    /// rdtscp (0f 01 f9).
+    Rdtscp,
+}
+
+impl TscInstruction {
+    /// Length of the instruction in bytes.
+    pub fn len(self) -> u64 {
+        match self {
+            TscInstruction::Rdtsc => 2,
+            TscInstruction::Rdtscp => 3,
+        }
+    }
+}
+
+/// The TSC instruction at `rip`, if that is what faulted.
+pub fn tsc_instruction_at(mem: &TraceeMemory, rip: u64) -> Option<TscInstruction> {
+    let bytes = mem.read_partial(rip, 3);
+    match bytes.as_slice() {
+        [0x0f, 0x31, ..] => Some(TscInstruction::Rdtsc),
+        [0x0f, 0x01, 0xf9] => Some(TscInstruction::Rdtscp),
+        _ => None,
+    }
+}
+
+/// Sets the registers as if the instruction had run and returned `tsc`.
+pub fn apply_tsc(regs: &mut Regs, kind: TscInstruction, tsc: u64, aux: Option<u32>) {
+    regs.rax = tsc & 0xffff_ffff;
+    regs.rdx = tsc >> 32;
+    if let Some(aux) = aux {
+        regs.rcx = u64::from(aux);
+    }
+    regs.rip += kind.len();
+}
+
+/// Whether a signal was raised by the instruction being executed (so replay
+/// will raise it again by itself) rather than sent.
+pub fn is_fault(sig: i32, siginfo: &[u8]) -> bool {
+    const SI_KERNEL: i32 = 0x80;
+    let code = siginfo.get(8..12).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+    matches!(sig, 4 | 5 | 7 | 8 | 11) && code > 0 && code != SI_KERNEL
+}
+
+/// Tracee memory as the syscall table's [`scribe_syscalls::Memory`].
+pub struct TaskMemory<'a>(pub &'a TraceeMemory);
+
+impl scribe_syscalls::Memory for TaskMemory<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.0.read(addr, len).ok()
+    }
+}

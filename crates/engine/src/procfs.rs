@@ -1,0 +1,89 @@
+//! Reading facts about tasks and the machine from /proc.
+
+use scribe_trace::Tid;
+
+/// One line of /proc/PID/maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// First address.
+    pub start: u64,
+    /// One past the last address.
+    pub end: u64,
+    /// Permission letters, e.g. "r-xp".
+    pub perms: String,
+    /// Offset in the file.
+    pub offset: u64,
+    /// Inode number (0 for anonymous memory).
+    pub inode: u64,
+    /// Path or pseudo-name ("[stack]"), empty for anonymous memory.
+    pub path: String,
+}
+
+/// Parses /proc/PID/maps text; malformed lines are skipped.
+pub fn parse_maps(text: &str) -> Vec<Mapping> {
+    text.lines().filter_map(parse_map_line).collect()
+}
+
+fn parse_map_line(line: &str) -> Option<Mapping> {
+    let mut fields = line.splitn(6, ' ');
+    let range = fields.next()?;
+    let perms = fields.next()?.to_string();
+    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+    let _dev = fields.next()?;
+    let inode = fields.next()?.parse().ok()?;
+    let path = fields.next().unwrap_or("").trim_start().to_string();
+    let (start, end) = range.split_once('-')?;
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        offset,
+        inode,
+        path,
+    })
+}
+
+/// The current mappings of a task.
+pub fn maps(tid: Tid) -> std::io::Result<Vec<Mapping>> {
+    Ok(parse_maps(&std::fs::read_to_string(format!("/proc/{tid}/maps"))?))
+}
+
+/// The CPU model name of this machine.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The running kernel's release string.
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_maps_lines() {
+        let text = "555555554000-555555556000 r--p 00000000 fe:01 1234                       /usr/bin/cat\n\
+                    7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n\
+                    7ffff7fc1000-7ffff7fc5000 r--p 00000000 00:00 0 \n\
+                    garbage\n";
+        let maps = parse_maps(text);
+        assert_eq!(maps.len(), 3);
+        assert_eq!(maps[0].path, "/usr/bin/cat");
+        assert_eq!(maps[0].inode, 1234);
+        assert_eq!(maps[1].path, "[stack]");
+        assert_eq!(maps[1].end, 0x7ffffffff000);
+        assert_eq!(maps[2].path, "");
+    }
+}

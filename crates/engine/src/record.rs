@@ -1,0 +1,601 @@
+//! The recorder: runs a program under ptrace and writes its trace.
+//!
+//! Every syscall that the seccomp filter does not let through stops the
+//! tracee twice: at the seccomp stop (arguments, inputs) and at the
+//! syscall-exit stop (result, memory the kernel wrote). Signals are recorded
+//! at their delivery stop; rdtsc/rdtscp fault (PR_SET_TSC) and are executed
+//! by the recorder on the tracee's behalf.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use scribe_syscalls as sc;
+use scribe_trace::{
+    end_reason, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
+    RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, Tid, TraceWriter,
+};
+use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
+
+use crate::error::{EngineError, Result};
+use crate::fdmodel::{StdFds, StdStream};
+use crate::files::FileTable;
+use crate::machine::{self, ExitStatus, TaskMemory};
+use crate::procfs;
+
+/// How long recorded events may sit in memory before they reach the file.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What to record and how; built with [`Recorder`]'s methods.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// The command: program and arguments.
+    pub command: Vec<OsString>,
+    /// Where the trace goes (default: `<program name>.log` in the current directory).
+    pub output: Option<PathBuf>,
+    /// Verbosity level: 0 records only what replay needs; 1 adds syscall
+    /// input data (paths, written bytes); 2 adds register digests checked on
+    /// replay; 3 adds a full register dump at every syscall.
+    pub level: u8,
+    /// Store the content of every executed and mapped file in the trace.
+    pub portable: bool,
+    /// Run the command through `/bin/sh -c`.
+    pub shell: bool,
+    /// Working directory for the program.
+    pub cwd: Option<PathBuf>,
+}
+
+/// What a finished recording produced.
+#[derive(Debug, Clone)]
+pub struct RecordOutcome {
+    /// Path of the trace written.
+    pub trace: PathBuf,
+    /// How the program ended.
+    pub status: ExitStatus,
+    /// Number of events written.
+    pub events: u64,
+    /// Size of the trace file in bytes.
+    pub bytes: u64,
+}
+
+/// Records a program into a trace.
+///
+/// ```no_run
+/// let outcome = scribe_engine::Recorder::new(["date"]).output("date.log").level(1).record()?;
+/// println!("exit status {:?}, {} events", outcome.status, outcome.events);
+/// # Ok::<(), scribe_engine::EngineError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    options: RecordOptions,
+}
+
+impl Recorder {
+    /// A recorder for `command` (program then arguments) with default options.
+    pub fn new<I, S>(command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Recorder {
+            options: RecordOptions {
+                command: command.into_iter().map(Into::into).collect(),
+                output: None,
+                level: 0,
+                portable: false,
+                shell: false,
+                cwd: None,
+            },
+        }
+    }
+
+    /// A recorder with all options given at once.
+    pub fn with_options(options: RecordOptions) -> Self {
+        Recorder { options }
+    }
+
+    /// Sets the trace path.
+    pub fn output(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.output = Some(path.into());
+        self
+    }
+
+    /// Sets the verbosity level (0-3).
+    pub fn level(mut self, level: u8) -> Self {
+        self.options.level = level;
+        self
+    }
+
+    /// Stores file contents in the trace.
+    pub fn portable(mut self, portable: bool) -> Self {
+        self.options.portable = portable;
+        self
+    }
+
+    /// Runs the command through the shell.
+    pub fn shell(mut self, shell: bool) -> Self {
+        self.options.shell = shell;
+        self
+    }
+
+    /// Sets the program's working directory.
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.cwd = Some(dir.into());
+        self
+    }
+
+    /// The trace path these options produce.
+    pub fn trace_path(&self) -> PathBuf {
+        default_output(&self.options)
+    }
+
+    /// Runs the program to completion, recording it.
+    pub fn record(self) -> Result<RecordOutcome> {
+        record(&self.options)
+    }
+}
+
+fn default_output(opts: &RecordOptions) -> PathBuf {
+    if let Some(out) = &opts.output {
+        return out.clone();
+    }
+    let name = opts
+        .command
+        .first()
+        .and_then(|c| Path::new(c).file_name().map(OsStr::to_os_string))
+        .unwrap_or_else(|| OsString::from("scribe"));
+    let mut name = if opts.shell { OsString::from("sh") } else { name };
+    name.push(".log");
+    PathBuf::from(name)
+}
+
+/// Finds the program to execute the way a shell would (PATH search for a
+/// bare name), with a clear error for each reason it cannot run.
+pub fn resolve_program(program: &OsStr, cwd: &Path) -> Result<PathBuf> {
+    let shown = program.to_string_lossy();
+    if program.is_empty() {
+        return Err(EngineError::Program("no program given".into()));
+    }
+    let candidate = if program.as_bytes().contains(&b'/') {
+        cwd.join(program)
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+        let found = std::env::split_paths(&path).map(|dir| cwd.join(dir).join(program)).find(|p| {
+            p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        });
+        found.ok_or_else(|| EngineError::Program(format!("cannot find program '{shown}' in PATH")))?
+    };
+    let meta = candidate
+        .metadata()
+        .map_err(|e| EngineError::Program(format!("cannot run '{}': {e}", candidate.display())))?;
+    if meta.is_dir() {
+        return Err(EngineError::Program(format!("cannot run '{}': it is a directory", candidate.display())));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(EngineError::Program(format!(
+            "cannot run '{}': it is not executable (permission denied)",
+            candidate.display()
+        )));
+    }
+    Ok(candidate)
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// A syscall seen at its seccomp stop, waiting for its exit stop.
+#[derive(Debug, Clone)]
+struct Pending {
+    nr: u32,
+    args: [u64; 6],
+    inputs: Vec<MemBytes>,
+    regs_digest: Option<u64>,
+}
+
+/// The recorder's view of one traced task.
+#[derive(Debug)]
+struct Task {
+    mem: TraceeMemory,
+    pending: Option<Pending>,
+    /// rip and rsp at the last syscall exit, to recognise a signal delivered
+    /// right there (before any user instruction ran).
+    exit_point: Option<(u64, u64)>,
+}
+
+struct Session {
+    writer: TraceWriter,
+    files: FileTable,
+    tasks: BTreeMap<Tid, Task>,
+    level: u8,
+    leader: Tid,
+    leader_status: Option<ExitStatus>,
+    last_flush: Instant,
+    std_fds: StdFds,
+}
+
+fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
+    let cwd = match &opts.cwd {
+        Some(dir) => std::env::current_dir().map_err(|e| EngineError::io("current directory", e))?.join(dir),
+        None => std::env::current_dir().map_err(|e| EngineError::io("current directory", e))?,
+    };
+    if !cwd.is_dir() {
+        return Err(EngineError::Program(format!("working directory {} does not exist", cwd.display())));
+    }
+    let argv: Vec<Vec<u8>> = if opts.shell {
+        let joined = opts.command.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ");
+        vec![b"sh".to_vec(), b"-c".to_vec(), joined.into_bytes()]
+    } else {
+        opts.command.iter().map(|a| a.as_bytes().to_vec()).collect()
+    };
+    let program = argv.first().ok_or_else(|| EngineError::Program("no program given".into()))?;
+    let exe = if opts.shell { PathBuf::from("/bin/sh") } else { resolve_program(OsStr::from_bytes(program), &cwd)? };
+    let env: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut entry = k.into_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(v.as_bytes());
+            entry
+        })
+        .collect();
+    let start_time_ns = now_ns();
+    let header = Header {
+        scribe_version: env!("CARGO_PKG_VERSION").to_string(),
+        cpu_model: procfs::cpu_model(),
+        kernel_release: procfs::kernel_release(),
+        exe_path: exe.as_os_str().as_bytes().to_vec(),
+        argv: argv.clone(),
+        env: env.clone(),
+        cwd: cwd.as_os_str().as_bytes().to_vec(),
+        level: opts.level,
+        portable: opts.portable,
+        start_time_ns,
+    };
+    let output = default_output(opts);
+    let tid = tracee::spawn_traced(&machine::spawn_config(&header)).map_err(|e| match e {
+        scribe_tracee::TraceeError::Exec { path, source } => {
+            EngineError::Program(format!("cannot execute {path}: {source}"))
+        }
+        other => other.into(),
+    })?;
+    let writer = match TraceWriter::create(&output, &header) {
+        Ok(w) => w,
+        Err(e) => {
+            tracee::kill_task(tid);
+            let _ = tracee::wait(tid);
+            return Err(e.into());
+        }
+    };
+    tracee::catch_control_signals(&[libc_signal::INT, libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT, libc_signal::ALRM]);
+    tracee::set_interval_timer(FLUSH_INTERVAL.as_millis() as u64);
+    let mut session = Session {
+        writer,
+        files: FileTable::new(opts.portable, start_time_ns as i64),
+        tasks: BTreeMap::new(),
+        level: opts.level,
+        leader: tid,
+        leader_status: None,
+        last_flush: Instant::now(),
+        std_fds: StdFds::default(),
+    };
+    let result = session.run(tid);
+    tracee::set_interval_timer(0);
+    match result {
+        Ok(status) => {
+            let events = session.writer.events_written();
+            let bytes = session.writer.finish()?;
+            Ok(RecordOutcome { trace: output, status, events, bytes })
+        }
+        Err(err) => {
+            for &tid in session.tasks.keys() {
+                tracee::kill_task(tid);
+            }
+            let _ = session.writer.push(&Event::End(EndRecord { reason: end_reason::ERROR, message: err.to_string() }));
+            let _ = session.writer.finish();
+            Err(err)
+        }
+    }
+}
+
+/// Signal numbers the recorder handles for itself.
+mod libc_signal {
+    pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
+    pub const QUIT: i32 = 3;
+    pub const TERM: i32 = 15;
+    pub const ALRM: i32 = 14;
+}
+
+impl Session {
+    fn push(&mut self, event: Event) -> Result<()> {
+        self.writer.push(&event)?;
+        Ok(())
+    }
+
+    fn task(&mut self, tid: Tid) -> Result<&mut Task> {
+        self.tasks.get_mut(&tid).ok_or_else(|| EngineError::Unsupported { tid, what: "a task Scribe does not know about stopped".into() })
+    }
+
+    fn run(&mut self, leader: Tid) -> Result<ExitStatus> {
+        let mem = TraceeMemory::open(leader)?;
+        self.tasks.insert(leader, Task { mem, pending: None, exit_point: None });
+        self.on_exec(leader)?;
+        tracee::cont(leader, 0)?;
+        loop {
+            self.housekeeping()?;
+            let Some((tid, status)) = tracee::wait_interruptible(-1)? else { continue };
+            match status {
+                WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
+                WaitStatus::SyscallStop => self.on_syscall_exit(tid)?,
+                WaitStatus::Event(PtraceEvent::Exec) => {
+                    self.on_exec(tid)?;
+                    tracee::cont(tid, 0)?;
+                }
+                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => {
+                    return Err(EngineError::Unsupported {
+                        tid,
+                        what: "the program created a thread or process; recording several tasks is not supported yet".into(),
+                    });
+                }
+                WaitStatus::Event(_) => tracee::cont(tid, 0)?,
+                WaitStatus::Signal(sig) => self.on_signal(tid, sig)?,
+                WaitStatus::Exited(code) => {
+                    if let Some(status) = self.on_task_end(tid, ExitStatus::Exited(code))? {
+                        return Ok(status);
+                    }
+                }
+                WaitStatus::Signaled { signal, .. } => {
+                    if let Some(status) = self.on_task_end(tid, ExitStatus::Signaled(signal))? {
+                        return Ok(status);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flushes the trace regularly and reacts to signals sent to the recorder.
+    fn housekeeping(&mut self) -> Result<()> {
+        let signals = tracee::take_control_signals();
+        if self.last_flush.elapsed() >= FLUSH_INTERVAL {
+            self.writer.flush()?;
+            self.last_flush = Instant::now();
+        }
+        for sig in [libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT] {
+            if signals & (1 << sig) != 0 {
+                return Err(EngineError::Program(format!(
+                    "the recorder received {}; the program was killed and the trace ends here",
+                    sc::signal_name(sig).unwrap_or("a signal")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_seccomp(&mut self, tid: Tid) -> Result<()> {
+        let regs = tracee::get_regs(tid)?;
+        let nr = regs.orig_rax as u32;
+        let args = tracee::syscall_args(&regs);
+        let level = self.level;
+        if nr == sc::nr::RSEQ {
+            // The kernel writes the current CPU into a registered rseq area at
+            // arbitrary times; refusing registration keeps memory deterministic
+            // (libc falls back when rseq is unavailable).
+            machine::skip_syscall(tid, regs, -(machine::ENOSYS as i64))?;
+            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: -(machine::ENOSYS as i64), ..Default::default() }))?;
+            return tracee::cont(tid, 0).map_err(Into::into);
+        }
+        if let Some(errno) = self.refused_copy(nr, &args) {
+            // The kernel would copy file data straight to the original
+            // stdout/stderr, bytes replay could not show again: refuse, and
+            // the program falls back to read and write.
+            machine::skip_syscall(tid, regs, -(errno as i64))?;
+            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: -(errno as i64), ..Default::default() }))?;
+            return tracee::cont(tid, 0).map_err(Into::into);
+        }
+        if level >= 3 {
+            self.push(Event::Regs(RegsRecord { tid, regs: tracee::regs_to_words(&regs) }))?;
+        }
+        let task = self.task(tid)?;
+        let inputs = if level >= 1 { read_ranges(&task.mem, &sc::input_ranges(nr, &args, &TaskMemory(&task.mem))) } else { Vec::new() };
+        let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)) };
+        if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
+            // These never return: record them now.
+            let Pending { nr, args, inputs, regs_digest } = pending;
+            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: 0, outputs: Vec::new(), inputs, regs_digest }))?;
+            return tracee::cont(tid, 0).map_err(Into::into);
+        }
+        task.pending = Some(pending);
+        tracee::cont_syscall(tid, 0)?;
+        Ok(())
+    }
+
+    /// The error to return instead of running an in-kernel copy whose
+    /// destination is an original standard output stream.
+    fn refused_copy(&self, nr: u32, args: &[u64; 6]) -> Option<i32> {
+        let (out_fd, errno) = match nr {
+            sc::nr::SENDFILE => (args[0], machine::EINVAL),
+            sc::nr::COPY_FILE_RANGE => (args[2], machine::EXDEV),
+            sc::nr::SPLICE => (args[2], machine::EINVAL),
+            sc::nr::TEE => (args[1], machine::EINVAL),
+            _ => return None,
+        };
+        matches!(self.std_fds.stream(out_fd), Some(StdStream::Stdout | StdStream::Stderr)).then_some(errno)
+    }
+
+    fn on_syscall_exit(&mut self, tid: Tid) -> Result<()> {
+        let regs = tracee::get_regs(tid)?;
+        let task = self.task(tid)?;
+        task.exit_point = Some((regs.rip, regs.rsp));
+        let Some(pending) = task.pending.take() else {
+            return tracee::cont(tid, 0).map_err(Into::into);
+        };
+        let result = regs.rax as i64;
+        let ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
+        let outputs = read_ranges(&task.mem, &ranges);
+        let map = if pending.nr == sc::nr::MMAP && result >= 0 && pending.args[3] & machine::MAP_ANONYMOUS == 0 {
+            Some(self.identify_mapping(tid, &pending.args, result as u64)?)
+        } else {
+            None
+        };
+        let Pending { nr, args, inputs, regs_digest } = pending;
+        self.std_fds.apply(nr, &args, result);
+        self.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }))?;
+        if let Some(map) = map {
+            self.push(Event::MapFile(map))?;
+        }
+        tracee::cont(tid, 0)?;
+        Ok(())
+    }
+
+    /// Describes where the content of a new file mapping comes from, writing
+    /// the file's record first if it is new.
+    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64) -> Result<MapRecord> {
+        let fd = args[4] as i32;
+        let link = PathBuf::from(format!("/proc/{tid}/fd/{fd}"));
+        let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
+        let mut map = MapRecord {
+            tid,
+            addr,
+            len: args[1],
+            prot: args[2] as u32,
+            flags: args[3] as u32,
+            offset: args[5],
+            file_id: None,
+            data: None,
+        };
+        match self.files.identify(&link, &display) {
+            Ok(Some((id, record))) => {
+                if let Some(record) = record {
+                    self.push(Event::File(record))?;
+                }
+                map.file_id = Some(id);
+            }
+            _ => {
+                // Devices and unreadable files: keep the bytes the mapping shows now.
+                let task = self.task(tid)?;
+                map.data = Some(task.mem.read_partial(addr, args[1] as usize));
+            }
+        }
+        Ok(map)
+    }
+
+    fn on_exec(&mut self, tid: Tid) -> Result<()> {
+        let mem = TraceeMemory::open(tid)?;
+        let regs = tracee::get_regs(tid)?;
+        let maps = procfs::maps(tid).map_err(|e| EngineError::io(format!("reading /proc/{tid}/maps"), e))?;
+        let stack_end = maps
+            .iter()
+            .find(|m| m.start <= regs.rsp && regs.rsp < m.end)
+            .map(|m| m.end)
+            .ok_or_else(|| EngineError::Unsupported { tid, what: "no stack mapping at exec".into() })?;
+        let mut stack = mem.read(regs.rsp, (stack_end - regs.rsp) as usize)?;
+        if let Some(at) = crate::exec::hide_vdso(&mut stack) {
+            mem.write(regs.rsp + at as u64, &stack[at..at + 8])?;
+        }
+        let mut mapped_files = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for m in maps.iter().filter(|m| m.path.starts_with('/') && m.inode != 0) {
+            if !seen.insert(m.path.clone()) {
+                continue;
+            }
+            if let Ok(Some((id, record))) = self.files.identify(Path::new(&m.path), m.path.as_bytes()) {
+                if let Some(record) = record {
+                    self.push(Event::File(record))?;
+                }
+                mapped_files.push(id);
+            }
+        }
+        self.std_fds.exec();
+        let exe_path = std::fs::read_link(format!("/proc/{tid}/exe")).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
+        self.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }))?;
+        let task = self.task(tid)?;
+        task.mem = mem;
+        task.exit_point = None;
+        if let Some(p) = task.pending.take() {
+            self.push(Event::Syscall(SyscallRecord {
+                tid,
+                nr: p.nr,
+                args: p.args,
+                result: 0,
+                outputs: Vec::new(),
+                inputs: p.inputs,
+                regs_digest: p.regs_digest,
+            }))?;
+        }
+        Ok(())
+    }
+
+    fn on_signal(&mut self, tid: Tid, sig: i32) -> Result<()> {
+        let regs = tracee::get_regs(tid)?;
+        let task = self.task(tid)?;
+        let exit_point = task.exit_point.take();
+        if sig == machine::SIGSEGV {
+            if let Some(kind) = machine::tsc_instruction_at(&task.mem, regs.rip) {
+                return self.emulate_tsc(tid, regs, kind);
+            }
+        }
+        let siginfo = match tracee::get_siginfo(tid) {
+            Ok(info) => info,
+            // No siginfo: a group-stop, not a delivery. Let the task go on.
+            Err(_) => return tracee::cont(tid, 0).map_err(Into::into),
+        };
+        let origin = if machine::is_fault(sig, &siginfo) {
+            signal_origin::FAULT
+        } else if exit_point == Some((regs.rip, regs.rsp)) {
+            signal_origin::SYSCALL_EXIT
+        } else {
+            signal_origin::ASYNC
+        };
+        self.push(Event::Signal(SignalRecord { tid, signo: sig, origin, rip: regs.rip, siginfo: siginfo.to_vec() }))?;
+        tracee::cont(tid, sig)?;
+        Ok(())
+    }
+
+    fn emulate_tsc(&mut self, tid: Tid, mut regs: Regs, kind: machine::TscInstruction) -> Result<()> {
+        let rip = regs.rip;
+        let (tsc, aux) = match kind {
+            machine::TscInstruction::Rdtsc => (tracee::read_tsc(), None),
+            machine::TscInstruction::Rdtscp => {
+                let (tsc, aux) = tracee::read_tscp();
+                (tsc, Some(aux))
+            }
+        };
+        machine::apply_tsc(&mut regs, kind, tsc, aux);
+        tracee::set_regs(tid, &regs)?;
+        self.push(Event::Rdtsc(RdtscRecord { tid, rip, tsc, aux }))?;
+        tracee::cont(tid, 0)?;
+        Ok(())
+    }
+
+    /// Records a task's end; returns the leader's status once every task is gone.
+    fn on_task_end(&mut self, tid: Tid, status: ExitStatus) -> Result<Option<ExitStatus>> {
+        let (code, signal) = match status {
+            ExitStatus::Exited(code) => (code, 0),
+            ExitStatus::Signaled(sig) => (0, sig),
+        };
+        if self.tasks.remove(&tid).is_none() {
+            return Ok(None);
+        }
+        self.push(Event::Exit(ExitRecord { tid, code, signal }))?;
+        if tid == self.leader {
+            self.leader_status = Some(status);
+        }
+        if self.tasks.is_empty() {
+            self.push(Event::End(EndRecord { reason: end_reason::EXITED, message: String::new() }))?;
+            return Ok(Some(self.leader_status.unwrap_or(status)));
+        }
+        Ok(None)
+    }
+}
+
+/// Reads the given ranges of tracee memory (short where memory ends).
+fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
+    ranges
+        .iter()
+        .map(|&(addr, len)| MemBytes { addr, bytes: mem.read_partial(addr, len) })
+        .filter(|m| !m.bytes.is_empty())
+        .collect()
+}

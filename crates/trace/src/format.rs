@@ -1,0 +1,128 @@
+//! Constants and fixed-size structures of the file layout (see the crate
+//! documentation for the diagram).
+
+/// First 8 bytes of every trace file.
+pub const MAGIC: [u8; 8] = *b"SCRIBETR";
+
+/// The file format version this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Bytes of the file header before the header body: magic, version, length.
+pub const FILE_HEADER_FIXED_LEN: usize = 16;
+
+/// Largest header body accepted: 16 MiB.
+pub const MAX_HEADER_LEN: usize = 16 << 20;
+
+/// First 4 bytes of every chunk.
+pub const CHUNK_MAGIC: [u8; 4] = *b"SCHK";
+
+/// Size of a chunk header.
+pub const CHUNK_HEADER_LEN: usize = 32;
+
+/// Largest raw or compressed chunk payload accepted: 64 MiB.
+pub const MAX_CHUNK_LEN: usize = 64 << 20;
+
+/// Largest encoded event the writer accepts: 63 MiB. Less than
+/// [`MAX_CHUNK_LEN`] so that even an incompressible chunk holding it stays
+/// under the cap once zstd adds its (at most ~0.4%) overhead.
+pub const MAX_EVENT_LEN: usize = 63 << 20;
+
+/// The writer starts a new chunk once the raw payload reaches 1 MiB.
+pub const CHUNK_TARGET_LEN: usize = 1 << 20;
+
+/// zstd compression level used by the writer.
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// The fields of a chunk header (the magic and header crc are implied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkHeader {
+    /// Length of the zstd payload that follows the header.
+    pub compressed_len: u32,
+    /// Length of the payload once decompressed.
+    pub raw_len: u32,
+    /// Global index of the first event in the chunk.
+    pub first_index: u64,
+    /// Number of events in the chunk.
+    pub event_count: u32,
+    /// crc32 of the compressed payload.
+    pub payload_crc: u32,
+}
+
+/// Why a 32-byte chunk header was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkHeaderError {
+    /// The first 4 bytes are not [`CHUNK_MAGIC`].
+    BadMagic,
+    /// The stored header crc does not match bytes 4..28.
+    BadCrc,
+}
+
+impl ChunkHeader {
+    /// The 32 bytes of this header, checksum included.
+    pub fn to_bytes(&self) -> [u8; CHUNK_HEADER_LEN] {
+        let mut out = [0u8; CHUNK_HEADER_LEN];
+        out[0..4].copy_from_slice(&CHUNK_MAGIC);
+        out[4..8].copy_from_slice(&self.compressed_len.to_le_bytes());
+        out[8..12].copy_from_slice(&self.raw_len.to_le_bytes());
+        out[12..20].copy_from_slice(&self.first_index.to_le_bytes());
+        out[20..24].copy_from_slice(&self.event_count.to_le_bytes());
+        out[24..28].copy_from_slice(&self.payload_crc.to_le_bytes());
+        let crc = crc32fast::hash(&out[4..28]);
+        out[28..32].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Parses and checks the magic and header crc of 32 header bytes.
+    pub fn parse(bytes: &[u8; CHUNK_HEADER_LEN]) -> Result<Self, ChunkHeaderError> {
+        // Every range below is a constant inside the 32-byte array.
+        let u32_at = |at: usize| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&bytes[at..at + 4]);
+            u32::from_le_bytes(b)
+        };
+        if bytes[0..4] != CHUNK_MAGIC {
+            return Err(ChunkHeaderError::BadMagic);
+        }
+        if crc32fast::hash(&bytes[4..28]) != u32_at(28) {
+            return Err(ChunkHeaderError::BadCrc);
+        }
+        let mut index = [0u8; 8];
+        index.copy_from_slice(&bytes[12..20]);
+        Ok(ChunkHeader {
+            compressed_len: u32_at(4),
+            raw_len: u32_at(8),
+            first_index: u64::from_le_bytes(index),
+            event_count: u32_at(20),
+            payload_crc: u32_at(24),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_header_round_trip_and_checks() {
+        let h = ChunkHeader {
+            compressed_len: 10,
+            raw_len: 20,
+            first_index: u64::MAX - 3,
+            event_count: 7,
+            payload_crc: 0xdead_beef,
+        };
+        let bytes = h.to_bytes();
+        assert_eq!(&bytes[0..4], b"SCHK");
+        assert_eq!(ChunkHeader::parse(&bytes), Ok(h));
+        for i in 0..CHUNK_HEADER_LEN {
+            let mut bad = bytes;
+            bad[i] ^= 0x01;
+            let expect = if i < 4 {
+                ChunkHeaderError::BadMagic
+            } else {
+                ChunkHeaderError::BadCrc
+            };
+            assert_eq!(ChunkHeader::parse(&bad), Err(expect), "byte {i}");
+        }
+    }
+}

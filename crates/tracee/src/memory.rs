@@ -1,0 +1,93 @@
+//! Reading and writing a tracee's memory through /proc/PID/mem.
+//!
+//! /proc/PID/mem follows the tracee's page tables with FOLL_FORCE, so a
+//! ptrace-attached tracer can write into read-only mappings (needed to fill
+//! replayed file mappings) without changing their protection.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+
+use crate::{Result, Tid, TraceeError};
+
+/// An open handle on one address space. Reopen it after execve: the old
+/// handle keeps referring to the discarded address space.
+#[derive(Debug)]
+pub struct TraceeMemory {
+    tid: Tid,
+    file: File,
+}
+
+impl TraceeMemory {
+    /// Opens the address space of `tid` for reading and writing.
+    pub fn open(tid: Tid) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{tid}/mem"))
+            .map_err(|source| TraceeError::Sys { tid, op: "open /proc/PID/mem", source })?;
+        Ok(TraceeMemory { tid, file })
+    }
+
+    /// The task this handle was opened for.
+    pub fn tid(&self) -> Tid {
+        self.tid
+    }
+
+    /// Reads exactly `len` bytes at `addr`; fails if any byte is unmapped.
+    pub fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut buf, addr)
+            .map_err(|source| TraceeError::Sys { tid: self.tid, op: "read tracee memory", source })?;
+        Ok(buf)
+    }
+
+    /// Reads up to `len` bytes at `addr`, stopping at the first unmapped byte.
+    pub fn read_partial(&self, addr: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        let mut done = 0;
+        while done < len {
+            match self.file.read_at(&mut buf[done..], addr + done as u64) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => done += n,
+            }
+        }
+        buf.truncate(done);
+        buf
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        while out.len() < max {
+            // Read page by page so a string that ends just before an unmapped
+            // page is still found.
+            let page_left = 4096 - (at % 4096) as usize;
+            let chunk = self.read_partial(at, page_left.min(max - out.len()));
+            if chunk.is_empty() {
+                break;
+            }
+            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..nul]);
+                return out;
+            }
+            at += chunk.len() as u64;
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+
+    /// Reads a little-endian u64 at `addr`.
+    pub fn read_u64(&self, addr: u64) -> Result<u64> {
+        let b = self.read(addr, 8)?;
+        Ok(u64::from_le_bytes(b.try_into().expect("read returned 8 bytes")))
+    }
+
+    /// Writes all of `bytes` at `addr`, even into read-only mappings.
+    pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<()> {
+        self.file
+            .write_all_at(bytes, addr)
+            .map_err(|source| TraceeError::Sys { tid: self.tid, op: "write tracee memory", source })
+    }
+}

@@ -1,0 +1,266 @@
+//! ptrace requests and wait statuses.
+
+use crate::{Result, Tid, TraceeError};
+
+/// The x86-64 general registers as ptrace sees them (`struct user_regs_struct`).
+pub type Regs = libc::user_regs_struct;
+
+/// Number of 64-bit words in [`Regs`].
+pub const REGS_WORDS: usize = std::mem::size_of::<Regs>() / 8;
+
+/// The registers as a word array, in `user_regs_struct` order.
+pub fn regs_to_words(regs: &Regs) -> Vec<u64> {
+    vec![
+        regs.r15, regs.r14, regs.r13, regs.r12, regs.rbp, regs.rbx, regs.r11, regs.r10, regs.r9,
+        regs.r8, regs.rax, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.orig_rax, regs.rip,
+        regs.cs, regs.eflags, regs.rsp, regs.ss, regs.fs_base, regs.gs_base, regs.ds, regs.es,
+        regs.fs, regs.gs,
+    ]
+}
+
+/// Names of the words returned by [`regs_to_words`].
+pub const REG_NAMES: [&str; REGS_WORDS] = [
+    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
+    "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds",
+    "es", "fs", "gs",
+];
+
+/// The six syscall argument registers, in order.
+pub fn syscall_args(regs: &Regs) -> [u64; 6] {
+    [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]
+}
+
+/// Sets the six syscall argument registers.
+pub fn set_syscall_args(regs: &mut Regs, args: &[u64; 6]) {
+    regs.rdi = args[0];
+    regs.rsi = args[1];
+    regs.rdx = args[2];
+    regs.r10 = args[3];
+    regs.r8 = args[4];
+    regs.r9 = args[5];
+}
+
+/// A ptrace event code reported in a stop (`PTRACE_EVENT_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtraceEvent {
+    /// A seccomp filter returned SECCOMP_RET_TRACE: the syscall has not run yet.
+    Seccomp,
+    /// execve succeeded; the new image is loaded.
+    Exec,
+    /// The task called clone (new thread or process).
+    Clone,
+    /// The task forked.
+    Fork,
+    /// The task vforked.
+    Vfork,
+    /// The vfork child released the parent's memory.
+    VforkDone,
+    /// The task is about to exit.
+    Exit,
+    /// A PTRACE_INTERRUPT or group-stop under PTRACE_SEIZE.
+    Stop,
+    /// Any other event number.
+    Other(i32),
+}
+
+impl PtraceEvent {
+    fn from_raw(code: i32) -> Self {
+        match code {
+            libc::PTRACE_EVENT_SECCOMP => PtraceEvent::Seccomp,
+            libc::PTRACE_EVENT_EXEC => PtraceEvent::Exec,
+            libc::PTRACE_EVENT_CLONE => PtraceEvent::Clone,
+            libc::PTRACE_EVENT_FORK => PtraceEvent::Fork,
+            libc::PTRACE_EVENT_VFORK => PtraceEvent::Vfork,
+            libc::PTRACE_EVENT_VFORK_DONE => PtraceEvent::VforkDone,
+            libc::PTRACE_EVENT_EXIT => PtraceEvent::Exit,
+            libc::PTRACE_EVENT_STOP => PtraceEvent::Stop,
+            other => PtraceEvent::Other(other),
+        }
+    }
+}
+
+/// What `waitpid` reported for a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitStatus {
+    /// The task exited with this code.
+    Exited(i32),
+    /// The task was killed by this signal.
+    Signaled {
+        /// The signal.
+        signal: i32,
+        /// Whether a core dump was written.
+        core: bool,
+    },
+    /// A syscall-entry or syscall-exit stop (PTRACE_O_TRACESYSGOOD).
+    SyscallStop,
+    /// A ptrace event stop.
+    Event(PtraceEvent),
+    /// A signal-delivery stop: the signal is about to be delivered.
+    Signal(i32),
+}
+
+/// The ptrace options Scribe sets on every tracee.
+pub const TRACE_OPTIONS: i32 = libc::PTRACE_O_TRACESYSGOOD
+    | libc::PTRACE_O_TRACESECCOMP
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACEEXIT
+    | libc::PTRACE_O_EXITKILL;
+
+fn decode_status(status: i32) -> WaitStatus {
+    if libc::WIFEXITED(status) {
+        WaitStatus::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        WaitStatus::Signaled { signal: libc::WTERMSIG(status), core: libc::WCOREDUMP(status) }
+    } else {
+        let sig = libc::WSTOPSIG(status);
+        let event = (status >> 16) & 0xff;
+        if sig == libc::SIGTRAP | 0x80 {
+            WaitStatus::SyscallStop
+        } else if event != 0 {
+            WaitStatus::Event(PtraceEvent::from_raw(event))
+        } else {
+            WaitStatus::Signal(sig)
+        }
+    }
+}
+
+/// Waits for a state change of `tid`, or of any tracee when `tid` is -1.
+///
+/// Uses `__WALL` so threads are reported too; retries on EINTR.
+pub fn wait(tid: Tid) -> Result<(Tid, WaitStatus)> {
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid out-pointer for the duration of the call.
+        let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+        if r >= 0 {
+            return Ok((r, decode_status(status)));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(TraceeError::Sys { tid, op: "waitpid", source: err });
+        }
+    }
+}
+
+/// Like [`wait`], but returns `None` when a signal handler interrupted the
+/// wait (see [`crate::catch_control_signals`]), so the caller can react.
+pub fn wait_interruptible(tid: Tid) -> Result<Option<(Tid, WaitStatus)>> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer for the duration of the call.
+    let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+    if r >= 0 {
+        return Ok(Some((r, decode_status(status))));
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EINTR) {
+        return Ok(None);
+    }
+    Err(TraceeError::Sys { tid, op: "waitpid", source: err })
+}
+
+/// Like [`wait`] but returns `None` instead of blocking when nothing changed.
+pub fn try_wait(tid: Tid) -> Result<Option<(Tid, WaitStatus)>> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer for the duration of the call.
+    let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL | libc::WNOHANG) };
+    match r {
+        0 => Ok(None),
+        r if r > 0 => Ok(Some((r, decode_status(status)))),
+        _ => Err(TraceeError::last(tid, "waitpid")),
+    }
+}
+
+fn request(req: libc::c_uint, tid: Tid, addr: usize, data: usize, op: &'static str) -> Result<i64> {
+    // SAFETY: the requests issued through this helper take plain integers or
+    // pointers to buffers owned by the caller that outlive the call; ptrace
+    // validates the tid itself.
+    let r = unsafe { libc::ptrace(req, tid, addr as *mut libc::c_void, data as *mut libc::c_void) };
+    if r == -1 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error().unwrap_or(0) != 0 {
+            return Err(if err.raw_os_error() == Some(libc::ESRCH) {
+                TraceeError::Gone { tid, op }
+            } else {
+                TraceeError::Sys { tid, op, source: err }
+            });
+        }
+    }
+    Ok(r)
+}
+
+/// Sets Scribe's ptrace options on a stopped tracee.
+pub fn set_options(tid: Tid, options: i32) -> Result<()> {
+    request(libc::PTRACE_SETOPTIONS, tid, 0, options as usize, "PTRACE_SETOPTIONS").map(drop)
+}
+
+/// Resumes a stopped tracee, delivering `signal` (0 for none).
+pub fn cont(tid: Tid, signal: i32) -> Result<()> {
+    request(libc::PTRACE_CONT, tid, 0, signal as usize, "PTRACE_CONT").map(drop)
+}
+
+/// Resumes a stopped tracee until the next syscall entry or exit.
+pub fn cont_syscall(tid: Tid, signal: i32) -> Result<()> {
+    request(libc::PTRACE_SYSCALL, tid, 0, signal as usize, "PTRACE_SYSCALL").map(drop)
+}
+
+/// Detaches from a stopped tracee, delivering `signal`.
+pub fn detach(tid: Tid, signal: i32) -> Result<()> {
+    request(libc::PTRACE_DETACH, tid, 0, signal as usize, "PTRACE_DETACH").map(drop)
+}
+
+/// Reads the general registers of a stopped tracee.
+pub fn get_regs(tid: Tid) -> Result<Regs> {
+    // SAFETY: user_regs_struct is plain old data; all-zero is a valid value.
+    let mut regs: Regs = unsafe { std::mem::zeroed() };
+    request(libc::PTRACE_GETREGS, tid, 0, &mut regs as *mut Regs as usize, "PTRACE_GETREGS")?;
+    Ok(regs)
+}
+
+/// Writes the general registers of a stopped tracee.
+pub fn set_regs(tid: Tid, regs: &Regs) -> Result<()> {
+    request(libc::PTRACE_SETREGS, tid, 0, regs as *const Regs as usize, "PTRACE_SETREGS").map(drop)
+}
+
+/// Size of a raw `siginfo_t`.
+pub const SIGINFO_SIZE: usize = 128;
+
+/// Reads the siginfo of the signal a tracee is stopped for.
+pub fn get_siginfo(tid: Tid) -> Result<[u8; SIGINFO_SIZE]> {
+    let mut buf = [0u8; SIGINFO_SIZE];
+    request(libc::PTRACE_GETSIGINFO, tid, 0, buf.as_mut_ptr() as usize, "PTRACE_GETSIGINFO")?;
+    Ok(buf)
+}
+
+/// Replaces the siginfo of the signal a tracee is stopped for.
+pub fn set_siginfo(tid: Tid, info: &[u8; SIGINFO_SIZE]) -> Result<()> {
+    request(libc::PTRACE_SETSIGINFO, tid, 0, info.as_ptr() as usize, "PTRACE_SETSIGINFO").map(drop)
+}
+
+/// Reads the event message of the last ptrace event (new tid, exit status...).
+pub fn get_event_msg(tid: Tid) -> Result<u64> {
+    let mut msg: libc::c_ulong = 0;
+    request(
+        libc::PTRACE_GETEVENTMSG,
+        tid,
+        0,
+        &mut msg as *mut libc::c_ulong as usize,
+        "PTRACE_GETEVENTMSG",
+    )?;
+    Ok(msg)
+}
+
+/// Stops a running tracee (it must have been attached with PTRACE_SEIZE).
+pub fn interrupt(tid: Tid) -> Result<()> {
+    request(libc::PTRACE_INTERRUPT, tid, 0, 0, "PTRACE_INTERRUPT").map(drop)
+}
+
+/// Sends SIGKILL to a task; errors are ignored because the task may be gone.
+pub fn kill_task(tid: Tid) {
+    // SAFETY: kill(2) with a plain pid and signal number has no memory effects.
+    unsafe {
+        libc::kill(tid, libc::SIGKILL);
+    }
+}

@@ -1,0 +1,75 @@
+//! Small system facilities the engine needs besides ptrace.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Reads the time-stamp counter on behalf of a tracee whose rdtsc trapped.
+pub fn read_tsc() -> u64 {
+    // SAFETY: rdtsc has no memory effects; every x86-64 CPU has it.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Reads the time-stamp counter and TSC_AUX (rdtscp).
+pub fn read_tscp() -> (u64, u32) {
+    let mut aux = 0u32;
+    // SAFETY: rdtscp writes only `aux`, a valid local.
+    let tsc = unsafe { core::arch::x86_64::__rdtscp(&mut aux) };
+    (tsc, aux)
+}
+
+/// Control signals received by this process, as a bit set of signal numbers.
+static PENDING_CONTROL: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn note_signal(sig: libc::c_int) {
+    if (0..32).contains(&sig) {
+        PENDING_CONTROL.fetch_or(1 << sig, Ordering::SeqCst);
+    }
+}
+
+/// Installs handlers (without SA_RESTART, so a blocking waitpid returns
+/// EINTR) that only note the arrival of each of `signals`.
+///
+/// Handlers, unlike SIG_IGN, are reset by execve, so traced programs still
+/// start with default dispositions.
+pub fn catch_control_signals(signals: &[i32]) {
+    for &sig in signals {
+        // SAFETY: `note_signal` is async-signal-safe (one atomic op); the
+        // sigaction struct is fully initialised before the call.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = note_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Returns and clears the set of control signals noted since the last call.
+pub fn take_control_signals() -> u32 {
+    PENDING_CONTROL.swap(0, Ordering::SeqCst)
+}
+
+/// Sends `signal` to this process (used by tests and self-checks).
+pub fn raise_signal(signal: i32) {
+    // SAFETY: raise(3) has no memory effects.
+    unsafe {
+        libc::raise(signal);
+    }
+}
+
+/// The current `errno`-style error of a failed libc call, for callers that
+/// need to tell EINTR apart.
+pub fn interrupted(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(libc::EINTR)
+}
+
+/// Makes this process receive SIGALRM every `millis` milliseconds (0 stops
+/// it), so a blocking wait wakes up regularly for housekeeping.
+pub fn set_interval_timer(millis: u64) {
+    let interval = libc::timeval { tv_sec: (millis / 1000) as libc::time_t, tv_usec: ((millis % 1000) * 1000) as libc::suseconds_t };
+    let timer = libc::itimerval { it_interval: interval, it_value: interval };
+    // SAFETY: setitimer reads a fully initialised itimerval; no old value is requested.
+    unsafe {
+        libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut());
+    }
+}

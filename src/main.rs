@@ -1,0 +1,239 @@
+//! `scribe`: record a Linux program, replay it deterministically, print its trace.
+//!
+//! A thin command-line layer over the `scribe_engine` library.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use scribe_engine::profiler::{self, ProfilerOptions};
+use scribe_engine::{EngineError, Recorder, Replayer};
+
+/// Exit status for failures of scribe itself (as opposed to the program's own status).
+const SCRIBE_FAILURE: u8 = 125;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "scribe",
+    version,
+    about = "Record a Linux program's execution and replay it deterministically",
+    long_about = "Scribe records a program's execution (syscalls, signals, time, randomness, \
+                  mapped files) into a trace file, replays that exact execution as often as \
+                  needed, and prints the trace for people.\n\n\
+                  Typical use:\n  scribe record -o run.log -- ./flaky-test\n  \
+                  scribe replay run.log\n  scribe profiler run.log | less"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a program and record its execution into a trace.
+    ///
+    /// The program's stdin, stdout and stderr pass through unchanged, and
+    /// scribe exits with the program's exit status (128+N if killed by signal N).
+    Record(RecordArgs),
+    /// Re-execute a recorded program deterministically from its trace.
+    ///
+    /// The program prints what it printed when recorded and exits with the same
+    /// status; nothing it did to files, pipes or sockets is repeated. If the
+    /// execution departs from the recording, replay stops with a report.
+    Replay(ReplayArgs),
+    /// Print a trace for people: syscalls with results, signals, data.
+    Profiler(ProfilerArgs),
+}
+
+#[derive(Parser, Debug)]
+struct RecordArgs {
+    /// Trace file to write [default: <program name>.log in the current directory].
+    #[arg(short, long, value_name = "TRACE")]
+    output: Option<PathBuf>,
+    /// Verbosity of the trace: 0 = only what replay needs (fastest); 1 = also
+    /// syscall input data (paths, written bytes); 2 = also register checksums
+    /// verified on replay; 3 = also a full register dump at every syscall.
+    #[arg(short = 'l', long = "log-verbosity", value_name = "LEVEL", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=3))]
+    level: u8,
+    /// Store the content of every executed and mapped file in the trace, so it
+    /// replays on another machine with the same CPU model.
+    #[arg(long)]
+    portable: bool,
+    /// Run the command through /bin/sh -c (the arguments are joined with spaces).
+    #[arg(short, long)]
+    shell: bool,
+    /// Working directory for the program.
+    #[arg(short, long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// The program to record and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Parser, Debug)]
+struct ReplayArgs {
+    /// On divergence, show this many of the last replayed events.
+    #[arg(short, long = "backtrace", value_name = "LEN", default_value_t = 100)]
+    backtrace: usize,
+    /// On divergence, show the last events of all tasks, not only the diverging one.
+    #[arg(short = 'p', long = "backtrace-all-pids")]
+    backtrace_all_pids: bool,
+    /// After replay, print the last N replayed events to stderr.
+    #[arg(short = 'l', long = "last-events", value_name = "N", default_value_t = 0)]
+    last_events: usize,
+    /// Print nothing of scribe's own except errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// The trace to replay.
+    trace: PathBuf,
+}
+
+#[derive(Parser, Debug)]
+struct ProfilerArgs {
+    /// Print the raw, unannotated event fields.
+    #[arg(short, long)]
+    raw: bool,
+    /// Only show events of this task id (repeatable).
+    #[arg(short, long = "pid", value_name = "TID")]
+    pid: Vec<i32>,
+    /// Prefix each event with its position (chunk offset, offset in chunk) in the trace.
+    #[arg(short = 'o', long = "offset")]
+    offset: bool,
+    /// Only show these syscalls, by name (repeatable).
+    #[arg(long = "syscall", value_name = "NAME")]
+    syscall: Vec<String>,
+    /// Only show these event kinds (repeatable): syscall, data, signal, file,
+    /// exec, mmap, rdtsc, exit, regs, resource, bookmark, end.
+    #[arg(short, long = "kind", value_name = "KIND")]
+    kind: Vec<String>,
+    /// How many bytes of each data buffer to show.
+    #[arg(long = "data-bytes", value_name = "N", default_value_t = 48)]
+    data_bytes: usize,
+    /// The trace to print.
+    trace: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Record(args) => record(args),
+        Command::Replay(args) => replay(args),
+        Command::Profiler(args) => profile(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("scribe: error: {err:#}");
+            ExitCode::from(SCRIBE_FAILURE)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(cause.downcast_ref::<EngineError>(), Some(EngineError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn status_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(SCRIBE_FAILURE))
+}
+
+fn record(args: RecordArgs) -> Result<ExitCode> {
+    let mut recorder = Recorder::new(args.command).level(args.level).portable(args.portable).shell(args.shell);
+    if let Some(out) = args.output {
+        recorder = recorder.output(out);
+    }
+    if let Some(dir) = args.cwd {
+        recorder = recorder.cwd(dir);
+    }
+    let trace = recorder.trace_path();
+    let outcome = recorder.record().with_context(|| format!("recording into {}", trace.display()))?;
+    Ok(status_code(outcome.status.shell_code()))
+}
+
+fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    let replayer = Replayer::open(&args.trace).with_context(|| format!("cannot replay {}", args.trace.display()))?;
+    if !args.quiet {
+        for warning in replayer.machine_warnings() {
+            eprintln!("scribe: warning: {warning}");
+        }
+    }
+    let replayer = replayer.backtrace(args.backtrace).backtrace_all_tasks(args.backtrace_all_pids).last_events(args.last_events);
+    match replayer.replay() {
+        Ok(outcome) => {
+            if !outcome.last_events.is_empty() {
+                eprintln!("scribe: last {} events replayed:", outcome.last_events.len());
+                for line in &outcome.last_events {
+                    eprintln!("  {line}");
+                }
+            }
+            Ok(status_code(outcome.status.shell_code()))
+        }
+        Err(EngineError::Divergence(d)) => {
+            print_divergence(&args.trace, &d);
+            Ok(ExitCode::from(SCRIBE_FAILURE))
+        }
+        Err(err) => Err(anyhow::Error::new(err).context(format!("replaying {}", args.trace.display()))),
+    }
+}
+
+fn print_divergence(trace: &std::path::Path, d: &scribe_engine::Divergence) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "scribe: replay of {} diverged on task {}: {}", trace.display(), d.tid, d.summary);
+    let _ = writeln!(err, "  expected, at {}:", d.position);
+    for line in d.expected.lines() {
+        let _ = writeln!(err, "    {line}");
+    }
+    let _ = writeln!(err, "  observed:\n    {}", d.observed);
+    if !d.registers.is_empty() {
+        let _ = writeln!(err, "  registers of task {}:", d.tid);
+        for row in d.registers.chunks(4) {
+            let cells: Vec<String> = row.iter().map(|(n, v)| format!("{n:>8}={v:#018x}")).collect();
+            let _ = writeln!(err, "    {}", cells.join(" "));
+        }
+    }
+    if !d.backtrace.is_empty() {
+        let _ = writeln!(err, "  last {} events before the divergence:", d.backtrace.len());
+        for line in &d.backtrace {
+            let _ = writeln!(err, "    {line}");
+        }
+    }
+}
+
+fn profile(args: ProfilerArgs) -> Result<ExitCode> {
+    for kind in &args.kind {
+        if !profiler::EVENT_KINDS.contains(&kind.as_str()) {
+            anyhow::bail!("unknown event kind '{kind}' (known: {})", profiler::EVENT_KINDS.join(", "));
+        }
+    }
+    let options = ProfilerOptions {
+        raw: args.raw,
+        offsets: args.offset,
+        tids: args.pid,
+        syscalls: args.syscall,
+        kinds: args.kind,
+        data_prefix: args.data_bytes,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let summary = profiler::profile(&args.trace, &options, &mut out)
+        .with_context(|| format!("cannot read trace {}", args.trace.display()))?;
+    out.flush().context("writing the profile")?;
+    if let Some(stop) = summary.stopped_by {
+        eprintln!("scribe: the trace is readable only up to this point ({} events): {stop}", summary.events);
+        return Ok(ExitCode::from(SCRIBE_FAILURE));
+    }
+    if !summary.complete {
+        eprintln!("scribe: warning: the trace has no end-of-trace event: the recorder stopped before finishing it");
+    }
+    Ok(ExitCode::SUCCESS)
+}
