@@ -127,6 +127,7 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             r.serial
         )],
         Event::Bookmark(b) => vec![format!("[{}] bookmark {}", b.tid, b.id)],
+        Event::TaskStart(t) => vec![format!("[{}] starts (process {})", t.tid, t.parent)],
         Event::End(e) => {
             let reason = match e.reason {
                 end_reason::EXITED => "the program exited",
@@ -202,6 +203,7 @@ fn format_raw(event: &Event) -> String {
         Event::Regs(r) => format!("{name} tid={} regs={:x?}", r.tid, r.regs),
         Event::Resource(r) => format!("{name} tid={} kind={} id={:#x} serial={}", r.tid, r.kind, r.id, r.serial),
         Event::Bookmark(b) => format!("{name} id={} tid={}", b.id, b.tid),
+        Event::TaskStart(t) => format!("{name} tid={} parent={}", t.tid, t.parent),
         Event::End(e) => format!("{name} reason={} message={:?}", e.reason, e.message),
     }
 }

@@ -13,6 +13,10 @@ pub const ENOSYS: i32 = 38;
 pub const EINVAL: i32 = 22;
 /// EXDEV.
 pub const EXDEV: i32 = 18;
+/// The kernel's "restart this syscall after the signal handler" code.
+pub const ERESTARTNOINTR: i64 = -513;
+/// SIGKILL.
+pub const SIGKILL: i32 = 9;
 /// SIGSEGV.
 pub const SIGSEGV: i32 = 11;
 /// MAP_ANONYMOUS.
@@ -47,7 +51,16 @@ impl ExitStatus {
 
 /// The syscalls that run without stopping the tracee, in record and replay.
 pub fn passthrough_syscalls() -> Vec<u32> {
-    scribe_syscalls::all().iter().map(|s| s.nr).filter(|&nr| scribe_syscalls::passthrough(nr)).collect()
+    // rt_sigprocmask and sched_yield stay traced even though they need no
+    // recording: unblocking a pending signal must be a sync point where its
+    // delivery can be placed, and a yielding thread lets others of its
+    // process run.
+    scribe_syscalls::all()
+        .iter()
+        .map(|s| s.nr)
+        .filter(|&nr| scribe_syscalls::passthrough(nr))
+        .filter(|&nr| nr != scribe_syscalls::nr::RT_SIGPROCMASK && nr != scribe_syscalls::nr::SCHED_YIELD)
+        .collect()
 }
 
 /// How to start the program described by a trace header.

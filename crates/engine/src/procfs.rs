@@ -48,6 +48,12 @@ pub fn maps(tid: Tid) -> std::io::Result<Vec<Mapping>> {
     Ok(parse_maps(&std::fs::read_to_string(format!("/proc/{tid}/maps"))?))
 }
 
+/// The thread-group (process) id of a task, from /proc/TID/status.
+pub fn tgid(tid: Tid) -> Option<Tid> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
 /// The CPU model name of this machine.
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")

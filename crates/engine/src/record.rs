@@ -6,7 +6,7 @@
 //! at their delivery stop; rdtsc/rdtscp fault (PR_SET_TSC) and are executed
 //! by the recorder on the tracee's behalf.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, Tid, TraceWriter,
+    RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -187,36 +187,6 @@ fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-/// A syscall seen at its seccomp stop, waiting for its exit stop.
-#[derive(Debug, Clone)]
-struct Pending {
-    nr: u32,
-    args: [u64; 6],
-    inputs: Vec<MemBytes>,
-    regs_digest: Option<u64>,
-}
-
-/// The recorder's view of one traced task.
-#[derive(Debug)]
-struct Task {
-    mem: TraceeMemory,
-    pending: Option<Pending>,
-    /// rip and rsp at the last syscall exit, to recognise a signal delivered
-    /// right there (before any user instruction ran).
-    exit_point: Option<(u64, u64)>,
-}
-
-struct Session {
-    writer: TraceWriter,
-    files: FileTable,
-    tasks: BTreeMap<Tid, Task>,
-    level: u8,
-    leader: Tid,
-    leader_status: Option<ExitStatus>,
-    last_flush: Instant,
-    std_fds: StdFds,
-}
-
 fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
     let cwd = match &opts.cwd {
         Some(dir) => std::env::current_dir().map_err(|e| EngineError::io("current directory", e))?.join(dir),
@@ -279,7 +249,9 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         leader: tid,
         leader_status: None,
         last_flush: Instant::now(),
-        std_fds: StdFds::default(),
+        std_fds: BTreeMap::new(),
+        token: None,
+        ready: VecDeque::new(),
     };
     let result = session.run(tid);
     tracee::set_interval_timer(0);
@@ -309,6 +281,99 @@ mod libc_signal {
     pub const ALRM: i32 = 14;
 }
 
+
+/// A syscall seen at its seccomp stop, waiting for its exit stop.
+#[derive(Debug, Clone)]
+struct Pending {
+    nr: u32,
+    args: [u64; 6],
+    inputs: Vec<MemBytes>,
+    regs_digest: Option<u64>,
+}
+
+/// A signal that arrived while its task ran user code, held until the
+/// task's next syscall so it is delivered at a point replay can find.
+#[derive(Debug, Clone)]
+struct HeldSignal {
+    signo: i32,
+    siginfo: [u8; tracee::SIGINFO_SIZE],
+}
+
+/// The recorder's view of one traced task.
+#[derive(Debug)]
+struct Task {
+    /// Thread-group (process) id.
+    tgid: Tid,
+    mem: TraceeMemory,
+    pending: Option<Pending>,
+    /// rip and rsp at the last syscall exit, to recognise a signal delivered
+    /// right there (before any user instruction ran).
+    exit_point: Option<(u64, u64)>,
+    /// Events to write when the task is next allowed to run user code.
+    grant: Option<Vec<Event>>,
+    /// Its first stop has been seen (new tasks start stopped).
+    started: bool,
+    /// A new task may not run before its parent's clone is in the trace.
+    waits_for_parent: bool,
+    held: VecDeque<HeldSignal>,
+    /// A held signal being delivered: (signal, siginfo), set between the
+    /// fake interrupted syscall and the delivery stop.
+    injecting: Option<HeldSignal>,
+    /// The syscall being turned into a signal delivery point.
+    interrupted: Option<(u32, [u64; 6])>,
+    /// In a vfork whose event is already written.
+    in_vfork: bool,
+    /// A vfork parent may not run before its child's exec or exit is in the
+    /// trace: replay releases it only then.
+    waits_for_vfork_child: bool,
+    /// The vfork parent this task releases by exec or exit.
+    vfork_parent: Option<Tid>,
+}
+
+impl Task {
+    fn new(tgid: Tid, mem: TraceeMemory) -> Self {
+        Task {
+            tgid,
+            mem,
+            pending: None,
+            exit_point: None,
+            grant: None,
+            started: false,
+            waits_for_parent: false,
+            held: VecDeque::new(),
+            injecting: None,
+            interrupted: None,
+            in_vfork: false,
+            waits_for_vfork_child: false,
+            vfork_parent: None,
+        }
+    }
+}
+
+/// A recording in progress.
+///
+/// Tasks run user code one at a time: the one holding the *token*. A task
+/// gives the token up when it enters a syscall and asks for it back at the
+/// syscall's exit; the events of that syscall are written when the token is
+/// granted, so the order of events in the trace is the order in which tasks
+/// ran user code, and replay follows it. Tasks blocked in the kernel do not
+/// hold the token, so a thread waiting in `read` or `futex` lets others run.
+struct Session {
+    writer: TraceWriter,
+    files: FileTable,
+    tasks: BTreeMap<Tid, Task>,
+    level: u8,
+    leader: Tid,
+    leader_status: Option<ExitStatus>,
+    last_flush: Instant,
+    /// Which descriptors of each process (by tgid) are its original stdout/stderr.
+    std_fds: BTreeMap<Tid, StdFds>,
+    /// The task allowed to run user code.
+    token: Option<Tid>,
+    /// Tasks waiting for the token, in arrival order.
+    ready: VecDeque<Tid>,
+}
+
 impl Session {
     fn push(&mut self, event: Event) -> Result<()> {
         self.writer.push(&event)?;
@@ -316,29 +381,38 @@ impl Session {
     }
 
     fn task(&mut self, tid: Tid) -> Result<&mut Task> {
-        self.tasks.get_mut(&tid).ok_or_else(|| EngineError::Unsupported { tid, what: "a task Scribe does not know about stopped".into() })
+        self.tasks
+            .get_mut(&tid)
+            .ok_or_else(|| EngineError::Unsupported { tid, what: "a task Scribe does not know about stopped".into() })
+    }
+
+    fn fds(&mut self, tgid: Tid) -> &mut StdFds {
+        self.std_fds.entry(tgid).or_default()
     }
 
     fn run(&mut self, leader: Tid) -> Result<ExitStatus> {
         let mem = TraceeMemory::open(leader)?;
-        self.tasks.insert(leader, Task { mem, pending: None, exit_point: None });
+        let mut task = Task::new(leader, mem);
+        task.started = true;
+        self.tasks.insert(leader, task);
+        self.std_fds.insert(leader, StdFds::default());
         self.on_exec(leader)?;
-        tracee::cont(leader, 0)?;
         loop {
+            self.schedule()?;
             self.housekeeping()?;
             let Some((tid, status)) = tracee::wait_interruptible(-1)? else { continue };
+            if !self.tasks.get(&tid).is_some_and(|t| t.started) && !matches!(status, WaitStatus::Exited(_) | WaitStatus::Signaled { .. }) {
+                self.on_new_task_stop(tid)?;
+                continue;
+            }
             match status {
                 WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
                 WaitStatus::SyscallStop => self.on_syscall_exit(tid)?,
-                WaitStatus::Event(PtraceEvent::Exec) => {
-                    self.on_exec(tid)?;
+                WaitStatus::Event(PtraceEvent::Exec) => self.on_exec(tid)?,
+                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => self.on_clone(tid, status)?,
+                WaitStatus::Event(PtraceEvent::Exit) => {
+                    self.release(tid);
                     tracee::cont(tid, 0)?;
-                }
-                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => {
-                    return Err(EngineError::Unsupported {
-                        tid,
-                        what: "the program created a thread or process; recording several tasks is not supported yet".into(),
-                    });
                 }
                 WaitStatus::Event(_) => tracee::cont(tid, 0)?,
                 WaitStatus::Signal(sig) => self.on_signal(tid, sig)?,
@@ -352,6 +426,68 @@ impl Session {
                         return Ok(status);
                     }
                 }
+            }
+        }
+    }
+
+    /// Gives the token up if `tid` holds it.
+    fn release(&mut self, tid: Tid) {
+        if self.token == Some(tid) {
+            self.token = None;
+        }
+    }
+
+    /// Queues `tid` for the token; `events` are written when it is granted.
+    fn want_token(&mut self, tid: Tid, events: Vec<Event>) -> Result<()> {
+        let task = self.task(tid)?;
+        task.grant = Some(events);
+        self.ready.push_back(tid);
+        Ok(())
+    }
+
+    /// Grants the token to the first eligible waiting task, writing its
+    /// events and letting it run.
+    fn schedule(&mut self) -> Result<()> {
+        while self.token.is_none() {
+            let eligible = self.ready.iter().position(|tid| {
+                self.tasks.get(tid).is_some_and(|t| t.grant.is_some() && !t.waits_for_parent && !t.waits_for_vfork_child)
+            });
+            let Some(index) = eligible else {
+                self.ready.retain(|tid| self.tasks.get(tid).is_some_and(|t| t.grant.is_some()));
+                return Ok(());
+            };
+            let tid = self.ready.remove(index).expect("index is in range");
+            let events = self.task(tid)?.grant.take().unwrap_or_default();
+            if events.iter().any(|e| matches!(e, Event::Exec(_))) {
+                self.release_vfork_parent(tid);
+            }
+            for event in events {
+                if let Event::Syscall(call) = &event {
+                    if is_clone(call.nr) && call.result > 0 {
+                        if let Some(child) = self.tasks.get_mut(&(call.result as Tid)) {
+                            child.waits_for_parent = false;
+                        }
+                    }
+                }
+                self.push(event)?;
+            }
+            self.token = Some(tid);
+            match tracee::cont(tid, 0) {
+                Ok(()) => {}
+                // Killed while waiting (exit_group of a sibling): its exit
+                // notification follows.
+                Err(e) if e.is_gone() => self.release(tid),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets the vfork parent of `child` run again (its exec or exit is in the trace).
+    fn release_vfork_parent(&mut self, child: Tid) {
+        if let Some(parent) = self.tasks.get_mut(&child).and_then(|t| t.vfork_parent.take()) {
+            if let Some(p) = self.tasks.get_mut(&parent) {
+                p.waits_for_vfork_child = false;
             }
         }
     }
@@ -374,23 +510,73 @@ impl Session {
         Ok(())
     }
 
+    /// The first stop of a task created by clone/fork/vfork.
+    fn on_new_task_stop(&mut self, tid: Tid) -> Result<()> {
+        if !self.tasks.contains_key(&tid) {
+            // The child's stop can be reported before its parent's clone event.
+            let mem = TraceeMemory::open(tid)?;
+            let mut task = Task::new(procfs::tgid(tid).unwrap_or(tid), mem);
+            task.waits_for_parent = true;
+            self.tasks.insert(tid, task);
+        }
+        let task = self.task(tid)?;
+        task.started = true;
+        let parent = task.tgid;
+        self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })])
+    }
+
+    fn on_clone(&mut self, parent: Tid, status: WaitStatus) -> Result<()> {
+        let child = tracee::get_event_msg(parent)? as Tid;
+        let is_thread = procfs::tgid(child).map(|g| g == self.task(parent).map(|t| t.tgid).unwrap_or(0)).unwrap_or(false);
+        let parent_tgid = self.task(parent)?.tgid;
+        let tgid = if is_thread { parent_tgid } else { child };
+        if !is_thread {
+            let table = self.fds(parent_tgid).clone();
+            self.std_fds.insert(child, table);
+        }
+        if !self.tasks.contains_key(&child) {
+            let mem = TraceeMemory::open(child)?;
+            let mut task = Task::new(tgid, mem);
+            task.waits_for_parent = true;
+            self.tasks.insert(child, task);
+        } else if let Some(task) = self.tasks.get_mut(&child) {
+            task.tgid = tgid;
+        }
+        if status == WaitStatus::Event(PtraceEvent::Vfork) {
+            // The parent's vfork returns only after the child exec'd or
+            // exited, so its event goes into the trace now, before the child
+            // runs; the parent's return is marked by a TaskStart later.
+            let task = self.task(parent)?;
+            task.in_vfork = true;
+            task.waits_for_vfork_child = true;
+            if let Some(p) = task.pending.take() {
+                self.push(Event::Syscall(SyscallRecord { tid: parent, nr: p.nr, args: p.args, result: i64::from(child), inputs: p.inputs, regs_digest: p.regs_digest, outputs: Vec::new() }))?;
+            }
+            let child_task = self.task(child)?;
+            child_task.waits_for_parent = false;
+            child_task.vfork_parent = Some(parent);
+        }
+        tracee::cont_syscall(parent, 0)?;
+        Ok(())
+    }
+
     fn on_seccomp(&mut self, tid: Tid) -> Result<()> {
         let regs = tracee::get_regs(tid)?;
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let level = self.level;
-        if nr == sc::nr::RSEQ {
+        if let Some(held) = self.task(tid)?.held.pop_front() {
+            return self.interrupt_for_signal(tid, regs, nr, args, held);
+        }
+        let refused = if nr == sc::nr::RSEQ {
             // The kernel writes the current CPU into a registered rseq area at
             // arbitrary times; refusing registration keeps memory deterministic
             // (libc falls back when rseq is unavailable).
-            machine::skip_syscall(tid, regs, -(machine::ENOSYS as i64))?;
-            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: -(machine::ENOSYS as i64), ..Default::default() }))?;
-            return tracee::cont(tid, 0).map_err(Into::into);
-        }
-        if let Some(errno) = self.refused_copy(nr, &args) {
-            // The kernel would copy file data straight to the original
-            // stdout/stderr, bytes replay could not show again: refuse, and
-            // the program falls back to read and write.
+            Some(machine::ENOSYS)
+        } else {
+            self.refused_copy(tid, nr, &args)?
+        };
+        if let Some(errno) = refused {
             machine::skip_syscall(tid, regs, -(errno as i64))?;
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: -(errno as i64), ..Default::default() }))?;
             return tracee::cont(tid, 0).map_err(Into::into);
@@ -405,54 +591,82 @@ impl Session {
             // These never return: record them now.
             let Pending { nr, args, inputs, regs_digest } = pending;
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: 0, outputs: Vec::new(), inputs, regs_digest }))?;
+            self.release(tid);
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         task.pending = Some(pending);
+        self.release(tid);
+        tracee::cont_syscall(tid, 0)?;
+        Ok(())
+    }
+
+    /// Delivers a held signal just before the syscall `tid` is entering: the
+    /// syscall is skipped as if interrupted (ERESTARTNOINTR), so the kernel
+    /// runs it again once the signal is handled.
+    fn interrupt_for_signal(&mut self, tid: Tid, regs: Regs, nr: u32, args: [u64; 6], held: HeldSignal) -> Result<()> {
+        machine::skip_syscall(tid, regs, machine::ERESTARTNOINTR)?;
+        let task = self.task(tid)?;
+        task.interrupted = Some((nr, args));
+        task.injecting = Some(held);
         tracee::cont_syscall(tid, 0)?;
         Ok(())
     }
 
     /// The error to return instead of running an in-kernel copy whose
     /// destination is an original standard output stream.
-    fn refused_copy(&self, nr: u32, args: &[u64; 6]) -> Option<i32> {
+    fn refused_copy(&mut self, tid: Tid, nr: u32, args: &[u64; 6]) -> Result<Option<i32>> {
         let (out_fd, errno) = match nr {
             sc::nr::SENDFILE => (args[0], machine::EINVAL),
             sc::nr::COPY_FILE_RANGE => (args[2], machine::EXDEV),
             sc::nr::SPLICE => (args[2], machine::EINVAL),
             sc::nr::TEE => (args[1], machine::EINVAL),
-            _ => return None,
+            _ => return Ok(None),
         };
-        matches!(self.std_fds.stream(out_fd), Some(StdStream::Stdout | StdStream::Stderr)).then_some(errno)
+        let tgid = self.task(tid)?.tgid;
+        let stream = self.fds(tgid).stream(out_fd);
+        Ok(matches!(stream, Some(StdStream::Stdout | StdStream::Stderr)).then_some(errno))
     }
 
     fn on_syscall_exit(&mut self, tid: Tid) -> Result<()> {
-        let regs = tracee::get_regs(tid)?;
+        let mut regs = tracee::get_regs(tid)?;
         let task = self.task(tid)?;
         task.exit_point = Some((regs.rip, regs.rsp));
+        if let Some((nr, args)) = task.interrupted.take() {
+            // Make the kernel's signal delivery see an interrupted syscall.
+            regs.orig_rax = u64::from(nr);
+            regs.rax = machine::ERESTARTNOINTR as u64;
+            tracee::set_regs(tid, &regs)?;
+            let signo = task.injecting.as_ref().map(|h| h.signo).unwrap_or(0);
+            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: machine::ERESTARTNOINTR, ..Default::default() }))?;
+            return tracee::cont(tid, signo).map_err(Into::into);
+        }
+        if std::mem::take(&mut task.in_vfork) {
+            let parent = task.tgid;
+            return self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })]);
+        }
         let Some(pending) = task.pending.take() else {
-            return tracee::cont(tid, 0).map_err(Into::into);
+            return self.want_token(tid, Vec::new());
         };
         let result = regs.rax as i64;
         let ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
         let outputs = read_ranges(&task.mem, &ranges);
+        let tgid = task.tgid;
+        let mut events = Vec::new();
         let map = if pending.nr == sc::nr::MMAP && result >= 0 && pending.args[3] & machine::MAP_ANONYMOUS == 0 {
-            Some(self.identify_mapping(tid, &pending.args, result as u64)?)
+            Some(self.identify_mapping(tid, &pending.args, result as u64, &mut events)?)
         } else {
             None
         };
         let Pending { nr, args, inputs, regs_digest } = pending;
-        self.std_fds.apply(nr, &args, result);
-        self.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }))?;
-        if let Some(map) = map {
-            self.push(Event::MapFile(map))?;
-        }
-        tracee::cont(tid, 0)?;
-        Ok(())
+        self.fds(tgid).apply(nr, &args, result);
+        events.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }));
+        events.extend(map.map(Event::MapFile));
+        self.want_token(tid, events)
     }
 
-    /// Describes where the content of a new file mapping comes from, writing
-    /// the file's record first if it is new.
-    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64) -> Result<MapRecord> {
+    /// Describes where the content of a new file mapping comes from, adding
+    /// the file's record to `events` first if it is new.
+    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64, events: &mut Vec<Event>) -> Result<MapRecord> {
         let fd = args[4] as i32;
         let link = PathBuf::from(format!("/proc/{tid}/fd/{fd}"));
         let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
@@ -468,9 +682,7 @@ impl Session {
         };
         match self.files.identify(&link, &display) {
             Ok(Some((id, record))) => {
-                if let Some(record) = record {
-                    self.push(Event::File(record))?;
-                }
+                events.extend(record.map(Event::File));
                 map.file_id = Some(id);
             }
             _ => {
@@ -482,6 +694,8 @@ impl Session {
         Ok(map)
     }
 
+    /// A successful execve (or the first exec): describe the new image and
+    /// let the task continue once it holds the token.
     fn on_exec(&mut self, tid: Tid) -> Result<()> {
         let mem = TraceeMemory::open(tid)?;
         let regs = tracee::get_regs(tid)?;
@@ -495,6 +709,7 @@ impl Session {
         if let Some(at) = crate::exec::hide_vdso(&mut stack) {
             mem.write(regs.rsp + at as u64, &stack[at..at + 8])?;
         }
+        let mut events = Vec::new();
         let mut mapped_files = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for m in maps.iter().filter(|m| m.path.starts_with('/') && m.inode != 0) {
@@ -502,20 +717,21 @@ impl Session {
                 continue;
             }
             if let Ok(Some((id, record))) = self.files.identify(Path::new(&m.path), m.path.as_bytes()) {
-                if let Some(record) = record {
-                    self.push(Event::File(record))?;
-                }
+                events.extend(record.map(Event::File));
                 mapped_files.push(id);
             }
         }
-        self.std_fds.exec();
         let exe_path = std::fs::read_link(format!("/proc/{tid}/exe")).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
-        self.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }))?;
+        events.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }));
         let task = self.task(tid)?;
+        if task.tgid != tid {
+            return Err(EngineError::Unsupported { tid, what: "execve from a thread other than the main thread".into() });
+        }
         task.mem = mem;
         task.exit_point = None;
+        let tgid = task.tgid;
         if let Some(p) = task.pending.take() {
-            self.push(Event::Syscall(SyscallRecord {
+            events.push(Event::Syscall(SyscallRecord {
                 tid,
                 nr: p.nr,
                 args: p.args,
@@ -523,15 +739,30 @@ impl Session {
                 outputs: Vec::new(),
                 inputs: p.inputs,
                 regs_digest: p.regs_digest,
-            }))?;
+            }));
         }
-        Ok(())
+        self.fds(tgid).exec();
+        self.want_token(tid, events)
     }
 
     fn on_signal(&mut self, tid: Tid, sig: i32) -> Result<()> {
         let regs = tracee::get_regs(tid)?;
         let task = self.task(tid)?;
         let exit_point = task.exit_point.take();
+        if let Some(held) = task.injecting.take() {
+            if held.signo == sig {
+                tracee::set_siginfo(tid, &held.siginfo)?;
+                self.push(Event::Signal(SignalRecord {
+                    tid,
+                    signo: sig,
+                    origin: signal_origin::SYSCALL_EXIT,
+                    rip: regs.rip,
+                    siginfo: held.siginfo.to_vec(),
+                }))?;
+                return tracee::cont(tid, sig).map_err(Into::into);
+            }
+            task.injecting = Some(held);
+        }
         if sig == machine::SIGSEGV {
             if let Some(kind) = machine::tsc_instruction_at(&task.mem, regs.rip) {
                 return self.emulate_tsc(tid, regs, kind);
@@ -546,6 +777,10 @@ impl Session {
             signal_origin::FAULT
         } else if exit_point == Some((regs.rip, regs.rsp)) {
             signal_origin::SYSCALL_EXIT
+        } else if sig != machine::SIGKILL {
+            // Arrived while user code ran: hold it until the next syscall.
+            task.held.push_back(HeldSignal { signo: sig, siginfo });
+            return tracee::cont(tid, 0).map_err(Into::into);
         } else {
             signal_origin::ASYNC
         };
@@ -576,8 +811,16 @@ impl Session {
             ExitStatus::Exited(code) => (code, 0),
             ExitStatus::Signaled(sig) => (0, sig),
         };
-        if self.tasks.remove(&tid).is_none() {
+        self.release(tid);
+        self.release_vfork_parent(tid);
+        self.ready.retain(|&t| t != tid);
+        let Some(task) = self.tasks.remove(&tid) else {
             return Ok(None);
+        };
+        if let Some(p) = task.pending {
+            // The task died inside this syscall (e.g. kill(getpid(), SIGKILL)):
+            // replay must see the call before the death.
+            self.push(Event::Syscall(SyscallRecord { tid, nr: p.nr, args: p.args, result: 0, outputs: Vec::new(), inputs: p.inputs, regs_digest: p.regs_digest }))?;
         }
         self.push(Event::Exit(ExitRecord { tid, code, signal }))?;
         if tid == self.leader {
@@ -589,6 +832,11 @@ impl Session {
         }
         Ok(None)
     }
+}
+
+/// Whether a syscall creates a task.
+pub(crate) fn is_clone(nr: u32) -> bool {
+    matches!(nr, sc::nr::CLONE | sc::nr::CLONE3 | sc::nr::FORK | sc::nr::VFORK)
 }
 
 /// Reads the given ranges of tracee memory (short where memory ends).

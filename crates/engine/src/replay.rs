@@ -18,7 +18,7 @@ use crate::error::{Divergence, EngineError, Result};
 use crate::fdmodel::{StdFds, StdStream};
 use crate::files::FileStore;
 use crate::format::{format_event, FormatOptions};
-use crate::machine::{self, ExitStatus, TaskMemory};
+use crate::machine::{self, ExitStatus};
 use crate::procfs;
 
 /// Options of a replay; built with [`Replayer`]'s methods.
@@ -156,7 +156,11 @@ impl Replayer {
             queue: EventQueue { reader: self.reader, ahead: VecDeque::new(), files: FileStore::default(), end: None },
             tasks: BTreeMap::new(),
             live_of: BTreeMap::new(),
-            std_fds: StdFds::default(),
+            ended: BTreeMap::new(),
+            early_stops: Default::default(),
+            std_fds: BTreeMap::new(),
+            tgid_of: BTreeMap::new(),
+            token: None,
             history: VecDeque::new(),
             history_len: self.options.backtrace.max(self.options.last_events).max(1),
             replayed: 0,
@@ -231,11 +235,73 @@ impl EventQueue {
         self.fill(0);
         self.ahead.pop_front()
     }
+
+    /// Index of the next event of task `rec`, looking past events that the
+    /// recorder writes without regard to which task runs user code (task
+    /// exits, vfork calls); `None` when another task's event comes first.
+    fn find_for(&mut self, rec: Tid) -> Option<usize> {
+        for i in 0.. {
+            let p = self.peek(i)?;
+            if p.event.tid() == Some(rec) {
+                return Some(i);
+            }
+            let unordered = match &p.event {
+                Event::Exit(_) => true,
+                Event::Syscall(c) => c.nr == sc::nr::VFORK || crate::record::is_clone(c.nr),
+                _ => false,
+            };
+            if !unordered {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The next event of task `rec` (see [`EventQueue::find_for`]).
+    fn peek_for(&mut self, rec: Tid) -> Option<&Positioned> {
+        let i = self.find_for(rec)?;
+        self.ahead.get(i)
+    }
+
+    /// Removes and returns the next event of task `rec`.
+    fn take_for(&mut self, rec: Tid) -> Option<Positioned> {
+        let i = self.find_for(rec)?;
+        self.ahead.remove(i)
+    }
+}
+
+/// Where a replayed task is, as the replayer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Created by clone; its first stop has not been seen yet.
+    Starting,
+    /// Stopped, waiting for its `TaskStart` event to let it run.
+    AtStart,
+    /// Stopped at a syscall, waiting for the recorded syscall to come up.
+    AtSeccomp,
+    /// Running user code (it holds the token).
+    Running,
+    /// Inside a re-executed syscall that does not return soon (exit, vfork).
+    InKernel,
 }
 
 struct LiveTask {
     rec: Tid,
     mem: TraceeMemory,
+    state: State,
+    /// A signal the replayer is delivering to this task.
+    injecting: Option<i32>,
+    /// A vfork/clone whose exit stop is still to come: its recorded result.
+    vfork_result: Option<i64>,
+    /// A tid the kernel wrote into the child's memory at start (CLONE_CHILD_SETTID),
+    /// to replace with the recorded one before it runs.
+    child_tid_fix: Option<(u64, i32)>,
+}
+
+impl LiveTask {
+    fn new(rec: Tid, mem: TraceeMemory, state: State) -> Self {
+        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None }
+    }
 }
 
 struct Session {
@@ -244,7 +310,17 @@ struct Session {
     tasks: BTreeMap<Tid, LiveTask>,
     /// Replay tid of each recorded tid.
     live_of: BTreeMap<Tid, Tid>,
-    std_fds: StdFds,
+    /// Recorded tids of tasks that ended during replay, with how they ended.
+    ended: BTreeMap<Tid, ExitStatus>,
+    /// Stops of tasks not known yet (a child's first stop can precede its
+    /// parent's clone event).
+    early_stops: std::collections::BTreeSet<Tid>,
+    /// Descriptors of each process (by the leader's recorded tid) that are the original stdout/stderr.
+    std_fds: BTreeMap<Tid, StdFds>,
+    /// Process (recorded tgid) of each recorded tid.
+    tgid_of: BTreeMap<Tid, Tid>,
+    /// The live task running user code, if any.
+    token: Option<Tid>,
     history: VecDeque<(String, Event)>,
     history_len: usize,
     replayed: u64,
@@ -259,12 +335,35 @@ fn describe_stop(nr: u32, args: &[u64; 6]) -> String {
 }
 
 impl Session {
+    fn task(&self, live: Tid) -> Result<&LiveTask> {
+        self.tasks.get(&live).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
+    }
+
+    fn task_mut(&mut self, live: Tid) -> Result<&mut LiveTask> {
+        self.tasks.get_mut(&live).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
+    }
+
     fn rec(&self, live: Tid) -> Result<Tid> {
-        self.tasks.get(&live).map(|t| t.rec).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
+        self.task(live).map(|t| t.rec)
     }
 
     fn mem(&self, live: Tid) -> Result<&TraceeMemory> {
-        self.tasks.get(&live).map(|t| &t.mem).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
+        self.task(live).map(|t| &t.mem)
+    }
+
+    fn fds(&mut self, rec: Tid) -> &mut StdFds {
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        self.std_fds.entry(tgid).or_default()
+    }
+
+    fn set_state(&mut self, live: Tid, state: State) -> Result<()> {
+        self.task_mut(live)?.state = state;
+        if state == State::Running {
+            self.token = Some(live);
+        } else if self.token == Some(live) {
+            self.token = None;
+        }
+        Ok(())
     }
 
     fn remember(&mut self, p: &Positioned) {
@@ -310,19 +409,22 @@ impl Session {
 
     /// Takes the next recorded event, which must belong to task `rec`.
     fn next_for(&mut self, rec: Tid, live: Tid, observed: impl Fn() -> String) -> Result<Positioned> {
-        let head_tid = self.queue.peek(0).map(|p| p.event.tid());
-        match head_tid {
-            Some(Some(t)) if t == rec => Ok(self.queue.pop().expect("peeked event exists")),
+        if let Some(p) = self.queue.take_for(rec) {
+            return Ok(p);
+        }
+        match self.queue.peek(0) {
             Some(_) => {
                 let head = self.queue.peek(0).cloned();
                 Err(self.divergence(rec, Some(live), "the next recorded event is for another point of the execution".into(), head.as_ref(), observed()))
             }
-            None => {
-                let detail = self.queue.end.clone().unwrap_or_default();
-                let position = self.history.back().map(|(p, _)| p.clone()).unwrap_or_else(|| "the start".into());
-                Err(EngineError::TraceEnded { tid: rec, position, detail })
-            }
+            None => Err(self.trace_ended(rec)),
         }
+    }
+
+    fn trace_ended(&self, rec: Tid) -> EngineError {
+        let detail = self.queue.end.clone().unwrap_or_default();
+        let position = self.history.back().map(|(p, _)| p.clone()).unwrap_or_else(|| "the start".into());
+        EngineError::TraceEnded { tid: rec, position, detail }
     }
 
     fn run(&mut self, header: &Header) -> Result<ExitStatus> {
@@ -345,34 +447,135 @@ impl Session {
         };
         let rec = exec.tid;
         self.leader = rec;
-        self.tasks.insert(live, LiveTask { rec, mem: TraceeMemory::open(live)? });
+        self.tasks.insert(live, LiveTask::new(rec, TraceeMemory::open(live)?, State::Running));
         self.live_of.insert(rec, live);
+        self.tgid_of.insert(rec, rec);
         let exec = exec.clone();
         self.apply_exec(live, &exec, &first)?;
         self.remember(&first);
+        self.set_state(live, State::Running)?;
         tracee::cont(live, 0)?;
         loop {
-            let (live, status) = tracee::wait(-1)?;
-            match status {
-                WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(live)?,
-                WaitStatus::Signal(sig) => self.on_signal(live, sig)?,
-                WaitStatus::SyscallStop => tracee::cont(live, 0)?,
-                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => {
-                    let rec = self.rec(live)?;
-                    return Err(EngineError::Unsupported { tid: rec, what: "replaying several tasks is not supported yet".into() });
+            if self.token.is_none() {
+                if let Some(done) = self.advance()? {
+                    return Ok(done);
                 }
-                WaitStatus::Event(_) => tracee::cont(live, 0)?,
-                WaitStatus::Exited(code) => {
-                    if let Some(status) = self.on_task_end(live, ExitStatus::Exited(code))? {
-                        return Ok(status);
-                    }
-                }
-                WaitStatus::Signaled { signal, .. } => {
-                    if let Some(status) = self.on_task_end(live, ExitStatus::Signaled(signal))? {
-                        return Ok(status);
-                    }
+                if self.token.is_none() && !self.tasks.values().any(|t| matches!(t.state, State::Starting | State::InKernel)) && self.queue.peek(0).is_some() {
+                    return Err(self.stuck());
                 }
             }
+            let (live, status) = tracee::wait(-1)?;
+            self.dispatch(live, status)?;
+        }
+    }
+
+    /// Replay cannot go on: the next event's task is not where it should be.
+    fn stuck(&mut self) -> EngineError {
+        let head = self.queue.peek(0).cloned();
+        let rec = head.as_ref().and_then(|p| p.event.tid()).unwrap_or(self.leader);
+        let states: Vec<String> = self.tasks.values().map(|t| format!("task {} {:?}", t.rec, t.state)).collect();
+        let live = self.live_of.get(&rec).copied();
+        self.divergence(rec, live, "no task can reach the next recorded event".into(), head.as_ref(), states.join(", "))
+    }
+
+    /// Applies the event at the head of the trace if its task is ready for
+    /// it. Returns the program's status once the trace is fully replayed.
+    fn advance(&mut self) -> Result<Option<ExitStatus>> {
+        loop {
+            if self.token.is_some() {
+                return Ok(None);
+            }
+            let Some(head) = self.queue.peek(0) else {
+                if self.tasks.is_empty() {
+                    return Ok(Some(self.leader_status.unwrap_or(ExitStatus::Exited(0))));
+                }
+                // Only tasks killed by a group exit may be left.
+                if self.tasks.values().all(|t| t.state == State::InKernel) {
+                    return Ok(None);
+                }
+                return Err(self.trace_ended(self.leader));
+            };
+            let event = head.event.clone();
+            let rec = event.tid();
+            let live = rec.and_then(|r| self.live_of.get(&r).copied());
+            let state = live.and_then(|l| self.tasks.get(&l)).map(|t| t.state);
+            match (&event, state) {
+                (Event::Syscall(_) | Event::Exec(_), Some(State::AtSeccomp)) => {
+                    let live = live.expect("state implies a live task");
+                    self.set_state(live, State::Running)?;
+                    self.on_syscall(live)?;
+                }
+                (Event::TaskStart(_), Some(State::AtStart)) => {
+                    let live = live.expect("state implies a live task");
+                    let p = self.queue.pop().expect("peeked event exists");
+                    self.remember(&p);
+                    if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
+                        self.mem(live)?.write(addr, &tid.to_le_bytes())?;
+                    }
+                    self.set_state(live, State::Running)?;
+                    tracee::cont(live, 0)?;
+                }
+                (Event::Exit(x), _) => {
+                    let rec = x.tid;
+                    match self.ended.get(&rec).copied() {
+                        Some(status) => {
+                            let p = self.queue.pop().expect("peeked event exists");
+                            let recorded = if x.signal != 0 { ExitStatus::Signaled(x.signal) } else { ExitStatus::Exited(x.code) };
+                            if recorded != status && rec == self.leader {
+                                return Err(self.divergence(rec, None, "the program ended differently".into(), Some(&p), format!("{status:?}")));
+                            }
+                            self.remember(&p);
+                            if rec == self.leader {
+                                self.leader_status = Some(recorded);
+                            }
+                        }
+                        None => {
+                            // Killed during recording where replay has it
+                            // waiting (SIGKILL has no delivery stop): kill it.
+                            if x.signal == machine::SIGKILL {
+                                if let (Some(live), Some(State::AtSeccomp | State::AtStart)) = (live, state) {
+                                    tracee::kill_task(live);
+                                    self.set_state(live, State::InKernel)?;
+                                }
+                            }
+                            return Ok(None);
+                        }
+                    }
+                }
+                (Event::End(_), _) => {
+                    if !self.tasks.is_empty() {
+                        return Ok(None);
+                    }
+                    let p = self.queue.pop().expect("peeked event exists");
+                    self.remember(&p);
+                    return Ok(Some(self.leader_status.unwrap_or(ExitStatus::Exited(0))));
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    fn dispatch(&mut self, live: Tid, status: WaitStatus) -> Result<()> {
+        if let WaitStatus::Exited(_) | WaitStatus::Signaled { .. } = status {
+            return self.on_task_end(live, status);
+        }
+        let Some(state) = self.tasks.get(&live).map(|t| t.state) else {
+            self.early_stops.insert(live);
+            return Ok(());
+        };
+        match (status, state) {
+            (_, State::Starting) => self.set_state(live, State::AtStart),
+            (WaitStatus::Event(PtraceEvent::Seccomp), _) => self.set_state(live, State::AtSeccomp),
+            (WaitStatus::Signal(sig), State::Running) => self.on_signal(live, sig),
+            (WaitStatus::SyscallStop, State::InKernel) if self.task(live)?.vfork_result.is_some() => self.on_vfork_return(live),
+            (WaitStatus::Event(PtraceEvent::Exit), _) => {
+                self.set_state(live, State::InKernel)?;
+                tracee::cont(live, 0).map_err(Into::into)
+            }
+            // Signals of the replay's own world (SIGCHLD from a real child...)
+            // are not the recorded ones: those are injected where recorded.
+            (WaitStatus::Signal(_), _) => tracee::cont(live, 0).map_err(Into::into),
+            _ => tracee::cont(live, 0).map_err(Into::into),
         }
     }
 
@@ -393,19 +596,19 @@ impl Session {
             ));
         }
         mem.write(exec.rsp, &exec.stack)?;
-        if let Some(task) = self.tasks.get_mut(&live) {
-            task.mem = mem;
-        }
+        self.task_mut(live)?.mem = mem;
         Ok(())
     }
 
-    fn on_seccomp(&mut self, live: Tid) -> Result<()> {
+    /// Replays the syscall the task `live` is stopped at, whose event is at
+    /// the head of the trace.
+    fn on_syscall(&mut self, live: Tid) -> Result<()> {
         let rec = self.rec(live)?;
         let regs = tracee::get_regs(live)?;
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let observed = || describe_stop(nr, &args);
-        if (nr == sc::nr::EXECVE || nr == sc::nr::EXECVEAT) && matches!(self.queue.peek(0).map(|p| &p.event), Some(Event::Exec(e)) if e.tid == rec) {
+        if (nr == sc::nr::EXECVE || nr == sc::nr::EXECVEAT) && matches!(self.queue.peek_for(rec).map(|p| &p.event), Some(Event::Exec(_))) {
             return self.replay_exec(live, rec, nr, args);
         }
         let p = self.next_for(rec, live, observed)?;
@@ -429,6 +632,7 @@ impl Session {
     fn replay_syscall(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let nr = call.nr;
         if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
+            self.set_state(live, State::InKernel)?;
             return tracee::cont(live, 0).map_err(Into::into);
         }
         let mut policy = sc::spec(nr).map(|s| s.replay).unwrap_or(Policy::Emulate);
@@ -441,11 +645,14 @@ impl Session {
             // emulated); the recorded result is what the program sees.
             policy = Policy::ExecuteThenEmulate;
         }
+        if crate::record::is_clone(nr) && call.result > 0 {
+            return self.replay_clone(live, rec, call, p);
+        }
         let at_exit = match policy {
             Policy::Emulate => {
                 machine::skip_syscall(live, regs, call.result)?;
                 self.write_outputs(live, call)?;
-                self.echo_output(live, call)?;
+                self.echo_output(live, rec, call)?;
                 false
             }
             Policy::Execute | Policy::ExecuteThenEmulate => {
@@ -456,7 +663,7 @@ impl Session {
                 }
                 tracee::cont_syscall(live, 0)?;
                 let mut exit = self.wait_syscall_exit(live, rec, p)?;
-                if exit.rdi != call.args[0] || tracee::syscall_args(&exit) != call.args {
+                if tracee::syscall_args(&exit) != call.args {
                     // Registers the replayer changed (mmap placement) must
                     // read as the program left them.
                     tracee::set_syscall_args(&mut exit, &call.args);
@@ -481,14 +688,77 @@ impl Session {
                 true
             }
         };
-        self.std_fds.apply(nr, &call.args, call.result);
+        self.fds(rec).apply(nr, &call.args, call.result);
         self.resume_after_syscall(live, rec, call, at_exit)
+    }
+
+    /// Re-executes clone/fork/vfork/clone3, maps the recorded child tid to
+    /// the new live task and gives the parent the recorded result.
+    fn replay_clone(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, p: &Positioned) -> Result<()> {
+        let child_rec = call.result as Tid;
+        let (flags, parent_tid_ptr, child_tid_ptr) = clone_tid_pointers(self.mem(live)?, call);
+        tracee::cont_syscall(live, 0)?;
+        loop {
+            let (_, status) = tracee::wait(live)?;
+            match status {
+                WaitStatus::Event(event @ (PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork)) => {
+                    let child = tracee::get_event_msg(live)? as Tid;
+                    let mem = TraceeMemory::open(child)?;
+                    let state = if self.early_stops.remove(&child) { State::AtStart } else { State::Starting };
+                    let mut task = LiveTask::new(child_rec, mem, state);
+                    if flags & CLONE_CHILD_SETTID != 0 && child_tid_ptr != 0 {
+                        task.child_tid_fix = Some((child_tid_ptr, child_rec));
+                    }
+                    self.tasks.insert(child, task);
+                    self.live_of.insert(child_rec, child);
+                    let parent_tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+                    if flags & CLONE_THREAD != 0 {
+                        self.tgid_of.insert(child_rec, parent_tgid);
+                    } else {
+                        self.tgid_of.insert(child_rec, child_rec);
+                        let table = self.fds(rec).clone();
+                        self.std_fds.insert(child_rec, table);
+                    }
+                    if flags & CLONE_PARENT_SETTID != 0 && parent_tid_ptr != 0 {
+                        // Written by the kernel before the event stop.
+                        self.mem(live)?.write(parent_tid_ptr, &child_rec.to_le_bytes())?;
+                    }
+                    if event == PtraceEvent::Vfork {
+                        // The parent returns only once the child has exec'd or exited.
+                        let task = self.task_mut(live)?;
+                        task.vfork_result = Some(call.result);
+                        self.set_state(live, State::InKernel)?;
+                        return tracee::cont_syscall(live, 0).map_err(Into::into);
+                    }
+                    tracee::cont_syscall(live, 0)?;
+                }
+                WaitStatus::SyscallStop => {
+                    let mut regs = tracee::get_regs(live)?;
+                    regs.rax = call.result as u64;
+                    tracee::set_regs(live, &regs)?;
+                    return self.resume_after_syscall(live, rec, call, true);
+                }
+                other => {
+                    return Err(self.divergence(rec, Some(live), format!("clone did not behave as recorded ({other:?})"), Some(p), describe_stop(call.nr, &call.args)));
+                }
+            }
+        }
+    }
+
+    /// The exit stop of a vfork parent: it may run once its `TaskStart` comes up.
+    fn on_vfork_return(&mut self, live: Tid) -> Result<()> {
+        let result = self.task_mut(live)?.vfork_result.take().unwrap_or(0);
+        let mut regs = tracee::get_regs(live)?;
+        regs.rax = result as u64;
+        tracee::set_regs(live, &regs)?;
+        self.set_state(live, State::AtStart)
     }
 
     /// Resumes a task after a syscall, injecting a signal that the recording
     /// delivered right at that syscall's return.
     fn resume_after_syscall(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, at_exit: bool) -> Result<()> {
-        let signal = match self.queue.peek(0).map(|p| &p.event) {
+        self.set_state(live, State::Running)?;
+        let signal = match self.queue.peek_for(rec).map(|p| &p.event) {
             Some(Event::Signal(s)) if s.tid == rec && s.origin != scribe_trace::signal_origin::FAULT => Some(s.signo),
             _ => None,
         };
@@ -511,6 +781,7 @@ impl Session {
             regs.orig_rax = u64::from(call.nr);
         }
         tracee::set_regs(live, &regs)?;
+        self.task_mut(live)?.injecting = Some(signo);
         // A signal given at a syscall stop is sent to the task (ptrace(2)); it
         // then stops again at its delivery, where the recorded siginfo is set.
         tracee::cont(live, signo).map_err(Into::into)
@@ -551,11 +822,11 @@ impl Session {
 
     /// Fills a replayed file mapping with the recorded content.
     fn fill_mapping(&mut self, live: Tid, rec: Tid) -> Result<()> {
-        let is_map = matches!(self.queue.peek(0).map(|p| &p.event), Some(Event::MapFile(m)) if m.tid == rec);
+        let is_map = matches!(self.queue.peek_for(rec).map(|p| &p.event), Some(Event::MapFile(_)));
         if !is_map {
             return Ok(());
         }
-        let p = self.queue.pop().expect("peeked event exists");
+        let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::MapFile(map) = &p.event else { unreachable!("checked above") };
         let bytes = match (map.file_id, &map.data) {
             (Some(id), _) => self.queue.files.read(id, map.offset, map.len)?,
@@ -578,11 +849,11 @@ impl Session {
     }
 
     /// Writes again what the program sent to the original stdout or stderr.
-    fn echo_output(&mut self, live: Tid, call: &SyscallRecord) -> Result<()> {
+    fn echo_output(&mut self, live: Tid, rec: Tid, call: &SyscallRecord) -> Result<()> {
         if call.result <= 0 {
             return Ok(());
         }
-        let stream = match self.std_fds.stream(call.args[0]) {
+        let stream = match self.fds(rec).stream(call.args[0]) {
             Some(StdStream::Stdout) => StdStream::Stdout,
             Some(StdStream::Stderr) => StdStream::Stderr,
             _ => return Ok(()),
@@ -604,7 +875,7 @@ impl Session {
     }
 
     fn replay_exec(&mut self, live: Tid, rec: Tid, nr: u32, args: [u64; 6]) -> Result<()> {
-        let p = self.queue.pop().expect("peeked event exists");
+        let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
         let exec = exec.clone();
         tracee::cont_syscall(live, 0)?;
@@ -620,7 +891,8 @@ impl Session {
             _ => return Err(self.divergence(rec, Some(live), "the execve differs from the recording".into(), Some(&call), describe_stop(nr, &args))),
         }
         self.remember(&call);
-        self.std_fds.exec();
+        self.fds(rec).exec();
+        self.set_state(live, State::Running)?;
         tracee::cont(live, 0).map_err(Into::into)
     }
 
@@ -643,8 +915,13 @@ impl Session {
                 return tracee::cont(live, 0).map_err(Into::into);
             }
         }
-        if tracee::get_siginfo(live).is_err() {
+        let Ok(siginfo) = tracee::get_siginfo(live) else {
             // A group-stop, not a delivery.
+            return tracee::cont(live, 0).map_err(Into::into);
+        };
+        let injected = self.task_mut(live)?.injecting.take() == Some(sig);
+        if !injected && !machine::is_fault(sig, &siginfo) {
+            // Not a recorded signal: the replay's own world sent it.
             return tracee::cont(live, 0).map_err(Into::into);
         }
         let observed = || format!("signal {} at {:#x}", sc::signal_name(sig).unwrap_or("?"), regs.rip);
@@ -662,31 +939,36 @@ impl Session {
         tracee::cont(live, sig).map_err(Into::into)
     }
 
-    fn on_task_end(&mut self, live: Tid, status: ExitStatus) -> Result<Option<ExitStatus>> {
-        let Some(task) = self.tasks.remove(&live) else { return Ok(None) };
-        let rec = task.rec;
-        self.live_of.remove(&rec);
-        let observed = format!("task ended: {status:?}");
-        let p = self.next_for(rec, live, || observed.clone())?;
-        let recorded = match &p.event {
-            Event::Exit(x) if x.signal != 0 => ExitStatus::Signaled(x.signal),
-            Event::Exit(x) => ExitStatus::Exited(x.code),
-            _ => return Err(self.divergence(rec, None, "the task ended where the recording goes on".into(), Some(&p), observed)),
+    fn on_task_end(&mut self, live: Tid, status: WaitStatus) -> Result<()> {
+        let status = match status {
+            WaitStatus::Signaled { signal, .. } => ExitStatus::Signaled(signal),
+            WaitStatus::Exited(code) => ExitStatus::Exited(code),
+            _ => return Ok(()),
         };
-        if recorded != status {
-            return Err(self.divergence(rec, None, "the task ended differently".into(), Some(&p), observed));
+        if self.token == Some(live) {
+            self.token = None;
         }
-        self.remember(&p);
-        if rec == self.leader {
-            self.leader_status = Some(status);
+        let Some(task) = self.tasks.remove(&live) else { return Ok(()) };
+        self.live_of.remove(&task.rec);
+        self.ended.insert(task.rec, status);
+        Ok(())
+    }
+}
+
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
+
+/// Flags and the parent/child tid pointers of a clone-family call.
+fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u64) {
+    match call.nr {
+        sc::nr::CLONE => (call.args[0], call.args[2], call.args[3]),
+        sc::nr::CLONE3 => {
+            // struct clone_args: flags, pidfd, child_tid, parent_tid, ...
+            let field = |i: u64| mem.read_u64(call.args[0] + 8 * i).unwrap_or(0);
+            (field(0), field(3), field(2))
         }
-        if self.tasks.is_empty() {
-            if let Some(p) = self.queue.pop() {
-                self.remember(&p);
-            }
-            return Ok(Some(self.leader_status.unwrap_or(status)));
-        }
-        Ok(None)
+        _ => (0, 0, 0),
     }
 }
 
@@ -718,7 +1000,3 @@ fn gather_iovecs(mem: &TraceeMemory, iov: u64, count: u64, len: usize) -> Result
     Ok(out)
 }
 
-#[allow(dead_code)]
-fn task_memory(mem: &TraceeMemory) -> TaskMemory<'_> {
-    TaskMemory(mem)
-}

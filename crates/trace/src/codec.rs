@@ -745,6 +745,20 @@ impl Wire for ResourceRecord {
     }
 }
 
+impl Wire for TaskStartRecord {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.i32(self.tid);
+        enc.i32(self.parent);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(TaskStartRecord {
+            tid: dec.i32()?,
+            parent: dec.i32()?,
+        })
+    }
+}
+
 impl Wire for BookmarkRecord {
     fn encode(&self, enc: &mut Encoder) {
         enc.u32(self.id);
@@ -801,6 +815,7 @@ impl Wire for Event {
             Event::Regs(r) => r.encode(enc),
             Event::Resource(r) => r.encode(enc),
             Event::Bookmark(r) => r.encode(enc),
+            Event::TaskStart(r) => r.encode(enc),
             Event::End(r) => r.encode(enc),
         });
     }
@@ -823,6 +838,7 @@ impl Wire for Event {
             kind::REGS => Event::Regs(b.get()?),
             kind::RESOURCE => Event::Resource(b.get()?),
             kind::BOOKMARK => Event::Bookmark(b.get()?),
+            kind::TASK_START => Event::TaskStart(b.get()?),
             kind::END => Event::End(b.get()?),
             other => return Err(dec.err_at(kind_at, DecodeErrorKind::UnknownKind(other))),
         };

@@ -223,6 +223,15 @@ pub struct BookmarkRecord {
     pub tid: Tid,
 }
 
+/// A new task (thread or process) starting to run user code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskStartRecord {
+    /// The new task.
+    pub tid: Tid,
+    /// The process (thread-group id) it belongs to.
+    pub parent: Tid,
+}
+
 /// Why a trace ended; the last event of a complete trace.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EndRecord {
@@ -267,6 +276,8 @@ pub enum Event {
     Bookmark(BookmarkRecord),
     /// The end of the trace.
     End(EndRecord),
+    /// A new task starts running.
+    TaskStart(TaskStartRecord),
 }
 
 /// Persisted kind bytes of each event type.
@@ -293,6 +304,8 @@ pub mod kind {
     pub const BOOKMARK: u8 = 10;
     /// `Event::End`
     pub const END: u8 = 11;
+    /// `Event::TaskStart`
+    pub const TASK_START: u8 = 12;
 }
 
 impl Event {
@@ -309,6 +322,7 @@ impl Event {
             Event::Regs(e) => Some(e.tid),
             Event::Resource(e) => Some(e.tid),
             Event::Bookmark(e) => Some(e.tid),
+            Event::TaskStart(e) => Some(e.tid),
         }
     }
 
@@ -326,6 +340,7 @@ impl Event {
             Event::Resource(_) => kind::RESOURCE,
             Event::Bookmark(_) => kind::BOOKMARK,
             Event::End(_) => kind::END,
+            Event::TaskStart(_) => kind::TASK_START,
         }
     }
 
@@ -343,6 +358,7 @@ impl Event {
             Event::Resource(_) => "resource",
             Event::Bookmark(_) => "bookmark",
             Event::End(_) => "end",
+            Event::TaskStart(_) => "start",
         }
     }
 }

@@ -103,8 +103,14 @@ fn mutated_files_never_panic() {
 /// that the event decoder itself is exercised rather than the crc checks.
 #[test]
 fn mutated_payloads_behind_valid_checksums_never_panic() {
+    // The big variants only add bulk data, which makes every iteration slower
+    // without reaching more of the decoder.
+    let variants: Vec<Event> = all_variants()
+        .into_iter()
+        .filter(|ev| ev.to_bytes().len() < 1000)
+        .collect();
     let payloads: Vec<(Vec<u8>, u32)> = vec![
-        (raw_payload(&all_variants()), all_variants().len() as u32),
+        (raw_payload(&variants), variants.len() as u32),
         (
             raw_payload(&small_chunks()[1]),
             small_chunks()[1].len() as u32,

@@ -1,0 +1,506 @@
+//! Record a program, replay the trace, and check the replay printed exactly
+//! what the recording printed and exited the same way, for small C programs
+//! (tests/programs/*.c) that read nondeterministic inputs, and for real
+//! programs.
+
+mod common;
+
+use std::fs;
+use std::thread;
+use std::time::Duration;
+
+use common::*;
+
+// ---------------------------------------------------------------------------
+// C test programs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fileio_replays() {
+    let dir = tmpdir();
+    let file = dir.path().join("data.txt");
+    let file2 = file.clone();
+    let r = Case::new(argv![program("fileio"), file])
+        .in_dir(dir.path())
+        // Replay must not need the file: every read comes from the trace.
+        .before_replay(move || fs::remove_file(&file2).unwrap())
+        .run();
+    let out = r.stdout();
+    assert!(out.starts_with("offset after write: 47\n"), "{out}");
+    assert!(
+        out.contains("read 47 bytes:\nfirst line of the scribe test file\nsecond line\n"),
+        "{out}"
+    );
+    assert!(out.contains("slice at 6: [line]\n"), "{out}");
+    assert!(out.contains("pread at 0: [first ]\n"), "{out}");
+    assert!(out.contains("fstat size: 47\nseek end: 47\n"), "{out}");
+    assert!(
+        out.contains(
+            "after append, 61 bytes (stat size 61):\n\
+             first line of the scribe test file\nsecond line\nappended line\ndone\n"
+        ),
+        "{out}"
+    );
+    assert!(!file.exists(), "replay re-created {}", file.display());
+}
+
+#[test]
+fn dirs_replays_readdir_order_and_mtimes() {
+    let dir = tmpdir();
+    let listed = dir.path().join("listed");
+    let listed2 = listed.clone();
+    let r = Case::new(argv![program("dirs"), listed])
+        .in_dir(dir.path())
+        .before_replay(move || fs::remove_dir_all(&listed2).unwrap())
+        .run();
+    let out = r.stdout();
+    assert!(out.ends_with("entries: 6\n"), "{out}");
+    for (name, size) in [
+        ("alpha.txt", 10),
+        ("beta.txt", 20),
+        ("gamma.dat", 30),
+        ("delta", 40),
+        ("epsilon.log", 50),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
+        assert!(
+            line.contains(&format!(" file size={size} mode=644 ")),
+            "{line}"
+        );
+        let mtime: i64 = line.split("mtime_ns=").nth(1).unwrap().parse().unwrap();
+        assert!(mtime > 1_500_000_000_000_000_000, "{line}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("subdir dir ") && l.contains(" mode=700 ")),
+        "{out}"
+    );
+    // The replay ran against the trace alone and left no files behind.
+    assert!(!listed.exists(), "replay re-created {}", listed.display());
+}
+
+#[test]
+fn timeprint_replays_vdso_clocks() {
+    let r = assert_replays(argv![program("timeprint")]);
+    let now = now_secs();
+    let time: f64 = r.field("time:").parse().unwrap();
+    let tod: f64 = r.field("gettimeofday:").parse().unwrap();
+    let realtime: f64 = r.field("realtime:").parse().unwrap();
+    let mono: f64 = r.field("monotonic:").parse().unwrap();
+    let mono2: f64 = r.field("monotonic_after_loop:").parse().unwrap();
+    assert!(
+        (now - time).abs() < 300.0,
+        "time() {time} is far from now {now}"
+    );
+    assert!(
+        tod >= time && tod < time + 2.0,
+        "gettimeofday {tod} vs time {time}"
+    );
+    assert!(
+        realtime >= tod,
+        "CLOCK_REALTIME {realtime} before gettimeofday {tod}"
+    );
+    assert!(
+        mono > 0.0 && mono2 >= mono,
+        "monotonic went {mono} -> {mono2}"
+    );
+    assert_eq!(r.field("backwards:"), "0");
+    // Nanosecond fields make a coincidental match practically impossible.
+    assert_eq!(r.field("realtime:").split('.').nth(1).unwrap().len(), 9);
+}
+
+#[test]
+fn rdtsc_replays_counter_values() {
+    let r = assert_replays(argv![program("rdtsc")]);
+    let out = r.stdout();
+    assert_eq!(r.field("monotonic:"), "yes", "{out}");
+    for i in 0..5 {
+        let v: u64 = r.field(&format!("rdtsc {i}:")).parse().unwrap();
+        assert!(v > 0);
+    }
+    assert!(r.field("rdtscp 0:").contains(" aux="), "{out}");
+    assert!(r.field("rdtscp 1:").contains(" aux="), "{out}");
+}
+
+#[test]
+fn random_replays_kernel_randomness() {
+    let r = assert_replays(argv![program("random")]);
+    let getrandom = r.field("getrandom:");
+    let urandom = r.field("urandom:");
+    assert_eq!(getrandom.len(), 64, "{getrandom}");
+    assert_eq!(urandom.len(), 48, "{urandom}");
+    assert!(getrandom.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(getrandom, "0".repeat(64), "getrandom returned zeros");
+    assert_eq!(r.field("rand:").split(' ').count(), 3);
+}
+
+#[test]
+fn pid_replays_recorded_ids() {
+    let r = assert_replays(argv![program("pid")]);
+    let pid: i64 = r.field("pid:").parse().unwrap();
+    let ppid: i64 = r.field("ppid:").parse().unwrap();
+    let tid: i64 = r.field("tid:").parse().unwrap();
+    assert!(pid > 1 && ppid > 0, "{}", r.stdout());
+    assert_eq!(pid, tid);
+    assert_eq!(r.field("pid == tid:"), "yes");
+}
+
+#[test]
+fn mmapfile_replays_private_and_shared_mappings() {
+    let dir = tmpdir();
+    let file = dir.path().join("mapped.bin");
+    let r = Case::new(argv![program("mmapfile"), file])
+        .in_dir(dir.path())
+        .run();
+    let out = r.stdout();
+
+    const SIZE: usize = 3 * 4096;
+    let mut data: Vec<u8> = (0..SIZE).map(|i| (i * 7 + 3) as u8).collect();
+    assert_eq!(
+        r.field("private checksum:"),
+        format!("{:016x}", fnv1a(&data)),
+        "{out}"
+    );
+    assert_eq!(r.field("private matches written data:"), "yes");
+    data[100..106].copy_from_slice(b"SCRIBE");
+    data[5000] = 0xAB;
+    data[SIZE - 1] = 0x5A;
+    let modified = format!("{:016x}", fnv1a(&data));
+    assert_eq!(r.field("shared checksum:"), modified, "{out}");
+    assert_eq!(r.field("read back at 100:"), "[SCRIBE]");
+    assert_eq!(r.field("read back at 5000:"), "ab, at end: 5a");
+    assert_eq!(r.field("file checksum after msync:"), modified);
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        data,
+        "the recording's writes reached the file"
+    );
+
+    let ls = fs::read("/usr/bin/ls").unwrap();
+    let n = ls.len().min(65536);
+    assert_eq!(r.field("ls magic:"), "7f454c46");
+    assert_eq!(
+        r.field(&format!("ls checksum({n}):")),
+        format!("{:016x}", fnv1a(&ls[..n])),
+        "{out}"
+    );
+}
+
+#[test]
+fn selfpipe_replays_pipe_and_poll() {
+    let r = assert_replays(argv![program("selfpipe")]);
+    assert_eq!(
+        r.stdout(),
+        "poll empty: 0 revents=0\n\
+         poll write end: 1 pollout=1\n\
+         poll after write 0: 1 pollin=1\n\
+         read 13: first message\n\
+         poll after write 1: 1 pollin=1\n\
+         read 22: second, longer message\n\
+         poll after write 2: 1 pollin=1\n\
+         read 5: third\n\
+         combined read 4: abcd\n\
+         poll after close: 1 pollhup=1\n\
+         read at eof: 0\n"
+    );
+}
+
+#[test]
+fn sighandler_replays_signal_delivery() {
+    let r = assert_replays(argv![program("sighandler")]);
+    let pid: i32 = r.field("pid:").parse().unwrap();
+    // SIGUSR1 = 10 via raise (tgkill: SI_TKILL = -6), SIGUSR2 = 12 via kill
+    // (SI_USER = 0); si_pid is the recorded pid.
+    let expected = format!(
+        "pid: {pid}\n\
+         after raise: usr1=1 signo=10 code=-6 pid={pid} self=yes\n\
+         after kill: usr2=10 signo=12 code=0 pid={pid} self=yes\n\
+         while blocked: usr1=1 pending=1\n\
+         after unblock: usr1=2\n\
+         final: usr1=2 usr2=60\n"
+    );
+    assert_eq!(r.stdout(), expected);
+}
+
+#[test]
+fn segfault_exits_139_and_replays() {
+    let r = Case::new(argv![program("segfault")]).status(139).run();
+    assert_eq!(r.stdout(), "about to crash\n");
+    assert_eq!(status_code(r.replay.status), 139);
+}
+
+#[test]
+fn segv_handler_replays_recovered_faults() {
+    let r = assert_replays(argv![program("segv_handler")]);
+    let out = r.stdout();
+    assert_eq!(r.field("handled:"), "3, matching addresses: 3", "{out}");
+    for i in 0..3 {
+        assert!(out.contains(&format!("fault {i} at 0x")), "{out}");
+    }
+    assert!(!out.contains("expected no"), "{out}");
+    assert!(!out.contains("no fault?"), "{out}");
+}
+
+#[test]
+fn exit_status_is_passed_through_and_replayed() {
+    for code in [0, 1, 42, 255] {
+        let r = Case::new(argv![program("exitcode"), code.to_string()])
+            .status(code)
+            .run();
+        assert_eq!(r.stdout(), format!("exiting with {code}\n"));
+        assert_eq!(r.replay.status.code(), Some(code));
+    }
+}
+
+#[test]
+fn two_recordings_differ_and_each_replays_its_own() {
+    let a = assert_replays(argv![program("nondet")]);
+    let b = assert_replays(argv![program("nondet")]);
+    for key in ["time_ns:", "rdtsc:", "random:", "pid:"] {
+        assert_ne!(
+            a.field(key),
+            b.field(key),
+            "two recordings printed the same {key}\n{}\n{}",
+            a.stdout(),
+            b.stdout()
+        );
+    }
+    assert_ne!(a.record.stdout, b.record.stdout);
+    // A second replay of the same trace gives the same bytes again.
+    let again = replay(&a.trace);
+    assert_same_run(&a.record, &again, "second replay of nondet");
+    assert_eq!(again.stdout, a.replay.stdout);
+}
+
+#[test]
+fn stdin_is_passed_through_and_replayed_without_stdin() {
+    let input = "hello scribe\nSecond line, with MiXeD case.\n";
+    let r = Case::new(argv![program("stdin_echo")])
+        .stdin(input)
+        .stderr_contains(&format!("stdin_echo: {} bytes", input.len()))
+        .run();
+    assert_eq!(r.stdout(), input.to_uppercase());
+}
+
+#[test]
+fn large_stdin_is_replayed() {
+    let input: Vec<u8> = pseudo_random_bytes(300 * 1024, 7)
+        .into_iter()
+        .map(|b| b"abcdefghij \n"[(b % 12) as usize])
+        .collect();
+    let r = Case::new(argv![program("stdin_echo")])
+        .stdin(input.clone())
+        .stderr_contains(&format!("stdin_echo: {} bytes", input.len()))
+        .run();
+    assert_eq!(r.record.stdout, input.to_ascii_uppercase());
+}
+
+#[test]
+fn every_level_replays() {
+    for level in ["0", "1", "2", "3"] {
+        let r = Case::new(argv![program("nondet")])
+            .opts(&["-l", level])
+            .run();
+        assert!(
+            r.field("random:").len() == 32,
+            "level {level}: {}",
+            r.stdout()
+        );
+    }
+}
+
+#[test]
+fn portable_trace_replays_after_mapped_file_changed() {
+    let dir = tmpdir();
+    let file = dir.path().join("stable.bin");
+    let original = pseudo_random_bytes(10_000, 11);
+    fs::write(&file, &original).unwrap();
+    make_old(&file);
+    let file2 = file.clone();
+    let r = Case::new(argv![program("mmapfile"), file, "--map-only"])
+        .in_dir(dir.path())
+        .opts(&["--portable"])
+        .before_replay(move || {
+            // Same size, different content, fresh mtime.
+            let mut changed = fs::read(&file2).unwrap();
+            for b in changed.iter_mut() {
+                *b = !*b;
+            }
+            fs::write(&file2, changed).unwrap();
+        })
+        .run();
+    assert_eq!(r.field("size:"), "10000");
+    assert_eq!(r.field("checksum:"), format!("{:016x}", fnv1a(&original)));
+}
+
+#[test]
+fn cwd_option_sets_the_programs_directory() {
+    let dir = tmpdir();
+    let sub = dir.path().join("workdir");
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("here.txt"), "read relative to -c\n").unwrap();
+    // The recorder itself runs in `dir`; only -c makes `here.txt` resolvable.
+    let r = Case::new(argv![system_exe("cat"), "here.txt"])
+        .in_dir(dir.path())
+        .opts(&["-c", sub.to_str().unwrap()])
+        .run();
+    assert_eq!(r.stdout(), "read relative to -c\n");
+}
+
+// ---------------------------------------------------------------------------
+// Shell mode
+// ---------------------------------------------------------------------------
+
+#[test]
+fn shell_mode_runs_through_sh() {
+    let r = Case::new(argv!["echo $((6 * 7)); echo to-stderr >&2; exit 3"])
+        .opts(&["-s"])
+        .status(3)
+        .stderr_contains("to-stderr")
+        .run();
+    assert_eq!(r.stdout(), "42\n");
+}
+
+#[test]
+fn killed_program_exits_128_plus_signal() {
+    let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])
+        .opts(&["-s"])
+        .status(137)
+        .run();
+    assert_eq!(r.stdout(), "before\n");
+    assert_eq!(status_code(r.replay.status), 137);
+}
+
+// ---------------------------------------------------------------------------
+// Real programs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn date_replay_prints_the_recorded_time() {
+    let date = system_exe("date");
+    let r = Case::new(argv![date, "+%s.%N"])
+        .before_replay(|| thread::sleep(Duration::from_millis(1100)))
+        .run();
+    let recorded: f64 = r.stdout().trim().parse().unwrap();
+    assert!(
+        (now_secs() - recorded).abs() < 300.0,
+        "recorded date {recorded}"
+    );
+    let fresh = run_native(&argv![date, "+%s.%N"], None);
+    assert!(fresh.status.success());
+    assert_ne!(
+        fresh.stdout, r.replay.stdout,
+        "replay printed the current time, not the recorded one"
+    );
+    let fresh: f64 = stdout_str(&fresh).trim().parse().unwrap();
+    assert!(fresh - recorded >= 1.0, "recorded {recorded}, now {fresh}");
+}
+
+#[test]
+fn program_is_found_through_path() {
+    let r = assert_replays(argv!["date", "+%Y"]);
+    let year: i32 = r.stdout().trim().parse().unwrap();
+    assert!((2020..3000).contains(&year), "{year}");
+}
+
+#[test]
+fn ls_long_listing_replays() {
+    let cmd = argv![system_exe("ls"), "-l", "/usr/bin"];
+    let native = run_native(&cmd, None);
+    assert!(native.status.success());
+    let r = assert_replays(cmd);
+    assert!(r.stdout().starts_with("total "), "{}", r.stdout());
+    assert_eq!(
+        r.record.stdout, native.stdout,
+        "the recorded ls printed something else than ls run natively"
+    );
+}
+
+#[test]
+fn cat_replays_after_file_removed() {
+    let dir = tmpdir();
+    let file = dir.path().join("poem.txt");
+    let content =
+        "Twas brillig, and the slithy toves\nDid gyre and gimble in the wabe\n".repeat(50);
+    fs::write(&file, &content).unwrap();
+    let file2 = file.clone();
+    let r = Case::new(argv![system_exe("cat"), file])
+        .in_dir(dir.path())
+        .before_replay(move || fs::remove_file(&file2).unwrap())
+        .run();
+    assert_eq!(r.stdout(), content);
+}
+
+#[test]
+fn replay_does_not_depend_on_working_directory() {
+    let dir = tmpdir();
+    fs::write(
+        dir.path().join("relative.txt"),
+        "found by a relative path\n",
+    )
+    .unwrap();
+    // The recording runs in `dir`, so `cat relative.txt` finds the file.
+    let trace = dir.path().join("trace.scribe");
+    let rec = record(&trace, &argv![system_exe("cat"), "relative.txt"], None);
+    assert_no_panic(&rec, "record");
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "found by a relative path\n");
+    fs::remove_file(dir.path().join("relative.txt")).unwrap();
+    let rep = replay_in(&[], &trace, std::path::Path::new("/"));
+    assert_same_run(&rec, &rep, "replay from /");
+}
+
+#[test]
+fn sha256sum_replays_and_matches() {
+    let dir = tmpdir();
+    let file = dir.path().join("blob.bin");
+    let data = pseudo_random_bytes(1 << 20, 0x5c41be);
+    fs::write(&file, &data).unwrap();
+    let r = Case::new(argv![system_exe("sha256sum"), file])
+        .in_dir(dir.path())
+        .run();
+    assert_eq!(
+        r.stdout(),
+        format!("{}  {}\n", sha256_hex(&data), file.display())
+    );
+}
+
+#[test]
+fn python_replays() {
+    let Some(python) = find_exe("python3") else {
+        eprintln!("note: python3 not installed, test skipped");
+        return;
+    };
+    let r = assert_replays(argv![
+        python,
+        "-c",
+        "import time,random; print(time.time(), random.random())"
+    ]);
+    let out = r.stdout();
+    let fields: Vec<f64> = out.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    assert_eq!(fields.len(), 2, "{out}");
+    assert!((now_secs() - fields[0]).abs() < 300.0, "{out}");
+    assert!((0.0..1.0).contains(&fields[1]), "{out}");
+}
+
+#[test]
+fn sqlite_replays() {
+    let Some(sqlite) = find_exe("sqlite3") else {
+        eprintln!("note: sqlite3 not installed, test skipped");
+        return;
+    };
+    let r = assert_replays(argv![
+        sqlite,
+        ":memory:",
+        "create table t(x); insert into t values (random()); select * from t;"
+    ]);
+    let value: i64 = r
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}: {:?}", r.stdout()));
+    assert_ne!(value, 0);
+}
