@@ -631,9 +631,23 @@ impl Session {
 
     fn replay_syscall(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let nr = call.nr;
-        if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
+        if nr == sc::nr::EXIT_GROUP {
             self.set_state(live, State::InKernel)?;
             return tracee::cont(live, 0).map_err(Into::into);
+        }
+        if nr == sc::nr::EXIT {
+            // A thread's exit clears its tid word and wakes joiners
+            // (CLONE_CHILD_CLEARTID); let that finish before anything else
+            // runs, as it had when the recording went on.
+            self.set_state(live, State::InKernel)?;
+            tracee::cont(live, 0)?;
+            loop {
+                let (_, status) = tracee::wait(live)?;
+                match status {
+                    WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => return self.on_task_end(live, status),
+                    _ => tracee::cont(live, 0)?,
+                }
+            }
         }
         let mut policy = sc::spec(nr).map(|s| s.replay).unwrap_or(Policy::Emulate);
         if call.result < 0 && nr != sc::nr::CHDIR {
