@@ -69,6 +69,9 @@ struct RecordArgs {
     /// Working directory for the program.
     #[arg(short, long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print a summary (events, trace size, preemptions) to stderr at the end.
+    #[arg(long)]
+    stats: bool,
     /// The program to record and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -88,6 +91,9 @@ struct ReplayArgs {
     /// Print nothing of scribe's own except errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Print a summary (events, preemptions, breakpoint hits) to stderr at the end.
+    #[arg(long)]
+    stats: bool,
     /// The trace to replay.
     trace: PathBuf,
 }
@@ -157,6 +163,15 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
     }
     let trace = recorder.trace_path();
     let outcome = recorder.record().with_context(|| format!("recording into {}", trace.display()))?;
+    if args.stats {
+        eprintln!(
+            "scribe: recorded {} events into {} ({} bytes), {} preemptions",
+            outcome.events,
+            outcome.trace.display(),
+            outcome.bytes,
+            outcome.preemptions
+        );
+    }
     Ok(status_code(outcome.status.shell_code()))
 }
 
@@ -170,6 +185,12 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let replayer = replayer.backtrace(args.backtrace).backtrace_all_tasks(args.backtrace_all_pids).last_events(args.last_events);
     match replayer.replay() {
         Ok(outcome) => {
+            if args.stats {
+                eprintln!(
+                    "scribe: replayed {} events, {} preemptions found with {} breakpoint hits",
+                    outcome.events, outcome.preemptions, outcome.breakpoint_hits
+                );
+            }
             if !outcome.last_events.is_empty() {
                 eprintln!("scribe: last {} events replayed:", outcome.last_events.len());
                 for line in &outcome.last_events {

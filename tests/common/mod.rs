@@ -40,6 +40,24 @@ pub const TIMEOUT: Duration = Duration::from_secs(120);
 /// Flags the test programs are compiled with.
 const CFLAGS: &[&str] = &["-O1", "-g", "-Wall"];
 
+/// Extra compiler flags for particular test programs, after `CFLAGS`.
+const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
+    ("mutex_counter", &["-pthread"]),
+    ("racy_counter", &["-pthread"]),
+    ("condvar", &["-pthread"]),
+    ("thread_pool", &["-pthread"]),
+    ("pthread_kill", &["-pthread"]),
+    ("spin_flag", &["-pthread"]),
+];
+
+/// The extra flags `PROGRAM_FLAGS` lists for the program `stem`.
+fn program_flags(stem: &str) -> &'static [&'static str] {
+    PROGRAM_FLAGS
+        .iter()
+        .find(|(name, _)| *name == stem)
+        .map_or(&[], |(_, flags)| flags)
+}
+
 /// Builds a command line from a list of strings, paths and `OsString`s:
 /// `argv![program("fileio"), path, "--flag"]`.
 #[macro_export]
@@ -92,6 +110,7 @@ fn build_programs() -> PathBuf {
     let mut hasher = DefaultHasher::new();
     gcc_version.stdout.hash(&mut hasher);
     CFLAGS.hash(&mut hasher);
+    PROGRAM_FLAGS.hash(&mut hasher);
     for src in &sources {
         src.file_name().hash(&mut hasher);
         fs::read(src).expect("read C source").hash(&mut hasher);
@@ -116,6 +135,7 @@ fn build_programs() -> PathBuf {
         let tmp = out_dir.join(format!(".{stem}.{}.tmp", std::process::id()));
         let out = Command::new("gcc")
             .args(CFLAGS)
+            .args(program_flags(stem))
             .arg("-o")
             .arg(&tmp)
             .arg(src)
@@ -130,6 +150,50 @@ fn build_programs() -> PathBuf {
         fs::rename(&tmp, &bin).expect("rename built program");
     }
     out_dir
+}
+
+/// Absolute path of `tests/programs/NAME.rs` compiled with `rustc -O`, built
+/// once per source version (cached like the C programs, keyed by a hash of
+/// the source and `rustc --version`). `None` if there is no `rustc`.
+pub fn rust_program(name: &str) -> Option<PathBuf> {
+    let rustc = std::env::var_os("RUSTC")
+        .map(PathBuf::from)
+        .or_else(|| find_exe("rustc"))?;
+    let version = Command::new(&rustc).arg("--version").output().ok()?;
+    if !version.status.success() {
+        return None;
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.rs"));
+    let source = fs::read(&src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
+    let mut hasher = DefaultHasher::new();
+    version.stdout.hash(&mut hasher);
+    source.hash(&mut hasher);
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "scribe-test-rust-programs-{:016x}",
+        hasher.finish()
+    ));
+    fs::create_dir_all(&out_dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", out_dir.display()));
+    let bin = out_dir.join(name);
+    if bin.is_file() {
+        return Some(bin);
+    }
+    let tmp = out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut c = Command::new(&rustc);
+    c.args(["-O", "--edition", "2021", "-o"])
+        .arg(&tmp)
+        .arg(&src);
+    let out = run(c, None);
+    assert!(
+        out.status.success(),
+        "rustc failed on {}:\n{}",
+        src.display(),
+        stderr_str(&out)
+    );
+    fs::rename(&tmp, &bin).expect("rename built program");
+    Some(bin)
 }
 
 /// A fresh temporary directory for one test, removed when dropped. It lives
@@ -190,7 +254,13 @@ fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Ve
 
 /// Runs `cmd` to completion with the given stdin (or /dev/null), capturing
 /// stdout and stderr; panics if it takes longer than `TIMEOUT`.
-pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+pub fn run(cmd: Command, stdin: Option<&[u8]>) -> Output {
+    run_for(cmd, stdin, TIMEOUT)
+}
+
+/// Like `run`, but fails after `timeout` instead of `TIMEOUT`. The panic
+/// message contains "did not finish within".
+pub fn run_for(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
     let desc = format!("{cmd:?}");
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -213,7 +283,7 @@ pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
     let stdout = read_in_background(child.stdout.take().unwrap());
     let stderr = read_in_background(child.stderr.take().unwrap());
 
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for child") {
             break status;
@@ -225,7 +295,7 @@ pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
                 .recv_timeout(Duration::from_secs(1))
                 .unwrap_or_default();
             panic!(
-                "{desc} did not finish within {TIMEOUT:?}; stderr so far:\n{}",
+                "{desc} did not finish within {timeout:?}; stderr so far:\n{}",
                 tail(&err, 4000)
             );
         }
@@ -322,6 +392,17 @@ pub fn record(trace: &Path, cmd: &[OsString], stdin: Option<&[u8]>) -> Output {
 
 /// `scribe record -o TRACE OPTS... -- CMD...`.
 pub fn record_with(trace: &Path, opts: &[&str], cmd: &[OsString], stdin: Option<&[u8]>) -> Output {
+    record_for(trace, opts, cmd, stdin, TIMEOUT)
+}
+
+/// `record_with`, failing after `timeout` instead of `TIMEOUT`.
+pub fn record_for(
+    trace: &Path,
+    opts: &[&str],
+    cmd: &[OsString],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Output {
     let mut c = Command::new(SCRIBE);
     c.arg("record")
         .arg("-o")
@@ -332,7 +413,7 @@ pub fn record_with(trace: &Path, opts: &[&str], cmd: &[OsString], stdin: Option<
     if let Some(dir) = trace.parent().filter(|d| d.is_dir()) {
         c.current_dir(dir);
     }
-    run(c, stdin)
+    run_for(c, stdin, timeout)
 }
 
 /// `scribe replay TRACE`, with /dev/null as stdin, run in the trace's directory.
@@ -351,9 +432,23 @@ pub fn replay_with(opts: &[&str], trace: &Path) -> Output {
 
 /// `scribe replay OPTS... TRACE` run from the working directory `cwd`.
 pub fn replay_in(opts: &[&str], trace: &Path, cwd: &Path) -> Output {
+    replay_in_for(opts, trace, cwd, TIMEOUT)
+}
+
+/// `scribe replay TRACE` (in the trace's directory), failing after `timeout`.
+pub fn replay_for(trace: &Path, timeout: Duration) -> Output {
+    let cwd = trace
+        .parent()
+        .filter(|d| d.is_dir())
+        .unwrap_or(Path::new("/"));
+    replay_in_for(&[], trace, cwd, timeout)
+}
+
+/// `replay_in`, failing after `timeout` instead of `TIMEOUT`.
+pub fn replay_in_for(opts: &[&str], trace: &Path, cwd: &Path, timeout: Duration) -> Output {
     let mut c = Command::new(SCRIBE);
     c.arg("replay").args(opts).arg(trace).current_dir(cwd);
-    run(c, None)
+    run_for(c, None, timeout)
 }
 
 /// `scribe profiler ARGS... TRACE`, whatever the outcome.
@@ -427,13 +522,18 @@ pub struct Case {
     dir: Option<PathBuf>,
     stderr_contains: Vec<String>,
     before_replay: Option<Box<dyn FnOnce()>>,
+    replays: usize,
+    timeout: Duration,
 }
 
 /// What a `Case` produced. Keeps its temporary directory alive.
 pub struct Recorded {
     pub trace: PathBuf,
     pub record: Output,
+    /// The first replay.
     pub replay: Output,
+    /// Every replay, the first one included (see `Case::replays`).
+    pub replays: Vec<Output>,
     _dir: Option<TempDir>,
 }
 
@@ -448,7 +548,23 @@ impl Case {
             dir: None,
             stderr_contains: Vec::new(),
             before_replay: None,
+            replays: 1,
+            timeout: TIMEOUT,
         }
+    }
+
+    /// Replay the trace `n` times (default 1), checking each replay against
+    /// the recording (and so all of them against each other).
+    pub fn replays(mut self, n: usize) -> Case {
+        assert!(n >= 1);
+        self.replays = n;
+        self
+    }
+
+    /// Fail each scribe invocation after `timeout` instead of `TIMEOUT`.
+    pub fn timeout(mut self, timeout: Duration) -> Case {
+        self.timeout = timeout;
+        self
     }
 
     /// Extra `scribe record` options (before `--`).
@@ -508,7 +624,13 @@ impl Case {
         let what = format!("{:?}", self.cmd);
         let opts: Vec<&str> = self.opts.iter().map(String::as_str).collect();
 
-        let rec = record_with(&trace, &opts, &self.cmd, self.stdin.as_deref());
+        let rec = record_for(
+            &trace,
+            &opts,
+            &self.cmd,
+            self.stdin.as_deref(),
+            self.timeout,
+        );
         assert_no_panic(&rec, &format!("record {what}"));
         if let Some(code) = self.status {
             assert_eq!(
@@ -540,19 +662,29 @@ impl Case {
             f();
         }
 
-        let rep = replay(&trace);
-        assert_same_run(&rec, &rep, &format!("replay {what}"));
-        for text in &self.stderr_contains {
-            assert!(
-                stderr_str(&rep).contains(text.as_str()),
-                "replay {what}: stderr lacks {text:?}\n{}",
-                show(&rep)
-            );
+        let mut replays = Vec::with_capacity(self.replays);
+        for i in 0..self.replays {
+            let rep = replay_for(&trace, self.timeout);
+            let label = if self.replays > 1 {
+                format!("replay #{} of {what}", i + 1)
+            } else {
+                format!("replay {what}")
+            };
+            assert_same_run(&rec, &rep, &label);
+            for text in &self.stderr_contains {
+                assert!(
+                    stderr_str(&rep).contains(text.as_str()),
+                    "{label}: stderr lacks {text:?}\n{}",
+                    show(&rep)
+                );
+            }
+            replays.push(rep);
         }
         Recorded {
             trace,
             record: rec,
-            replay: rep,
+            replay: replays[0].clone(),
+            replays,
             _dir: tmp,
         }
     }

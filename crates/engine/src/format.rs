@@ -127,7 +127,8 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             r.serial
         )],
         Event::Bookmark(b) => vec![format!("[{}] bookmark {}", b.tid, b.id)],
-        Event::TaskStart(t) => vec![format!("[{}] starts (process {})", t.tid, t.parent)],
+        Event::TaskStart(t) => vec![format!("[{}] runs (process {})", t.tid, t.parent)],
+        Event::Preempt(p) => vec![format!("[{}] preempted at {:#x}, fingerprint {:#018x}", p.tid, p.rip, p.fingerprint)],
         Event::End(e) => {
             let reason = match e.reason {
                 end_reason::EXITED => "the program exited",
@@ -204,6 +205,7 @@ fn format_raw(event: &Event) -> String {
         Event::Resource(r) => format!("{name} tid={} kind={} id={:#x} serial={}", r.tid, r.kind, r.id, r.serial),
         Event::Bookmark(b) => format!("{name} id={} tid={}", b.id, b.tid),
         Event::TaskStart(t) => format!("{name} tid={} parent={}", t.tid, t.parent),
+        Event::Preempt(p) => format!("{name} tid={} rip={:#x} fingerprint={:#x}", p.tid, p.rip, p.fingerprint),
         Event::End(e) => format!("{name} reason={} message={:?}", e.reason, e.message),
     }
 }

@@ -17,6 +17,10 @@ pub const EXDEV: i32 = 18;
 pub const ERESTARTNOINTR: i64 = -513;
 /// SIGKILL.
 pub const SIGKILL: i32 = 9;
+/// SIGSTOP.
+pub const SIGSTOP: i32 = 19;
+/// SIGTRAP.
+pub const SIGTRAP: i32 = 5;
 /// SIGSEGV.
 pub const SIGSEGV: i32 = 11;
 /// MAP_ANONYMOUS.
@@ -100,6 +104,64 @@ pub fn regs_digest(regs: &Regs) -> u64 {
         }
     }
     hash
+}
+
+/// Identifies a point of a task's execution well enough to find it again:
+/// every general register (flags without the resume and trap bits) and the
+/// top 64 bytes of the stack. A spin loop that makes no progress looks the
+/// same at each iteration, so any of them is an equivalent point.
+pub fn fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
+    const RF_TF: u64 = 0x10000 | 0x100;
+    let words = [
+        regs.r15, regs.r14, regs.r13, regs.r12, regs.rbp, regs.rbx, regs.r11, regs.r10, regs.r9, regs.r8, regs.rax,
+        regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rip, regs.eflags & !RF_TF, regs.rsp, regs.fs_base,
+    ];
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut mix = |b: u8| {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    };
+    for w in words {
+        w.to_le_bytes().into_iter().for_each(&mut mix);
+    }
+    mem.read_partial(regs.rsp, 64).into_iter().for_each(&mut mix);
+    hash
+}
+
+/// The resume flag: lets the instruction at rip run once without
+/// triggering its hardware breakpoint.
+pub const EFLAGS_RF: u64 = 0x10000;
+
+/// Whether the bytes just before `ret` encode a call instruction.
+fn follows_call(code: &[u8]) -> bool {
+    // `code` holds the 7 bytes before the return address.
+    let n = code.len();
+    let at = |back: usize| if back <= n { Some(code[n - back]) } else { None };
+    // call rel32
+    at(5) == Some(0xe8)
+        // call *%reg, call *(%reg)
+        || (at(2) == Some(0xff) && at(1).is_some_and(|m| (0xd0..=0xd7).contains(&m) || (0x10..=0x17).contains(&m)))
+        // call *disp8(%reg)
+        || (at(3) == Some(0xff) && at(2).is_some_and(|m| (0x50..=0x57).contains(&m)))
+        // call *disp32(%rip) or *disp32(%reg)
+        || (at(6) == Some(0xff) && at(5).is_some_and(|m| m == 0x15 || (0x90..=0x97).contains(&m)))
+        // REX-prefixed call *%r8-15
+        || (at(3).is_some_and(|r| r & 0xf0 == 0x40) && at(2) == Some(0xff) && at(1).is_some_and(|m| (0xd0..=0xd7).contains(&m)))
+}
+
+/// A return address of an enclosing frame, found by scanning the stack for
+/// a word that points into executable code right after a call instruction.
+///
+/// A heuristic (no unwind tables): a stale word can be picked, in which case
+/// the point is never reached and the task simply runs on to its next
+/// syscall.
+pub fn return_address_candidate(mem: &TraceeMemory, regs: &Regs, tid: Tid) -> Option<u64> {
+    let maps = crate::procfs::maps(tid).ok()?;
+    let executable = |addr: u64| maps.iter().any(|m| m.start <= addr && addr < m.end && m.perms.contains('x'));
+    let stack = mem.read_partial(regs.rsp, 512 * 8);
+    stack.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk"))).find(|&word| {
+        word > 7 && word != regs.rip && executable(word) && follows_call(&mem.read_partial(word - 7, 7))
+    })
 }
 
 /// A time-stamp-counter read instruction that trapped.

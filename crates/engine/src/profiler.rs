@@ -29,7 +29,7 @@ pub struct ProfilerOptions {
 
 /// The event kinds the profiler knows, for validating user input.
 pub const EVENT_KINDS: &[&str] =
-    &["syscall", "data", "signal", "file", "exec", "mmap", "rdtsc", "exit", "regs", "resource", "bookmark", "start", "end"];
+    &["syscall", "data", "signal", "file", "exec", "mmap", "rdtsc", "exit", "regs", "resource", "bookmark", "start", "preempt", "end"];
 
 /// How a profiler run ended.
 #[derive(Debug)]

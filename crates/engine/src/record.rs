@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
+    PreemptRecord, RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -28,6 +28,10 @@ use crate::procfs;
 
 /// How long recorded events may sit in memory before they reach the file.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the recorder wakes up to flush and to check time slices.
+const TICK: Duration = Duration::from_millis(20);
+/// How long a task may run user code while others wait before it is preempted.
+const TIME_SLICE: Duration = Duration::from_millis(40);
 
 /// What to record and how; built with [`Recorder`]'s methods.
 #[derive(Debug, Clone)]
@@ -59,6 +63,8 @@ pub struct RecordOutcome {
     pub events: u64,
     /// Size of the trace file in bytes.
     pub bytes: u64,
+    /// How many times a task was preempted to let another run.
+    pub preemptions: u64,
 }
 
 /// Records a program into a trace.
@@ -240,7 +246,7 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         }
     };
     tracee::catch_control_signals(&[libc_signal::INT, libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT, libc_signal::ALRM]);
-    tracee::set_interval_timer(FLUSH_INTERVAL.as_millis() as u64);
+    tracee::set_interval_timer(TICK.as_millis() as u64);
     let mut session = Session {
         writer,
         files: FileTable::new(opts.portable, start_time_ns as i64),
@@ -252,6 +258,8 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         std_fds: BTreeMap::new(),
         token: None,
         ready: VecDeque::new(),
+        token_since: Instant::now(),
+        preemptions: 0,
     };
     let result = session.run(tid);
     tracee::set_interval_timer(0);
@@ -259,7 +267,7 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         Ok(status) => {
             let events = session.writer.events_written();
             let bytes = session.writer.finish()?;
-            Ok(RecordOutcome { trace: output, status, events, bytes })
+            Ok(RecordOutcome { trace: output, status, events, bytes, preemptions: session.preemptions })
         }
         Err(err) => {
             for &tid in session.tasks.keys() {
@@ -328,6 +336,35 @@ struct Task {
     waits_for_vfork_child: bool,
     /// The vfork parent this task releases by exec or exit.
     vfork_parent: Option<Tid>,
+    /// The recorder sent SIGSTOP to preempt it.
+    preempt_requested: bool,
+    /// The breakpoint armed to choose its preemption point.
+    probe: Option<Probe>,
+}
+
+/// How the recorder is looking for a preemption point of a task.
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    /// Run to the same instruction again and compare fingerprints.
+    SameAgain {
+        /// The instruction.
+        rip: u64,
+        /// The fingerprint when first stopped there.
+        fingerprint: u64,
+    },
+    /// Run to a return address found on the stack and stop there.
+    Lukewarm {
+        /// The return address.
+        rip: u64,
+    },
+}
+
+impl Probe {
+    fn rip(&self) -> u64 {
+        match *self {
+            Probe::SameAgain { rip, .. } | Probe::Lukewarm { rip } => rip,
+        }
+    }
 }
 
 impl Task {
@@ -346,6 +383,8 @@ impl Task {
             in_vfork: false,
             waits_for_vfork_child: false,
             vfork_parent: None,
+            preempt_requested: false,
+            probe: None,
         }
     }
 }
@@ -372,6 +411,10 @@ struct Session {
     token: Option<Tid>,
     /// Tasks waiting for the token, in arrival order.
     ready: VecDeque<Tid>,
+    /// When the token was last granted.
+    token_since: Instant,
+    /// Preemptions made.
+    preemptions: u64,
 }
 
 impl Session {
@@ -472,6 +515,7 @@ impl Session {
                 self.push(event)?;
             }
             self.token = Some(tid);
+            self.token_since = Instant::now();
             match tracee::cont(tid, 0) {
                 Ok(()) => {}
                 // Killed while waiting (exit_group of a sibling): its exit
@@ -481,6 +525,30 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Whether some task other than the token holder could run now.
+    fn others_waiting(&self) -> bool {
+        self.ready.iter().any(|tid| {
+            Some(*tid) != self.token
+                && self.tasks.get(tid).is_some_and(|t| t.grant.is_some() && !t.waits_for_parent && !t.waits_for_vfork_child)
+        })
+    }
+
+    /// Interrupts the token holder once its time slice is over and another
+    /// task waits; the stop arrives as a SIGSTOP delivery (see `on_signal`).
+    fn preempt_if_slice_expired(&mut self) {
+        let Some(holder) = self.token else { return };
+        if self.token_since.elapsed() < TIME_SLICE || !self.others_waiting() {
+            return;
+        }
+        if let Some(task) = self.tasks.get_mut(&holder) {
+            // A task already on its way to a chosen preemption point keeps going.
+            if !task.preempt_requested && task.probe.is_none() {
+                task.preempt_requested = true;
+                tracee::signal_thread(task.tgid, holder, machine::SIGSTOP);
+            }
+        }
     }
 
     /// Lets the vfork parent of `child` run again (its exec or exit is in the trace).
@@ -499,6 +567,7 @@ impl Session {
             self.writer.flush()?;
             self.last_flush = Instant::now();
         }
+        self.preempt_if_slice_expired();
         for sig in [libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT] {
             if signals & (1 << sig) != 0 {
                 return Err(EngineError::Program(format!(
@@ -561,6 +630,10 @@ impl Session {
     }
 
     fn on_seccomp(&mut self, tid: Tid) -> Result<()> {
+        if self.task(tid)?.probe.take().is_some() {
+            // It reached a sync point by itself: no preemption needed.
+            tracee::set_exec_breakpoint(tid, None)?;
+        }
         let regs = tracee::get_regs(tid)?;
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
@@ -589,8 +662,12 @@ impl Session {
         let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)) };
         if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
             // These never return: record them now.
+            let is_leader = task.tgid == tid;
             let Pending { nr, args, inputs, regs_digest } = pending;
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: 0, outputs: Vec::new(), inputs, regs_digest }))?;
+            if nr == sc::nr::EXIT && !is_leader {
+                return self.finish_thread_exit(tid);
+            }
             self.release(tid);
             return tracee::cont(tid, 0).map_err(Into::into);
         }
@@ -598,6 +675,28 @@ impl Session {
         self.release(tid);
         tracee::cont_syscall(tid, 0)?;
         Ok(())
+    }
+
+    /// Lets an exiting thread finish before any other task runs: the kernel
+    /// clears its tid word and wakes joiners (CLONE_CHILD_CLEARTID) as it
+    /// exits, and replay does the same at this point of the trace.
+    fn finish_thread_exit(&mut self, tid: Tid) -> Result<()> {
+        tracee::cont(tid, 0)?;
+        loop {
+            let (_, status) = tracee::wait(tid)?;
+            let end = match status {
+                WaitStatus::Exited(code) => ExitStatus::Exited(code),
+                WaitStatus::Signaled { signal, .. } => ExitStatus::Signaled(signal),
+                _ => {
+                    tracee::cont(tid, 0)?;
+                    continue;
+                }
+            };
+            // A thread's end never ends the recording: its process's leader
+            // is still there.
+            self.on_task_end(tid, end)?;
+            return Ok(());
+        }
     }
 
     /// Delivers a held signal just before the syscall `tid` is entering: the
@@ -747,6 +846,15 @@ impl Session {
 
     fn on_signal(&mut self, tid: Tid, sig: i32) -> Result<()> {
         let regs = tracee::get_regs(tid)?;
+        if sig == machine::SIGSTOP && std::mem::take(&mut self.task(tid)?.preempt_requested) {
+            return self.on_preempt_stop(tid, &regs);
+        }
+        if sig == machine::SIGTRAP {
+            if let Some(probe) = self.task(tid)?.probe.filter(|p| p.rip() == regs.rip) {
+                self.task(tid)?.probe = None;
+                return self.on_probe_hit(tid, regs, probe);
+            }
+        }
         let task = self.task(tid)?;
         let exit_point = task.exit_point.take();
         if let Some(held) = task.injecting.take() {
@@ -787,6 +895,60 @@ impl Session {
         self.push(Event::Signal(SignalRecord { tid, signo: sig, origin, rip: regs.rip, siginfo: siginfo.to_vec() }))?;
         tracee::cont(tid, sig)?;
         Ok(())
+    }
+
+    /// The SIGSTOP the recorder sent to end a time slice, at instruction X.
+    ///
+    /// Replay finds a preemption point by trapping its address until the
+    /// fingerprint matches, so the point must be cheap to find: the task is
+    /// first let run to X once more (a hardware breakpoint). If nothing
+    /// changed, it spins without progress and X is the point. If it
+    /// progresses, the point moves out to a return address on its stack (a
+    /// "lukewarm" point executed far less often than the loop body).
+    fn on_preempt_stop(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
+        if self.token != Some(tid) || !self.others_waiting() {
+            return tracee::cont(tid, 0).map_err(Into::into);
+        }
+        let task = self.task(tid)?;
+        let fingerprint = machine::fingerprint(regs, &task.mem);
+        task.probe = Some(Probe::SameAgain { rip: regs.rip, fingerprint });
+        tracee::set_exec_breakpoint(tid, Some(regs.rip))?;
+        // Execute the current instance first: the breakpoint must catch the next one.
+        let mut regs = *regs;
+        regs.eflags |= machine::EFLAGS_RF;
+        tracee::set_regs(tid, &regs)?;
+        tracee::cont(tid, 0).map_err(Into::into)
+    }
+
+    /// A hit of the probing breakpoint set by `on_preempt_stop`.
+    fn on_probe_hit(&mut self, tid: Tid, mut regs: Regs, probe: Probe) -> Result<()> {
+        let task = self.task(tid)?;
+        let fingerprint = machine::fingerprint(&regs, &task.mem);
+        let stop_here = match probe {
+            Probe::SameAgain { fingerprint: before, .. } => fingerprint == before,
+            Probe::Lukewarm { .. } => true,
+        };
+        if stop_here {
+            tracee::set_exec_breakpoint(tid, None)?;
+            task.exit_point = None;
+            let parent = task.tgid;
+            self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint }))?;
+            self.preemptions += 1;
+            self.release(tid);
+            // Granting the token resumes it.
+            return self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })]);
+        }
+        match machine::return_address_candidate(&task.mem, &regs, tid) {
+            Some(ret) => {
+                task.probe = Some(Probe::Lukewarm { rip: ret });
+                tracee::set_exec_breakpoint(tid, Some(ret))?;
+            }
+            None => tracee::set_exec_breakpoint(tid, None)?,
+        }
+        // Step over the breakpoint at the current instruction.
+        regs.eflags |= machine::EFLAGS_RF;
+        tracee::set_regs(tid, &regs)?;
+        tracee::cont(tid, 0).map_err(Into::into)
     }
 
     fn emulate_tsc(&mut self, tid: Tid, mut regs: Regs, kind: machine::TscInstruction) -> Result<()> {

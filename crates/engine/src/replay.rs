@@ -66,6 +66,10 @@ pub struct ReplayOutcome {
     pub events: u64,
     /// The last events replayed, formatted, oldest first.
     pub last_events: Vec<String>,
+    /// Recorded preemptions reproduced.
+    pub preemptions: u64,
+    /// Hardware breakpoint hits taken to find them.
+    pub breakpoint_hits: u64,
 }
 
 /// Replays a trace.
@@ -164,6 +168,8 @@ impl Replayer {
             history: VecDeque::new(),
             history_len: self.options.backtrace.max(self.options.last_events).max(1),
             replayed: 0,
+            preemptions: 0,
+            breakpoint_hits: 0,
             leader: 0,
             leader_status: None,
             options: self.options,
@@ -181,7 +187,13 @@ impl Replayer {
         let last = session.options.last_events;
         let skip = session.history.len().saturating_sub(last);
         let last_events = session.history.iter().skip(skip).flat_map(|(pos, ev)| with_position(pos, ev)).collect();
-        Ok(ReplayOutcome { status, events: session.replayed, last_events })
+        Ok(ReplayOutcome {
+            status,
+            events: session.replayed,
+            last_events,
+            preemptions: session.preemptions,
+            breakpoint_hits: session.breakpoint_hits,
+        })
     }
 }
 
@@ -296,11 +308,14 @@ struct LiveTask {
     /// A tid the kernel wrote into the child's memory at start (CLONE_CHILD_SETTID),
     /// to replace with the recorded one before it runs.
     child_tid_fix: Option<(u64, i32)>,
+    /// The hardware breakpoint armed to find a recorded preemption point:
+    /// (address, fingerprint).
+    armed: Option<(u64, u64)>,
 }
 
 impl LiveTask {
     fn new(rec: Tid, mem: TraceeMemory, state: State) -> Self {
-        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None }
+        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None, armed: None }
     }
 }
 
@@ -324,6 +339,8 @@ struct Session {
     history: VecDeque<(String, Event)>,
     history_len: usize,
     replayed: u64,
+    preemptions: u64,
+    breakpoint_hits: u64,
     leader: Tid,
     leader_status: Option<ExitStatus>,
     options: ReplayOptions,
@@ -454,7 +471,7 @@ impl Session {
         self.apply_exec(live, &exec, &first)?;
         self.remember(&first);
         self.set_state(live, State::Running)?;
-        tracee::cont(live, 0)?;
+        self.resume(live, 0)?;
         loop {
             if self.token.is_none() {
                 if let Some(done) = self.advance()? {
@@ -513,7 +530,7 @@ impl Session {
                         self.mem(live)?.write(addr, &tid.to_le_bytes())?;
                     }
                     self.set_state(live, State::Running)?;
-                    tracee::cont(live, 0)?;
+                    self.resume(live, 0)?;
                 }
                 (Event::Exit(x), _) => {
                     let rec = x.tid;
@@ -631,11 +648,7 @@ impl Session {
 
     fn replay_syscall(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let nr = call.nr;
-        if nr == sc::nr::EXIT_GROUP {
-            self.set_state(live, State::InKernel)?;
-            return tracee::cont(live, 0).map_err(Into::into);
-        }
-        if nr == sc::nr::EXIT {
+        if nr == sc::nr::EXIT && self.tgid_of.get(&rec).is_some_and(|&g| g != rec) {
             // A thread's exit clears its tid word and wakes joiners
             // (CLONE_CHILD_CLEARTID); let that finish before anything else
             // runs, as it had when the recording went on.
@@ -648,6 +661,10 @@ impl Session {
                     _ => tracee::cont(live, 0)?,
                 }
             }
+        }
+        if nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT {
+            self.set_state(live, State::InKernel)?;
+            return tracee::cont(live, 0).map_err(Into::into);
         }
         let mut policy = sc::spec(nr).map(|s| s.replay).unwrap_or(Policy::Emulate);
         if call.result < 0 && nr != sc::nr::CHDIR {
@@ -777,7 +794,7 @@ impl Session {
             _ => None,
         };
         let Some(signo) = signal else {
-            return tracee::cont(live, 0).map_err(Into::into);
+            return self.resume(live, 0);
         };
         if !at_exit {
             tracee::cont_syscall(live, 0)?;
@@ -798,7 +815,7 @@ impl Session {
         self.task_mut(live)?.injecting = Some(signo);
         // A signal given at a syscall stop is sent to the task (ptrace(2)); it
         // then stops again at its delivery, where the recorded siginfo is set.
-        tracee::cont(live, signo).map_err(Into::into)
+        self.resume(live, signo)
     }
 
     fn wait_syscall_exit(&mut self, live: Tid, rec: Tid, p: &Positioned) -> Result<Regs> {
@@ -907,12 +924,54 @@ impl Session {
         self.remember(&call);
         self.fds(rec).exec();
         self.set_state(live, State::Running)?;
-        tracee::cont(live, 0).map_err(Into::into)
+        self.resume(live, 0)
+    }
+
+    /// Lets a task run user code, with a breakpoint at its recorded
+    /// preemption point when that is its next event.
+    fn resume(&mut self, live: Tid, sig: i32) -> Result<()> {
+        let rec = self.rec(live)?;
+        let preempt = match self.queue.peek_for(rec).map(|p| &p.event) {
+            Some(Event::Preempt(p)) => Some((p.rip, p.fingerprint)),
+            _ => None,
+        };
+        let task = self.task_mut(live)?;
+        if preempt != task.armed {
+            tracee::set_exec_breakpoint(live, preempt.map(|(rip, _)| rip))?;
+            task.armed = preempt;
+        }
+        tracee::cont(live, sig).map_err(Into::into)
+    }
+
+    /// A hit of the preemption breakpoint: stop there if the fingerprint
+    /// matches the recording, else step over it and go on.
+    fn on_breakpoint(&mut self, live: Tid, mut regs: Regs, fingerprint: u64) -> Result<()> {
+        self.breakpoint_hits += 1;
+        if machine::fingerprint(&regs, self.mem(live)?) != fingerprint {
+            // The resume flag lets the instruction run once without trapping.
+            regs.eflags |= machine::EFLAGS_RF;
+            tracee::set_regs(live, &regs)?;
+            return tracee::cont(live, 0).map_err(Into::into);
+        }
+        tracee::set_exec_breakpoint(live, None)?;
+        self.task_mut(live)?.armed = None;
+        let rec = self.rec(live)?;
+        let p = self.queue.take_for(rec).expect("armed for this event");
+        self.remember(&p);
+        self.preemptions += 1;
+        self.set_state(live, State::AtStart)
     }
 
     fn on_signal(&mut self, live: Tid, sig: i32) -> Result<()> {
         let rec = self.rec(live)?;
         let mut regs = tracee::get_regs(live)?;
+        if sig == machine::SIGTRAP {
+            if let Some((addr, fingerprint)) = self.task(live)?.armed {
+                if regs.rip == addr {
+                    return self.on_breakpoint(live, regs, fingerprint);
+                }
+            }
+        }
         if sig == machine::SIGSEGV {
             if let Some(kind) = machine::tsc_instruction_at(self.mem(live)?, regs.rip) {
                 let observed = || format!("{kind:?} at {:#x}", regs.rip);
@@ -926,17 +985,17 @@ impl Session {
                 machine::apply_tsc(&mut regs, kind, r.tsc, r.aux);
                 tracee::set_regs(live, &regs)?;
                 self.remember(&p);
-                return tracee::cont(live, 0).map_err(Into::into);
+                return self.resume(live, 0);
             }
         }
         let Ok(siginfo) = tracee::get_siginfo(live) else {
             // A group-stop, not a delivery.
-            return tracee::cont(live, 0).map_err(Into::into);
+            return self.resume(live, 0);
         };
         let injected = self.task_mut(live)?.injecting.take() == Some(sig);
         if !injected && !machine::is_fault(sig, &siginfo) {
             // Not a recorded signal: the replay's own world sent it.
-            return tracee::cont(live, 0).map_err(Into::into);
+            return self.resume(live, 0);
         }
         let observed = || format!("signal {} at {:#x}", sc::signal_name(sig).unwrap_or("?"), regs.rip);
         let p = self.next_for(rec, live, observed)?;
@@ -950,7 +1009,7 @@ impl Session {
             tracee::set_siginfo(live, &info)?;
         }
         self.remember(&p);
-        tracee::cont(live, sig).map_err(Into::into)
+        self.resume(live, sig)
     }
 
     fn on_task_end(&mut self, live: Tid, status: WaitStatus) -> Result<()> {

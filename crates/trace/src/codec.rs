@@ -759,6 +759,22 @@ impl Wire for TaskStartRecord {
     }
 }
 
+impl Wire for PreemptRecord {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.i32(self.tid);
+        enc.varint(self.rip);
+        enc.fixed_u64(self.fingerprint);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(PreemptRecord {
+            tid: dec.i32()?,
+            rip: dec.varint()?,
+            fingerprint: dec.fixed_u64()?,
+        })
+    }
+}
+
 impl Wire for BookmarkRecord {
     fn encode(&self, enc: &mut Encoder) {
         enc.u32(self.id);
@@ -816,6 +832,7 @@ impl Wire for Event {
             Event::Resource(r) => r.encode(enc),
             Event::Bookmark(r) => r.encode(enc),
             Event::TaskStart(r) => r.encode(enc),
+            Event::Preempt(r) => r.encode(enc),
             Event::End(r) => r.encode(enc),
         });
     }
@@ -839,6 +856,7 @@ impl Wire for Event {
             kind::RESOURCE => Event::Resource(b.get()?),
             kind::BOOKMARK => Event::Bookmark(b.get()?),
             kind::TASK_START => Event::TaskStart(b.get()?),
+            kind::PREEMPT => Event::Preempt(b.get()?),
             kind::END => Event::End(b.get()?),
             other => return Err(dec.err_at(kind_at, DecodeErrorKind::UnknownKind(other))),
         };

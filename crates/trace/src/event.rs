@@ -232,6 +232,19 @@ pub struct TaskStartRecord {
     pub parent: Tid,
 }
 
+/// A task stopped by the scheduler while running user code, so another
+/// could run. Replay stops it at the first execution of `rip` whose
+/// registers and stack top give the same `fingerprint`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PreemptRecord {
+    /// The preempted task.
+    pub tid: Tid,
+    /// Address of the next instruction.
+    pub rip: u64,
+    /// Digest of the registers and the top of the stack at that point.
+    pub fingerprint: u64,
+}
+
 /// Why a trace ended; the last event of a complete trace.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EndRecord {
@@ -276,8 +289,10 @@ pub enum Event {
     Bookmark(BookmarkRecord),
     /// The end of the trace.
     End(EndRecord),
-    /// A new task starts running.
+    /// A new task starts running (or a stopped one resumes).
     TaskStart(TaskStartRecord),
+    /// A task was preempted.
+    Preempt(PreemptRecord),
 }
 
 /// Persisted kind bytes of each event type.
@@ -306,6 +321,8 @@ pub mod kind {
     pub const END: u8 = 11;
     /// `Event::TaskStart`
     pub const TASK_START: u8 = 12;
+    /// `Event::Preempt`
+    pub const PREEMPT: u8 = 13;
 }
 
 impl Event {
@@ -323,6 +340,7 @@ impl Event {
             Event::Resource(e) => Some(e.tid),
             Event::Bookmark(e) => Some(e.tid),
             Event::TaskStart(e) => Some(e.tid),
+            Event::Preempt(e) => Some(e.tid),
         }
     }
 
@@ -341,6 +359,7 @@ impl Event {
             Event::Bookmark(_) => kind::BOOKMARK,
             Event::End(_) => kind::END,
             Event::TaskStart(_) => kind::TASK_START,
+            Event::Preempt(_) => kind::PREEMPT,
         }
     }
 
@@ -359,6 +378,7 @@ impl Event {
             Event::Bookmark(_) => "bookmark",
             Event::End(_) => "end",
             Event::TaskStart(_) => "start",
+            Event::Preempt(_) => "preempt",
         }
     }
 }

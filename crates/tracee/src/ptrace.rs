@@ -264,3 +264,33 @@ pub fn kill_task(tid: Tid) {
         libc::kill(tid, libc::SIGKILL);
     }
 }
+
+/// Offset of `u_debugreg` in `struct user` (x86-64), for PTRACE_POKEUSER.
+const DEBUGREG_OFFSET: usize = 848;
+
+/// Arms (or with `None` disarms) hardware breakpoint 0 of a stopped tracee
+/// as an execution breakpoint at `addr`: the task then stops with SIGTRAP
+/// before executing the instruction there.
+pub fn set_exec_breakpoint(tid: Tid, addr: Option<u64>) -> Result<()> {
+    // DR7: bit 0 (L0) enables breakpoint 0; R/W0 = 00 (execute) and
+    // LEN0 = 00 (1 byte), as an execution breakpoint requires.
+    match addr {
+        Some(addr) => {
+            request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET, addr as usize, "PTRACE_POKEUSER dr0")?;
+            request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + 7 * 8, 1, "PTRACE_POKEUSER dr7")?;
+        }
+        None => {
+            request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + 7 * 8, 0, "PTRACE_POKEUSER dr7")?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends `signal` to one thread (tgkill); errors are ignored because the
+/// thread may have exited meanwhile.
+pub fn signal_thread(tgid: Tid, tid: Tid, signal: i32) {
+    // SAFETY: tgkill has no memory effects; it takes plain integers.
+    unsafe {
+        libc::syscall(libc::SYS_tgkill, tgid, tid, signal);
+    }
+}
