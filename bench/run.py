@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -134,24 +135,41 @@ def first_stderr_line(path):
 
 
 def run_timed(argv, cwd, out_path, err_path, timeout):
-    """Run argv with stdout/stderr to files; return (seconds, rc, timed_out)."""
+    """Run argv with stdout/stderr to files; return (seconds, rc, timed_out).
+
+    This is subprocess.run() without its timeout argument: Popen.wait(timeout=...)
+    (which subprocess.run uses when given a timeout) polls waitpid with sleeps of
+    up to 50 ms, which would quantize the measured times (0.0315, 0.0635, 0.1135,
+    0.1635 s, ...). Instead we block in waitpid and let a watchdog thread kill the
+    process group we created if the timeout expires.
+    """
+    state = {"timed_out": False}
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=err, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            # Kill the whole process group we created (the command and its children).
+
+        def kill():
+            state["timed_out"] = True
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)  # the command and its children
             except ProcessLookupError:
                 pass
-            rc = proc.wait()
+        timer = threading.Timer(timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            rc = proc.wait()  # blocking waitpid, returns as soon as the child exits
+        finally:
+            timer.cancel()
         t1 = time.perf_counter()
-    return t1 - t0, rc, timed_out
+    if state["timed_out"]:
+        # Reap anything left in the group (e.g. a tracee orphaned by the kill).
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return t1 - t0, rc, state["timed_out"]
 
 
 # --------------------------------------------------------------------------

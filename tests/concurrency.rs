@@ -131,7 +131,7 @@ fn pthread_kill_wakes_blocked_threads() {
 }
 
 #[test]
-#[ignore = "engine: replay of a thread spinning without syscalls hangs (needs preemption)"]
+#[ignore = "engine: a spin loop that counts while it waits is a progressing loop; its lukewarm point (the return address) is never reached, so the recording is never preempted and hangs"]
 fn spin_flag_needs_preemption() {
     let r = case(argv![program("spin_flag")])
         .timeout(SPIN_TIMEOUT)

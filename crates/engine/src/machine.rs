@@ -9,6 +9,8 @@ use scribe_tracee::{self as tracee, Regs, SeccompFilter, SpawnConfig, Tid, Trace
 
 /// ENOSYS.
 pub const ENOSYS: i32 = 38;
+/// EINTR.
+pub const EINTR: i32 = 4;
 /// EINVAL.
 pub const EINVAL: i32 = 22;
 /// EXDEV.

@@ -311,11 +311,14 @@ struct LiveTask {
     /// The hardware breakpoint armed to find a recorded preemption point:
     /// (address, fingerprint).
     armed: Option<(u64, u64)>,
+    /// The syscall a masked wait stood in for: its number and arguments are
+    /// put back at the signal's delivery.
+    restore_call: Option<(u32, [u64; 6])>,
 }
 
 impl LiveTask {
     fn new(rec: Tid, mem: TraceeMemory, state: State) -> Self {
-        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None, armed: None }
+        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None, armed: None, restore_call: None }
     }
 }
 
@@ -679,6 +682,11 @@ impl Session {
         if crate::record::is_clone(nr) && call.result > 0 {
             return self.replay_clone(live, rec, call, p);
         }
+        if policy == Policy::Emulate {
+            if let Some(done) = self.replay_masked_wait(live, rec, regs, call)? {
+                return Ok(done);
+            }
+        }
         let at_exit = match policy {
             Policy::Emulate => {
                 machine::skip_syscall(live, regs, call.result)?;
@@ -721,6 +729,46 @@ impl Session {
         };
         self.fds(rec).apply(nr, &call.args, call.result);
         self.resume_after_syscall(live, rec, call, at_exit)
+    }
+
+    /// A wait that swaps the signal mask (rt_sigsuspend, pselect6, ppoll,
+    /// epoll_pwait) and was interrupted by a recorded signal: the signal is
+    /// only deliverable under the temporary mask, so the task really waits
+    /// in rt_sigsuspend with that mask and the replayer sends it the signal;
+    /// the kernel then saves and restores the mask exactly as it did.
+    fn replay_masked_wait(&mut self, live: Tid, rec: Tid, mut regs: Regs, call: &SyscallRecord) -> Result<Option<()>> {
+        let interrupted = is_restart_code(call.result) || call.result == -(machine::EINTR as i64);
+        let signo = match self.queue.peek_for(rec).map(|p| &p.event) {
+            Some(Event::Signal(s)) if s.origin != scribe_trace::signal_origin::FAULT => s.signo,
+            _ => return Ok(None),
+        };
+        if !interrupted {
+            return Ok(None);
+        }
+        let mem = self.mem(live)?;
+        let mask = match call.nr {
+            sc::nr::RT_SIGSUSPEND => call.args[0],
+            sc::nr::PSELECT6 if call.args[5] != 0 => mem.read_u64(call.args[5]).unwrap_or(0),
+            sc::nr::PPOLL => call.args[3],
+            sc::nr::EPOLL_PWAIT | sc::nr::EPOLL_PWAIT2 => call.args[4],
+            _ => 0,
+        };
+        if mask == 0 {
+            return Ok(None);
+        }
+        self.write_outputs(live, call)?;
+        regs.orig_rax = u64::from(sc::nr::RT_SIGSUSPEND);
+        regs.rdi = mask;
+        regs.rsi = 8;
+        tracee::set_regs(live, &regs)?;
+        let task = self.task_mut(live)?;
+        task.injecting = Some(signo);
+        task.restore_call = Some((call.nr, call.args));
+        self.set_state(live, State::Running)?;
+        tracee::cont(live, 0)?;
+        let tgid = procfs::tgid(live).unwrap_or(live);
+        tracee::signal_thread(tgid, live, signo);
+        Ok(Some(()))
     }
 
     /// Re-executes clone/fork/vfork/clone3, maps the recorded child tid to
@@ -1007,6 +1055,13 @@ impl Session {
         }
         if let Ok(info) = <[u8; tracee::SIGINFO_SIZE]>::try_from(s.siginfo.as_slice()) {
             tracee::set_siginfo(live, &info)?;
+        }
+        if let Some((nr, args)) = self.task_mut(live)?.restore_call.take() {
+            // The registers saved in the signal frame must be the program's.
+            let mut regs = tracee::get_regs(live)?;
+            regs.orig_rax = u64::from(nr);
+            tracee::set_syscall_args(&mut regs, &args);
+            tracee::set_regs(live, &regs)?;
         }
         self.remember(&p);
         self.resume(live, sig)
