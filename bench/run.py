@@ -457,7 +457,7 @@ def mode_stats(entry, mode):
     return runs, good, bad
 
 
-def cell(entry, mode, native_med, width=120):
+def cell(entry, mode, native_med, width=160):
     runs, good, bad = mode_stats(entry, mode)
     if not runs:
         return "-"

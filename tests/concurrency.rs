@@ -199,7 +199,6 @@ fn check_fork_wait(out: &str) {
 }
 
 #[test]
-#[ignore = "engine: replay stalls, a forked child never reaches its recorded `runs` event"]
 fn fork_wait_replays_completion_order() {
     let r = case(argv![program("fork_wait")])
         .replays(RACY_REPLAYS)

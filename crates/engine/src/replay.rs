@@ -777,10 +777,12 @@ impl Session {
         let child_rec = call.result as Tid;
         let (flags, parent_tid_ptr, child_tid_ptr) = clone_tid_pointers(self.mem(live)?, call);
         tracee::cont_syscall(live, 0)?;
+        let mut created = false;
         loop {
             let (_, status) = tracee::wait(live)?;
             match status {
                 WaitStatus::Event(event @ (PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork)) => {
+                    created = true;
                     let child = tracee::get_event_msg(live)? as Tid;
                     let mem = TraceeMemory::open(child)?;
                     let state = if self.early_stops.remove(&child) { State::AtStart } else { State::Starting };
@@ -811,12 +813,24 @@ impl Session {
                     }
                     tracee::cont_syscall(live, 0)?;
                 }
+                WaitStatus::SyscallStop if !created => {
+                    // A signal of the replay's own world (a real child's
+                    // SIGCHLD) made fork give up with ERESTARTNOINTR: let the
+                    // signal be discarded and the call start again.
+                    let mut regs = tracee::get_regs(live)?;
+                    regs.rip -= 2;
+                    regs.rax = regs.orig_rax;
+                    tracee::set_regs(live, &regs)?;
+                    tracee::cont(live, 0)?;
+                }
                 WaitStatus::SyscallStop => {
                     let mut regs = tracee::get_regs(live)?;
                     regs.rax = call.result as u64;
                     tracee::set_regs(live, &regs)?;
                     return self.resume_after_syscall(live, rec, call, true);
                 }
+                WaitStatus::Signal(_) => tracee::cont(live, 0)?,
+                WaitStatus::Event(PtraceEvent::Seccomp) => tracee::cont_syscall(live, 0)?,
                 other => {
                     return Err(self.divergence(rec, Some(live), format!("clone did not behave as recorded ({other:?})"), Some(p), describe_stop(call.nr, &call.args)));
                 }
