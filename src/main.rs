@@ -72,6 +72,13 @@ struct RecordArgs {
     /// Print a summary (events, trace size, preemptions) to stderr at the end.
     #[arg(long)]
     stats: bool,
+    /// Stop recording after SECONDS and let the program run on unrecorded
+    /// (SIGUSR1 to the recorder does the same at any time).
+    #[arg(long, value_name = "SECONDS")]
+    detach_after: Option<f64>,
+    /// Add a bookmark every SECONDS (SIGUSR2 to the recorder adds one at any time).
+    #[arg(short = 'a', long, value_name = "SECONDS")]
+    auto_bookmark: Option<f64>,
     /// The program to record and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -94,6 +101,9 @@ struct ReplayArgs {
     /// Print a summary (events, preemptions, breakpoint hits) to stderr at the end.
     #[arg(long)]
     stats: bool,
+    /// Stop when this bookmark (see `profiler -k bookmark`) is reached.
+    #[arg(long, value_name = "BOOKMARK")]
+    stop_at: Option<u32>,
     /// The trace to replay.
     trace: PathBuf,
 }
@@ -161,6 +171,13 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
     if let Some(dir) = args.cwd {
         recorder = recorder.cwd(dir);
     }
+    if let Some(secs) = args.detach_after {
+        recorder = recorder.detach_after(seconds(secs, "--detach-after")?);
+    }
+    if let Some(secs) = args.auto_bookmark {
+        recorder = recorder.auto_bookmark(seconds(secs, "--auto-bookmark")?);
+    }
+    recorder = recorder.on_notice(|message| eprintln!("scribe: {message}"));
     let trace = recorder.trace_path();
     let outcome = recorder.record().with_context(|| format!("recording into {}", trace.display()))?;
     if args.stats {
@@ -175,6 +192,13 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
     Ok(status_code(outcome.status.shell_code()))
 }
 
+fn seconds(value: f64, flag: &str) -> Result<std::time::Duration> {
+    if !value.is_finite() || value <= 0.0 || value > 1e9 {
+        anyhow::bail!("{flag} needs a positive number of seconds, got {value}");
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}
+
 fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let replayer = Replayer::open(&args.trace).with_context(|| format!("cannot replay {}", args.trace.display()))?;
     if !args.quiet {
@@ -182,7 +206,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             eprintln!("scribe: warning: {warning}");
         }
     }
-    let replayer = replayer.backtrace(args.backtrace).backtrace_all_tasks(args.backtrace_all_pids).last_events(args.last_events);
+    let mut replayer = replayer.backtrace(args.backtrace).backtrace_all_tasks(args.backtrace_all_pids).last_events(args.last_events);
+    if let Some(id) = args.stop_at {
+        replayer = replayer.stop_at(id);
+    }
     match replayer.replay() {
         Ok(outcome) => {
             if args.stats {
@@ -190,6 +217,18 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     "scribe: replayed {} events, {} preemptions found with {} breakpoint hits",
                     outcome.events, outcome.preemptions, outcome.breakpoint_hits
                 );
+            }
+            match outcome.stopped_at {
+                Some(scribe_engine::Stop::Bookmark(id)) if !args.quiet => {
+                    eprintln!("scribe: stopped at bookmark {id} after {} events", outcome.events)
+                }
+                Some(scribe_engine::Stop::Detached) if !args.quiet => {
+                    eprintln!("scribe: replay reached the point where the recorder detached; the trace goes no further")
+                }
+                _ => {}
+            }
+            if args.stop_at.is_some() && outcome.stopped_at.is_none() {
+                eprintln!("scribe: warning: the program ended before reaching bookmark {}", args.stop_at.unwrap_or(0));
             }
             if !outcome.last_events.is_empty() {
                 eprintln!("scribe: last {} events replayed:", outcome.last_events.len());

@@ -28,6 +28,6 @@ pub mod replay;
 
 pub use error::{Divergence, EngineError, Result};
 pub use machine::ExitStatus;
-pub use record::{RecordOptions, RecordOutcome, Recorder};
-pub use replay::{ReplayOptions, ReplayOutcome, Replayer};
+pub use record::{Notifier, RecordOptions, RecordOutcome, Recorder};
+pub use replay::{ReplayOptions, ReplayOutcome, Replayer, Stop};
 pub use scribe_trace as trace;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    PreemptRecord, RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
+    BookmarkRecord, PreemptRecord, RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -50,6 +50,11 @@ pub struct RecordOptions {
     pub shell: bool,
     /// Working directory for the program.
     pub cwd: Option<PathBuf>,
+    /// Stop recording after this long and let the program run on untraced
+    /// (as SIGUSR1 to the recorder does).
+    pub detach_after: Option<Duration>,
+    /// Add a bookmark at this interval (as SIGUSR2 to the recorder does).
+    pub auto_bookmark: Option<Duration>,
 }
 
 /// What a finished recording produced.
@@ -65,7 +70,14 @@ pub struct RecordOutcome {
     pub bytes: u64,
     /// How many times a task was preempted to let another run.
     pub preemptions: u64,
+    /// Whether the recorder detached before the program ended.
+    pub detached: bool,
+    /// Bookmarks added.
+    pub bookmarks: u32,
 }
+
+/// A callback told about bookmarks and detaching while recording runs.
+pub type Notifier = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Records a program into a trace.
 ///
@@ -74,9 +86,16 @@ pub struct RecordOutcome {
 /// println!("exit status {:?}, {} events", outcome.status, outcome.events);
 /// # Ok::<(), scribe_engine::EngineError>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Recorder {
     options: RecordOptions,
+    notify: Option<Notifier>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").field("options", &self.options).finish_non_exhaustive()
+    }
 }
 
 impl Recorder {
@@ -87,6 +106,7 @@ impl Recorder {
         S: Into<OsString>,
     {
         Recorder {
+            notify: None,
             options: RecordOptions {
                 command: command.into_iter().map(Into::into).collect(),
                 output: None,
@@ -94,13 +114,22 @@ impl Recorder {
                 portable: false,
                 shell: false,
                 cwd: None,
+                detach_after: None,
+                auto_bookmark: None,
             },
         }
     }
 
     /// A recorder with all options given at once.
     pub fn with_options(options: RecordOptions) -> Self {
-        Recorder { options }
+        Recorder { options, notify: None }
+    }
+
+    /// Calls `f` with a one-line message when a bookmark is added or the
+    /// recorder detaches.
+    pub fn on_notice(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.notify = Some(std::sync::Arc::new(f));
+        self
     }
 
     /// Sets the trace path.
@@ -127,6 +156,18 @@ impl Recorder {
         self
     }
 
+    /// Detaches after `after` (the program then runs on unrecorded).
+    pub fn detach_after(mut self, after: Duration) -> Self {
+        self.options.detach_after = Some(after);
+        self
+    }
+
+    /// Adds a bookmark every `every`.
+    pub fn auto_bookmark(mut self, every: Duration) -> Self {
+        self.options.auto_bookmark = Some(every);
+        self
+    }
+
     /// Sets the program's working directory.
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.options.cwd = Some(dir.into());
@@ -140,7 +181,7 @@ impl Recorder {
 
     /// Runs the program to completion, recording it.
     pub fn record(self) -> Result<RecordOutcome> {
-        record(&self.options)
+        record(&self.options, self.notify)
     }
 }
 
@@ -193,7 +234,7 @@ fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
+fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcome> {
     let cwd = match &opts.cwd {
         Some(dir) => std::env::current_dir().map_err(|e| EngineError::io("current directory", e))?.join(dir),
         None => std::env::current_dir().map_err(|e| EngineError::io("current directory", e))?,
@@ -245,7 +286,15 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
             return Err(e.into());
         }
     };
-    tracee::catch_control_signals(&[libc_signal::INT, libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT, libc_signal::ALRM]);
+    tracee::catch_control_signals(&[
+        libc_signal::INT,
+        libc_signal::TERM,
+        libc_signal::HUP,
+        libc_signal::QUIT,
+        libc_signal::ALRM,
+        libc_signal::USR1,
+        libc_signal::USR2,
+    ]);
     tracee::set_interval_timer(TICK.as_millis() as u64);
     let mut session = Session {
         writer,
@@ -260,6 +309,12 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         ready: VecDeque::new(),
         token_since: Instant::now(),
         preemptions: 0,
+        detached: false,
+        detach_at: opts.detach_after.map(|d| Instant::now() + d),
+        next_bookmark: 0,
+        auto_bookmark: opts.auto_bookmark.map(|d| (d, Instant::now() + d)),
+        notify,
+        bookmark_pending: false,
     };
     let result = session.run(tid);
     tracee::set_interval_timer(0);
@@ -267,7 +322,15 @@ fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         Ok(status) => {
             let events = session.writer.events_written();
             let bytes = session.writer.finish()?;
-            Ok(RecordOutcome { trace: output, status, events, bytes, preemptions: session.preemptions })
+            Ok(RecordOutcome {
+                trace: output,
+                status,
+                events,
+                bytes,
+                preemptions: session.preemptions,
+                detached: session.detached,
+                bookmarks: session.next_bookmark,
+            })
         }
         Err(err) => {
             for &tid in session.tasks.keys() {
@@ -287,6 +350,8 @@ mod libc_signal {
     pub const QUIT: i32 = 3;
     pub const TERM: i32 = 15;
     pub const ALRM: i32 = 14;
+    pub const USR1: i32 = 10;
+    pub const USR2: i32 = 12;
 }
 
 
@@ -415,11 +480,25 @@ struct Session {
     token_since: Instant,
     /// Preemptions made.
     preemptions: u64,
+    /// Recording has stopped; the program runs on, passed through.
+    detached: bool,
+    /// When to detach by itself.
+    detach_at: Option<Instant>,
+    /// The id the next bookmark gets.
+    next_bookmark: u32,
+    /// Interval and next time of automatic bookmarks.
+    auto_bookmark: Option<(Duration, Instant)>,
+    /// Told about bookmarks and detaching.
+    notify: Option<Notifier>,
+    /// A bookmark was asked for; it is placed when no task runs user code.
+    bookmark_pending: bool,
 }
 
 impl Session {
     fn push(&mut self, event: Event) -> Result<()> {
-        self.writer.push(&event)?;
+        if !self.detached {
+            self.writer.push(&event)?;
+        }
         Ok(())
     }
 
@@ -444,6 +523,12 @@ impl Session {
             self.schedule()?;
             self.housekeeping()?;
             let Some((tid, status)) = tracee::wait_interruptible(-1)? else { continue };
+            if self.detached {
+                if let Some(status) = self.pass_through(tid, status)? {
+                    return Ok(status);
+                }
+                continue;
+            }
             if !self.tasks.get(&tid).is_some_and(|t| t.started) && !matches!(status, WaitStatus::Exited(_) | WaitStatus::Signaled { .. }) {
                 self.on_new_task_stop(tid)?;
                 continue;
@@ -491,6 +576,9 @@ impl Session {
     /// Grants the token to the first eligible waiting task, writing its
     /// events and letting it run.
     fn schedule(&mut self) -> Result<()> {
+        if self.bookmark_pending && self.token.is_none() && !self.detached {
+            self.bookmark()?;
+        }
         while self.token.is_none() {
             let eligible = self.ready.iter().position(|tid| {
                 self.tasks.get(tid).is_some_and(|t| t.grant.is_some() && !t.waits_for_parent && !t.waits_for_vfork_child)
@@ -567,7 +655,25 @@ impl Session {
             self.writer.flush()?;
             self.last_flush = Instant::now();
         }
+        if self.detached {
+            return Ok(());
+        }
         self.preempt_if_slice_expired();
+        let now = Instant::now();
+        let auto_bookmark = match self.auto_bookmark {
+            Some((every, due)) if now >= due => {
+                self.auto_bookmark = Some((every, now + every));
+                true
+            }
+            _ => false,
+        };
+        if signals & (1 << libc_signal::USR2) != 0 || auto_bookmark {
+            self.bookmark_pending = true;
+        }
+        if signals & (1 << libc_signal::USR1) != 0 || self.detach_at.is_some_and(|at| now >= at) {
+            self.detach()?;
+            return Ok(());
+        }
         for sig in [libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT] {
             if signals & (1 << sig) != 0 {
                 return Err(EngineError::Program(format!(
@@ -577,6 +683,109 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Adds a bookmark: a numbered point in the event stream, placed while
+    /// no task runs user code, so replay can stop at the same state.
+    fn bookmark(&mut self) -> Result<()> {
+        let id = self.next_bookmark;
+        self.next_bookmark += 1;
+        self.bookmark_pending = false;
+        self.push(Event::Bookmark(BookmarkRecord { id, tid: self.leader }))?;
+        self.writer.flush()?;
+        self.tell(&format!("bookmark {id}"));
+        Ok(())
+    }
+
+    fn tell(&self, message: &str) {
+        if let Some(notify) = &self.notify {
+            notify(message);
+        }
+    }
+
+    /// Ends the trace and lets the program run on: from now on every stop is
+    /// passed through without recording (the seccomp filter cannot be
+    /// removed, so the recorder stays attached as a pass-through tracer).
+    fn detach(&mut self) -> Result<()> {
+        self.push(Event::End(EndRecord { reason: end_reason::DETACHED, message: String::new() }))?;
+        self.writer.flush()?;
+        self.detached = true;
+        self.tell("detached: the program goes on unrecorded");
+        self.token = None;
+        let tids: Vec<Tid> = self.tasks.keys().copied().collect();
+        for tid in tids {
+            let task = self.task(tid)?;
+            let waiting = task.grant.take().is_some();
+            let held: Vec<HeldSignal> = task.held.drain(..).collect();
+            let tgid = task.tgid;
+            if task.probe.take().is_some() {
+                let _ = tracee::set_exec_breakpoint(tid, None);
+            }
+            // Signals held for a sync point are sent again for real.
+            for h in held {
+                tracee::signal_thread(tgid, tid, h.signo);
+            }
+            if waiting {
+                let _ = tracee::cont(tid, 0);
+            }
+        }
+        self.ready.clear();
+        Ok(())
+    }
+
+    /// Handles a stop after detaching: the program runs as if untraced.
+    fn pass_through(&mut self, tid: Tid, status: WaitStatus) -> Result<Option<ExitStatus>> {
+        let resume = |sig| match tracee::cont(tid, sig) {
+            Err(e) if e.is_gone() => Ok(()),
+            other => other,
+        };
+        match status {
+            WaitStatus::Exited(code) => return self.on_task_end(tid, ExitStatus::Exited(code)),
+            WaitStatus::Signaled { signal, .. } => return self.on_task_end(tid, ExitStatus::Signaled(signal)),
+            WaitStatus::Signal(sig) => {
+                let regs = tracee::get_regs(tid)?;
+                let preempt = self.tasks.get_mut(&tid).is_some_and(|t| std::mem::take(&mut t.preempt_requested));
+                if sig == machine::SIGSTOP && preempt {
+                    resume(0)?;
+                } else if sig == machine::SIGSEGV {
+                    let mem = TraceeMemory::open(tid)?;
+                    match machine::tsc_instruction_at(&mem, regs.rip) {
+                        Some(kind) => {
+                            let mut regs = regs;
+                            let (tsc, aux) = tracee::read_tscp();
+                            let aux = (kind == machine::TscInstruction::Rdtscp).then_some(aux);
+                            machine::apply_tsc(&mut regs, kind, tsc, aux);
+                            tracee::set_regs(tid, &regs)?;
+                            resume(0)?;
+                        }
+                        None => resume(sig)?,
+                    }
+                } else if !self.tasks.get(&tid).is_some_and(|t| t.started) && sig == machine::SIGSTOP {
+                    // A new task's first stop.
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.started = true;
+                    } else if let Ok(mem) = TraceeMemory::open(tid) {
+                        let mut task = Task::new(procfs::tgid(tid).unwrap_or(tid), mem);
+                        task.started = true;
+                        self.tasks.insert(tid, task);
+                    }
+                    resume(0)?;
+                } else {
+                    resume(sig)?;
+                }
+            }
+            WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => {
+                let child = tracee::get_event_msg(tid)? as Tid;
+                if !self.tasks.contains_key(&child) {
+                    if let Ok(mem) = TraceeMemory::open(child) {
+                        self.tasks.insert(child, Task::new(procfs::tgid(child).unwrap_or(child), mem));
+                    }
+                }
+                resume(0)?;
+            }
+            _ => resume(0)?,
+        }
+        Ok(None)
     }
 
     /// The first stop of a task created by clone/fork/vfork.

@@ -33,6 +33,8 @@ pub struct ReplayOptions {
     pub stdout: Box<dyn Write + Send>,
     /// Where replayed standard error goes.
     pub stderr: Box<dyn Write + Send>,
+    /// Stop when this bookmark is reached.
+    pub stop_at: Option<u32>,
 }
 
 impl std::fmt::Debug for ReplayOptions {
@@ -53,6 +55,7 @@ impl Default for ReplayOptions {
             last_events: 0,
             stdout: Box::new(std::io::stdout()),
             stderr: Box::new(std::io::stderr()),
+            stop_at: None,
         }
     }
 }
@@ -70,6 +73,17 @@ pub struct ReplayOutcome {
     pub preemptions: u64,
     /// Hardware breakpoint hits taken to find them.
     pub breakpoint_hits: u64,
+    /// Set when replay stopped before the program's end.
+    pub stopped_at: Option<Stop>,
+}
+
+/// Where a replay stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// At the bookmark asked for with [`Replayer::stop_at`].
+    Bookmark(u32),
+    /// Where the recorder detached: the trace goes no further.
+    Detached,
 }
 
 /// Replays a trace.
@@ -141,6 +155,13 @@ impl Replayer {
         self
     }
 
+    /// Stops the replay when bookmark `id` is reached, all tasks stopped as
+    /// they were recorded at that point.
+    pub fn stop_at(mut self, id: u32) -> Self {
+        self.options.stop_at = Some(id);
+        self
+    }
+
     /// Sends replayed standard output to `out`.
     pub fn stdout(mut self, out: Box<dyn Write + Send>) -> Self {
         self.options.stdout = out;
@@ -168,6 +189,7 @@ impl Replayer {
             history: VecDeque::new(),
             history_len: self.options.backtrace.max(self.options.last_events).max(1),
             replayed: 0,
+            stopped_at: None,
             preemptions: 0,
             breakpoint_hits: 0,
             leader: 0,
@@ -193,6 +215,7 @@ impl Replayer {
             last_events,
             preemptions: session.preemptions,
             breakpoint_hits: session.breakpoint_hits,
+            stopped_at: session.stopped_at,
         })
     }
 }
@@ -229,7 +252,7 @@ impl EventQueue {
                     Event::File(record) => self.files.add(record),
                     // Register dumps are for people; resource and bookmark
                     // events are not used by this replayer yet.
-                    Event::Regs(_) | Event::Resource(_) | Event::Bookmark(_) => {}
+                    Event::Regs(_) | Event::Resource(_) => {}
                     _ => self.ahead.push_back(p),
                 },
                 Some(Err(e)) => self.end = Some(e.to_string()),
@@ -258,7 +281,7 @@ impl EventQueue {
                 return Some(i);
             }
             let unordered = match &p.event {
-                Event::Exit(_) => true,
+                Event::Exit(_) | Event::Bookmark(_) => true,
                 Event::Syscall(c) => c.nr == sc::nr::VFORK || crate::record::is_clone(c.nr),
                 _ => false,
             };
@@ -342,6 +365,8 @@ struct Session {
     history: VecDeque<(String, Event)>,
     history_len: usize,
     replayed: u64,
+    /// Why replay stopped before the program ended, if it did.
+    stopped_at: Option<Stop>,
     preemptions: u64,
     breakpoint_hits: u64,
     leader: Tid,
@@ -562,6 +587,23 @@ impl Session {
                         }
                     }
                 }
+                (Event::Bookmark(b), _) => {
+                    let id = b.id;
+                    let p = self.queue.pop().expect("peeked event exists");
+                    self.remember(&p);
+                    if self.options.stop_at == Some(id) {
+                        self.stopped_at = Some(Stop::Bookmark(id));
+                        self.kill_all();
+                        return Ok(Some(ExitStatus::Exited(0)));
+                    }
+                }
+                (Event::End(e), _) if e.reason == scribe_trace::end_reason::DETACHED => {
+                    let p = self.queue.pop().expect("peeked event exists");
+                    self.remember(&p);
+                    self.stopped_at = Some(Stop::Detached);
+                    self.kill_all();
+                    return Ok(Some(ExitStatus::Exited(0)));
+                }
                 (Event::End(_), _) => {
                     if !self.tasks.is_empty() {
                         return Ok(None);
@@ -573,6 +615,16 @@ impl Session {
                 _ => return Ok(None),
             }
         }
+    }
+
+    /// Ends every live task (replay stops before the program does).
+    fn kill_all(&mut self) {
+        for (&live, _) in std::mem::take(&mut self.tasks).iter() {
+            tracee::kill_task(live);
+            let _ = tracee::wait(live);
+        }
+        self.live_of.clear();
+        self.token = None;
     }
 
     fn dispatch(&mut self, live: Tid, status: WaitStatus) -> Result<()> {

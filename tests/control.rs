@@ -1,0 +1,100 @@
+//! The recorder's control features: detaching (SIGUSR1, --detach-after)
+//! and bookmarks (SIGUSR2, --auto-bookmark), and replay stopping at them.
+
+mod common;
+
+use std::ffi::OsString;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn ticker(n: u32) -> Vec<OsString> {
+    vec![program("ticker_slow").into_os_string(), n.to_string().into()]
+}
+
+fn tick_lines(text: &str) -> Vec<String> {
+    text.lines().filter(|l| l.starts_with("tick ")).map(str::to_string).collect()
+}
+
+#[test]
+fn detach_after_lets_the_program_finish_and_replay_stops_at_the_detach_point() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["--detach-after", "0.3"], &ticker(20), None);
+    // The program ran to its end after the detach: all output, its own status.
+    assert_eq!(status_code(rec.status), 7, "{}", show(&rec));
+    let all: Vec<String> = (0..20).map(|i| format!("tick {i}")).collect();
+    assert_eq!(tick_lines(&stdout_str(&rec)), all, "output after detach is complete");
+    assert!(stderr_str(&rec).contains("detached"), "{}", show(&rec));
+    assert!(profiler(&trace, &["--kind", "end"]).contains("detached"));
+
+    let rep = replay(&trace);
+    assert_no_panic(&rep, "replay");
+    assert!(rep.status.success(), "{}", show(&rep));
+    let replayed = tick_lines(&stdout_str(&rep));
+    assert!(!replayed.is_empty() && replayed.len() < 20, "replay prints the part before the detach: {replayed:?}");
+    assert_eq!(replayed, all[..replayed.len()].to_vec());
+    assert!(stderr_str(&rep).contains("detached"), "{}", show(&rep));
+}
+
+#[test]
+fn sigusr1_detaches_the_recorder() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let out = dir.path().join("out.txt");
+    let mut child = Command::new(SCRIBE)
+        .arg("record")
+        .arg("-o")
+        .arg(&trace)
+        .arg("--")
+        .args(ticker(20))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(Command::new("kill").arg("-USR1").arg(child.id().to_string()).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert_eq!(status_code(status), 7);
+    let printed = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(tick_lines(&printed).len(), 20, "{printed}");
+    let rep = replay(&trace);
+    assert!(rep.status.success(), "{}", show(&rep));
+    let replayed = tick_lines(&stdout_str(&rep));
+    assert!(replayed.len() < 20 && !replayed.is_empty(), "{replayed:?}");
+}
+
+#[test]
+fn auto_bookmarks_are_listed_and_replay_stops_at_one() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.2"], &ticker(20), None);
+    assert_eq!(status_code(rec.status), 7, "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
+    let listed = profiler(&trace, &["--kind", "bookmark"]);
+    let ids: Vec<&str> = listed.lines().filter(|l| l.contains("bookmark")).collect();
+    assert!(ids.len() >= 2, "expected several bookmarks: {listed}");
+
+    let full = replay(&trace);
+    assert_eq!(stdout_str(&full), stdout_str(&rec));
+    let stopped = replay_with(&["--stop-at", "1"], &trace);
+    assert!(stopped.status.success(), "{}", show(&stopped));
+    assert!(stderr_str(&stopped).contains("stopped at bookmark 1"), "{}", show(&stopped));
+    let part = stdout_str(&stopped);
+    assert!(part.len() < stdout_str(&rec).len() && stdout_str(&rec).starts_with(&part), "{part}");
+    // The same bookmark is reached at the same point every time.
+    let again = replay_with(&["--stop-at", "1"], &trace);
+    assert_eq!(stdout_str(&again), part);
+}
+
+#[test]
+fn bad_control_values_are_rejected() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    for bad in ["0", "-1", "nan", "abc"] {
+        let out = record_with(&trace, &["--detach-after", bad], &ticker(1), None);
+        assert!(!out.status.success(), "--detach-after {bad} accepted");
+        assert_no_panic(&out, "record");
+    }
+}
