@@ -293,7 +293,10 @@ fn profile(args: ProfilerArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(SCRIBE_FAILURE));
     }
     if !summary.complete {
-        eprintln!("scribe: warning: the trace has no end-of-trace event: the recorder stopped before finishing it");
+        eprintln!(
+            "scribe: warning: the trace has no end-of-trace event: the recorder stopped before finishing it; it ends after event {} at offset {}",
+            summary.events, summary.end_offset
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

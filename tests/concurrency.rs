@@ -117,7 +117,6 @@ fn thread_pool_replays_job_distribution() {
 }
 
 #[test]
-#[ignore = "engine: replay cannot deliver SIGUSR1 to a thread in an interrupted rt_sigsuspend"]
 fn pthread_kill_wakes_blocked_threads() {
     let r = case(argv![program("pthread_kill")])
         .replays(RACY_REPLAYS)
@@ -301,7 +300,6 @@ fn profiler_separates_fork_wait_tasks() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "engine: replay of sort's SIGPIPE (write = EPIPE) hits SIGSEGV instead"]
 fn shell_pipeline_seq_sort_head() {
     let sh = system_exe("sh");
     for tool in ["seq", "sort", "head"] {
@@ -324,7 +322,6 @@ fn shell_pipeline_seq_sort_head() {
 }
 
 #[test]
-#[ignore = "engine: replay cannot deliver SIGCHLD to make in an interrupted pselect6"]
 fn make_j2_builds_small_project() {
     let (Some(make), Some(gcc)) = (find_exe("make"), find_exe("gcc")) else {
         eprintln!("skipping: make or gcc not found");

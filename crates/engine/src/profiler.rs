@@ -43,6 +43,8 @@ pub struct ProfileSummary {
     pub stopped_by: Option<EngineError>,
     /// Whether the trace ends with an end-of-trace event.
     pub complete: bool,
+    /// File offset just past the last complete chunk read.
+    pub end_offset: u64,
 }
 
 /// One-paragraph description of a trace header.
@@ -92,7 +94,7 @@ pub fn profile(path: &Path, opts: &ProfilerOptions, out: &mut dyn Write) -> Resu
     let format = FormatOptions { raw: opts.raw, data_prefix: if opts.data_prefix == 0 { 48 } else { opts.data_prefix } };
     let show_calls = opts.kinds.is_empty() || opts.kinds.iter().any(|k| k == "syscall");
     let show_data = opts.kinds.is_empty() || opts.kinds.iter().any(|k| k == "data");
-    let mut summary = ProfileSummary { events: 0, printed: 0, stopped_by: None, complete: false };
+    let mut summary = ProfileSummary { events: 0, printed: 0, stopped_by: None, complete: false, end_offset: 0 };
     for item in reader.by_ref() {
         let p = match item {
             Ok(p) => p,
@@ -125,5 +127,6 @@ pub fn profile(path: &Path, opts: &ProfilerOptions, out: &mut dyn Write) -> Resu
         }
         summary.printed += 1;
     }
+    summary.end_offset = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok(summary)
 }

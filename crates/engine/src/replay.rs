@@ -597,6 +597,15 @@ impl Session {
                         return Ok(Some(ExitStatus::Exited(0)));
                     }
                 }
+                (Event::End(e), _) if e.reason == scribe_trace::end_reason::ERROR && !self.tasks.is_empty() => {
+                    // The recording stopped early (recorder killed by a
+                    // signal, or an error): everything recorded was replayed.
+                    let detail = format!("the recording stopped here: {}", e.message);
+                    let p = self.queue.pop().expect("peeked event exists");
+                    self.remember(&p);
+                    self.kill_all();
+                    return Err(EngineError::TraceEnded { tid: self.leader, position: position(&p), detail });
+                }
                 (Event::End(e), _) if e.reason == scribe_trace::end_reason::DETACHED => {
                     let p = self.queue.pop().expect("peeked event exists");
                     self.remember(&p);
@@ -722,14 +731,21 @@ impl Session {
             return tracee::cont(live, 0).map_err(Into::into);
         }
         let mut policy = sc::spec(nr).map(|s| s.replay).unwrap_or(Policy::Emulate);
-        if call.result < 0 && nr != sc::nr::CHDIR {
+        if call.result < 0 && nr != sc::nr::CHDIR && nr != sc::nr::RT_SIGRETURN {
             // A failed call changed nothing: just report the same failure.
+            // (rt_sigreturn's "result" is the interrupted context's rax.)
             policy = Policy::Emulate;
         }
         if nr == sc::nr::CHDIR {
             // The directory may only have existed during recording (mkdir is
             // emulated); the recorded result is what the program sees.
             policy = Policy::ExecuteThenEmulate;
+        }
+        if nr == sc::nr::SECCOMP && call.result >= 0 {
+            // The program's own filter decides about its later syscalls
+            // (e.g. answers some with an errno, which then never reach the
+            // recorder): it must be in force during replay too.
+            policy = Policy::Execute;
         }
         if crate::record::is_clone(nr) && call.result > 0 {
             return self.replay_clone(live, rec, call, p);
@@ -748,13 +764,14 @@ impl Session {
             }
             Policy::Execute | Policy::ExecuteThenEmulate => {
                 let mut regs = regs;
-                if nr == sc::nr::MMAP || nr == sc::nr::MREMAP {
+                let placed = nr == sc::nr::MMAP || nr == sc::nr::MREMAP;
+                if placed {
                     self.place_mapping(&mut regs, call)?;
                     tracee::set_regs(live, &regs)?;
                 }
                 tracee::cont_syscall(live, 0)?;
                 let mut exit = self.wait_syscall_exit(live, rec, p)?;
-                if tracee::syscall_args(&exit) != call.args {
+                if placed && tracee::syscall_args(&exit) != call.args {
                     // Registers the replayer changed (mmap placement) must
                     // read as the program left them.
                     tracee::set_syscall_args(&mut exit, &call.args);
