@@ -50,7 +50,7 @@ enum Command {
 
 #[derive(Parser, Debug)]
 struct RecordArgs {
-    /// Trace file to write [default: <program name>.log in the current directory].
+    /// Trace file to write (default: `<program name>.log` in the current directory).
     #[arg(short, long, value_name = "TRACE")]
     output: Option<PathBuf>,
     /// Verbosity of the trace: 0 = only what replay needs (fastest); 1 = also

@@ -177,7 +177,7 @@ pub enum TscInstruction {
 
 impl TscInstruction {
     /// Length of the instruction in bytes.
-    pub fn len(self) -> u64 {
+    pub fn length(self) -> u64 {
         match self {
             TscInstruction::Rdtsc => 2,
             TscInstruction::Rdtscp => 3,
@@ -202,7 +202,7 @@ pub fn apply_tsc(regs: &mut Regs, kind: TscInstruction, tsc: u64, aux: Option<u3
     if let Some(aux) = aux {
         regs.rcx = u64::from(aux);
     }
-    regs.rip += kind.len();
+    regs.rip += kind.length();
 }
 
 /// Whether a signal was raised by the instruction being executed (so replay

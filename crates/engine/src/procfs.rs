@@ -15,7 +15,7 @@ pub struct Mapping {
     pub offset: u64,
     /// Inode number (0 for anonymous memory).
     pub inode: u64,
-    /// Path or pseudo-name ("[stack]"), empty for anonymous memory.
+    /// Path or pseudo-name (`[stack]`), empty for anonymous memory.
     pub path: String,
 }
 

@@ -72,7 +72,7 @@ fn wanted(event: &Event, opts: &ProfilerOptions) -> bool {
     if !opts.syscalls.is_empty() {
         let Event::Syscall(s) = event else { return false };
         let name = crate::format::syscall_name(s.nr);
-        if !opts.syscalls.iter().any(|n| *n == name) {
+        if !opts.syscalls.contains(&name) {
             return false;
         }
     }

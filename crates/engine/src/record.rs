@@ -776,9 +776,9 @@ impl Session {
             }
             WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => {
                 let child = tracee::get_event_msg(tid)? as Tid;
-                if !self.tasks.contains_key(&child) {
+                if let std::collections::btree_map::Entry::Vacant(e) = self.tasks.entry(child) {
                     if let Ok(mem) = TraceeMemory::open(child) {
-                        self.tasks.insert(child, Task::new(procfs::tgid(child).unwrap_or(child), mem));
+                        e.insert(Task::new(procfs::tgid(child).unwrap_or(child), mem));
                     }
                 }
                 resume(0)?;
@@ -790,12 +790,12 @@ impl Session {
 
     /// The first stop of a task created by clone/fork/vfork.
     fn on_new_task_stop(&mut self, tid: Tid) -> Result<()> {
-        if !self.tasks.contains_key(&tid) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.tasks.entry(tid) {
             // The child's stop can be reported before its parent's clone event.
             let mem = TraceeMemory::open(tid)?;
             let mut task = Task::new(procfs::tgid(tid).unwrap_or(tid), mem);
             task.waits_for_parent = true;
-            self.tasks.insert(tid, task);
+            e.insert(task);
         }
         let task = self.task(tid)?;
         task.started = true;
@@ -812,11 +812,11 @@ impl Session {
             let table = self.fds(parent_tgid).clone();
             self.std_fds.insert(child, table);
         }
-        if !self.tasks.contains_key(&child) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.tasks.entry(child) {
             let mem = TraceeMemory::open(child)?;
             let mut task = Task::new(tgid, mem);
             task.waits_for_parent = true;
-            self.tasks.insert(child, task);
+            e.insert(task);
         } else if let Some(task) = self.tasks.get_mut(&child) {
             task.tgid = tgid;
         }

@@ -11,7 +11,7 @@ use crate::{Result, SeccompFilter, Tid, TraceeError};
 pub struct SpawnConfig {
     /// Path passed to execve (resolved by the caller; no PATH search here).
     pub program: PathBuf,
-    /// The argument vector, argv[0] included.
+    /// The argument vector, `argv[0]` included.
     pub argv: Vec<Vec<u8>>,
     /// The environment as `NAME=value` strings.
     pub env: Vec<Vec<u8>>,
