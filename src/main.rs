@@ -79,6 +79,10 @@ struct RecordArgs {
     /// Add a bookmark every SECONDS (SIGUSR2 to the recorder adds one at any time).
     #[arg(short = 'a', long, value_name = "SECONDS")]
     auto_bookmark: Option<f64>,
+    /// Run all tasks one at a time, as one memory domain (by default
+    /// processes that share no writable memory run in parallel).
+    #[arg(long)]
+    serialize: bool,
     /// The program to record and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -164,7 +168,8 @@ fn status_code(code: i32) -> ExitCode {
 }
 
 fn record(args: RecordArgs) -> Result<ExitCode> {
-    let mut recorder = Recorder::new(args.command).level(args.level).portable(args.portable).shell(args.shell);
+    let mut recorder =
+        Recorder::new(args.command).level(args.level).portable(args.portable).shell(args.shell).serialize(args.serialize);
     if let Some(out) = args.output {
         recorder = recorder.output(out);
     }

@@ -55,6 +55,10 @@ pub struct RecordOptions {
     pub detach_after: Option<Duration>,
     /// Add a bookmark at this interval (as SIGUSR2 to the recorder does).
     pub auto_bookmark: Option<Duration>,
+    /// Run all tasks one at a time, as one memory domain (for comparison
+    /// and as a fallback); by default processes that share no writable
+    /// memory run in parallel.
+    pub serialize: bool,
 }
 
 /// What a finished recording produced.
@@ -116,6 +120,7 @@ impl Recorder {
                 cwd: None,
                 detach_after: None,
                 auto_bookmark: None,
+                serialize: false,
             },
         }
     }
@@ -159,6 +164,12 @@ impl Recorder {
     /// Detaches after `after` (the program then runs on unrecorded).
     pub fn detach_after(mut self, after: Duration) -> Self {
         self.options.detach_after = Some(after);
+        self
+    }
+
+    /// Runs every task in one domain, one at a time.
+    pub fn serialize(mut self, serialize: bool) -> Self {
+        self.options.serialize = serialize;
         self
     }
 
@@ -305,9 +316,10 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         leader_status: None,
         last_flush: Instant::now(),
         std_fds: BTreeMap::new(),
-        token: None,
-        ready: VecDeque::new(),
-        token_since: Instant::now(),
+        domains: BTreeMap::new(),
+        serialize: opts.serialize,
+        output_lock: None,
+        output_waiters: VecDeque::new(),
         preemptions: 0,
         detached: false,
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
@@ -377,6 +389,8 @@ struct HeldSignal {
 struct Task {
     /// Thread-group (process) id.
     tgid: Tid,
+    /// The memory domain: tasks of one domain run user code one at a time.
+    domain: Tid,
     mem: TraceeMemory,
     pending: Option<Pending>,
     /// rip and rsp at the last syscall exit, to recognise a signal delivered
@@ -405,6 +419,8 @@ struct Task {
     preempt_requested: bool,
     /// The breakpoint armed to choose its preemption point.
     probe: Option<Probe>,
+    /// Inside a write to an original standard stream (holding the output lock).
+    std_write: bool,
 }
 
 /// How the recorder is looking for a preemption point of a task.
@@ -436,6 +452,7 @@ impl Task {
     fn new(tgid: Tid, mem: TraceeMemory) -> Self {
         Task {
             tgid,
+            domain: tgid,
             mem,
             pending: None,
             exit_point: None,
@@ -450,7 +467,27 @@ impl Task {
             vfork_parent: None,
             preempt_requested: false,
             probe: None,
+            std_write: false,
         }
+    }
+}
+
+/// Tasks that share writable memory (the threads of a process, processes
+/// joined by shared mappings): they run user code one at a time, holding the
+/// domain's token. Different domains run in parallel.
+#[derive(Debug)]
+struct Domain {
+    /// The task allowed to run user code.
+    token: Option<Tid>,
+    /// When the token was last granted.
+    since: Instant,
+    /// Tasks waiting for the token, in arrival order.
+    ready: VecDeque<Tid>,
+}
+
+impl Domain {
+    fn new() -> Self {
+        Domain { token: None, since: Instant::now(), ready: VecDeque::new() }
     }
 }
 
@@ -472,12 +509,14 @@ struct Session {
     last_flush: Instant,
     /// Which descriptors of each process (by tgid) are its original stdout/stderr.
     std_fds: BTreeMap<Tid, StdFds>,
-    /// The task allowed to run user code.
-    token: Option<Tid>,
-    /// Tasks waiting for the token, in arrival order.
-    ready: VecDeque<Tid>,
-    /// When the token was last granted.
-    token_since: Instant,
+    /// The memory domains, by id (the tid of the task that founded it).
+    domains: BTreeMap<Tid, Domain>,
+    /// Every task in one domain.
+    serialize: bool,
+    /// The task writing to an original standard stream, if any.
+    output_lock: Option<Tid>,
+    /// Tasks stopped before such a write, waiting for the lock.
+    output_waiters: VecDeque<Tid>,
     /// Preemptions made.
     preemptions: u64,
     /// Recording has stopped; the program runs on, passed through.
@@ -558,83 +597,121 @@ impl Session {
         }
     }
 
+    fn domain_of(&self, tid: Tid) -> Tid {
+        self.tasks.get(&tid).map(|t| t.domain).unwrap_or(tid)
+    }
+
+    fn domain(&mut self, id: Tid) -> &mut Domain {
+        self.domains.entry(id).or_insert_with(Domain::new)
+    }
+
+    /// Whether `tid` holds its domain's token.
+    fn holds_token(&self, tid: Tid) -> bool {
+        self.domains.get(&self.domain_of(tid)).is_some_and(|d| d.token == Some(tid))
+    }
+
     /// Gives the token up if `tid` holds it.
     fn release(&mut self, tid: Tid) {
-        if self.token == Some(tid) {
-            self.token = None;
+        let id = self.domain_of(tid);
+        let domain = self.domain(id);
+        if domain.token == Some(tid) {
+            domain.token = None;
         }
     }
 
-    /// Queues `tid` for the token; `events` are written when it is granted.
+    /// Queues `tid` for its domain's token; `events` are written when it is granted.
     fn want_token(&mut self, tid: Tid, events: Vec<Event>) -> Result<()> {
         let task = self.task(tid)?;
         task.grant = Some(events);
-        self.ready.push_back(tid);
+        let id = task.domain;
+        self.domain(id).ready.push_back(tid);
         Ok(())
     }
 
-    /// Grants the token to the first eligible waiting task, writing its
-    /// events and letting it run.
+    fn eligible(&self, tid: Tid) -> bool {
+        self.tasks.get(&tid).is_some_and(|t| t.grant.is_some() && !t.waits_for_parent && !t.waits_for_vfork_child)
+    }
+
+    /// Grants each free domain's token to its first eligible waiting task,
+    /// writing that task's events and letting it run.
     fn schedule(&mut self) -> Result<()> {
-        if self.bookmark_pending && self.token.is_none() && !self.detached {
+        if self.bookmark_pending && !self.detached {
+            if self.domains.values().any(|d| d.token.is_some()) {
+                // A bookmark waits for a moment when no task runs user code.
+                return Ok(());
+            }
             self.bookmark()?;
         }
-        while self.token.is_none() {
-            let eligible = self.ready.iter().position(|tid| {
-                self.tasks.get(tid).is_some_and(|t| t.grant.is_some() && !t.waits_for_parent && !t.waits_for_vfork_child)
-            });
-            let Some(index) = eligible else {
-                self.ready.retain(|tid| self.tasks.get(tid).is_some_and(|t| t.grant.is_some()));
-                return Ok(());
-            };
-            let tid = self.ready.remove(index).expect("index is in range");
-            let events = self.task(tid)?.grant.take().unwrap_or_default();
-            if events.iter().any(|e| matches!(e, Event::Exec(_))) {
-                self.release_vfork_parent(tid);
-            }
-            for event in events {
-                if let Event::Syscall(call) = &event {
-                    if is_clone(call.nr) && call.result > 0 {
-                        if let Some(child) = self.tasks.get_mut(&(call.result as Tid)) {
-                            child.waits_for_parent = false;
-                        }
-                    }
-                }
-                self.push(event)?;
-            }
-            self.token = Some(tid);
-            self.token_since = Instant::now();
-            match tracee::cont(tid, 0) {
-                Ok(()) => {}
-                // Killed while waiting (exit_group of a sibling): its exit
-                // notification follows.
-                Err(e) if e.is_gone() => self.release(tid),
-                Err(e) => return Err(e.into()),
+        let ids: Vec<Tid> = self.domains.keys().copied().collect();
+        for id in ids {
+            while self.domain(id).token.is_none() {
+                let ready = &self.domains[&id].ready;
+                let Some(index) = ready.iter().position(|&tid| self.eligible(tid)) else {
+                    let keep: VecDeque<Tid> =
+                        ready.iter().copied().filter(|tid| self.tasks.get(tid).is_some_and(|t| t.grant.is_some())).collect();
+                    self.domain(id).ready = keep;
+                    break;
+                };
+                let tid = self.domain(id).ready.remove(index).expect("index is in range");
+                self.grant(id, tid)?;
             }
         }
         Ok(())
     }
 
-    /// Whether some task other than the token holder could run now.
-    fn others_waiting(&self) -> bool {
-        self.ready.iter().any(|tid| {
-            Some(*tid) != self.token
-                && self.tasks.get(tid).is_some_and(|t| t.grant.is_some() && !t.waits_for_parent && !t.waits_for_vfork_child)
-        })
+    fn grant(&mut self, id: Tid, tid: Tid) -> Result<()> {
+        let events = self.task(tid)?.grant.take().unwrap_or_default();
+        if events.iter().any(|e| matches!(e, Event::Exec(_))) {
+            self.release_vfork_parent(tid);
+        }
+        for event in events {
+            if let Event::Syscall(call) = &event {
+                if is_clone(call.nr) && call.result > 0 {
+                    if let Some(child) = self.tasks.get_mut(&(call.result as Tid)) {
+                        child.waits_for_parent = false;
+                    }
+                }
+            }
+            self.push(event)?;
+        }
+        let domain = self.domain(id);
+        domain.token = Some(tid);
+        domain.since = Instant::now();
+        match tracee::cont(tid, 0) {
+            Ok(()) => Ok(()),
+            // Killed while waiting (exit_group of a sibling): its exit
+            // notification follows.
+            Err(e) if e.is_gone() => {
+                self.release(tid);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Interrupts the token holder once its time slice is over and another
-    /// task waits; the stop arrives as a SIGSTOP delivery (see `on_signal`).
+    /// Whether a task of `tid`'s domain other than `tid` could run now (or a
+    /// bookmark waits for the domain to pause).
+    fn others_waiting(&self, tid: Tid) -> bool {
+        let id = self.domain_of(tid);
+        self.bookmark_pending
+            || self.domains.get(&id).is_some_and(|d| d.ready.iter().any(|&t| t != tid && self.eligible(t)))
+    }
+
+    /// Interrupts each token holder whose time slice is over while another
+    /// task of its domain waits; the stop arrives as a SIGSTOP delivery.
     fn preempt_if_slice_expired(&mut self) {
-        let Some(holder) = self.token else { return };
-        if self.token_since.elapsed() < TIME_SLICE || !self.others_waiting() {
-            return;
-        }
-        if let Some(task) = self.tasks.get_mut(&holder) {
-            // A task already on its way to a chosen preemption point keeps going.
-            if !task.preempt_requested && task.probe.is_none() {
-                task.preempt_requested = true;
-                tracee::signal_thread(task.tgid, holder, machine::SIGSTOP);
+        let holders: Vec<(Tid, Instant)> =
+            self.domains.values().filter_map(|d| d.token.map(|t| (t, d.since))).collect();
+        for (holder, since) in holders {
+            if since.elapsed() < TIME_SLICE || !self.others_waiting(holder) {
+                continue;
+            }
+            if let Some(task) = self.tasks.get_mut(&holder) {
+                // A task already on its way to a chosen preemption point keeps going.
+                if !task.preempt_requested && task.probe.is_none() {
+                    task.preempt_requested = true;
+                    tracee::signal_thread(task.tgid, holder, machine::SIGSTOP);
+                }
             }
         }
     }
@@ -711,7 +788,11 @@ impl Session {
         self.writer.flush()?;
         self.detached = true;
         self.tell("detached: the program goes on unrecorded");
-        self.token = None;
+        self.domains.clear();
+        self.output_lock = None;
+        for tid in std::mem::take(&mut self.output_waiters) {
+            let _ = tracee::cont(tid, 0);
+        }
         let tids: Vec<Tid> = self.tasks.keys().copied().collect();
         for tid in tids {
             let task = self.task(tid)?;
@@ -729,7 +810,6 @@ impl Session {
                 let _ = tracee::cont(tid, 0);
             }
         }
-        self.ready.clear();
         Ok(())
     }
 
@@ -791,15 +871,18 @@ impl Session {
     /// The first stop of a task created by clone/fork/vfork.
     fn on_new_task_stop(&mut self, tid: Tid) -> Result<()> {
         if let std::collections::btree_map::Entry::Vacant(e) = self.tasks.entry(tid) {
-            // The child's stop can be reported before its parent's clone event.
+            // The child's stop can be reported before its parent's clone
+            // event; it is queued once that event says where it belongs.
             let mem = TraceeMemory::open(tid)?;
             let mut task = Task::new(procfs::tgid(tid).unwrap_or(tid), mem);
             task.waits_for_parent = true;
+            task.started = true;
             e.insert(task);
+            return Ok(());
         }
         let task = self.task(tid)?;
         task.started = true;
-        let parent = task.tgid;
+        let parent = task.domain;
         self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })])
     }
 
@@ -807,18 +890,37 @@ impl Session {
         let child = tracee::get_event_msg(parent)? as Tid;
         let is_thread = procfs::tgid(child).map(|g| g == self.task(parent).map(|t| t.tgid).unwrap_or(0)).unwrap_or(false);
         let parent_tgid = self.task(parent)?.tgid;
+        let parent_domain = self.task(parent)?.domain;
         let tgid = if is_thread { parent_tgid } else { child };
         if !is_thread {
             let table = self.fds(parent_tgid).clone();
             self.std_fds.insert(child, table);
         }
-        if let std::collections::btree_map::Entry::Vacant(e) = self.tasks.entry(child) {
-            let mem = TraceeMemory::open(child)?;
-            let mut task = Task::new(tgid, mem);
-            task.waits_for_parent = true;
-            e.insert(task);
-        } else if let Some(task) = self.tasks.get_mut(&child) {
-            task.tgid = tgid;
+        // A new process gets a domain of its own unless it shares writable
+        // memory with its parent (vfork, CLONE_VM, MAP_SHARED mappings).
+        let shares_memory = is_thread
+            || status == WaitStatus::Event(PtraceEvent::Vfork)
+            || self.serialize
+            || procfs::maps(parent).map(|maps| maps.iter().any(|m| m.perms.starts_with("rw") && m.perms.ends_with('s'))).unwrap_or(true);
+        let domain = if shares_memory { parent_domain } else { child };
+        let stopped_early = match self.tasks.entry(child) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let mem = TraceeMemory::open(child)?;
+                let mut task = Task::new(tgid, mem);
+                task.domain = domain;
+                task.waits_for_parent = true;
+                e.insert(task);
+                false
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                let task = e.get_mut();
+                task.tgid = tgid;
+                task.domain = domain;
+                task.started
+            }
+        };
+        if stopped_early {
+            self.want_token(child, vec![Event::TaskStart(TaskStartRecord { tid: child, parent: domain })])?;
         }
         if status == WaitStatus::Event(PtraceEvent::Vfork) {
             // The parent's vfork returns only after the child exec'd or
@@ -881,8 +983,49 @@ impl Session {
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         task.pending = Some(pending);
+        let tgid = task.tgid;
+        if is_write(nr) && matches!(self.fds(tgid).stream(args[0]), Some(StdStream::Stdout | StdStream::Stderr)) {
+            return self.write_to_std_stream(tid);
+        }
         self.release(tid);
         tracee::cont_syscall(tid, 0)?;
+        Ok(())
+    }
+
+    /// A write to the original stdout or stderr. Replay writes these again
+    /// in trace order, so their events must be in the order the writes
+    /// happened: one such write runs at a time (the output lock), and the
+    /// task keeps its token so the event is written at the syscall's exit.
+    fn write_to_std_stream(&mut self, tid: Tid) -> Result<()> {
+        self.task(tid)?.std_write = true;
+        match self.output_lock {
+            Some(holder) if holder != tid => {
+                self.output_waiters.push_back(tid);
+                Ok(())
+            }
+            _ => {
+                self.output_lock = Some(tid);
+                tracee::cont_syscall(tid, 0).map_err(Into::into)
+            }
+        }
+    }
+
+    /// Passes the output lock to the next waiting writer.
+    fn release_output_lock(&mut self, tid: Tid) -> Result<()> {
+        if self.output_lock != Some(tid) {
+            self.output_waiters.retain(|&t| t != tid);
+            return Ok(());
+        }
+        self.output_lock = None;
+        while let Some(next) = self.output_waiters.pop_front() {
+            if self.tasks.contains_key(&next) {
+                self.output_lock = Some(next);
+                match tracee::cont_syscall(next, 0) {
+                    Err(e) if e.is_gone() => self.output_lock = None,
+                    other => return other.map_err(Into::into),
+                }
+            }
+        }
         Ok(())
     }
 
@@ -949,7 +1092,7 @@ impl Session {
             return tracee::cont(tid, signo).map_err(Into::into);
         }
         if std::mem::take(&mut task.in_vfork) {
-            let parent = task.tgid;
+            let parent = task.domain;
             return self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })]);
         }
         let Some(pending) = task.pending.take() else {
@@ -969,6 +1112,14 @@ impl Session {
         self.fds(tgid).apply(nr, &args, result);
         events.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }));
         events.extend(map.map(Event::MapFile));
+        if std::mem::take(&mut self.task(tid)?.std_write) {
+            // It kept its token: write the event now, in output order.
+            for event in events {
+                self.push(event)?;
+            }
+            self.release_output_lock(tid)?;
+            return tracee::cont(tid, 0).map_err(Into::into);
+        }
         self.want_token(tid, events)
     }
 
@@ -1115,7 +1266,7 @@ impl Session {
     /// progresses, the point moves out to a return address on its stack (a
     /// "lukewarm" point executed far less often than the loop body).
     fn on_preempt_stop(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
-        if self.token != Some(tid) || !self.others_waiting() {
+        if !self.holds_token(tid) || !self.others_waiting(tid) {
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         let task = self.task(tid)?;
@@ -1140,7 +1291,7 @@ impl Session {
         if stop_here {
             tracee::set_exec_breakpoint(tid, None)?;
             task.exit_point = None;
-            let parent = task.tgid;
+            let parent = task.domain;
             self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint }))?;
             self.preemptions += 1;
             self.release(tid);
@@ -1183,8 +1334,11 @@ impl Session {
             ExitStatus::Signaled(sig) => (0, sig),
         };
         self.release(tid);
+        self.release_output_lock(tid)?;
         self.release_vfork_parent(tid);
-        self.ready.retain(|&t| t != tid);
+        for domain in self.domains.values_mut() {
+            domain.ready.retain(|&t| t != tid);
+        }
         let Some(task) = self.tasks.remove(&tid) else {
             return Ok(None);
         };
@@ -1203,6 +1357,11 @@ impl Session {
         }
         Ok(None)
     }
+}
+
+/// Whether a syscall writes data from memory to a descriptor.
+fn is_write(nr: u32) -> bool {
+    matches!(nr, sc::nr::WRITE | sc::nr::WRITEV | sc::nr::PWRITE64 | sc::nr::PWRITEV | sc::nr::PWRITEV2)
 }
 
 /// Whether a syscall creates a task.

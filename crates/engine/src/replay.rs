@@ -178,7 +178,13 @@ impl Replayer {
     pub fn replay(self) -> Result<ReplayOutcome> {
         let header = self.reader.header().clone();
         let mut session = Session {
-            queue: EventQueue { reader: self.reader, ahead: VecDeque::new(), files: FileStore::default(), end: None },
+            queue: EventQueue {
+                reader: self.reader,
+                ahead: VecDeque::new(),
+                files: FileStore::default(),
+                end: None,
+                domain_of: Default::default(),
+            },
             tasks: BTreeMap::new(),
             live_of: BTreeMap::new(),
             ended: BTreeMap::new(),
@@ -240,6 +246,9 @@ struct EventQueue {
     files: FileStore,
     /// Why the stream ended, once it has.
     end: Option<String>,
+    /// The memory domain of each recorded task, from its first TaskStart
+    /// (tasks not listed are in a domain of their own).
+    domain_of: std::collections::HashMap<Tid, Tid>,
 }
 
 impl EventQueue {
@@ -250,6 +259,10 @@ impl EventQueue {
             match self.reader.next() {
                 Some(Ok(p)) => match p.event {
                     Event::File(record) => self.files.add(record),
+                    Event::TaskStart(ref t) => {
+                        self.domain_of.entry(t.tid).or_insert(t.parent);
+                        self.ahead.push_back(p);
+                    }
                     // Register dumps are for people; resource and bookmark
                     // events are not used by this replayer yet.
                     Event::Regs(_) | Event::Resource(_) => {}
@@ -275,11 +288,21 @@ impl EventQueue {
     /// recorder writes without regard to which task runs user code (task
     /// exits, vfork calls); `None` when another task's event comes first.
     fn find_for(&mut self, rec: Tid) -> Option<usize> {
+        let domain = self.domain(rec);
         for i in 0.. {
             let p = self.peek(i)?;
             if p.event.tid() == Some(rec) {
                 return Some(i);
             }
+            // Domains were recorded in parallel: another domain's events
+            // may stand before this task's next one.
+            if let Some(other) = p.event.tid() {
+                let other_domain = self.domain(other);
+                if other_domain != domain {
+                    continue;
+                }
+            }
+            let p = self.peek(i)?;
             let unordered = match &p.event {
                 Event::Exit(_) | Event::Bookmark(_) => true,
                 Event::Syscall(c) => c.nr == sc::nr::VFORK || crate::record::is_clone(c.nr),
@@ -290,6 +313,10 @@ impl EventQueue {
             }
         }
         None
+    }
+
+    fn domain(&self, rec: Tid) -> Tid {
+        self.domain_of.get(&rec).copied().unwrap_or(rec)
     }
 
     /// The next event of task `rec` (see [`EventQueue::find_for`]).
