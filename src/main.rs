@@ -105,6 +105,10 @@ struct ReplayArgs {
     /// Print a summary (events, preemptions, breakpoint hits) to stderr at the end.
     #[arg(long)]
     stats: bool,
+    /// Report, with each task's state and last events, a replay that makes no
+    /// progress for SECONDS (all tasks waiting on each other) instead of hanging.
+    #[arg(short = 'c', long = "check-deadlock", value_name = "SECONDS")]
+    check_deadlock: Option<f64>,
     /// Stop when this bookmark (see `profiler -k bookmark`) is reached.
     #[arg(long, value_name = "BOOKMARK")]
     stop_at: Option<u32>,
@@ -214,6 +218,9 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let mut replayer = replayer.backtrace(args.backtrace).backtrace_all_tasks(args.backtrace_all_pids).last_events(args.last_events);
     if let Some(id) = args.stop_at {
         replayer = replayer.stop_at(id);
+    }
+    if let Some(secs) = args.check_deadlock {
+        replayer = replayer.check_deadlock(seconds(secs, "--check-deadlock")?);
     }
     match replayer.replay() {
         Ok(outcome) => {

@@ -98,3 +98,32 @@ fn bad_control_values_are_rejected() {
         assert_no_panic(&out, "record");
     }
 }
+
+#[test]
+fn check_deadlock_reports_a_replay_that_makes_no_progress() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let mut child = Command::new(SCRIBE)
+        .arg("record")
+        .arg("-o")
+        .arg(&trace)
+        .arg("--")
+        .arg(program("busy_forever"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    assert!(!child.wait().unwrap().success());
+    // Replay reaches the end of what was recorded while the program still
+    // computes: without a limit it would wait; with -c it reports.
+    let start = std::time::Instant::now();
+    let out = replay_with(&["-c", "1"], &trace);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(!out.status.success(), "{}", show(&out));
+    assert_no_panic(&out, "replay");
+    let err = stderr_str(&out);
+    assert!(err.contains("no progress") && err.contains("Running"), "{err}");
+    assert_eq!(stdout_str(&out), "started\n");
+}

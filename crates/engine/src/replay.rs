@@ -35,6 +35,8 @@ pub struct ReplayOptions {
     pub stderr: Box<dyn Write + Send>,
     /// Stop when this bookmark is reached.
     pub stop_at: Option<u32>,
+    /// Report (instead of waiting forever) when no event is replayed for this long.
+    pub check_deadlock: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for ReplayOptions {
@@ -56,6 +58,7 @@ impl Default for ReplayOptions {
             stdout: Box::new(std::io::stdout()),
             stderr: Box::new(std::io::stderr()),
             stop_at: None,
+            check_deadlock: None,
         }
     }
 }
@@ -162,6 +165,13 @@ impl Replayer {
         self
     }
 
+    /// Reports, with each task's state and the last events, a replay that
+    /// replays no event for `limit`, instead of waiting forever.
+    pub fn check_deadlock(mut self, limit: std::time::Duration) -> Self {
+        self.options.check_deadlock = Some(limit);
+        self
+    }
+
     /// Sends replayed standard output to `out`.
     pub fn stdout(mut self, out: Box<dyn Write + Send>) -> Self {
         self.options.stdout = out;
@@ -196,13 +206,18 @@ impl Replayer {
             history_len: self.options.backtrace.max(self.options.last_events).max(1),
             replayed: 0,
             stopped_at: None,
+            last_progress: std::time::Instant::now(),
             preemptions: 0,
             breakpoint_hits: 0,
             leader: 0,
             leader_status: None,
             options: self.options,
         };
+        // A regular SIGALRM wakes the wait loop for the deadlock check.
+        tracee::catch_control_signals(&[14]);
+        tracee::set_interval_timer(200);
         let result = session.run(&header);
+        tracee::set_interval_timer(0);
         let _ = session.options.stdout.flush();
         let _ = session.options.stderr.flush();
         if result.is_err() {
@@ -394,6 +409,8 @@ struct Session {
     replayed: u64,
     /// Why replay stopped before the program ended, if it did.
     stopped_at: Option<Stop>,
+    /// When the last event was replayed.
+    last_progress: std::time::Instant,
     preemptions: u64,
     breakpoint_hits: u64,
     leader: Tid,
@@ -440,6 +457,7 @@ impl Session {
 
     fn remember(&mut self, p: &Positioned) {
         self.replayed += 1;
+        self.last_progress = std::time::Instant::now();
         if self.history.len() == self.history_len {
             self.history.pop_front();
         }
@@ -536,18 +554,41 @@ impl Session {
                     return Err(self.stuck());
                 }
             }
-            let (live, status) = tracee::wait(-1)?;
+            let Some((live, status)) = tracee::wait_interruptible(-1)? else {
+                if let Some(limit) = self.options.check_deadlock {
+                    if self.last_progress.elapsed() >= limit {
+                        return Err(self.no_progress(limit));
+                    }
+                }
+                continue;
+            };
             self.dispatch(live, status)?;
         }
     }
 
     /// Replay cannot go on: the next event's task is not where it should be.
     fn stuck(&mut self) -> EngineError {
+        self.report_stall("no task can reach the next recorded event".into())
+    }
+
+    /// The report of `--check-deadlock`: no event was replayed for `limit`.
+    fn no_progress(&mut self, limit: std::time::Duration) -> EngineError {
+        self.report_stall(format!("replay made no progress for {} s (deadlock or a task that never reaches its next recorded point)", limit.as_secs_f64()))
+    }
+
+    fn report_stall(&mut self, summary: String) -> EngineError {
         let head = self.queue.peek(0).cloned();
         let rec = head.as_ref().and_then(|p| p.event.tid()).unwrap_or(self.leader);
-        let states: Vec<String> = self.tasks.values().map(|t| format!("task {} {:?}", t.rec, t.state)).collect();
+        let states: Vec<String> = self
+            .tasks
+            .iter()
+            .map(|(live, t)| {
+                let rip = tracee::get_regs(*live).map(|r| format!(" at {:#x}", r.rip)).unwrap_or_default();
+                format!("task {} {:?}{rip}", t.rec, t.state)
+            })
+            .collect();
         let live = self.live_of.get(&rec).copied();
-        self.divergence(rec, live, "no task can reach the next recorded event".into(), head.as_ref(), states.join(", "))
+        self.divergence(rec, live, summary, head.as_ref(), format!("task states: {}", states.join(", ")))
     }
 
     /// Applies the event at the head of the trace if its task is ready for

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Soak test: records and replays multi-threaded and multi-process workloads
+# in a loop for MINUTES (default 30) and counts the replays that diverged
+# (different stdout or exit status, or a replay error). Failing traces are
+# kept in the printed directory. Not part of the default test run.
+#
+#   bench/soak.sh [MINUTES]
+set -u
+minutes=${1:-30}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" || exit 1
+scribe=$root/target/release/scribe
+work=$(mktemp -d /tmp/scribe-soak.XXXXXX)
+keep=$work/failed
+mkdir -p "$keep"
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon; do
+  gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
+done
+mkdir -p "$work/proj"
+for i in 1 2 3 4; do echo "int f$i(int x){return x*$i;}" > "$work/proj/f$i.c"; done
+printf 'all: f1.o f2.o f3.o f4.o\n%%.o: %%.c\n\tgcc -c -o $@ $<\n' > "$work/proj/Makefile"
+
+workloads=(
+  "$work/thread_pool"
+  "$work/mutex_counter 4"
+  "$work/fork_wait"
+  "$work/pipeline"
+  "$work/condvar"
+  "$work/shared_anon"
+  "sh -c 'seq 20000 | sort -r | head -3'"
+  "make -B -s -j2 -C $work/proj"
+)
+
+end=$(( $(date +%s) + minutes * 60 ))
+runs=0; diverged=0; round=0
+while [ "$(date +%s)" -lt "$end" ]; do
+  round=$((round + 1))
+  for w in "${workloads[@]}"; do
+    runs=$((runs + 1))
+    trace=$work/t.log
+    eval "timeout 120 $scribe record -o $trace -- $w" >"$work/rec.out" 2>"$work/rec.err" </dev/null
+    rs=$?
+    timeout 120 "$scribe" replay "$trace" >"$work/rep.out" 2>"$work/rep.err" </dev/null
+    ps=$?
+    if [ "$rs" != "$ps" ] || ! cmp -s "$work/rec.out" "$work/rep.out"; then
+      diverged=$((diverged + 1))
+      cp "$trace" "$keep/run$runs.log"
+      echo "DIVERGED (run $runs, round $round): $w (record $rs, replay $ps): $(head -c 300 "$work/rep.err" | head -1)"
+    fi
+  done
+  echo "round $round: $runs runs, $diverged diverged"
+done
+echo "soak: $minutes min, $runs record+replay runs, $diverged diverged (failing traces in $keep)"
+[ "$diverged" -eq 0 ]
