@@ -42,7 +42,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
     rs=$?
     timeout 120 "$scribe" replay "$trace" >"$work/rep.out" 2>"$work/rep.err" </dev/null
     ps=$?
-    if [ "$rs" != "$ps" ] || ! cmp -s "$work/rec.out" "$work/rep.out"; then
+    # 125 is scribe's own failure: a recording that failed is a failure
+    # too, even if its replay fails the same way.
+    if [ "$rs" = 125 ] || [ "$rs" != "$ps" ] || ! cmp -s "$work/rec.out" "$work/rep.out"; then
       diverged=$((diverged + 1))
       cp "$trace" "$keep/run$runs.log"
       echo "DIVERGED (run $runs, round $round): $w (record $rs, replay $ps): $(head -c 300 "$work/rep.err" | head -1)"

@@ -127,3 +127,23 @@ fn check_deadlock_reports_a_replay_that_makes_no_progress() {
     assert!(err.contains("no progress") && err.contains("Running"), "{err}");
     assert_eq!(stdout_str(&out), "started\n");
 }
+
+#[test]
+fn writes_to_the_terminal_carry_consecutive_serials() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-l", "1"], &[program("fork_wait").into_os_string()], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    let profile = profiler(&trace, &[]);
+    let writes = profile.lines().filter(|l| l.contains("] write(1,")).count();
+    let serials: Vec<u64> = profile
+        .lines()
+        .filter(|l| l.contains("resource lock, type = terminal"))
+        .map(|l| l.rsplit("serial = ").next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert!(writes >= 6, "{profile}");
+    assert_eq!(serials, (1..=writes as u64).collect::<Vec<_>>(), "{profile}");
+    // The replay prints the lines in the recorded (serial) order.
+    let rep = replay(&trace);
+    assert_eq!(stdout_str(&rep), stdout_str(&rec));
+}

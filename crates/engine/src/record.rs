@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use scribe_syscalls as sc;
 use scribe_trace::{
-    end_reason, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    BookmarkRecord, PreemptRecord, RdtscRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
+    end_reason, resource_kind, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
+    BookmarkRecord, PreemptRecord, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -320,6 +320,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         serialize: opts.serialize,
         output_lock: None,
         output_waiters: VecDeque::new(),
+        output_serial: 0,
         preemptions: 0,
         detached: false,
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
@@ -517,6 +518,8 @@ struct Session {
     output_lock: Option<Tid>,
     /// Tasks stopped before such a write, waiting for the lock.
     output_waiters: VecDeque<Tid>,
+    /// Writes to the original standard streams so far.
+    output_serial: u64,
     /// Preemptions made.
     preemptions: u64,
     /// Recording has stopped; the program runs on, passed through.
@@ -1113,10 +1116,14 @@ impl Session {
         events.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }));
         events.extend(map.map(Event::MapFile));
         if std::mem::take(&mut self.task(tid)?.std_write) {
-            // It kept its token: write the event now, in output order.
+            // It kept its token: write the event now, in output order, with
+            // the terminal's serial (the rendezvous replay follows).
             for event in events {
                 self.push(event)?;
             }
+            self.output_serial += 1;
+            let serial = self.output_serial;
+            self.push(Event::Resource(ResourceRecord { tid, kind: resource_kind::TERMINAL, id: 0, serial }))?;
             self.release_output_lock(tid)?;
             return tracee::cont(tid, 0).map_err(Into::into);
         }
