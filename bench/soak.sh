@@ -9,8 +9,10 @@ set -u
 minutes=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || exit 1
-scribe=$root/target/release/scribe
 work=$(mktemp -d /tmp/scribe-soak.XXXXXX)
+# A copy, so rebuilding during the soak does not change the binary under test.
+cp "$root/target/release/scribe" "$work/scribe"
+scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
 for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon; do
