@@ -46,6 +46,21 @@ enum Command {
     Replay(ReplayArgs),
     /// Print a trace for people: syscalls with results, signals, data.
     Profiler(ProfilerArgs),
+    /// Rewrite a trace smaller: recompressed, without the data replay does
+    /// not need (syscall inputs, register dumps); it replays identically.
+    Shrink(ShrinkArgs),
+}
+
+#[derive(Parser, Debug)]
+struct ShrinkArgs {
+    /// Where to write the smaller trace.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Drop the bookmarks too.
+    #[arg(long)]
+    remove_bookmarks: bool,
+    /// The trace to shrink.
+    trace: PathBuf,
 }
 
 #[derive(Parser, Debug)]
@@ -147,6 +162,7 @@ fn main() -> ExitCode {
         Command::Record(args) => record(args),
         Command::Replay(args) => replay(args),
         Command::Profiler(args) => profile(args),
+        Command::Shrink(args) => shrink(args),
     };
     match result {
         Ok(code) => code,
@@ -279,6 +295,22 @@ fn print_divergence(trace: &std::path::Path, d: &scribe_engine::Divergence) {
             let _ = writeln!(err, "    {line}");
         }
     }
+}
+
+fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
+    let options = scribe_engine::shrink::ShrinkOptions { remove_bookmarks: args.remove_bookmarks };
+    let outcome = scribe_engine::shrink::shrink(&args.trace, &args.output, options)
+        .with_context(|| format!("shrinking {} into {}", args.trace.display(), args.output.display()))?;
+    eprintln!(
+        "scribe: {} -> {}: {} bytes -> {} bytes, {} events -> {}",
+        args.trace.display(),
+        args.output.display(),
+        outcome.bytes_in,
+        outcome.bytes_out,
+        outcome.events_in,
+        outcome.events_out
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn profile(args: ProfilerArgs) -> Result<ExitCode> {

@@ -147,3 +147,36 @@ fn writes_to_the_terminal_carry_consecutive_serials() {
     let rep = replay(&trace);
     assert_eq!(stdout_str(&rep), stdout_str(&rec));
 }
+
+#[test]
+fn shrink_makes_a_smaller_trace_that_replays_identically() {
+    let dir = tmpdir();
+    let big = dir.path().join("big.scribe");
+    let small = dir.path().join("small.scribe");
+    let cmd: Vec<OsString> = vec![system_exe("ls").into_os_string(), "-l".into(), "/usr/bin".into()];
+    let rec = record_with(&big, &["-l", "3", "-a", "0.05"], &cmd, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    let out = Command::new(SCRIBE).arg("shrink").arg("-o").arg(&small).arg(&big).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let (big_len, small_len) = (std::fs::metadata(&big).unwrap().len(), std::fs::metadata(&small).unwrap().len());
+    assert!(small_len < big_len, "{small_len} >= {big_len}");
+    assert!(!profiler(&small, &["--kind", "regs"]).contains("registers:"));
+    let rep = replay(&small);
+    assert_eq!(stdout_str(&rep), stdout_str(&rec));
+    assert_eq!(status_code(rep.status), status_code(rec.status));
+
+    let bookmarks = |trace: &std::path::Path| profiler(trace, &["--kind", "bookmark"]).matches("] bookmark ").count();
+    assert!(bookmarks(&big) > 0, "the recording is long enough for a bookmark every 50 ms");
+    assert_eq!(bookmarks(&small), bookmarks(&big));
+    let bare = dir.path().join("bare.scribe");
+    let out = Command::new(SCRIBE).args(["shrink", "--remove-bookmarks", "-o"]).arg(&bare).arg(&big).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(bookmarks(&bare), 0);
+    assert_eq!(stdout_str(&replay(&bare)), stdout_str(&rec));
+
+    // Shrinking a trace onto itself is refused before anything is written.
+    let out = Command::new(SCRIBE).arg("shrink").arg("-o").arg(&big).arg(&big).output().unwrap();
+    assert!(!out.status.success());
+    assert_no_panic(&out, "shrink");
+    assert_eq!(std::fs::metadata(&big).unwrap().len(), big_len);
+}

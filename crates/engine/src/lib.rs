@@ -25,6 +25,7 @@ pub mod procfs;
 pub mod profiler;
 pub mod record;
 pub mod replay;
+pub mod shrink;
 
 pub use error::{Divergence, EngineError, Result};
 pub use machine::ExitStatus;
