@@ -30,5 +30,5 @@ pub mod shrink;
 pub use error::{Divergence, EngineError, Result};
 pub use machine::ExitStatus;
 pub use record::{Notifier, RecordOptions, RecordOutcome, Recorder};
-pub use replay::{ReplayOptions, ReplayOutcome, Replayer, Stop};
+pub use replay::{Observer, ReplayOptions, ReplayOutcome, Replayer, Stop};
 pub use scribe_trace as trace;

@@ -21,6 +21,21 @@ use crate::format::{format_event, FormatOptions};
 use crate::machine::{self, ExitStatus};
 use crate::procfs;
 
+/// Callbacks a tool built on the library gets as a replay goes.
+///
+/// Every method has an empty default, so an observer implements only what
+/// it needs.
+pub trait Observer: Send {
+    /// A recorded syscall was replayed (emulated or executed again).
+    fn syscall(&mut self, _call: &SyscallRecord) {}
+    /// A recorded signal was delivered.
+    fn signal(&mut self, _signal: &scribe_trace::SignalRecord) {}
+    /// A bookmark was reached.
+    fn bookmark(&mut self, _bookmark: &scribe_trace::BookmarkRecord) {}
+    /// Replay diverged from the recording (called before `replay` returns the error).
+    fn divergence(&mut self, _divergence: &Divergence) {}
+}
+
 /// Options of a replay; built with [`Replayer`]'s methods.
 pub struct ReplayOptions {
     /// How many recent events a divergence report shows.
@@ -37,6 +52,8 @@ pub struct ReplayOptions {
     pub stop_at: Option<u32>,
     /// Report (instead of waiting forever) when no event is replayed for this long.
     pub check_deadlock: Option<std::time::Duration>,
+    /// Told about syscalls, signals, bookmarks and divergences.
+    pub observer: Option<Box<dyn Observer>>,
 }
 
 impl std::fmt::Debug for ReplayOptions {
@@ -59,6 +76,7 @@ impl Default for ReplayOptions {
             stderr: Box::new(std::io::stderr()),
             stop_at: None,
             check_deadlock: None,
+            observer: None,
         }
     }
 }
@@ -172,6 +190,12 @@ impl Replayer {
         self
     }
 
+    /// Calls `observer` as the replay goes.
+    pub fn observer(mut self, observer: Box<dyn Observer>) -> Self {
+        self.options.observer = Some(observer);
+        self
+    }
+
     /// Sends replayed standard output to `out`.
     pub fn stdout(mut self, out: Box<dyn Write + Send>) -> Self {
         self.options.stdout = out;
@@ -225,6 +249,9 @@ impl Replayer {
                 tracee::kill_task(live);
                 let _ = tracee::wait(live);
             }
+        }
+        if let (Err(EngineError::Divergence(d)), Some(observer)) = (&result, session.options.observer.as_mut()) {
+            observer.divergence(d);
         }
         let status = result?;
         let last = session.options.last_events;
@@ -456,6 +483,14 @@ impl Session {
     }
 
     fn remember(&mut self, p: &Positioned) {
+        if let Some(observer) = self.options.observer.as_mut() {
+            match &p.event {
+                Event::Syscall(call) => observer.syscall(call),
+                Event::Signal(signal) => observer.signal(signal),
+                Event::Bookmark(bookmark) => observer.bookmark(bookmark),
+                _ => {}
+            }
+        }
         self.replayed += 1;
         self.last_progress = std::time::Instant::now();
         if self.history.len() == self.history_len {
