@@ -124,6 +124,11 @@ struct ReplayArgs {
     /// progress for SECONDS (all tasks waiting on each other) instead of hanging.
     #[arg(short = 'c', long = "check-deadlock", value_name = "SECONDS")]
     check_deadlock: Option<f64>,
+    /// Go live at this bookmark: replay stops there and the program continues
+    /// as a normal process, its files reopened at their recorded offsets
+    /// (SIGUSR1 to the replayer does the same at any time).
+    #[arg(short = 'g', long = "golive", value_name = "BOOKMARK")]
+    golive: Option<u32>,
     /// Stop when this bookmark (see `profiler -k bookmark`) is reached.
     #[arg(long, value_name = "BOOKMARK")]
     stop_at: Option<u32>,
@@ -235,6 +240,15 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if let Some(id) = args.stop_at {
         replayer = replayer.stop_at(id);
     }
+    if let Some(id) = args.golive {
+        replayer = replayer.golive(id);
+    }
+    let quiet = args.quiet;
+    replayer = replayer.on_notice(move |message| {
+        if !quiet {
+            eprintln!("scribe: {message}");
+        }
+    });
     if let Some(secs) = args.check_deadlock {
         replayer = replayer.check_deadlock(seconds(secs, "--check-deadlock")?);
     }

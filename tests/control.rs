@@ -180,3 +180,34 @@ fn shrink_makes_a_smaller_trace_that_replays_identically() {
     assert_no_panic(&out, "shrink");
     assert_eq!(std::fs::metadata(&big).unwrap().len(), big_len);
 }
+
+#[test]
+fn golive_at_a_bookmark_continues_the_program_with_its_file_at_the_recorded_offset() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let file = dir.path().join("out.txt");
+    let cmd: Vec<OsString> = vec![program("appender").into_os_string(), file.clone().into_os_string(), "30".into()];
+    let rec = record_with(&trace, &["-a", "0.2"], &cmd, None);
+    assert_eq!(status_code(rec.status), 5, "{}", show(&rec));
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(recorded.lines().count(), 30);
+    assert!(profiler(&trace, &["--kind", "bookmark"]).contains("bookmark 1"));
+
+    // Make the file's tail recognisably stale: the live run must rewrite it
+    // from the offset the program had reached at the bookmark.
+    let stale: String = recorded.lines().map(|l| format!("{}\n", l.replace("line", "LINE"))).collect();
+    std::fs::write(&file, &stale).unwrap();
+    let rep = replay_with(&["-g", "1"], &trace);
+    assert_eq!(status_code(rep.status), 5, "the live run's own exit status: {}", show(&rep));
+    assert!(stderr_str(&rep).contains("goes live"), "{}", show(&rep));
+    assert_eq!(stdout_str(&rep), stdout_str(&rec), "replayed lines, then live ones, all in order");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines.len(), 30, "{after}");
+    let live_from = lines.iter().position(|l| l.starts_with("line ")).expect("the live run wrote lines");
+    assert!(live_from > 0, "lines before the bookmark are not rewritten: {after}");
+    for (i, line) in lines.iter().enumerate() {
+        let (word, expect_live) = if i < live_from { ("LINE", false) } else { ("line", true) };
+        assert!(line.starts_with(&format!("{word} {i} ")), "line {i} ({expect_live}): {after}");
+    }
+}

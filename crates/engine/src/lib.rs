@@ -20,6 +20,7 @@ pub mod exec;
 pub mod fdmodel;
 pub mod files;
 pub mod format;
+pub mod golive;
 pub mod machine;
 pub mod procfs;
 pub mod profiler;

@@ -54,6 +54,10 @@ pub struct ReplayOptions {
     pub check_deadlock: Option<std::time::Duration>,
     /// Told about syscalls, signals, bookmarks and divergences.
     pub observer: Option<Box<dyn Observer>>,
+    /// Go live at this bookmark: the program continues as a normal process.
+    pub golive: Option<u32>,
+    /// Called with notes about going live (descriptors that could not be restored).
+    pub on_notice: Option<crate::record::Notifier>,
 }
 
 impl std::fmt::Debug for ReplayOptions {
@@ -77,6 +81,8 @@ impl Default for ReplayOptions {
             stop_at: None,
             check_deadlock: None,
             observer: None,
+            golive: None,
+            on_notice: None,
         }
     }
 }
@@ -105,6 +111,9 @@ pub enum Stop {
     Bookmark(u32),
     /// Where the recorder detached: the trace goes no further.
     Detached,
+    /// The program went live (at this bookmark, or on SIGUSR1 when `None`)
+    /// and ran on to its end; the status is the live run's.
+    WentLive(Option<u32>),
 }
 
 /// Replays a trace.
@@ -190,6 +199,21 @@ impl Replayer {
         self
     }
 
+    /// Lets the program go live at bookmark `id`: replay stops there and the
+    /// program continues as a normal process, with its files reopened at
+    /// their recorded offsets. SIGUSR1 to the replayer does the same at the
+    /// next point where no task runs user code.
+    pub fn golive(mut self, id: u32) -> Self {
+        self.options.golive = Some(id);
+        self
+    }
+
+    /// Calls `f` with notes about going live.
+    pub fn on_notice(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.options.on_notice = Some(std::sync::Arc::new(f));
+        self
+    }
+
     /// Calls `observer` as the replay goes.
     pub fn observer(mut self, observer: Box<dyn Observer>) -> Self {
         self.options.observer = Some(observer);
@@ -231,6 +255,8 @@ impl Replayer {
             replayed: 0,
             stopped_at: None,
             last_progress: std::time::Instant::now(),
+            open_files: BTreeMap::new(),
+            golive_requested: false,
             preemptions: 0,
             breakpoint_hits: 0,
             leader: 0,
@@ -238,7 +264,7 @@ impl Replayer {
             options: self.options,
         };
         // A regular SIGALRM wakes the wait loop for the deadlock check.
-        tracee::catch_control_signals(&[14]);
+        tracee::catch_control_signals(&[14, 10]);
         tracee::set_interval_timer(200);
         let result = session.run(&header);
         tracee::set_interval_timer(0);
@@ -438,6 +464,10 @@ struct Session {
     stopped_at: Option<Stop>,
     /// When the last event was replayed.
     last_progress: std::time::Instant,
+    /// Each process's open files (by recorded tgid), for going live.
+    open_files: BTreeMap<Tid, crate::golive::OpenFiles>,
+    /// SIGUSR1 asked the replay to go live.
+    golive_requested: bool,
     preemptions: u64,
     breakpoint_hits: u64,
     leader: Tid,
@@ -465,6 +495,14 @@ impl Session {
 
     fn mem(&self, live: Tid) -> Result<&TraceeMemory> {
         self.task(live).map(|t| &t.mem)
+    }
+
+    /// Follows the process's open files through a replayed syscall.
+    fn track_files(&mut self, live: Tid, rec: Tid, call: &SyscallRecord) {
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        if let (Some(task), Some(files)) = (self.tasks.get(&live), self.open_files.get_mut(&tgid)) {
+            files.apply(call.nr, &call.args, call.result, &task.mem);
+        }
     }
 
     fn fds(&mut self, rec: Tid) -> &mut StdFds {
@@ -575,12 +613,16 @@ impl Session {
         self.tasks.insert(live, LiveTask::new(rec, TraceeMemory::open(live)?, State::Running));
         self.live_of.insert(rec, live);
         self.tgid_of.insert(rec, rec);
+        self.open_files.insert(rec, crate::golive::OpenFiles::new(&header.cwd));
         let exec = exec.clone();
         self.apply_exec(live, &exec, &first)?;
         self.remember(&first);
         self.set_state(live, State::Running)?;
         self.resume(live, 0)?;
         loop {
+            if self.golive_requested && self.token.is_none() {
+                return self.go_live(None);
+            }
             if self.token.is_none() {
                 if let Some(done) = self.advance()? {
                     return Ok(done);
@@ -590,6 +632,9 @@ impl Session {
                 }
             }
             let Some((live, status)) = tracee::wait_interruptible(-1)? else {
+                if tracee::take_control_signals() & (1 << 10) != 0 {
+                    self.golive_requested = true;
+                }
                 if let Some(limit) = self.options.check_deadlock {
                     if self.last_progress.elapsed() >= limit {
                         return Err(self.no_progress(limit));
@@ -694,6 +739,9 @@ impl Session {
                     let id = b.id;
                     let p = self.queue.pop().expect("peeked event exists");
                     self.remember(&p);
+                    if self.options.golive == Some(id) {
+                        return self.go_live(Some(id)).map(Some);
+                    }
                     if self.options.stop_at == Some(id) {
                         self.stopped_at = Some(Stop::Bookmark(id));
                         self.kill_all();
@@ -727,6 +775,103 @@ impl Session {
                 _ => return Ok(None),
             }
         }
+    }
+
+    /// Stops replaying: each process reopens its files (through one of its
+    /// tasks stopped at a syscall) and every task continues as a normal
+    /// process; the replayer stays attached only to pass stops through
+    /// (the seccomp filter cannot be removed) and returns the live status.
+    fn go_live(&mut self, bookmark: Option<u32>) -> Result<ExitStatus> {
+        self.stopped_at = Some(Stop::WentLive(bookmark));
+        let mut restored = std::collections::BTreeSet::new();
+        let lives: Vec<Tid> = self.tasks.keys().copied().collect();
+        for &live in &lives {
+            let task = &self.tasks[&live];
+            let tgid = self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec);
+            if task.armed.is_some() {
+                let _ = tracee::set_exec_breakpoint(live, None);
+            }
+            if task.state == State::AtSeccomp && restored.insert(tgid) {
+                if let Some(files) = self.open_files.get(&tgid) {
+                    for note in crate::golive::reopen_files(live, files)? {
+                        self.notice(&format!("process {tgid}: {note}"));
+                    }
+                }
+            }
+        }
+        self.notice("the program goes live");
+        for &live in &lives {
+            if matches!(self.tasks[&live].state, State::AtSeccomp | State::AtStart | State::Starting) {
+                let _ = tracee::cont(live, 0);
+            }
+        }
+        self.token = None;
+        self.pass_through_to_end()
+    }
+
+    fn notice(&self, message: &str) {
+        if let Some(f) = &self.options.on_notice {
+            f(message);
+        }
+    }
+
+    /// After going live: resumes every stop unchanged (rdtsc still traps and
+    /// is executed for the task) until all tasks have ended.
+    fn pass_through_to_end(&mut self) -> Result<ExitStatus> {
+        let leader = self.live_of.get(&self.leader).copied();
+        let mut status = ExitStatus::Exited(0);
+        while !self.tasks.is_empty() {
+            let (live, stop) = tracee::wait(-1)?;
+            let resume = |sig| match tracee::cont(live, sig) {
+                Err(e) if e.is_gone() => Ok(()),
+                other => other,
+            };
+            match stop {
+                WaitStatus::Exited(code) => {
+                    self.tasks.remove(&live);
+                    if Some(live) == leader {
+                        status = ExitStatus::Exited(code);
+                    }
+                }
+                WaitStatus::Signaled { signal, .. } => {
+                    self.tasks.remove(&live);
+                    if Some(live) == leader {
+                        status = ExitStatus::Signaled(signal);
+                    }
+                }
+                WaitStatus::Signal(machine::SIGSEGV) => {
+                    let mut regs = tracee::get_regs(live)?;
+                    let mem = TraceeMemory::open(live)?;
+                    match machine::tsc_instruction_at(&mem, regs.rip) {
+                        Some(kind) => {
+                            let (tsc, aux) = tracee::read_tscp();
+                            let aux = (kind == machine::TscInstruction::Rdtscp).then_some(aux);
+                            machine::apply_tsc(&mut regs, kind, tsc, aux);
+                            tracee::set_regs(live, &regs)?;
+                            resume(0)?;
+                        }
+                        None => resume(machine::SIGSEGV)?,
+                    }
+                }
+                WaitStatus::Signal(machine::SIGSTOP)
+                    if self.tasks.get(&live).is_none_or(|t| t.state == State::Starting) =>
+                {
+                    // A task created after going live: its first stop.
+                    self.tasks.insert(live, LiveTask::new(0, TraceeMemory::open(live)?, State::Running));
+                    resume(0)?;
+                }
+                WaitStatus::Signal(sig) => resume(sig)?,
+                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => {
+                    let child = tracee::get_event_msg(live)? as Tid;
+                    if let Ok(mem) = TraceeMemory::open(child) {
+                        self.tasks.entry(child).or_insert_with(|| LiveTask::new(0, mem, State::Starting));
+                    }
+                    resume(0)?;
+                }
+                _ => resume(0)?,
+            }
+        }
+        Ok(status)
     }
 
     /// Ends every live task (replay stops before the program does).
@@ -900,6 +1045,7 @@ impl Session {
             }
         };
         self.fds(rec).apply(nr, &call.args, call.result);
+        self.track_files(live, rec, call);
         self.resume_after_syscall(live, rec, call, at_exit)
     }
 
@@ -971,6 +1117,9 @@ impl Session {
                         self.tgid_of.insert(child_rec, child_rec);
                         let table = self.fds(rec).clone();
                         self.std_fds.insert(child_rec, table);
+                        if let Some(files) = self.open_files.get(&parent_tgid).cloned() {
+                            self.open_files.insert(child_rec, files);
+                        }
                     }
                     if flags & CLONE_PARENT_SETTID != 0 && parent_tid_ptr != 0 {
                         // Written by the kernel before the event stop.
@@ -1157,6 +1306,10 @@ impl Session {
         }
         self.remember(&call);
         self.fds(rec).exec();
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        if let Some(files) = self.open_files.get_mut(&tgid) {
+            files.exec();
+        }
         self.set_state(live, State::Running)?;
         self.resume(live, 0)
     }

@@ -1,0 +1,312 @@
+//! Going live: turning a replayed process back into a normal one.
+//!
+//! During replay no file is really open (opens, reads and writes are
+//! emulated), so the replayer follows each process's descriptor table from
+//! the replayed syscalls ([`OpenFiles`]). To go live it makes the process
+//! itself reopen its files at their recorded offsets, by running injected
+//! syscalls from a seccomp stop: openat, dup2, close, lseek. Pipes and
+//! sockets whose peers are gone become /dev/null.
+
+use std::collections::BTreeMap;
+
+use scribe_syscalls::nr;
+use scribe_tracee::{self as tracee, Regs, Tid, TraceeMemory, WaitStatus};
+
+use crate::error::{EngineError, Result};
+
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+const O_TRUNC: u64 = 0o1000;
+const O_APPEND: u64 = 0o2000;
+const O_CLOEXEC: u64 = 0o2000000;
+const O_RDWR: u64 = 2;
+const AT_FDCWD: u64 = -100i64 as u64;
+const F_DUPFD: u64 = 0;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+const SEEK_SET: u64 = 0;
+
+/// What a descriptor of the recorded process referred to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenFile {
+    /// A file opened by path, with its flags and current offset.
+    File {
+        /// Absolute path.
+        path: Vec<u8>,
+        /// Open flags.
+        flags: u64,
+        /// Offset after the replayed reads, writes and seeks.
+        offset: u64,
+    },
+    /// The standard stream the program started with on this descriptor number (0, 1, 2).
+    Std(i32),
+    /// A pipe, socket or other descriptor that cannot be reopened.
+    Other,
+}
+
+/// One process's descriptors as the replayed syscalls left them.
+#[derive(Debug, Clone)]
+pub struct OpenFiles {
+    fds: BTreeMap<i32, (OpenFile, bool)>,
+    cwd: Vec<u8>,
+}
+
+impl OpenFiles {
+    /// The table of a program started in `cwd` with fds 0-2 open.
+    pub fn new(cwd: &[u8]) -> Self {
+        let fds = (0..3).map(|fd| (fd, (OpenFile::Std(fd), false))).collect();
+        OpenFiles { fds, cwd: cwd.to_vec() }
+    }
+
+    /// What descriptor `fd` refers to.
+    pub fn get(&self, fd: i32) -> Option<&OpenFile> {
+        self.fds.get(&fd).map(|(f, _)| f)
+    }
+
+    fn absolute(&self, base: Option<&[u8]>, path: &[u8]) -> Vec<u8> {
+        if path.starts_with(b"/") {
+            return path.to_vec();
+        }
+        let mut out = base.unwrap_or(&self.cwd).to_vec();
+        if !out.ends_with(b"/") {
+            out.push(b'/');
+        }
+        out.extend_from_slice(path);
+        out
+    }
+
+    fn copy(&mut self, old: i32, new: i32, cloexec: bool) {
+        let entry = self.fds.get(&old).map(|(f, _)| f.clone()).unwrap_or(OpenFile::Other);
+        self.fds.insert(new, (entry, cloexec));
+    }
+
+    /// Follows one replayed syscall (`mem` is the process's memory, read for
+    /// path arguments).
+    pub fn apply(&mut self, nr_: u32, args: &[u64; 6], result: i64, mem: &TraceeMemory) {
+        if result < 0 {
+            return;
+        }
+        let fd = |i: usize| args[i] as i32;
+        let new = result as i32;
+        match nr_ {
+            nr::OPENAT | nr::OPEN | nr::CREAT => {
+                let (dir, path_arg, flags) = match nr_ {
+                    nr::OPENAT => (args[0], args[1], args[2]),
+                    nr::OPEN => (AT_FDCWD, args[0], args[1]),
+                    _ => (AT_FDCWD, args[0], O_CREAT | 1 | O_TRUNC),
+                };
+                let path = mem.read_cstr(path_arg, 4096);
+                let base = match self.fds.get(&(dir as i32)) {
+                    Some((OpenFile::File { path, .. }, _)) if dir != AT_FDCWD => Some(path.clone()),
+                    _ => None,
+                };
+                let path = self.absolute(base.as_deref(), &path);
+                self.fds.insert(new, (OpenFile::File { path, flags, offset: 0 }, flags & O_CLOEXEC != 0));
+            }
+            nr::CLOSE => {
+                self.fds.remove(&fd(0));
+            }
+            nr::DUP => self.copy(fd(0), new, false),
+            nr::DUP2 if args[0] != args[1] => self.copy(fd(0), fd(1), false),
+            nr::DUP3 => self.copy(fd(0), fd(1), args[2] & O_CLOEXEC != 0),
+            nr::FCNTL if args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC => {
+                self.copy(fd(0), new, args[1] == F_DUPFD_CLOEXEC)
+            }
+            nr::READ | nr::READV | nr::WRITE | nr::WRITEV => {
+                if let Some((OpenFile::File { offset, .. }, _)) = self.fds.get_mut(&fd(0)) {
+                    *offset += result as u64;
+                }
+            }
+            nr::LSEEK => {
+                if let Some((OpenFile::File { offset, .. }, _)) = self.fds.get_mut(&fd(0)) {
+                    *offset = result as u64;
+                }
+            }
+            nr::CHDIR => {
+                let path = mem.read_cstr(args[0], 4096);
+                self.cwd = self.absolute(None, &path);
+            }
+            nr::PIPE | nr::PIPE2 | nr::SOCKETPAIR => {
+                let at = if nr_ == nr::SOCKETPAIR { args[3] } else { args[0] };
+                if let Ok(bytes) = mem.read(at, 8) {
+                    for pair in bytes.chunks_exact(4) {
+                        let fd = i32::from_le_bytes([pair[0], pair[1], pair[2], pair[3]]);
+                        self.fds.insert(fd, (OpenFile::Other, false));
+                    }
+                }
+            }
+            nr::CLOSE_RANGE => {
+                let (first, last) = (args[0], args[1]);
+                self.fds.retain(|&fd, _| !(first..=last).contains(&(fd as u64)));
+            }
+            _ if creates_fd(nr_) => {
+                self.fds.insert(new, (OpenFile::Other, false));
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops close-on-exec descriptors after a successful execve.
+    pub fn exec(&mut self) {
+        self.fds.retain(|_, (_, cloexec)| !*cloexec);
+    }
+}
+
+/// Syscalls whose result is a new descriptor that cannot be reopened by path.
+fn creates_fd(nr_: u32) -> bool {
+    matches!(
+        nr_,
+        nr::SOCKET
+            | nr::ACCEPT
+            | nr::ACCEPT4
+            | nr::EPOLL_CREATE
+            | nr::EPOLL_CREATE1
+            | nr::EVENTFD
+            | nr::EVENTFD2
+            | nr::TIMERFD_CREATE
+            | nr::SIGNALFD
+            | nr::SIGNALFD4
+            | nr::MEMFD_CREATE
+            | nr::INOTIFY_INIT
+            | nr::INOTIFY_INIT1
+            | nr::PIDFD_OPEN
+    )
+}
+
+/// Runs syscalls inside a task stopped at a seccomp stop.
+struct Injector {
+    tid: Tid,
+    /// The registers of the task's own pending syscall.
+    original: Regs,
+    /// Whether the task is at a syscall-exit stop (after an injected call).
+    at_exit: bool,
+    scratch: u64,
+    mem: TraceeMemory,
+}
+
+impl Injector {
+    fn new(tid: Tid) -> Result<Self> {
+        let original = tracee::get_regs(tid)?;
+        // Below the red zone of the stack, which the stopped task does not use.
+        let scratch = (original.rsp - 4096 - 256) & !15;
+        Ok(Injector { tid, original, at_exit: false, scratch, mem: TraceeMemory::open(tid)? })
+    }
+
+    fn call(&mut self, nr_: u32, args: [u64; 6]) -> Result<i64> {
+        let mut regs = tracee::get_regs(self.tid)?;
+        if self.at_exit {
+            // Run the `syscall` instruction again with new registers: the
+            // task stops at its seccomp stop first.
+            regs.rip -= 2;
+            regs.rax = u64::from(nr_);
+            regs.orig_rax = u64::from(nr_);
+            tracee::set_syscall_args(&mut regs, &args);
+            tracee::set_regs(self.tid, &regs)?;
+            tracee::cont_syscall(self.tid, 0)?;
+            self.wait_for(|s| s == WaitStatus::Event(scribe_tracee::PtraceEvent::Seccomp))?;
+            regs = tracee::get_regs(self.tid)?;
+        }
+        regs.orig_rax = u64::from(nr_);
+        tracee::set_syscall_args(&mut regs, &args);
+        tracee::set_regs(self.tid, &regs)?;
+        tracee::cont_syscall(self.tid, 0)?;
+        self.wait_for(|s| s == WaitStatus::SyscallStop)?;
+        self.at_exit = true;
+        Ok(tracee::get_regs(self.tid)?.rax as i64)
+    }
+
+    fn wait_for(&self, wanted: impl Fn(WaitStatus) -> bool) -> Result<()> {
+        loop {
+            let (_, status) = tracee::wait(self.tid)?;
+            if wanted(status) {
+                return Ok(());
+            }
+            match status {
+                WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => {
+                    return Err(EngineError::Unsupported { tid: self.tid, what: "the task ended while its files were reopened".into() })
+                }
+                // Signals of the moment are discarded: the program's own
+                // come after it goes live.
+                _ => tracee::cont_syscall(self.tid, 0)?,
+            }
+        }
+    }
+
+    fn string(&mut self, bytes: &[u8]) -> Result<u64> {
+        let mut s = bytes.to_vec();
+        s.push(0);
+        self.mem.write(self.scratch, &s)?;
+        Ok(self.scratch)
+    }
+
+    /// Puts the task back at its own pending syscall, which then runs live.
+    fn finish(self) -> Result<()> {
+        if self.at_exit {
+            let mut regs = self.original;
+            regs.rip -= 2;
+            regs.rax = regs.orig_rax;
+            tracee::set_regs(self.tid, &regs)?;
+        } else {
+            tracee::set_regs(self.tid, &self.original)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes the process of task `tid` (stopped at a seccomp stop) open the
+/// files `files` describes, on the same descriptor numbers and at the same
+/// offsets. Returns notes about descriptors that could not be restored.
+pub fn reopen_files(tid: Tid, files: &OpenFiles) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    let mut inj = Injector::new(tid)?;
+    // Standard streams first, while 0-2 still hold the real ones.
+    let mut parked = Vec::new();
+    for (&fd, (file, _)) in &files.fds {
+        if let OpenFile::Std(stream) = file {
+            if fd != *stream {
+                let tmp = inj.call(nr::FCNTL, [*stream as u64, F_DUPFD, 100, 0, 0, 0])?;
+                if tmp >= 0 {
+                    parked.push((tmp, fd));
+                }
+            }
+        }
+    }
+    for (tmp, fd) in parked {
+        inj.call(nr::DUP2, [tmp as u64, fd as u64, 0, 0, 0, 0])?;
+        inj.call(nr::CLOSE, [tmp as u64, 0, 0, 0, 0, 0])?;
+    }
+    for std_fd in 0..3 {
+        if files.get(std_fd).is_none() {
+            // Closed by the program: replay only pretended to close it.
+            inj.call(nr::CLOSE, [std_fd as u64, 0, 0, 0, 0, 0])?;
+        }
+    }
+    for (&fd, (file, cloexec)) in &files.fds {
+        let cloexec_flag = if *cloexec { O_CLOEXEC } else { 0 };
+        let (path, flags, offset) = match file {
+            OpenFile::Std(stream) if *stream == fd => continue,
+            OpenFile::Std(_) => continue,
+            // Recreated if it was created by the program and is gone now,
+            // but never truncated: the recording's content stays.
+            OpenFile::File { path, flags, offset } => (path.clone(), (flags & !(O_EXCL | O_TRUNC)) | cloexec_flag, Some(*offset)),
+            OpenFile::Other => {
+                notes.push(format!("descriptor {fd} (a pipe, socket or the like) is replaced by /dev/null"));
+                (b"/dev/null".to_vec(), O_RDWR | cloexec_flag, None)
+            }
+        };
+        let at = inj.string(&path)?;
+        let tmp = inj.call(nr::OPENAT, [AT_FDCWD, at, flags, 0o644, 0, 0])?;
+        if tmp < 0 {
+            notes.push(format!("cannot reopen {} on descriptor {fd}: errno {}", String::from_utf8_lossy(&path), -tmp));
+            continue;
+        }
+        if tmp != i64::from(fd) {
+            inj.call(nr::DUP3, [tmp as u64, fd as u64, cloexec_flag, 0, 0, 0])?;
+            inj.call(nr::CLOSE, [tmp as u64, 0, 0, 0, 0, 0])?;
+        }
+        if let Some(offset) = offset.filter(|_| flags & O_APPEND == 0) {
+            inj.call(nr::LSEEK, [fd as u64, offset, SEEK_SET, 0, 0, 0])?;
+        }
+    }
+    inj.finish()?;
+    Ok(notes)
+}

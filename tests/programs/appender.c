@@ -1,0 +1,28 @@
+/* appender: opens argv[1] (create, truncate) and appends argv[2] numbered
+ * lines to it, 30 ms apart, each with the current second; prints
+ * "wrote N" per line and exits 5. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    if (argc < 3)
+        return 2;
+    int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return 3;
+    int n = atoi(argv[2]);
+    for (int i = 0; i < n; i++) {
+        char line[64];
+        int len = snprintf(line, sizeof line, "line %d t=%ld\n", i, (long)time(NULL));
+        if (write(fd, line, len) != len)
+            return 4;
+        printf("wrote %d\n", i);
+        fflush(stdout);
+        usleep(30000);
+    }
+    close(fd);
+    return 5;
+}
