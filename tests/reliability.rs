@@ -558,20 +558,14 @@ fn exec_of_missing_binary_then_fallback() {
 }
 
 #[test]
-fn fork_200_children() {
-    let start = Instant::now();
-    let r = case(argv![program("fork_many"), "200"])
-        .timeout(Duration::from_secs(10))
+fn fork_1000_children() {
+    // The timeout turns a hang into a failure; speed is the benchmark's job.
+    let r = case(argv![program("fork_many"), "1000"])
+        .timeout(Duration::from_secs(120))
         .run();
-    let elapsed = start.elapsed();
-    eprintln!("fork_many 200: record + replay took {elapsed:?}");
     let out = r.stdout();
-    assert!(out.contains("forked 200, failed 0, reaped 200"), "{out}");
+    assert!(out.contains("forked 1000, failed 0, reaped 1000"), "{out}");
     assert!(out.contains("abnormal 0"), "{out}");
-    assert!(
-        elapsed < Duration::from_secs(10),
-        "record + replay of 200 forks took {elapsed:?}"
-    );
 }
 
 #[test]
