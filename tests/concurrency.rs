@@ -75,7 +75,6 @@ fn racy_counter_replays_recorded_total() {
 }
 
 #[test]
-#[ignore = "engine: intermittent, some recordings replay into writev(2) where a futex was recorded"]
 fn condvar_producer_consumer_replays() {
     let r = case(argv![program("condvar")]).replays(RACY_REPLAYS).run();
     let out = r.stdout();
@@ -398,7 +397,6 @@ fn make_j2_builds_small_project() {
 }
 
 #[test]
-#[ignore = "engine: intermittent, some recordings replay into writev(2) where a futex was recorded"]
 fn python_threads_replay() {
     let Some(python) = find_exe("python3") else {
         eprintln!("skipping: python3 not found");
@@ -434,7 +432,6 @@ print('time:', time.time())
 }
 
 #[test]
-#[ignore = "engine: some recordings (often under CPU load) replay into SIGSEGV in pthread_create"]
 fn rust_threads_mpsc_replay() {
     let Some(bin) = rust_program("rust_threads") else {
         eprintln!("skipping: rustc not found");
@@ -460,7 +457,7 @@ fn rust_threads_mpsc_replay() {
 /// recording, and the recordings must not all agree (which needs the
 /// recorder to switch threads in the middle of the unsynchronized loops).
 #[test]
-#[ignore = "needs preemption: without it every recording of racy_counter prints the same total"]
+#[ignore = "engine: preemption of a progressing loop happens at its return address, so every recording of racy_counter prints the serial total"]
 fn racy_counter_chaos() {
     const RUNS: usize = 20;
     let bin = program("racy_counter");
