@@ -161,18 +161,6 @@ pub fn wait_interruptible(tid: Tid) -> Result<Option<(Tid, WaitStatus)>> {
     Err(TraceeError::Sys { tid, op: "waitpid", source: err })
 }
 
-/// Like [`wait`] but returns `None` instead of blocking when nothing changed.
-pub fn try_wait(tid: Tid) -> Result<Option<(Tid, WaitStatus)>> {
-    let mut status = 0;
-    // SAFETY: `status` is a valid out-pointer for the duration of the call.
-    let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL | libc::WNOHANG) };
-    match r {
-        0 => Ok(None),
-        r if r > 0 => Ok(Some((r, decode_status(status)))),
-        _ => Err(TraceeError::last(tid, "waitpid")),
-    }
-}
-
 fn request(req: libc::c_uint, tid: Tid, addr: usize, data: usize, op: &'static str) -> Result<i64> {
     // SAFETY: the requests issued through this helper take plain integers or
     // pointers to buffers owned by the caller that outlive the call; ptrace
@@ -250,11 +238,6 @@ pub fn get_event_msg(tid: Tid) -> Result<u64> {
         "PTRACE_GETEVENTMSG",
     )?;
     Ok(msg)
-}
-
-/// Stops a running tracee (it must have been attached with PTRACE_SEIZE).
-pub fn interrupt(tid: Tid) -> Result<()> {
-    request(libc::PTRACE_INTERRUPT, tid, 0, 0, "PTRACE_INTERRUPT").map(drop)
 }
 
 /// Sends SIGKILL to a task; errors are ignored because the task may be gone.

@@ -49,20 +49,6 @@ pub fn take_control_signals() -> u32 {
     PENDING_CONTROL.swap(0, Ordering::SeqCst)
 }
 
-/// Sends `signal` to this process (used by tests and self-checks).
-pub fn raise_signal(signal: i32) {
-    // SAFETY: raise(3) has no memory effects.
-    unsafe {
-        libc::raise(signal);
-    }
-}
-
-/// The current `errno`-style error of a failed libc call, for callers that
-/// need to tell EINTR apart.
-pub fn interrupted(err: &std::io::Error) -> bool {
-    err.raw_os_error() == Some(libc::EINTR)
-}
-
 /// Makes this process receive SIGALRM every `millis` milliseconds (0 stops
 /// it), so a blocking wait wakes up regularly for housekeeping.
 pub fn set_interval_timer(millis: u64) {
