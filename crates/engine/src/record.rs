@@ -1367,7 +1367,7 @@ impl Session {
 }
 
 /// Whether a syscall writes data from memory to a descriptor.
-fn is_write(nr: u32) -> bool {
+pub(crate) fn is_write(nr: u32) -> bool {
     matches!(nr, sc::nr::WRITE | sc::nr::WRITEV | sc::nr::PWRITE64 | sc::nr::PWRITEV | sc::nr::PWRITEV2)
 }
 

@@ -249,7 +249,7 @@ impl Replayer {
             early_stops: Default::default(),
             std_fds: BTreeMap::new(),
             tgid_of: BTreeMap::new(),
-            token: None,
+            tokens: BTreeMap::new(),
             history: VecDeque::new(),
             history_len: self.options.backtrace.max(self.options.last_events).max(1),
             replayed: 0,
@@ -393,6 +393,12 @@ impl EventQueue {
         self.ahead.get(i)
     }
 
+    /// Removes and returns the event at `index` of the lookahead.
+    fn take_at(&mut self, index: usize) -> Option<Positioned> {
+        self.fill(index);
+        self.ahead.remove(index)
+    }
+
     /// Removes and returns the next event of task `rec`.
     fn take_for(&mut self, rec: Tid) -> Option<Positioned> {
         let i = self.find_for(rec)?;
@@ -455,8 +461,8 @@ struct Session {
     std_fds: BTreeMap<Tid, StdFds>,
     /// Process (recorded tgid) of each recorded tid.
     tgid_of: BTreeMap<Tid, Tid>,
-    /// The live task running user code, if any.
-    token: Option<Tid>,
+    /// The live task running user code in each memory domain.
+    tokens: BTreeMap<Tid, Tid>,
     history: VecDeque<(String, Event)>,
     history_len: usize,
     replayed: u64,
@@ -511,11 +517,14 @@ impl Session {
     }
 
     fn set_state(&mut self, live: Tid, state: State) -> Result<()> {
-        self.task_mut(live)?.state = state;
+        let task = self.task_mut(live)?;
+        task.state = state;
+        let rec = task.rec;
+        let domain = self.queue.domain(rec);
         if state == State::Running {
-            self.token = Some(live);
-        } else if self.token == Some(live) {
-            self.token = None;
+            self.tokens.insert(domain, live);
+        } else if self.tokens.get(&domain) == Some(&live) {
+            self.tokens.remove(&domain);
         }
         Ok(())
     }
@@ -620,16 +629,17 @@ impl Session {
         self.set_state(live, State::Running)?;
         self.resume(live, 0)?;
         loop {
-            if self.golive_requested && self.token.is_none() {
+            if self.golive_requested && self.tokens.is_empty() {
                 return self.go_live(None);
             }
-            if self.token.is_none() {
-                if let Some(done) = self.advance()? {
-                    return Ok(done);
-                }
-                if self.token.is_none() && !self.tasks.values().any(|t| matches!(t.state, State::Starting | State::InKernel)) && self.queue.peek(0).is_some() {
-                    return Err(self.stuck());
-                }
+            if let Some(done) = self.advance()? {
+                return Ok(done);
+            }
+            if self.tokens.is_empty()
+                && !self.tasks.values().any(|t| matches!(t.state, State::Starting | State::InKernel))
+                && self.queue.peek(0).is_some()
+            {
+                return Err(self.stuck());
             }
             let Some((live, status)) = tracee::wait_interruptible(-1)? else {
                 if tracee::take_control_signals() & (1 << 10) != 0 {
@@ -671,48 +681,48 @@ impl Session {
         self.divergence(rec, live, summary, head.as_ref(), format!("task states: {}", states.join(", ")))
     }
 
-    /// Applies the event at the head of the trace if its task is ready for
-    /// it. Returns the program's status once the trace is fully replayed.
+    /// Applies every event that can be applied now: for each memory domain,
+    /// its next event if the domain has no task running user code and the
+    /// event's task is ready for it. Domains advance independently, in
+    /// parallel; what they share is kept in trace order: writes to the
+    /// original stdout/stderr, bookmarks and the end of the trace.
+    /// Returns the program's status once the trace is fully replayed.
     fn advance(&mut self) -> Result<Option<ExitStatus>> {
-        loop {
-            if self.token.is_some() {
-                return Ok(None);
-            }
-            let Some(head) = self.queue.peek(0) else {
+        /// How far ahead in the trace to look for other domains' events.
+        const WINDOW: usize = 4096;
+        'rescan: loop {
+            if self.queue.peek(0).is_none() {
                 if self.tasks.is_empty() {
                     return Ok(Some(self.leader_status.unwrap_or(ExitStatus::Exited(0))));
                 }
                 // Only tasks killed by a group exit may be left.
-                if self.tasks.values().all(|t| t.state == State::InKernel) {
+                if self.tasks.values().all(|t| t.state == State::InKernel) || !self.tokens.is_empty() {
                     return Ok(None);
                 }
                 return Err(self.trace_ended(self.leader));
-            };
-            let event = head.event.clone();
-            let rec = event.tid();
-            let live = rec.and_then(|r| self.live_of.get(&r).copied());
-            let state = live.and_then(|l| self.tasks.get(&l)).map(|t| t.state);
-            match (&event, state) {
-                (Event::Syscall(_) | Event::Exec(_), Some(State::AtSeccomp)) => {
-                    let live = live.expect("state implies a live task");
-                    self.set_state(live, State::Running)?;
-                    self.on_syscall(live)?;
+            }
+            let mut blocked: std::collections::BTreeSet<Tid> = self.tokens.keys().copied().collect();
+            // A write not yet replayed in a blocked domain may go to the
+            // terminal: later terminal writes must wait for it.
+            let mut earlier_write_pending = false;
+            let domains: std::collections::BTreeSet<Tid> =
+                self.tasks.values().filter(|t| t.state != State::InKernel).map(|t| self.queue.domain(t.rec)).collect();
+            for i in 0..WINDOW {
+                if domains.iter().all(|d| blocked.contains(d)) && i > 0 {
+                    // Every domain waits: nothing further ahead can run.
+                    break;
                 }
-                (Event::TaskStart(_), Some(State::AtStart)) => {
-                    let live = live.expect("state implies a live task");
-                    let p = self.queue.pop().expect("peeked event exists");
-                    self.remember(&p);
-                    if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
-                        self.mem(live)?.write(addr, &tid.to_le_bytes())?;
-                    }
-                    self.set_state(live, State::Running)?;
-                    self.resume(live, 0)?;
-                }
-                (Event::Exit(x), _) => {
-                    let rec = x.tid;
-                    match self.ended.get(&rec).copied() {
-                        Some(status) => {
-                            let p = self.queue.pop().expect("peeked event exists");
+                let Some(p) = self.queue.peek(i) else { break };
+                let event = p.event.clone();
+                let rec = event.tid();
+                let domain = rec.map(|r| self.queue.domain(r));
+                let live = rec.and_then(|r| self.live_of.get(&r).copied());
+                let state = live.and_then(|l| self.tasks.get(&l)).map(|t| t.state);
+                match (&event, state) {
+                    (Event::Exit(x), _) => {
+                        let rec = x.tid;
+                        if let Some(status) = self.ended.get(&rec).copied() {
+                            let p = self.queue.take_at(i).expect("peeked event exists");
                             let recorded = if x.signal != 0 { ExitStatus::Signaled(x.signal) } else { ExitStatus::Exited(x.code) };
                             if recorded != status && rec == self.leader {
                                 return Err(self.divergence(rec, None, "the program ended differently".into(), Some(&p), format!("{status:?}")));
@@ -721,59 +731,105 @@ impl Session {
                             if rec == self.leader {
                                 self.leader_status = Some(recorded);
                             }
+                            continue 'rescan;
                         }
-                        None => {
-                            // Killed during recording where replay has it
-                            // waiting (SIGKILL has no delivery stop): kill it.
-                            if x.signal == machine::SIGKILL {
-                                if let (Some(live), Some(State::AtSeccomp | State::AtStart)) = (live, state) {
-                                    tracee::kill_task(live);
-                                    self.set_state(live, State::InKernel)?;
-                                }
+                        // Killed during recording where replay has it
+                        // waiting (SIGKILL has no delivery stop): kill it.
+                        if x.signal == machine::SIGKILL {
+                            if let (Some(live), Some(State::AtSeccomp | State::AtStart)) = (live, state) {
+                                tracee::kill_task(live);
+                                self.set_state(live, State::InKernel)?;
                             }
-                            return Ok(None);
                         }
+                        // Exits are written whenever the kernel reports them:
+                        // they hold nobody up.
+                        continue;
                     }
-                }
-                (Event::Bookmark(b), _) => {
-                    let id = b.id;
-                    let p = self.queue.pop().expect("peeked event exists");
-                    self.remember(&p);
-                    if self.options.golive == Some(id) {
-                        return self.go_live(Some(id)).map(Some);
+                    (Event::Bookmark(_) | Event::End(_), _) if i > 0 || !self.tokens.is_empty() => break,
+                    (Event::Bookmark(b), _) => {
+                        let id = b.id;
+                        let p = self.queue.take_at(0).expect("peeked event exists");
+                        self.remember(&p);
+                        if self.options.golive == Some(id) {
+                            return self.go_live(Some(id)).map(Some);
+                        }
+                        if self.options.stop_at == Some(id) {
+                            self.stopped_at = Some(Stop::Bookmark(id));
+                            self.kill_all();
+                            return Ok(Some(ExitStatus::Exited(0)));
+                        }
+                        continue 'rescan;
                     }
-                    if self.options.stop_at == Some(id) {
-                        self.stopped_at = Some(Stop::Bookmark(id));
+                    (Event::End(e), _) if e.reason == scribe_trace::end_reason::ERROR && !self.tasks.is_empty() => {
+                        // The recording stopped early (recorder killed by a
+                        // signal, or an error): everything recorded was replayed.
+                        let detail = format!("the recording stopped here: {}", e.message);
+                        let p = self.queue.take_at(0).expect("peeked event exists");
+                        self.remember(&p);
+                        self.kill_all();
+                        return Err(EngineError::TraceEnded { tid: self.leader, position: position(&p), detail });
+                    }
+                    (Event::End(e), _) if e.reason == scribe_trace::end_reason::DETACHED => {
+                        let p = self.queue.take_at(0).expect("peeked event exists");
+                        self.remember(&p);
+                        self.stopped_at = Some(Stop::Detached);
                         self.kill_all();
                         return Ok(Some(ExitStatus::Exited(0)));
                     }
-                }
-                (Event::End(e), _) if e.reason == scribe_trace::end_reason::ERROR && !self.tasks.is_empty() => {
-                    // The recording stopped early (recorder killed by a
-                    // signal, or an error): everything recorded was replayed.
-                    let detail = format!("the recording stopped here: {}", e.message);
-                    let p = self.queue.pop().expect("peeked event exists");
-                    self.remember(&p);
-                    self.kill_all();
-                    return Err(EngineError::TraceEnded { tid: self.leader, position: position(&p), detail });
-                }
-                (Event::End(e), _) if e.reason == scribe_trace::end_reason::DETACHED => {
-                    let p = self.queue.pop().expect("peeked event exists");
-                    self.remember(&p);
-                    self.stopped_at = Some(Stop::Detached);
-                    self.kill_all();
-                    return Ok(Some(ExitStatus::Exited(0)));
-                }
-                (Event::End(_), _) => {
-                    if !self.tasks.is_empty() {
-                        return Ok(None);
+                    (Event::End(_), _) => {
+                        if !self.tasks.is_empty() {
+                            return Ok(None);
+                        }
+                        let p = self.queue.take_at(0).expect("peeked event exists");
+                        self.remember(&p);
+                        return Ok(Some(self.leader_status.unwrap_or(ExitStatus::Exited(0))));
                     }
-                    let p = self.queue.pop().expect("peeked event exists");
-                    self.remember(&p);
-                    return Ok(Some(self.leader_status.unwrap_or(ExitStatus::Exited(0))));
+                    _ => {}
                 }
-                _ => return Ok(None),
+                let Some(domain) = domain else { continue };
+                let is_write = matches!(&event, Event::Syscall(c) if crate::record::is_write(c.nr));
+                if blocked.contains(&domain) {
+                    earlier_write_pending |= is_write;
+                    continue;
+                }
+                let Some(live) = live else {
+                    blocked.insert(domain);
+                    continue;
+                };
+                match (&event, state) {
+                    (Event::Syscall(c), Some(State::AtSeccomp)) if is_write && earlier_write_pending => {
+                        let to_terminal =
+                            matches!(self.fds(c.tid).stream(c.args[0]), Some(StdStream::Stdout | StdStream::Stderr));
+                        if to_terminal {
+                            blocked.insert(domain);
+                            continue;
+                        }
+                        self.set_state(live, State::Running)?;
+                        self.on_syscall(live)?;
+                        continue 'rescan;
+                    }
+                    (Event::Syscall(_) | Event::Exec(_), Some(State::AtSeccomp)) => {
+                        self.set_state(live, State::Running)?;
+                        self.on_syscall(live)?;
+                        continue 'rescan;
+                    }
+                    (Event::TaskStart(_), Some(State::AtStart)) => {
+                        let p = self.queue.take_at(i).expect("peeked event exists");
+                        self.remember(&p);
+                        if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
+                            self.mem(live)?.write(addr, &tid.to_le_bytes())?;
+                        }
+                        self.set_state(live, State::Running)?;
+                        self.resume(live, 0)?;
+                        continue 'rescan;
+                    }
+                    _ => {
+                        earlier_write_pending |= is_write;
+                        blocked.insert(domain);
+                    }
+                }
             }
+            return Ok(None);
         }
     }
 
@@ -805,7 +861,7 @@ impl Session {
                 let _ = tracee::cont(live, 0);
             }
         }
-        self.token = None;
+        self.tokens.clear();
         self.pass_through_to_end()
     }
 
@@ -881,7 +937,7 @@ impl Session {
             let _ = tracee::wait(live);
         }
         self.live_of.clear();
-        self.token = None;
+        self.tokens.clear();
     }
 
     fn dispatch(&mut self, live: Tid, status: WaitStatus) -> Result<()> {
@@ -1412,9 +1468,7 @@ impl Session {
             WaitStatus::Exited(code) => ExitStatus::Exited(code),
             _ => return Ok(()),
         };
-        if self.token == Some(live) {
-            self.token = None;
-        }
+        self.tokens.retain(|_, holder| *holder != live);
         let Some(task) = self.tasks.remove(&live) else { return Ok(()) };
         self.live_of.remove(&task.rec);
         self.ended.insert(task.rec, status);
