@@ -347,7 +347,7 @@ fn profile(args: ProfilerArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot read trace {}", args.trace.display()))?;
     out.flush().context("writing the profile")?;
     if let Some(stop) = summary.stopped_by {
-        eprintln!("scribe: the trace is readable only up to this point ({} events): {stop}", summary.events);
+        eprintln!("scribe: the trace is readable only up to this point ({} events): {:#}", summary.events, anyhow::Error::new(stop));
         return Ok(ExitCode::from(SCRIBE_FAILURE));
     }
     if !summary.complete {

@@ -712,3 +712,44 @@ fn profiler_options_on_sigkill_trace() {
         );
     }
 }
+
+/// Unmounts a test tmpfs when the test ends, however it ends.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_ends_the_recording_with_a_clear_error_and_a_readable_trace() {
+    let dir = tmpdir();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let _guard = Mounted(mnt.clone());
+    let trace = mnt.join("t.scribe");
+    let cmd = vec![system_exe("ls").into_os_string(), "-lR".into(), "/usr/share".into()];
+    let rec = record_with(&trace, &["-l", "1"], &cmd, None);
+    assert_no_panic(&rec, "record");
+    assert_eq!(status_code(rec.status), 125, "{}", show(&rec));
+    let err = stderr_str(&rec);
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    let prof = profiler_output(&trace, &[]);
+    assert_no_panic(&prof, "profiler");
+    assert!(!prof.status.success());
+    assert!(stderr_str(&prof).contains("offset"), "{}", show(&prof));
+    assert!(stdout_str(&prof).contains("] openat("), "events before the full disk are readable");
+}

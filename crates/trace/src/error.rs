@@ -10,7 +10,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum TraceError {
     /// An I/O error; `context` says what was being done, and at which offset.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done, e.g. "reading chunk header at offset 4096".
         context: String,
