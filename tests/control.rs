@@ -21,7 +21,7 @@ fn tick_lines(text: &str) -> Vec<String> {
 fn detach_after_lets_the_program_finish_and_replay_stops_at_the_detach_point() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
-    let rec = record_with(&trace, &["--detach-after", "0.3"], &ticker(20), None);
+    let rec = record_with(&trace, &["--detach-after", "0.5"], &ticker(20), None);
     // The program ran to its end after the detach: all output, its own status.
     assert_eq!(status_code(rec.status), 7, "{}", show(&rec));
     let all: Vec<String> = (0..20).map(|i| format!("tick {i}")).collect();
@@ -53,7 +53,7 @@ fn sigusr1_detaches_the_recorder() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(600));
     assert!(Command::new("kill").arg("-USR1").arg(child.id().to_string()).status().unwrap().success());
     let status = child.wait().unwrap();
     assert_eq!(status_code(status), 7);
@@ -153,9 +153,9 @@ fn shrink_makes_a_smaller_trace_that_replays_identically() {
     let dir = tmpdir();
     let big = dir.path().join("big.scribe");
     let small = dir.path().join("small.scribe");
-    let cmd: Vec<OsString> = vec![system_exe("ls").into_os_string(), "-l".into(), "/usr/bin".into()];
-    let rec = record_with(&big, &["-l", "3", "-a", "0.05"], &cmd, None);
-    assert!(rec.status.success(), "{}", show(&rec));
+    // Half a second of ticks: long enough for several bookmarks.
+    let rec = record_with(&big, &["-l", "3", "-a", "0.05"], &ticker(10), None);
+    assert_eq!(status_code(rec.status), 7, "{}", show(&rec));
     let out = Command::new(SCRIBE).arg("shrink").arg("-o").arg(&small).arg(&big).output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
     let (big_len, small_len) = (std::fs::metadata(&big).unwrap().len(), std::fs::metadata(&small).unwrap().len());
@@ -163,7 +163,7 @@ fn shrink_makes_a_smaller_trace_that_replays_identically() {
     assert!(!profiler(&small, &["--kind", "regs"]).contains("registers:"));
     let rep = replay(&small);
     assert_eq!(stdout_str(&rep), stdout_str(&rec));
-    assert_eq!(status_code(rep.status), status_code(rec.status));
+    assert_eq!(status_code(rep.status), 7);
 
     let bookmarks = |trace: &std::path::Path| profiler(trace, &["--kind", "bookmark"]).matches("] bookmark ").count();
     assert!(bookmarks(&big) > 0, "the recording is long enough for a bookmark every 50 ms");

@@ -713,7 +713,7 @@ impl Session {
                     break;
                 }
                 let Some(p) = self.queue.peek(i) else { break };
-                let event = p.event.clone();
+                let event = without_data(&p.event);
                 let rec = event.tid();
                 let domain = rec.map(|r| self.queue.domain(r));
                 let live = rec.and_then(|r| self.live_of.get(&r).copied());
@@ -1490,6 +1490,17 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
             (field(0), field(3), field(2))
         }
         _ => (0, 0, 0),
+    }
+}
+
+/// A copy of an event without its bulky data (memory contents, stacks),
+/// for decisions that only look at who and what.
+fn without_data(event: &Event) -> Event {
+    match event {
+        Event::Syscall(c) => Event::Syscall(SyscallRecord { outputs: Vec::new(), inputs: Vec::new(), ..c.clone() }),
+        Event::Exec(e) => Event::Exec(ExecRecord { stack: Vec::new(), ..e.clone() }),
+        Event::MapFile(m) => Event::MapFile(scribe_trace::MapRecord { data: None, ..m.clone() }),
+        other => other.clone(),
     }
 }
 
