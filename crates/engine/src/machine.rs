@@ -98,14 +98,12 @@ pub fn regs_digest(regs: &Regs) -> u64 {
         regs.rbx, regs.rbp, regs.r12, regs.r13, regs.r14, regs.r15, regs.rdi, regs.rsi, regs.rdx, regs.r10,
         regs.r8, regs.r9, regs.rip, regs.rsp, regs.fs_base,
     ];
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for w in words {
-        for b in w.to_le_bytes() {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
+    fnv1a(words.iter().flat_map(|w| w.to_le_bytes()))
+}
+
+/// FNV-1a over a byte stream.
+fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Identifies a point of a task's execution well enough to find it again:
@@ -118,16 +116,7 @@ pub fn fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
         regs.r15, regs.r14, regs.r13, regs.r12, regs.rbp, regs.rbx, regs.r11, regs.r10, regs.r9, regs.r8, regs.rax,
         regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rip, regs.eflags & !RF_TF, regs.rsp, regs.fs_base,
     ];
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    let mut mix = |b: u8| {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    };
-    for w in words {
-        w.to_le_bytes().into_iter().for_each(&mut mix);
-    }
-    mem.read_partial(regs.rsp, 64).into_iter().for_each(&mut mix);
-    hash
+    fnv1a(words.iter().flat_map(|w| w.to_le_bytes()).chain(mem.read_partial(regs.rsp, 64)))
 }
 
 /// The resume flag: lets the instruction at rip run once without
@@ -193,6 +182,30 @@ pub fn tsc_instruction_at(mem: &TraceeMemory, rip: u64) -> Option<TscInstruction
         [0x0f, 0x01, 0xf9] => Some(TscInstruction::Rdtscp),
         _ => None,
     }
+}
+
+/// Reads the time-stamp counter as the trapped instruction would: the
+/// counter, and TSC_AUX for rdtscp.
+pub fn read_tsc_for(kind: TscInstruction) -> (u64, Option<u32>) {
+    match kind {
+        TscInstruction::Rdtsc => (tracee::read_tsc(), None),
+        TscInstruction::Rdtscp => {
+            let (tsc, aux) = tracee::read_tscp();
+            (tsc, Some(aux))
+        }
+    }
+}
+
+/// For a task stopped by a SIGSEGV: if a trapped rdtsc/rdtscp caused it,
+/// runs the instruction for the task (unrecorded, after detach or going
+/// live) and returns true; the caller then resumes it without the signal.
+pub fn run_trapped_tsc(tid: Tid) -> scribe_tracee::Result<bool> {
+    let mut regs = tracee::get_regs(tid)?;
+    let Some(kind) = tsc_instruction_at(&TraceeMemory::open(tid)?, regs.rip) else { return Ok(false) };
+    let (tsc, aux) = read_tsc_for(kind);
+    apply_tsc(&mut regs, kind, tsc, aux);
+    tracee::set_regs(tid, &regs)?;
+    Ok(true)
 }
 
 /// Sets the registers as if the instruction had run and returned `tsc`.

@@ -826,23 +826,11 @@ impl Session {
             WaitStatus::Exited(code) => return self.on_task_end(tid, ExitStatus::Exited(code)),
             WaitStatus::Signaled { signal, .. } => return self.on_task_end(tid, ExitStatus::Signaled(signal)),
             WaitStatus::Signal(sig) => {
-                let regs = tracee::get_regs(tid)?;
                 let preempt = self.tasks.get_mut(&tid).is_some_and(|t| std::mem::take(&mut t.preempt_requested));
                 if sig == machine::SIGSTOP && preempt {
                     resume(0)?;
                 } else if sig == machine::SIGSEGV {
-                    let mem = TraceeMemory::open(tid)?;
-                    match machine::tsc_instruction_at(&mem, regs.rip) {
-                        Some(kind) => {
-                            let mut regs = regs;
-                            let (tsc, aux) = tracee::read_tscp();
-                            let aux = (kind == machine::TscInstruction::Rdtscp).then_some(aux);
-                            machine::apply_tsc(&mut regs, kind, tsc, aux);
-                            tracee::set_regs(tid, &regs)?;
-                            resume(0)?;
-                        }
-                        None => resume(sig)?,
-                    }
+                    resume(if machine::run_trapped_tsc(tid)? { 0 } else { sig })?;
                 } else if !self.tasks.get(&tid).is_some_and(|t| t.started) && sig == machine::SIGSTOP {
                     // A new task's first stop.
                     if let Some(t) = self.tasks.get_mut(&tid) {
@@ -1320,13 +1308,7 @@ impl Session {
 
     fn emulate_tsc(&mut self, tid: Tid, mut regs: Regs, kind: machine::TscInstruction) -> Result<()> {
         let rip = regs.rip;
-        let (tsc, aux) = match kind {
-            machine::TscInstruction::Rdtsc => (tracee::read_tsc(), None),
-            machine::TscInstruction::Rdtscp => {
-                let (tsc, aux) = tracee::read_tscp();
-                (tsc, Some(aux))
-            }
-        };
+        let (tsc, aux) = machine::read_tsc_for(kind);
         machine::apply_tsc(&mut regs, kind, tsc, aux);
         tracee::set_regs(tid, &regs)?;
         self.push(Event::Rdtsc(RdtscRecord { tid, rip, tsc, aux }))?;

@@ -896,18 +896,7 @@ impl Session {
                     }
                 }
                 WaitStatus::Signal(machine::SIGSEGV) => {
-                    let mut regs = tracee::get_regs(live)?;
-                    let mem = TraceeMemory::open(live)?;
-                    match machine::tsc_instruction_at(&mem, regs.rip) {
-                        Some(kind) => {
-                            let (tsc, aux) = tracee::read_tscp();
-                            let aux = (kind == machine::TscInstruction::Rdtscp).then_some(aux);
-                            machine::apply_tsc(&mut regs, kind, tsc, aux);
-                            tracee::set_regs(live, &regs)?;
-                            resume(0)?;
-                        }
-                        None => resume(machine::SIGSEGV)?,
-                    }
+                    resume(if machine::run_trapped_tsc(live)? { 0 } else { machine::SIGSEGV })?;
                 }
                 WaitStatus::Signal(machine::SIGSTOP)
                     if self.tasks.get(&live).is_none_or(|t| t.state == State::Starting) =>
