@@ -98,6 +98,10 @@ struct RecordArgs {
     /// processes that share no writable memory run in parallel).
     #[arg(long)]
     serialize: bool,
+    /// Do not preload the in-process syscall buffer: every recorded syscall
+    /// then stops the program (slower; for comparison and as a fallback).
+    #[arg(long)]
+    no_syscall_buffer: bool,
     /// The program to record and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -150,8 +154,10 @@ struct ProfilerArgs {
     /// Only show these syscalls, by name (repeatable).
     #[arg(long = "syscall", value_name = "NAME")]
     syscall: Vec<String>,
-    /// Only show these event kinds (repeatable): syscall, data, signal, file,
-    /// exec, mmap, rdtsc, exit, regs, resource, bookmark, end.
+    /// Only show these event kinds (repeatable): syscall (with buffered ones),
+    /// buffered (only syscalls made through the in-process buffer), data,
+    /// signal, file, exec, mmap, rdtsc, exit, regs, resource, bookmark,
+    /// start, preempt, end.
     #[arg(short, long = "kind", value_name = "KIND")]
     kind: Vec<String>,
     /// How many bytes of each data buffer to show.
@@ -195,6 +201,7 @@ fn status_code(code: i32) -> ExitCode {
 fn record(args: RecordArgs) -> Result<ExitCode> {
     let mut recorder =
         Recorder::new(args.command).level(args.level).portable(args.portable).shell(args.shell).serialize(args.serialize);
+    recorder = recorder.syscall_buffer(!args.no_syscall_buffer);
     if let Some(out) = args.output {
         recorder = recorder.output(out);
     }
@@ -212,11 +219,12 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
     let outcome = recorder.record().with_context(|| format!("recording into {}", trace.display()))?;
     if args.stats {
         eprintln!(
-            "scribe: recorded {} events into {} ({} bytes), {} preemptions",
+            "scribe: recorded {} events into {} ({} bytes), {} preemptions, {} syscalls buffered in process",
             outcome.events,
             outcome.trace.display(),
             outcome.bytes,
-            outcome.preemptions
+            outcome.preemptions,
+            outcome.buffered
         );
     }
     Ok(status_code(outcome.status.shell_code()))

@@ -35,8 +35,12 @@ fn record_replay_and_observe_through_the_library() {
     assert_eq!(recorded.status, scribe_engine::ExitStatus::Exited(0));
     assert!(recorded.events > 10);
 
-    // The event iterator sees every syscall the observer sees.
-    let in_trace = TraceReader::open(&trace).unwrap().filter(|p| matches!(p.as_ref().unwrap().event, Event::Syscall(_))).count() as u64;
+    // The event iterator sees every syscall the observer sees, those made
+    // through the in-process buffer included.
+    let in_trace = TraceReader::open(&trace)
+        .unwrap()
+        .filter(|p| matches!(p.as_ref().unwrap().event, Event::Syscall(_) | Event::Buffered(_)))
+        .count() as u64;
 
     let counts = Arc::new(Mutex::new(Counts::default()));
     let printed = Arc::new(Mutex::new(Vec::new()));

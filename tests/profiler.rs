@@ -58,8 +58,10 @@ fn names(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The result after the last " = " of a syscall line.
+/// The result after the last " = " of a syscall line (without the mark of
+/// a call made through the in-process buffer).
 fn result_of(line: &str) -> &str {
+    let line = line.strip_suffix(" (buffered)").unwrap_or(line);
     line.rsplit_once(" = ").map(|(_, r)| r.trim()).unwrap_or("")
 }
 

@@ -48,6 +48,8 @@ const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("thread_pool", &["-pthread"]),
     ("pthread_kill", &["-pthread"]),
     ("spin_flag", &["-pthread"]),
+    ("syscallbuf", &["-pthread"]),
+    ("syscallbuf_static", &["-pthread", "-static"]),
 ];
 
 /// The extra flags `PROGRAM_FLAGS` lists for the program `stem`.

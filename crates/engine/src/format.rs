@@ -60,13 +60,17 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
         return vec![format_raw(event)];
     }
     match event {
-        Event::Syscall(s) => {
+        Event::Syscall(s) if s.nr == scribe_bufabi::magic::FLUSH => {
+            vec![format!("[{}] syscall buffer full: the buffered syscalls above were written out", s.tid)]
+        }
+        Event::Syscall(s) | Event::Buffered(s) => {
             let inputs: Vec<(u64, &[u8])> = s.inputs.iter().map(|m| (m.addr, m.bytes.as_slice())).collect();
             let mut lines = vec![format!(
-                "[{}] {} = {}",
+                "[{}] {} = {}{}",
                 s.tid,
                 sc::format_call(s.nr, &s.args, &inputs),
-                sc::format_result(s.nr, s.result)
+                sc::format_result(s.nr, s.result),
+                if matches!(event, Event::Buffered(_)) { " (buffered)" } else { "" }
             )];
             lines.extend(s.outputs.iter().map(|m| data_line("data", &m.bytes, opts)));
             lines
@@ -153,7 +157,7 @@ fn bytes_summary(bytes: &[u8]) -> String {
 fn format_raw(event: &Event) -> String {
     let name = event.kind_name();
     match event {
-        Event::Syscall(s) => format!(
+        Event::Syscall(s) | Event::Buffered(s) => format!(
             "{name} tid={} nr={} args=[{}] result={} outputs=[{}] inputs=[{}] regs_digest={:?}",
             s.tid,
             s.nr,

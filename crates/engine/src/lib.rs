@@ -27,6 +27,7 @@ pub mod profiler;
 pub mod record;
 pub mod replay;
 pub mod shrink;
+pub mod syscallbuf;
 
 pub use error::{Divergence, EngineError, Result};
 pub use machine::ExitStatus;

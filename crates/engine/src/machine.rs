@@ -76,7 +76,7 @@ pub fn spawn_config(header: &Header) -> SpawnConfig {
         argv: header.argv.clone(),
         env: header.env.clone(),
         cwd: Some(PathBuf::from(std::ffi::OsStr::from_bytes(&header.cwd))),
-        filter: SeccompFilter::new(&passthrough_syscalls()),
+        filter: SeccompFilter::new(&passthrough_syscalls(), scribe_bufabi::UNTRACED_SYSCALL_IP),
         disable_aslr: true,
         trap_tsc: true,
     }
@@ -148,7 +148,12 @@ fn follows_call(code: &[u8]) -> bool {
 /// syscall.
 pub fn return_address_candidate(mem: &TraceeMemory, regs: &Regs, tid: Tid) -> Option<u64> {
     let maps = crate::procfs::maps(tid).ok()?;
-    let executable = |addr: u64| maps.iter().any(|m| m.start <= addr && addr < m.end && m.perms.contains('x'));
+    // Scribe's own preload library runs another path on replay: never a point there.
+    let executable = |addr: u64| {
+        maps.iter().any(|m| {
+            m.start <= addr && addr < m.end && m.perms.contains('x') && !m.path.ends_with(crate::syscallbuf::LIBRARY_NAME)
+        }) && !(scribe_bufabi::REGION_START..scribe_bufabi::HEADER_ADDR).contains(&addr)
+    };
     let stack = mem.read_partial(regs.rsp, 512 * 8);
     stack.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk"))).find(|&word| {
         word > 7 && word != regs.rip && executable(word) && follows_call(&mem.read_partial(word - 7, 7))

@@ -29,7 +29,7 @@ pub struct ProfilerOptions {
 
 /// The event kinds the profiler knows, for validating user input.
 pub const EVENT_KINDS: &[&str] =
-    &["syscall", "data", "signal", "file", "exec", "mmap", "rdtsc", "exit", "regs", "resource", "bookmark", "start", "preempt", "end"];
+    &["syscall", "buffered", "data", "signal", "file", "exec", "mmap", "rdtsc", "exit", "regs", "resource", "bookmark", "start", "preempt", "end"];
 
 /// How a profiler run ended.
 #[derive(Debug)]
@@ -70,15 +70,17 @@ fn wanted(event: &Event, opts: &ProfilerOptions) -> bool {
         return false;
     }
     if !opts.syscalls.is_empty() {
-        let Event::Syscall(s) = event else { return false };
+        let (Event::Syscall(s) | Event::Buffered(s)) = event else { return false };
         let name = crate::format::syscall_name(s.nr);
         if !opts.syscalls.contains(&name) {
             return false;
         }
     }
+    // A buffered syscall is a syscall too: `-k syscall` and `-k data` show it.
+    let is_call = matches!(event, Event::Syscall(_) | Event::Buffered(_));
     opts.kinds.is_empty()
         || opts.kinds.iter().any(|k| k == event.kind_name())
-        || (event.kind_name() == "syscall" && opts.kinds.iter().any(|k| k == "data"))
+        || (is_call && opts.kinds.iter().any(|k| k == "syscall" || k == "data"))
 }
 
 /// Prints the trace at `path` to `out`.
@@ -109,7 +111,7 @@ pub fn profile(path: &Path, opts: &ProfilerOptions, out: &mut dyn Write) -> Resu
             continue;
         }
         let mut lines = format_event(&p.event, &format);
-        if matches!(p.event, Event::Syscall(_)) && !opts.raw {
+        if matches!(p.event, Event::Syscall(_) | Event::Buffered(_)) && !opts.raw {
             if !show_data {
                 lines.truncate(1);
             }

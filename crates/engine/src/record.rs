@@ -25,6 +25,8 @@ use crate::fdmodel::{StdFds, StdStream};
 use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
 use crate::procfs;
+use crate::syscallbuf;
+use scribe_bufabi::magic;
 
 /// How long recorded events may sit in memory before they reach the file.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
@@ -59,6 +61,9 @@ pub struct RecordOptions {
     /// and as a fallback); by default processes that share no writable
     /// memory run in parallel.
     pub serialize: bool,
+    /// Preload the in-process syscall buffer, so that cheap syscalls of
+    /// dynamically linked programs do not stop the program.
+    pub syscall_buffer: bool,
 }
 
 /// What a finished recording produced.
@@ -78,6 +83,8 @@ pub struct RecordOutcome {
     pub detached: bool,
     /// Bookmarks added.
     pub bookmarks: u32,
+    /// Syscalls recorded through the in-process buffer, without a stop.
+    pub buffered: u64,
 }
 
 /// A callback told about bookmarks and detaching while recording runs.
@@ -121,6 +128,7 @@ impl Recorder {
                 detach_after: None,
                 auto_bookmark: None,
                 serialize: false,
+                syscall_buffer: true,
             },
         }
     }
@@ -128,6 +136,12 @@ impl Recorder {
     /// A recorder with all options given at once.
     pub fn with_options(options: RecordOptions) -> Self {
         Recorder { options, notify: None }
+    }
+
+    /// Whether to use the in-process syscall buffer (default on).
+    pub fn syscall_buffer(mut self, on: bool) -> Self {
+        self.options.syscall_buffer = on;
+        self
     }
 
     /// Calls `f` with a one-line message when a bookmark is added or the
@@ -261,7 +275,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
     };
     let program = argv.first().ok_or_else(|| EngineError::Program("no program given".into()))?;
     let exe = if opts.shell { PathBuf::from("/bin/sh") } else { resolve_program(OsStr::from_bytes(program), &cwd)? };
-    let env: Vec<Vec<u8>> = std::env::vars_os()
+    let mut env: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {
             let mut entry = k.into_vec();
             entry.push(b'=');
@@ -269,6 +283,19 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
             entry
         })
         .collect();
+    if opts.syscall_buffer {
+        match syscallbuf::locate_library() {
+            Some(library) => add_preload(&mut env, &library),
+            None => {
+                if let Some(notify) = &notify {
+                    notify(&format!(
+                        "the in-process syscall buffer is off: {} was not found next to the scribe binary (set SCRIBE_PRELOAD)",
+                        syscallbuf::LIBRARY_NAME
+                    ));
+                }
+            }
+        }
+    }
     let start_time_ns = now_ns();
     let header = Header {
         scribe_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -328,6 +355,8 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         auto_bookmark: opts.auto_bookmark.map(|d| (d, Instant::now() + d)),
         notify,
         bookmark_pending: false,
+        buffers: BTreeMap::new(),
+        buffered: 0,
     };
     let result = session.run(tid);
     tracee::set_interval_timer(0);
@@ -343,6 +372,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
                 preemptions: session.preemptions,
                 detached: session.detached,
                 bookmarks: session.next_bookmark,
+                buffered: session.buffered,
             })
         }
         Err(err) => {
@@ -353,6 +383,22 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
             let _ = session.writer.finish();
             Err(err)
         }
+    }
+}
+
+/// Puts the preload library first in the program's `LD_PRELOAD`.
+fn add_preload(env: &mut Vec<Vec<u8>>, library: &Path) {
+    let library = library.as_os_str().as_bytes();
+    if library.iter().any(|&b| b == b':' || b == b' ') {
+        // LD_PRELOAD splits at these: such a path cannot be preloaded.
+        return;
+    }
+    match env.iter_mut().find(|e| e.starts_with(b"LD_PRELOAD=")) {
+        Some(entry) => {
+            let rest = entry[b"LD_PRELOAD=".len()..].to_vec();
+            *entry = [b"LD_PRELOAD=".as_slice(), library, b":", &rest].concat();
+        }
+        None => env.push([b"LD_PRELOAD=".as_slice(), library].concat()),
     }
 }
 
@@ -534,6 +580,11 @@ struct Session {
     notify: Option<Notifier>,
     /// A bookmark was asked for; it is placed when no task runs user code.
     bookmark_pending: bool,
+    /// Processes (by tgid) whose syscall buffer is registered, with the
+    /// STOP_AT value last written to it.
+    buffers: BTreeMap<Tid, u32>,
+    /// Syscalls recorded from buffers.
+    buffered: u64,
 }
 
 impl Session {
@@ -886,6 +937,10 @@ impl Session {
         if !is_thread {
             let table = self.fds(parent_tgid).clone();
             self.std_fds.insert(child, table);
+            // The child has a copy of (or shares) the parent's buffer.
+            if let Some(&stop_at) = self.buffers.get(&parent_tgid) {
+                self.buffers.insert(child, stop_at);
+            }
         }
         // A new process gets a domain of its own unless it shares writable
         // memory with its parent (vfork, CLONE_VM, MAP_SHARED mappings).
@@ -936,10 +991,14 @@ impl Session {
             // It reached a sync point by itself: no preemption needed.
             tracee::set_exec_breakpoint(tid, None)?;
         }
+        self.drain_buffer(tid)?;
         let regs = tracee::get_regs(tid)?;
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let level = self.level;
+        if magic::is_magic(regs.orig_rax) {
+            return self.on_buffer_request(tid, regs);
+        }
         if let Some(held) = self.task(tid)?.held.pop_front() {
             return self.interrupt_for_signal(tid, regs, nr, args, held);
         }
@@ -981,6 +1040,57 @@ impl Session {
         self.release(tid);
         tracee::cont_syscall(tid, 0)?;
         Ok(())
+    }
+
+    /// Writes the calls `tid` made through its process's syscall buffer
+    /// since its last stop, ahead of the events of this stop, and empties
+    /// the buffer. The program's own stops are the only drain points, so
+    /// replay can load each batch before the task runs and check it at the
+    /// same stop.
+    fn drain_buffer(&mut self, tid: Tid) -> Result<()> {
+        let tgid = self.task(tid)?.tgid;
+        let Some(&stop_at_written) = self.buffers.get(&tgid) else { return Ok(()) };
+        let task = self.task(tid)?;
+        let stop_at = if task.held.is_empty() { u32::MAX } else { 0 };
+        let Ok(header) = syscallbuf::read_header(&task.mem) else {
+            // The process is being torn down.
+            return Ok(());
+        };
+        let calls = if header.used > 0 { syscallbuf::read_records(&task.mem, tid, header.used)? } else { Vec::new() };
+        if header.used > 0 || stop_at != stop_at_written {
+            syscallbuf::set_window(&task.mem, 0, stop_at)?;
+            self.buffers.insert(tgid, stop_at);
+        }
+        self.buffered += calls.len() as u64;
+        for call in calls {
+            self.push(Event::Buffered(call))?;
+        }
+        Ok(())
+    }
+
+    /// A request of the preload library (registration, or "buffer full"),
+    /// answered without an event: replay answers the same requests itself.
+    fn on_buffer_request(&mut self, tid: Tid, regs: Regs) -> Result<()> {
+        let args = tracee::syscall_args(&regs);
+        let tgid = self.task(tid)?.tgid;
+        let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
+            if syscallbuf::registration_ok(&args) && !self.detached {
+                syscallbuf::set_window(&self.task(tid)?.mem, 0, u32::MAX)?;
+                self.buffers.insert(tgid, u32::MAX);
+                1
+            } else {
+                -(machine::ENOSYS as i64)
+            }
+        } else if self.buffers.contains_key(&tgid) {
+            // Drained on the way in. The request goes in the trace: it
+            // ends a batch, and replay loads the next one there.
+            self.push(Event::Syscall(SyscallRecord { tid, nr: magic::FLUSH, args, result: 0, ..Default::default() }))?;
+            0
+        } else {
+            -(machine::ENOSYS as i64)
+        };
+        machine::skip_syscall(tid, regs, answer)?;
+        tracee::cont(tid, 0).map_err(Into::into)
     }
 
     /// A write to the original stdout or stderr. Replay writes these again
@@ -1177,6 +1287,7 @@ impl Session {
         }
         let exe_path = std::fs::read_link(format!("/proc/{tid}/exe")).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         events.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }));
+        self.buffers.remove(&tid);
         let task = self.task(tid)?;
         if task.tgid != tid {
             return Err(EngineError::Unsupported { tid, what: "execve from a thread other than the main thread".into() });
@@ -1243,10 +1354,17 @@ impl Session {
         } else if sig != machine::SIGKILL {
             // Arrived while user code ran: hold it until the next syscall.
             task.held.push_back(HeldSignal { signo: sig, siginfo });
+            let tgid = task.tgid;
+            if self.buffers.get(&tgid).is_some_and(|&stop_at| stop_at != 0) {
+                // Make the next buffered call stop instead, to deliver it there.
+                syscallbuf::set_stop_at(&self.task(tid)?.mem, 0)?;
+                self.buffers.insert(tgid, 0);
+            }
             return tracee::cont(tid, 0).map_err(Into::into);
         } else {
             signal_origin::ASYNC
         };
+        self.drain_buffer(tid)?;
         self.push(Event::Signal(SignalRecord { tid, signo: sig, origin, rip: regs.rip, siginfo: siginfo.to_vec() }))?;
         tracee::cont(tid, sig)?;
         Ok(())
@@ -1262,6 +1380,11 @@ impl Session {
     /// "lukewarm" point executed far less often than the loop body).
     fn on_preempt_stop(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
         if !self.holds_token(tid) || !self.others_waiting(tid) {
+            return tracee::cont(tid, 0).map_err(Into::into);
+        }
+        let tgid = self.task(tid)?.tgid;
+        if self.buffers.contains_key(&tgid) && syscallbuf::is_scribe_code(tid, regs.rip) {
+            // Inside the preload library: try again at the next tick.
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         let task = self.task(tid)?;
@@ -1287,6 +1410,7 @@ impl Session {
             tracee::set_exec_breakpoint(tid, None)?;
             task.exit_point = None;
             let parent = task.domain;
+            self.drain_buffer(tid)?;
             self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint }))?;
             self.preemptions += 1;
             self.release(tid);
@@ -1311,6 +1435,7 @@ impl Session {
         let (tsc, aux) = machine::read_tsc_for(kind);
         machine::apply_tsc(&mut regs, kind, tsc, aux);
         tracee::set_regs(tid, &regs)?;
+        self.drain_buffer(tid)?;
         self.push(Event::Rdtsc(RdtscRecord { tid, rip, tsc, aux }))?;
         tracee::cont(tid, 0)?;
         Ok(())

@@ -20,6 +20,8 @@ use crate::files::FileStore;
 use crate::format::{format_event, FormatOptions};
 use crate::machine::{self, ExitStatus};
 use crate::procfs;
+use crate::syscallbuf;
+use scribe_bufabi::magic;
 
 /// Callbacks a tool built on the library gets as a replay goes.
 ///
@@ -259,6 +261,8 @@ impl Replayer {
             golive_requested: false,
             preemptions: 0,
             breakpoint_hits: 0,
+            buffers: Default::default(),
+            buffered: 0,
             leader: 0,
             leader_status: None,
             options: self.options,
@@ -438,11 +442,15 @@ struct LiveTask {
     /// The syscall a masked wait stood in for: its number and arguments are
     /// put back at the signal's delivery.
     restore_call: Option<(u32, [u64; 6])>,
+    /// The batch of buffered calls written to its process's syscall buffer
+    /// when it last went to run user code; checked at its next event.
+    /// `None` once checked (the next resume loads the next batch).
+    loaded: Option<Vec<Positioned>>,
 }
 
 impl LiveTask {
     fn new(rec: Tid, mem: TraceeMemory, state: State) -> Self {
-        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None, armed: None, restore_call: None }
+        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None, armed: None, restore_call: None, loaded: None }
     }
 }
 
@@ -476,6 +484,10 @@ struct Session {
     golive_requested: bool,
     preemptions: u64,
     breakpoint_hits: u64,
+    /// Processes (recorded tgids) with a registered syscall buffer.
+    buffers: std::collections::BTreeSet<Tid>,
+    /// Calls replayed from syscall buffers.
+    buffered: u64,
     leader: Tid,
     leader_status: Option<ExitStatus>,
     options: ReplayOptions,
@@ -532,7 +544,7 @@ impl Session {
     fn remember(&mut self, p: &Positioned) {
         if let Some(observer) = self.options.observer.as_mut() {
             match &p.event {
-                Event::Syscall(call) => observer.syscall(call),
+                Event::Syscall(call) | Event::Buffered(call) => observer.syscall(call),
                 Event::Signal(signal) => observer.signal(signal),
                 Event::Bookmark(bookmark) => observer.bookmark(bookmark),
                 _ => {}
@@ -842,6 +854,17 @@ impl Session {
         let mut restored = std::collections::BTreeSet::new();
         let lives: Vec<Tid> = self.tasks.keys().copied().collect();
         for &live in &lives {
+            // Buffered calls run since the task's last event count for its
+            // files' offsets; the program goes on with plain syscalls.
+            if matches!(self.tasks[&live].state, State::AtSeccomp | State::AtStart) {
+                self.settle_buffer(live)?;
+            }
+            let rec = self.tasks[&live].rec;
+            if self.buffers.contains(self.tgid_of.get(&rec).unwrap_or(&rec)) {
+                syscallbuf::disable(&self.tasks[&live].mem)?;
+            }
+        }
+        for &live in &lives {
             let task = &self.tasks[&live];
             let tgid = self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec);
             if task.armed.is_some() {
@@ -939,7 +962,16 @@ impl Session {
         };
         match (status, state) {
             (_, State::Starting) => self.set_state(live, State::AtStart),
-            (WaitStatus::Event(PtraceEvent::Seccomp), _) => self.set_state(live, State::AtSeccomp),
+            (WaitStatus::Event(PtraceEvent::Seccomp), _) => {
+                let regs = tracee::get_regs(live)?;
+                if magic::is_magic(regs.orig_rax) {
+                    return self.on_buffer_request(live, regs);
+                }
+                // Now, as the recorder drained it at this stop: another task
+                // of the process may use the buffer before this event is due.
+                self.settle_buffer(live)?;
+                self.set_state(live, State::AtSeccomp)
+            }
             (WaitStatus::Signal(sig), State::Running) => self.on_signal(live, sig),
             (WaitStatus::SyscallStop, State::InKernel) if self.task(live)?.vfork_result.is_some() => self.on_vfork_return(live),
             (WaitStatus::Event(PtraceEvent::Exit), _) => {
@@ -977,6 +1009,7 @@ impl Session {
     /// Replays the syscall the task `live` is stopped at, whose event is at
     /// the head of the trace.
     fn on_syscall(&mut self, live: Tid) -> Result<()> {
+        self.settle_buffer(live)?;
         let rec = self.rec(live)?;
         let regs = tracee::get_regs(live)?;
         let nr = regs.orig_rax as u32;
@@ -1160,6 +1193,9 @@ impl Session {
                         self.tgid_of.insert(child_rec, parent_tgid);
                     } else {
                         self.tgid_of.insert(child_rec, child_rec);
+                        if self.buffers.contains(&parent_tgid) {
+                            self.buffers.insert(child_rec);
+                        }
                         let table = self.fds(rec).clone();
                         self.std_fds.insert(child_rec, table);
                         if let Some(files) = self.open_files.get(&parent_tgid).cloned() {
@@ -1352,6 +1388,7 @@ impl Session {
         self.remember(&call);
         self.fds(rec).exec();
         let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        self.buffers.remove(&tgid);
         if let Some(files) = self.open_files.get_mut(&tgid) {
             files.exec();
         }
@@ -1359,9 +1396,114 @@ impl Session {
         self.resume(live, 0)
     }
 
+    /// A request of the preload library: registration or "buffer full".
+    /// The recorder drained the buffer at this stop, so replay checks the
+    /// batch just run and loads the next one here.
+    fn on_buffer_request(&mut self, live: Tid, regs: Regs) -> Result<()> {
+        let rec = self.rec(live)?;
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
+            if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {
+                syscallbuf::install_replay_stub(self.mem(live)?)?;
+                self.buffers.insert(tgid);
+                1
+            } else {
+                -(machine::ENOSYS as i64)
+            }
+        } else if self.buffers.contains(&tgid) {
+            self.settle_buffer(live)?;
+            let observed = || "a full syscall buffer".to_string();
+            let p = self.next_for(rec, live, observed)?;
+            if !matches!(&p.event, Event::Syscall(c) if c.nr == magic::FLUSH) {
+                return Err(self.divergence(rec, Some(live), "the syscall buffer filled up at another point".into(), Some(&p), observed()));
+            }
+            self.remember(&p);
+            0
+        } else {
+            -(machine::ENOSYS as i64)
+        };
+        machine::skip_syscall(live, regs, answer)?;
+        self.task_mut(live)?.loaded = None;
+        self.load_buffer(live)?;
+        tracee::cont(live, 0).map_err(Into::into)
+    }
+
+    /// Before a task runs user code: writes the buffered calls it made
+    /// next during the recording into its process's buffer, and lets the
+    /// library use exactly those (STOP_AT).
+    fn load_buffer(&mut self, live: Tid) -> Result<()> {
+        let rec = self.rec(live)?;
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        if !self.buffers.contains(&tgid) || self.task(live)?.loaded.is_some() {
+            return Ok(());
+        }
+        let mut batch: Vec<Positioned> = Vec::new();
+        let mut calls: Vec<SyscallRecord> = Vec::new();
+        let mut size = 0u64;
+        while let Some(Event::Buffered(call)) = self.queue.peek_for(rec).map(|p| &p.event) {
+            size += syscallbuf::encoded_size(call);
+            if size > u64::from(scribe_bufabi::CAPACITY) {
+                break;
+            }
+            calls.push(call.clone());
+            batch.push(self.queue.take_for(rec).expect("peeked event exists"));
+        }
+        let bytes = syscallbuf::encode(&calls).unwrap_or_default();
+        let mem = self.mem(live)?;
+        let written = if bytes.is_empty() { Ok(()) } else { mem.write(scribe_bufabi::RECORDS_ADDR, &bytes).map_err(Into::into) };
+        if let Err(e) = written.and_then(|()| syscallbuf::set_window(mem, 0, bytes.len() as u32)) {
+            if !syscallbuf::region_mapped(live) {
+                // The process is exiting: it will not run user code again.
+                return Ok(());
+            }
+            return Err(EngineError::Unsupported { tid: rec, what: format!("loading {} buffered syscalls: {e}", batch.len()) });
+        }
+        self.task_mut(live)?.loaded = Some(batch);
+        Ok(())
+    }
+
+    /// At a task's event: checks that the program made exactly the
+    /// buffered calls loaded for it, and applies them.
+    fn settle_buffer(&mut self, live: Tid) -> Result<()> {
+        let Some(batch) = self.task_mut(live)?.loaded.take() else { return Ok(()) };
+        let rec = self.rec(live)?;
+        let mem = self.mem(live)?;
+        let header = match syscallbuf::read_header(mem) {
+            Ok(header) => header,
+            Err(_) if !syscallbuf::region_mapped(live) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let made = syscallbuf::read_records(mem, rec, header.used)?;
+        let expected: Vec<&SyscallRecord> =
+            batch.iter().filter_map(|p| if let Event::Buffered(c) = &p.event { Some(c) } else { None }).collect();
+        for (i, want) in expected.iter().enumerate() {
+            let Some(got) = made.get(i) else {
+                let what = format!("the program made {} of the {} buffered syscalls recorded here", made.len(), expected.len());
+                let observed = "a stop before the recorded buffered call".to_string();
+                return Err(self.divergence(rec, Some(live), what, Some(&batch[i]), observed));
+            };
+            let same_input = got.inputs.iter().map(|m| &m.bytes).eq(want.inputs.iter().map(|m| &m.bytes));
+            if got.nr != want.nr || got.args != want.args || !same_input {
+                let observed = format_event(&Event::Buffered(got.clone()), &FormatOptions::default()).join(" ");
+                return Err(self.divergence(rec, Some(live), "a buffered syscall differs from the recording".into(), Some(&batch[i]), observed));
+            }
+        }
+        syscallbuf::set_window(mem, 0, 0)?;
+        for p in &batch {
+            if let Event::Buffered(call) = &p.event {
+                self.fds(rec).apply(call.nr, &call.args, call.result);
+                self.track_files(live, rec, call);
+            }
+            self.remember(p);
+        }
+        self.buffered += batch.len() as u64;
+        Ok(())
+    }
+
     /// Lets a task run user code, with a breakpoint at its recorded
     /// preemption point when that is its next event.
     fn resume(&mut self, live: Tid, sig: i32) -> Result<()> {
+        self.load_buffer(live)?;
         let rec = self.rec(live)?;
         let preempt = match self.queue.peek_for(rec).map(|p| &p.event) {
             Some(Event::Preempt(p)) => Some((p.rip, p.fingerprint)),
@@ -1387,6 +1529,7 @@ impl Session {
         }
         tracee::set_exec_breakpoint(live, None)?;
         self.task_mut(live)?.armed = None;
+        self.settle_buffer(live)?;
         let rec = self.rec(live)?;
         let p = self.queue.take_for(rec).expect("armed for this event");
         self.remember(&p);
@@ -1406,6 +1549,7 @@ impl Session {
         }
         if sig == machine::SIGSEGV {
             if let Some(kind) = machine::tsc_instruction_at(self.mem(live)?, regs.rip) {
+                self.settle_buffer(live)?;
                 let observed = || format!("{kind:?} at {:#x}", regs.rip);
                 let p = self.next_for(rec, live, observed)?;
                 let Event::Rdtsc(r) = &p.event else {
@@ -1429,6 +1573,7 @@ impl Session {
             // Not a recorded signal: the replay's own world sent it.
             return self.resume(live, 0);
         }
+        self.settle_buffer(live)?;
         let observed = || format!("signal {} at {:#x}", sc::signal_name(sig).unwrap_or("?"), regs.rip);
         let p = self.next_for(rec, live, observed)?;
         let Event::Signal(s) = &p.event else {

@@ -833,6 +833,7 @@ impl Wire for Event {
             Event::Bookmark(r) => r.encode(enc),
             Event::TaskStart(r) => r.encode(enc),
             Event::Preempt(r) => r.encode(enc),
+            Event::Buffered(r) => r.encode(enc),
             Event::End(r) => r.encode(enc),
         });
     }
@@ -857,6 +858,7 @@ impl Wire for Event {
             kind::BOOKMARK => Event::Bookmark(b.get()?),
             kind::TASK_START => Event::TaskStart(b.get()?),
             kind::PREEMPT => Event::Preempt(b.get()?),
+            kind::BUFFERED => Event::Buffered(b.get()?),
             kind::END => Event::End(b.get()?),
             other => return Err(dec.err_at(kind_at, DecodeErrorKind::UnknownKind(other))),
         };

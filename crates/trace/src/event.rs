@@ -293,6 +293,9 @@ pub enum Event {
     TaskStart(TaskStartRecord),
     /// A task was preempted.
     Preempt(PreemptRecord),
+    /// A system call the program made through Scribe's in-process buffer,
+    /// without a stop; replay plays it from the buffer too.
+    Buffered(SyscallRecord),
 }
 
 /// Persisted kind bytes of each event type.
@@ -323,6 +326,8 @@ pub mod kind {
     pub const TASK_START: u8 = 12;
     /// `Event::Preempt`
     pub const PREEMPT: u8 = 13;
+    /// `Event::Buffered`
+    pub const BUFFERED: u8 = 14;
 }
 
 impl Event {
@@ -341,6 +346,7 @@ impl Event {
             Event::Bookmark(e) => Some(e.tid),
             Event::TaskStart(e) => Some(e.tid),
             Event::Preempt(e) => Some(e.tid),
+            Event::Buffered(e) => Some(e.tid),
         }
     }
 
@@ -360,6 +366,7 @@ impl Event {
             Event::End(_) => kind::END,
             Event::TaskStart(_) => kind::TASK_START,
             Event::Preempt(_) => kind::PREEMPT,
+            Event::Buffered(_) => kind::BUFFERED,
         }
     }
 
@@ -379,6 +386,7 @@ impl Event {
             Event::End(_) => "end",
             Event::TaskStart(_) => "start",
             Event::Preempt(_) => "preempt",
+            Event::Buffered(_) => "buffered",
         }
     }
 }

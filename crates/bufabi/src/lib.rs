@@ -1,0 +1,136 @@
+//! The layout of Scribe's in-process syscall buffer.
+//!
+//! The preload library (`libscribe_preload.so`) maps one region per address
+//! space at a fixed address, [`REGION_START`]:
+//!
+//! ```text
+//! REGION_START            stub page (RX): the untraced syscall entry
+//! REGION_START + 0x1000   header page (RW): Header
+//! REGION_START + 0x2000   records (RW), CAPACITY bytes, each a Record
+//!                         header followed by its input and output bytes
+//! ```
+//!
+//! The seccomp filter lets through exactly the syscalls whose instruction
+//! pointer is [`UNTRACED_SYSCALL_IP`] (just after the stub's `syscall`).
+//! During replay the replayer overwrites the stub with [`REPLAY_STUB`], which
+//! plays the kernel's part from the recorded record instead, so the library
+//! runs the very same instructions in both modes.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+/// Start of the fixed region (the stub page).
+pub const REGION_START: u64 = 0x7000_0000;
+/// Address of the header page.
+pub const HEADER_ADDR: u64 = REGION_START + 0x1000;
+/// Address of the first record.
+pub const RECORDS_ADDR: u64 = REGION_START + 0x2000;
+/// Bytes available for records.
+pub const CAPACITY: u32 = 1 << 20;
+/// Length of the whole region.
+pub const REGION_LEN: u64 = 0x2000 + CAPACITY as u64;
+/// Instruction pointer seen by seccomp for the stub's `syscall`.
+pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
+/// Version of this layout, passed at registration.
+pub const VERSION: u64 = 1;
+/// Largest output one buffered call may produce; larger calls are traced.
+pub const MAX_OUTPUT: u32 = 256 << 10;
+/// Largest input (a path) copied into a record; longer ones are traced.
+pub const MAX_INPUT: u32 = 4096;
+
+/// Syscall numbers Scribe reserves for the library's traced requests; the
+/// kernel answers them with ENOSYS when no Scribe is attached.
+pub mod magic {
+    /// "Here is my buffer" (args: region start, capacity, version). Answer
+    /// 1 enables buffering.
+    pub const REGISTER: u32 = 0x5343_0001;
+    /// "The buffer is full": drain (record) or load the next batch (replay).
+    /// Answer 0 means done; anything else turns buffering off.
+    pub const FLUSH: u32 = 0x5343_0002;
+
+    /// Whether `nr` is one of these requests.
+    pub fn is_magic(nr: u64) -> bool {
+        nr == u64::from(REGISTER) || nr == u64::from(FLUSH)
+    }
+}
+
+/// Byte offsets of the header fields (all little-endian).
+pub mod header {
+    /// u32: nonzero once Scribe accepted the registration.
+    pub const ENABLED: u64 = 0;
+    /// u32: nonzero while the library is inside a wrapper (reentrancy guard).
+    pub const IN_LIB: u64 = 4;
+    /// u32: bytes of records written since the last drain or load.
+    pub const USED: u64 = 8;
+    /// u32: once `USED` reaches this, calls are traced instead of buffered.
+    pub const STOP_AT: u64 = 12;
+    /// u64: address of the record of the call in progress.
+    pub const CURRENT: u64 = 16;
+    /// u64: address of the output bytes of the call in progress.
+    pub const CURRENT_OUTPUT: u64 = 24;
+    /// Size of the header.
+    pub const LEN: usize = 32;
+}
+
+/// Byte offsets of the fields of a record header.
+pub mod record {
+    /// u32: size of the whole record, a multiple of 8.
+    pub const SIZE: usize = 0;
+    /// u32: syscall number.
+    pub const NR: usize = 4;
+    /// 6 x u64: the arguments as the program passed them.
+    pub const ARGS: usize = 8;
+    /// i64: the result.
+    pub const RESULT: usize = 56;
+    /// u64: where the output bytes belong in the program's memory.
+    pub const OUTPUT_ADDR: usize = 64;
+    /// u32: number of output bytes.
+    pub const OUTPUT_LEN: usize = 72;
+    /// u32: number of input bytes (a NUL-terminated path), 0 if none.
+    pub const INPUT_LEN: usize = 76;
+    /// u64: where the input bytes were read from.
+    pub const INPUT_ADDR: usize = 80;
+    /// Size of a record header; input then output bytes follow, each padded to 8.
+    pub const LEN: usize = 88;
+}
+
+/// Rounds up to a multiple of 8.
+pub const fn pad8(n: u32) -> u32 {
+    (n + 7) & !7
+}
+
+/// Size of a record with `input` and `output` bytes.
+pub const fn record_size(input: u32, output: u32) -> u32 {
+    record::LEN as u32 + pad8(input) + pad8(output)
+}
+
+/// The record-mode stub: `syscall; ret`.
+pub const RECORD_STUB: [u8; 3] = [0x0f, 0x05, 0xc3];
+
+/// The replay-mode stub: copies the current record's output bytes to the
+/// program's buffer and returns the recorded result, as the kernel did.
+///
+/// ```text
+/// mov rax, [HEADER_ADDR + CURRENT]          ; the record
+/// mov ecx, [rax + OUTPUT_LEN]
+/// mov rdi, [rax + OUTPUT_ADDR]
+/// mov rsi, [HEADER_ADDR + CURRENT_OUTPUT]
+/// rep movsb
+/// mov rax, [rax + RESULT]
+/// ret
+/// ```
+pub const REPLAY_STUB: [u8; 30] = {
+    let cur = (HEADER_ADDR + header::CURRENT) as u32;
+    let out = (HEADER_ADDR + header::CURRENT_OUTPUT) as u32;
+    let c = cur.to_le_bytes();
+    let o = out.to_le_bytes();
+    [
+        0x48, 0x8b, 0x04, 0x25, c[0], c[1], c[2], c[3], // mov rax, [abs32]
+        0x8b, 0x48, record::OUTPUT_LEN as u8, // mov ecx, [rax+disp8]
+        0x48, 0x8b, 0x78, record::OUTPUT_ADDR as u8, // mov rdi, [rax+disp8]
+        0x48, 0x8b, 0x34, 0x25, o[0], o[1], o[2], o[3], // mov rsi, [abs32]
+        0xf3, 0xa4, // rep movsb
+        0x48, 0x8b, 0x40, record::RESULT as u8, // mov rax, [rax+disp8]
+        0xc3, // ret
+    ]
+};

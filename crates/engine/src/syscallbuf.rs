@@ -1,0 +1,255 @@
+//! Scribe's side of the in-process syscall buffer.
+//!
+//! The preload library (`crates/preload`) makes cheap, non-blocking syscalls
+//! without a ptrace stop and appends a record of each to a buffer at a fixed
+//! address (layout in `scribe-bufabi`). The recorder drains that buffer at
+//! every stop of the task that wrote it, before the stop's own events, so
+//! the buffered calls land in the trace in program order
+//! ([`Event::Buffered`](scribe_trace::Event::Buffered)). The replayer does
+//! the reverse: before letting a task run user code it writes the task's next
+//! recorded batch into the buffer, and at the task's next stop it checks
+//! that the program made exactly those calls.
+
+use std::path::PathBuf;
+
+use scribe_bufabi::{self as abi, header, record};
+use scribe_trace::{MemBytes, SyscallRecord, Tid};
+use scribe_tracee::TraceeMemory;
+
+use crate::error::{EngineError, Result};
+
+/// File name of the preload library.
+pub const LIBRARY_NAME: &str = "libscribe_preload.so";
+
+/// Finds the preload library: `$SCRIBE_PRELOAD`, else next to the running
+/// executable or one directory up (test binaries live in `deps/`).
+pub fn locate_library() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SCRIBE_PRELOAD") {
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [dir.join(LIBRARY_NAME), dir.parent()?.join(LIBRARY_NAME)].into_iter().find(|p| p.is_file())
+}
+
+/// The buffer header as Scribe reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Buffering accepted.
+    pub enabled: bool,
+    /// Bytes of records written since the last drain or load.
+    pub used: u32,
+    /// Calls are traced once `used` reaches this.
+    pub stop_at: u32,
+}
+
+fn u32_at(bytes: &[u8], offset: usize) -> u32 {
+    bytes.get(offset..offset + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+}
+
+fn u64_at(bytes: &[u8], offset: usize) -> u64 {
+    bytes.get(offset..offset + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+}
+
+/// Reads the header of the buffer in `mem`'s address space.
+pub fn read_header(mem: &TraceeMemory) -> Result<Header> {
+    let bytes = mem.read(abi::HEADER_ADDR, header::LEN)?;
+    Ok(Header {
+        enabled: u32_at(&bytes, header::ENABLED as usize) != 0,
+        used: u32_at(&bytes, header::USED as usize),
+        stop_at: u32_at(&bytes, header::STOP_AT as usize),
+    })
+}
+
+/// Sets USED and STOP_AT (adjacent fields: one write).
+pub fn set_window(mem: &TraceeMemory, used: u32, stop_at: u32) -> Result<()> {
+    let mut bytes = used.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&stop_at.to_le_bytes());
+    mem.write(abi::HEADER_ADDR + header::USED, &bytes)?;
+    Ok(())
+}
+
+/// Sets STOP_AT alone (the task may have records in the buffer).
+pub fn set_stop_at(mem: &TraceeMemory, stop_at: u32) -> Result<()> {
+    mem.write(abi::HEADER_ADDR + header::STOP_AT, &stop_at.to_le_bytes())?;
+    Ok(())
+}
+
+/// Turns buffering off (going live, or the library misbehaved).
+pub fn disable(mem: &TraceeMemory) -> Result<()> {
+    mem.write(abi::HEADER_ADDR + header::ENABLED, &0u32.to_le_bytes())?;
+    Ok(())
+}
+
+/// Replaces the record-mode stub with the replay-mode one.
+pub fn install_replay_stub(mem: &TraceeMemory) -> Result<()> {
+    mem.write(abi::REGION_START, &abi::REPLAY_STUB)?;
+    Ok(())
+}
+
+/// Whether a registration request describes the buffer layout this Scribe knows.
+pub fn registration_ok(args: &[u64; 6]) -> bool {
+    args[0] == abi::REGION_START && args[1] == u64::from(abi::CAPACITY) && args[2] == abi::VERSION
+}
+
+/// Reads and decodes the `used` bytes of records written by task `tid`.
+pub fn read_records(mem: &TraceeMemory, tid: Tid, used: u32) -> Result<Vec<SyscallRecord>> {
+    if used > abi::CAPACITY {
+        return Err(bad(tid, format!("the syscall buffer claims {used} bytes, more than its capacity")));
+    }
+    let bytes = mem.read(abi::RECORDS_ADDR, used as usize)?;
+    decode(&bytes, tid).map_err(|what| bad(tid, what))
+}
+
+fn bad(tid: Tid, what: String) -> EngineError {
+    EngineError::Unsupported { tid, what: format!("corrupt in-process syscall buffer: {what}") }
+}
+
+/// Decodes a run of records; every length is checked against the bytes.
+pub fn decode(bytes: &[u8], tid: Tid) -> std::result::Result<Vec<SyscallRecord>, String> {
+    let mut calls = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let rec = &bytes[at..];
+        if rec.len() < record::LEN {
+            return Err(format!("record at +{at} is cut short"));
+        }
+        let size = u32_at(rec, record::SIZE) as usize;
+        let input_len = u32_at(rec, record::INPUT_LEN);
+        let output_len = u32_at(rec, record::OUTPUT_LEN);
+        let expected = abi::record_size(input_len.min(abi::MAX_INPUT), output_len.min(abi::MAX_OUTPUT)) as usize;
+        if input_len > abi::MAX_INPUT || output_len > abi::MAX_OUTPUT || size != expected || size > rec.len() {
+            return Err(format!("record at +{at} has size {size}, input {input_len}, output {output_len}"));
+        }
+        let mut args = [0u64; 6];
+        for (i, arg) in args.iter_mut().enumerate() {
+            *arg = u64_at(rec, record::ARGS + 8 * i);
+        }
+        let input_start = record::LEN;
+        let output_start = input_start + abi::pad8(input_len) as usize;
+        let mut call = SyscallRecord {
+            tid,
+            nr: u32_at(rec, record::NR),
+            args,
+            result: u64_at(rec, record::RESULT) as i64,
+            ..Default::default()
+        };
+        if input_len > 0 {
+            let addr = u64_at(rec, record::INPUT_ADDR);
+            call.inputs.push(MemBytes { addr, bytes: rec[input_start..input_start + input_len as usize].to_vec() });
+        }
+        if output_len > 0 {
+            let addr = u64_at(rec, record::OUTPUT_ADDR);
+            call.outputs.push(MemBytes { addr, bytes: rec[output_start..output_start + output_len as usize].to_vec() });
+        }
+        calls.push(call);
+        at += size;
+    }
+    Ok(calls)
+}
+
+/// Bytes `call` takes in the buffer (more than the capacity if it cannot be there).
+pub fn encoded_size(call: &SyscallRecord) -> u64 {
+    let input = call.inputs.first().map_or(0, |m| m.bytes.len());
+    let output = call.outputs.first().map_or(0, |m| m.bytes.len());
+    if input > abi::MAX_INPUT as usize || output > abi::MAX_OUTPUT as usize {
+        return u64::MAX / 2;
+    }
+    u64::from(abi::record_size(input as u32, output as u32))
+}
+
+/// Encodes calls as the library would have written them (the inverse of
+/// [`decode`]); `None` if they do not fit in the buffer.
+pub fn encode(calls: &[SyscallRecord]) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for call in calls {
+        let input = call.inputs.first();
+        let output = call.outputs.first();
+        let input_len = input.map_or(0, |m| m.bytes.len()) as u32;
+        let output_len = output.map_or(0, |m| m.bytes.len()) as u32;
+        if input_len > abi::MAX_INPUT || output_len > abi::MAX_OUTPUT {
+            return None;
+        }
+        let start = bytes.len();
+        bytes.resize(start + abi::record_size(input_len, output_len) as usize, 0);
+        let rec = &mut bytes[start..];
+        let mut put = |offset: usize, value: &[u8]| rec[offset..offset + value.len()].copy_from_slice(value);
+        put(record::SIZE, &abi::record_size(input_len, output_len).to_le_bytes());
+        put(record::NR, &call.nr.to_le_bytes());
+        for (i, arg) in call.args.iter().enumerate() {
+            put(record::ARGS + 8 * i, &arg.to_le_bytes());
+        }
+        put(record::RESULT, &call.result.to_le_bytes());
+        put(record::OUTPUT_ADDR, &output.map_or(0, |m| m.addr).to_le_bytes());
+        put(record::OUTPUT_LEN, &output_len.to_le_bytes());
+        put(record::INPUT_LEN, &input_len.to_le_bytes());
+        put(record::INPUT_ADDR, &input.map_or(0, |m| m.addr).to_le_bytes());
+        if let Some(m) = input {
+            put(record::LEN, &m.bytes);
+        }
+        if let Some(m) = output {
+            put(record::LEN + abi::pad8(input_len) as usize, &m.bytes);
+        }
+        if bytes.len() > abi::CAPACITY as usize {
+            return None;
+        }
+    }
+    Some(bytes)
+}
+
+/// Whether the buffer region is still mapped in the task (it is not once
+/// the task's memory is torn down at exit).
+pub fn region_mapped(tid: Tid) -> bool {
+    crate::procfs::maps(tid).is_ok_and(|maps| maps.iter().any(|m| m.start <= abi::HEADER_ADDR && abi::HEADER_ADDR < m.end))
+}
+
+/// Whether `addr` is code of Scribe's own in the task (the stub page or the
+/// preload library): a preemption point there would not exist on replay,
+/// where the library takes its replay path through another stub.
+pub fn is_scribe_code(tid: Tid, addr: u64) -> bool {
+    if (abi::REGION_START..abi::HEADER_ADDR).contains(&addr) {
+        return true;
+    }
+    crate::procfs::maps(tid)
+        .map(|maps| maps.iter().any(|m| m.start <= addr && addr < m.end && m.path.ends_with(LIBRARY_NAME)))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(nr: u32, input: &[u8], output: &[u8]) -> SyscallRecord {
+        SyscallRecord {
+            tid: 7,
+            nr,
+            args: [1, 2, 3, 4, 5, 6],
+            result: -2,
+            inputs: if input.is_empty() { vec![] } else { vec![MemBytes { addr: 0x1000, bytes: input.to_vec() }] },
+            outputs: if output.is_empty() { vec![] } else { vec![MemBytes { addr: 0x2000, bytes: output.to_vec() }] },
+            regs_digest: None,
+        }
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_calls_back() {
+        let calls = vec![call(262, b"/etc/passwd\0", &[9; 144]), call(39, b"", b""), call(0, b"", b"abc")];
+        let bytes = encode(&calls).expect("fits");
+        assert_eq!(bytes.len() % 8, 0);
+        assert_eq!(decode(&bytes, 7).expect("decodes"), calls);
+    }
+
+    #[test]
+    fn decode_rejects_bad_sizes_without_panicking() {
+        let bytes = encode(&[call(0, b"", b"abcdef")]).expect("fits");
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 7).is_err() || cut == 0, "cut at {cut}");
+        }
+        let mut lying = bytes.clone();
+        lying[record::OUTPUT_LEN] = 200;
+        assert!(decode(&lying, 7).is_err());
+        let mut huge = bytes;
+        huge[record::SIZE..record::SIZE + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&huge, 7).is_err());
+    }
+}
