@@ -4,7 +4,8 @@
 Usage: python3 bench/run.py [--runs N] [--only NAME...] [--quick] [--json FILE]
 
 For every workload, each run i times the command natively, under
-`strace -f -o /dev/null`, under `scribe record -o TRACE_i`, and under
+`strace -f -o /dev/null`, under `scribe record --no-syscall-buffer` (every
+syscall stops: the "nobuf" column), under `scribe record -o TRACE_i`, and under
 `scribe replay TRACE_i` (the modes are interleaved run by run so that slow drift
 of the machine affects all of them alike). stdout/stderr go to temp files, never
 to a pipe read by this script. A replay is "ok" when its stdout is byte-identical
@@ -29,7 +30,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = os.path.join(REPO, "bench", "programs")
-MODES = ("native", "strace", "record", "replay")
+MODES = ("native", "strace", "nobuf", "record", "replay")
 
 
 def log(msg):
@@ -325,6 +326,12 @@ def build_scribe(tmp, args):
         return None, notes + ["no scribe binary at %s" % src]
     dst = os.path.join(tmp, "scribe-bin")
     shutil.copy2(src, dst)
+    # The recorder looks for its preload library next to its binary.
+    lib = os.path.join(os.path.dirname(src), "libscribe_preload.so")
+    if os.path.exists(lib):
+        shutil.copy2(lib, os.path.join(tmp, "libscribe_preload.so"))
+    else:
+        notes.append("no libscribe_preload.so next to %s: recording without the syscall buffer" % src)
     return dst, notes
 
 
@@ -337,6 +344,11 @@ def one_run(w, mode, i, argv, ctx):
         cmd = argv
     elif mode == "strace":
         cmd = ["strace", "-f", "-o", "/dev/null"] + argv
+    elif mode == "nobuf":
+        nobuf_trace = os.path.join(tmp, "trace.nobuf.%d.log" % i)
+        if os.path.exists(nobuf_trace):
+            os.unlink(nobuf_trace)
+        cmd = [scribe, "record", "--no-syscall-buffer", "-o", nobuf_trace, "--"] + argv
     elif mode == "record":
         if os.path.exists(trace):
             os.unlink(trace)
@@ -392,7 +404,7 @@ def bench_workload(w, args, ctx, have_strace):
 
     modes = [m for m in MODES if m != "strace" or have_strace]
     if ctx["scribe"] is None:
-        modes = [m for m in modes if m not in ("record", "replay")]
+        modes = [m for m in modes if m not in ("nobuf", "record", "replay")]
     gave_up = set()
     for i in range(1, args.runs + 1):
         rec = None
@@ -495,12 +507,12 @@ def print_report(facts, notes, entries, args, have_strace):
         print("  Note:    strace not found: strace column skipped")
     print()
 
-    header = ["workload", "native s", "native min-max", "strace s (x)", "record s (x)",
-              "replay s (x)", "trace", "replay ok"]
+    header = ["workload", "native s", "native min-max", "strace s (x)", "no-buffer record s (x)",
+              "record s (x)", "replay s (x)", "trace", "replay ok"]
     rows = []
     for e in entries:
         if e["skipped"]:
-            rows.append([e["name"], "SKIPPED: " + e["skipped"], "", "", "", "", "", ""])
+            rows.append([e["name"], "SKIPPED: " + e["skipped"], "", "", "", "", "", "", ""])
             continue
         native = summarize(e)["native"]
         _, ngood, _ = mode_stats(e, "native")
@@ -512,7 +524,7 @@ def print_report(facts, notes, entries, args, have_strace):
         rep_ok = "%d/%d" % (sum(1 for r in reps if r.replay_ok), len(reps)) if reps else "-"
         rows.append([e["name"], "%.3f" % native if native else "-", noise,
                      cell(e, "strace", native) if have_strace else "n/a",
-                     cell(e, "record", native), cell(e, "replay", native), size, rep_ok])
+                     cell(e, "nobuf", native), cell(e, "record", native), cell(e, "replay", native), size, rep_ok])
     widths = [max(len(str(r[c])) for r in rows + [header]) for c in range(len(header))]
 
     def line(r):
@@ -531,7 +543,7 @@ def print_report(facts, notes, entries, args, have_strace):
 
     failures = []
     for e in entries:
-        for mode in ("native", "strace", "record", "replay"):
+        for mode in MODES:
             seen = set()
             for r in e["runs"][mode]:
                 if r.error and r.error not in seen:
@@ -551,7 +563,7 @@ def print_report(facts, notes, entries, args, have_strace):
             continue
         native = summarize(e)["native"]
         parts = ["native %.3f s" % native]
-        for mode in ("strace", "record", "replay"):
+        for mode in ("strace", "nobuf", "record", "replay"):
             if mode == "strace" and not have_strace:
                 continue
             runs, good, bad = mode_stats(e, mode)
