@@ -1,5 +1,6 @@
 //! The recorder's control features: detaching (SIGUSR1, --detach-after)
-//! and bookmarks (SIGUSR2, --auto-bookmark), and replay stopping at them.
+//! and bookmarks (SIGUSR2, --auto-bookmark) with their state digests, and
+//! replay stopping or going live at them.
 
 mod common;
 
@@ -212,4 +213,131 @@ fn golive_at_a_bookmark_continues_the_program_with_its_file_at_the_recorded_offs
         let (word, expect_live) = if i < live_from { ("LINE", false) } else { ("line", true) };
         assert!(line.starts_with(&format!("{word} {i} ")), "line {i} ({expect_live}): {after}");
     }
+}
+
+/// The recorded state digests of each bookmark, from the profiler: for
+/// bookmark N, its `process P memory 0x... registers 0x...` lines.
+fn recorded_digests(trace: &std::path::Path) -> Vec<(u32, Vec<String>)> {
+    let listed = profiler(trace, &["--kind", "bookmark"]);
+    let mut out: Vec<(u32, Vec<String>)> = Vec::new();
+    for line in listed.lines() {
+        if let Some((_, id)) = line.split_once("] bookmark ") {
+            out.push((id.trim().parse().unwrap(), Vec::new()));
+        } else if let Some(state) = line.trim_start().strip_prefix("state: ") {
+            out.last_mut().expect("a state line follows its bookmark").1.push(state.to_string());
+        }
+    }
+    out
+}
+
+/// The state digests a replay printed when it stopped at bookmark `id`.
+fn replayed_digests(out: &std::process::Output, id: u32) -> Vec<String> {
+    let prefix = format!("scribe: bookmark {id} state: ");
+    stderr_str(out).lines().filter_map(|l| l.strip_prefix(&prefix)).map(str::to_string).collect()
+}
+
+fn heap_rounds(rounds: u32) -> Vec<OsString> {
+    vec![program("heap_rounds").into_os_string(), rounds.to_string().into()]
+}
+
+#[test]
+fn replay_stopped_at_each_bookmark_has_the_recorded_memory_and_registers() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    // A round (8 MiB of new heap content, then a 40 ms sleep) is shorter
+    // than the bookmark interval, so consecutive bookmarks see different state.
+    let rec = record_with(&trace, &["-a", "0.1"], &heap_rounds(12), None);
+    assert_eq!(status_code(rec.status), 3, "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    assert!(recorded.len() >= 2, "expected several bookmarks: {recorded:?}");
+    for (id, digests) in &recorded {
+        assert_eq!(digests.len(), 1, "one process, one digest at bookmark {id}: {recorded:?}");
+        let out = replay_with(&["--stop-at", &id.to_string()], &trace);
+        assert_no_panic(&out, "replay --stop-at");
+        assert!(out.status.success(), "{}", show(&out));
+        assert!(stderr_str(&out).contains(&format!("stopped at bookmark {id}")), "{}", show(&out));
+        assert_eq!(&replayed_digests(&out, *id), digests, "bookmark {id}: {}", show(&out));
+    }
+    let mut distinct: Vec<&Vec<String>> = recorded.iter().map(|(_, d)| d).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), recorded.len(), "each bookmark has its own state: {recorded:?}");
+}
+
+#[test]
+fn golive_checks_the_bookmark_digest_before_going_live() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.1"], &heap_rounds(6), None);
+    assert_eq!(status_code(rec.status), 3, "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    let (id, digests) = recorded.first().expect("a bookmark").clone();
+    let out = replay_with(&["-g", &id.to_string()], &trace);
+    assert_eq!(status_code(out.status), 3, "{}", show(&out));
+    assert!(stderr_str(&out).contains("goes live"), "{}", show(&out));
+    assert_eq!(replayed_digests(&out, id), digests, "{}", show(&out));
+    assert_eq!(stdout_str(&out), stdout_str(&rec));
+}
+
+/// Copies `from` to `to` through the trace library, changing the state
+/// digests of bookmark `id` with `change`.
+fn rewrite_bookmark(from: &std::path::Path, to: &std::path::Path, id: u32, change: impl Fn(&mut scribe_trace::StateDigest)) {
+    use scribe_trace::{Event, TraceReader, TraceWriter};
+    let mut reader = TraceReader::open(from).unwrap();
+    let mut writer = TraceWriter::create(to, &reader.header().clone()).unwrap();
+    let mut changed = false;
+    for item in reader.by_ref() {
+        let mut event = item.unwrap().event;
+        if let Event::Bookmark(b) = &mut event {
+            if b.id == id {
+                b.digests.iter_mut().for_each(&change);
+                changed = true;
+            }
+        }
+        writer.push(&event).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(changed, "bookmark {id} not found");
+}
+
+#[test]
+fn a_bookmark_digest_that_does_not_match_is_reported_as_a_divergence() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.1"], &heap_rounds(6), None);
+    assert_eq!(status_code(rec.status), 3, "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    let (id, digests) = recorded.last().expect("a bookmark").clone();
+    let pid: &str = digests[0].split_whitespace().nth(1).unwrap();
+
+    let bad_memory = dir.path().join("memory.scribe");
+    rewrite_bookmark(&trace, &bad_memory, id, |d| d.memory ^= 1);
+    for opt in ["--stop-at", "-g"] {
+        let out = replay_with(&[opt, &id.to_string()], &bad_memory);
+        assert_no_panic(&out, "replay of a trace with a wrong digest");
+        assert!(!out.status.success(), "{opt}: {}", show(&out));
+        let err = stderr_str(&out);
+        assert!(
+            err.contains(&format!("state at bookmark {id} differs: the memory of process {pid} differs from the recording")),
+            "{opt}: {err}"
+        );
+        assert!(!err.contains("goes live"), "{opt}: no live run after a mismatch: {err}");
+    }
+
+    let bad_registers = dir.path().join("registers.scribe");
+    rewrite_bookmark(&trace, &bad_registers, id, |d| d.registers = d.registers.wrapping_add(1));
+    let out = replay_with(&["--stop-at", &id.to_string()], &bad_registers);
+    assert_no_panic(&out, "replay");
+    assert!(stderr_str(&out).contains(&format!("the registers of process {pid} differ")), "{}", show(&out));
+
+    let missing = dir.path().join("missing.scribe");
+    rewrite_bookmark(&trace, &missing, id, |d| d.pid += 1);
+    let out = replay_with(&["--stop-at", &id.to_string()], &missing);
+    assert_no_panic(&out, "replay");
+    assert!(stderr_str(&out).contains("does not exist in the replay"), "{}", show(&out));
+
+    // Plain replay checks only where it stops: the altered trace replays whole.
+    let full = replay(&bad_memory);
+    assert!(full.status.success() || status_code(full.status) == 3, "{}", show(&full));
+    assert_eq!(stdout_str(&full), stdout_str(&rec));
 }
