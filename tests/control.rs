@@ -341,3 +341,71 @@ fn a_bookmark_digest_that_does_not_match_is_reported_as_a_divergence() {
     assert!(full.status.success() || status_code(full.status) == 3, "{}", show(&full));
     assert_eq!(stdout_str(&full), stdout_str(&rec));
 }
+
+#[test]
+fn sigusr1_to_the_replayer_makes_the_program_go_live_mid_replay() {
+    use std::io::BufRead;
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let file = dir.path().join("out.txt");
+    const LINES: usize = 40;
+    // Computing between lines (not sleeping) keeps the replay busy too.
+    let cmd: Vec<OsString> =
+        vec![program("appender").into_os_string(), file.clone().into_os_string(), LINES.to_string().into(), "30".into()];
+    let rec = record_with(&trace, &[], &cmd, None);
+    assert_eq!(status_code(rec.status), 5, "{}", show(&rec));
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(recorded.lines().count(), LINES);
+    // A recognisably stale file: the live run rewrites it from the offset
+    // the program had reached when it went live.
+    let stale: String = recorded.lines().map(|l| format!("{}\n", l.replace("line", "LINE"))).collect();
+    std::fs::write(&file, &stale).unwrap();
+
+    let mut child = Command::new(SCRIBE)
+        .arg("replay")
+        .arg(&trace)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    // Signal once the replay has printed a few lines: it is then surely in
+    // progress, with most of the program still to come.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        printed.push(std::mem::take(&mut line));
+        if printed.len() == 3 {
+            assert!(Command::new("kill").arg("-USR1").arg(child.id().to_string()).status().unwrap().success());
+        }
+    }
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("replay did not finish after going live");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let err = stderr_reader.join().unwrap();
+    assert!(err.contains("goes live"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status_code(status), 5, "the live run's own exit status: {err}");
+    let expected: Vec<String> = (0..LINES).map(|i| format!("wrote {i}\n")).collect();
+    assert_eq!(printed, expected, "replayed then live output, complete and in order: {err}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines.len(), LINES, "{after}");
+    let live_from = lines.iter().position(|l| l.starts_with("line ")).expect("the live run wrote lines");
+    assert!((3..LINES - 1).contains(&live_from), "went live mid-replay, not at its start or end: {after}");
+    for (i, line) in lines.iter().enumerate() {
+        let word = if i < live_from { "LINE" } else { "line" };
+        assert!(line.starts_with(&format!("{word} {i} ")), "line {i}: {after}");
+    }
+}
