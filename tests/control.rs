@@ -409,3 +409,171 @@ fn sigusr1_to_the_replayer_makes_the_program_go_live_mid_replay() {
         assert!(line.starts_with(&format!("{word} {i} ")), "line {i}: {after}");
     }
 }
+
+// A program that signals its own recorder (its parent: the recorder runs
+// it as a direct child). SIGUSR1 and SIGUSR2 are the recorder's control
+// interface, so the program gets what any sender gets: a detach, a
+// bookmark. SIGTERM ends the recording with its reason; SIGSTOP stops the
+// recorder like any process, until SIGCONT; SIGKILL takes the program
+// with it (PTRACE_O_EXITKILL) and leaves the trace readable to its last chunk.
+
+fn hostile(signal: &str, pidfile: Option<&std::path::Path>) -> Vec<OsString> {
+    let mut cmd = vec![program("hostile_parent").into_os_string(), signal.into()];
+    cmd.extend(pidfile.map(|p| p.as_os_str().to_os_string()));
+    cmd
+}
+
+fn steps(text: &str) -> Vec<String> {
+    text.lines().filter(|l| l.starts_with("step ")).map(str::to_string).collect()
+}
+
+fn all_steps() -> Vec<String> {
+    (0..20).map(|i| format!("step {i}")).collect()
+}
+
+#[test]
+fn a_program_sending_sigusr2_to_its_recorder_gets_a_bookmark() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &[], &hostile("USR2", None), None);
+    assert_eq!(status_code(rec.status), 4, "{}", show(&rec));
+    assert_eq!(steps(&stdout_str(&rec)), all_steps());
+    assert!(stdout_str(&rec).contains("sent USR2: 0"), "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].1.len(), 1, "the bookmark has its state digest: {recorded:?}");
+
+    let full = replay(&trace);
+    assert_same_run(&rec, &full, "replay");
+    let stopped = replay_with(&["--stop-at", "0"], &trace);
+    assert!(stopped.status.success(), "{}", show(&stopped));
+    assert_eq!(replayed_digests(&stopped, 0), recorded[0].1, "{}", show(&stopped));
+    let part = steps(&stdout_str(&stopped));
+    assert!(part.len() >= 15 && part.len() < 20, "stops after the signal was sent: {part:?}");
+}
+
+#[test]
+fn a_program_sending_sigusr1_to_its_recorder_detaches_it() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &[], &hostile("USR1", None), None);
+    assert_eq!(status_code(rec.status), 4, "{}", show(&rec));
+    assert_eq!(steps(&stdout_str(&rec)), all_steps(), "the output after the detach is complete");
+    assert!(stderr_str(&rec).contains("detached"), "{}", show(&rec));
+    assert!(profiler(&trace, &["--kind", "end"]).contains("detached"));
+
+    let rep = replay(&trace);
+    assert_no_panic(&rep, "replay");
+    assert!(rep.status.success(), "{}", show(&rep));
+    assert!(stderr_str(&rep).contains("detached"), "{}", show(&rep));
+    let replayed = steps(&stdout_str(&rep));
+    assert!(replayed.len() >= 15 && replayed.len() < 20, "replay goes up to the detach point: {replayed:?}");
+    assert_eq!(replayed, all_steps()[..replayed.len()].to_vec());
+}
+
+#[test]
+fn a_program_sending_sigterm_to_its_recorder_ends_the_trace_with_the_reason() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &[], &hostile("TERM", None), None);
+    assert_no_panic(&rec, "record");
+    assert!(!rec.status.success(), "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("received SIGTERM"), "{}", show(&rec));
+    let printed = steps(&stdout_str(&rec));
+    assert_eq!(printed, all_steps()[..15].to_vec(), "the program is killed right after its kill call");
+    let end = profiler(&trace, &["--kind", "end"]);
+    assert!(end.contains("received SIGTERM"), "{end}");
+
+    let rep = replay(&trace);
+    assert_no_panic(&rep, "replay");
+    assert!(!rep.status.success(), "{}", show(&rep));
+    assert!(stderr_str(&rep).contains("the recording stopped here: the recorder received SIGTERM"), "{}", show(&rep));
+    assert_eq!(steps(&stdout_str(&rep)), printed);
+}
+
+/// The state letter of /proc/PID/stat (`T` stopped, `Z` zombie), if the process exists.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[test]
+fn a_program_stopping_its_recorder_hangs_nothing_once_the_recorder_continues() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let out = dir.path().join("out.txt");
+    let mut child = Command::new(SCRIBE)
+        .arg("record")
+        .arg("-o")
+        .arg(&trace)
+        .arg("--")
+        .args(hostile("STOP", None))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while proc_state(child.id()) != Some('T') {
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the program's SIGSTOP never stopped the recorder");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(Command::new("kill").arg("-CONT").arg(child.id().to_string()).status().unwrap().success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the recording did not finish after SIGCONT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status_code(status), 4);
+    let printed = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(steps(&printed), all_steps(), "{printed}");
+    let rep = replay_for(&trace, Duration::from_secs(60));
+    assert_no_panic(&rep, "replay");
+    assert_eq!(status_code(rep.status), 4, "{}", show(&rep));
+    assert_eq!(stdout_str(&rep), printed);
+}
+
+#[test]
+fn a_program_killing_its_recorder_dies_with_it_and_leaves_a_readable_trace() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let pidfile = dir.path().join("pid");
+    let rec = record_for(&trace, &[], &hostile("KILL", Some(&pidfile)), None, Duration::from_secs(60));
+    assert_eq!(rec.status.signal(), Some(9), "{}", show(&rec));
+    let printed = steps(&stdout_str(&rec));
+    assert_eq!(printed, all_steps()[..15].to_vec(), "{}", show(&rec));
+    assert!(!stdout_str(&rec).contains("sent KILL"), "the program died in its kill call: {}", show(&rec));
+    // The program died with its tracer (it may stay a zombie until reaped).
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !matches!(proc_state(pid), None | Some('Z' | 'X')) {
+        assert!(std::time::Instant::now() < deadline, "the program outlived its recorder: {:?}", proc_state(pid));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Readable up to its last flushed chunk, with a note that it was cut short.
+    let prof = profiler_output(&trace, &[]);
+    assert_no_panic(&prof, "profiler");
+    assert!(prof.status.success(), "{}", show(&prof));
+    assert!(stderr_str(&prof).contains("no end-of-trace event"), "{}", show(&prof));
+    let writes = stdout_str(&prof).matches("] write(1, ").count();
+    assert!((1..=15).contains(&writes), "{}", show(&prof));
+
+    let rep = replay_for(&trace, Duration::from_secs(60));
+    assert_no_panic(&rep, "replay");
+    assert!(!rep.status.success(), "{}", show(&rep));
+    let err = stderr_str(&rep);
+    assert!(err.contains("the trace ends at event") && err.contains("the recorder was killed"), "{err}");
+    let replayed = steps(&stdout_str(&rep));
+    assert_eq!(replayed.len(), writes, "replay prints what the trace holds: {err}");
+    assert_eq!(replayed, printed[..replayed.len()].to_vec());
+}

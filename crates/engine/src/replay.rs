@@ -343,7 +343,10 @@ impl EventQueue {
                     _ => self.ahead.push_back(p),
                 },
                 Some(Err(e)) => self.end = Some(e.to_string()),
-                None => self.end = Some("end of the trace".into()),
+                None if self.reader.ended_cleanly() => self.end = Some("end of the trace".into()),
+                None => {
+                    self.end = Some("end of the trace, which has no end event: the recorder was killed before finishing it".into())
+                }
             }
         }
     }
