@@ -270,8 +270,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             }
             match outcome.stopped_at {
                 Some(scribe_engine::Stop::Bookmark(id)) if !args.quiet => {
-                    eprintln!("scribe: stopped at bookmark {id} after {} events", outcome.events)
+                    eprintln!("scribe: stopped at bookmark {id} after {} events", outcome.events);
+                    print_digests(id, &outcome.stop_digests);
                 }
+                Some(scribe_engine::Stop::WentLive(Some(id))) if !args.quiet => print_digests(id, &outcome.stop_digests),
                 Some(scribe_engine::Stop::Detached) if !args.quiet => {
                     eprintln!("scribe: replay reached the point where the recorder detached; the trace goes no further")
                 }
@@ -293,6 +295,13 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(SCRIBE_FAILURE))
         }
         Err(err) => Err(anyhow::Error::new(err).context(format!("replaying {}", args.trace.display()))),
+    }
+}
+
+/// Prints the replay's state digests at a bookmark, in the profiler's format.
+fn print_digests(id: u32, digests: &[scribe_trace::StateDigest]) {
+    for d in digests {
+        eprintln!("scribe: bookmark {id} state: {}", scribe_engine::format::state_digest(d));
     }
 }
 

@@ -1,5 +1,6 @@
 //! The recorder's control features: detaching (SIGUSR1, --detach-after)
-//! and bookmarks (SIGUSR2, --auto-bookmark), and replay stopping at them.
+//! and bookmarks (SIGUSR2, --auto-bookmark) with their state digests, and
+//! replay stopping or going live at them.
 
 mod common;
 
@@ -212,4 +213,367 @@ fn golive_at_a_bookmark_continues_the_program_with_its_file_at_the_recorded_offs
         let (word, expect_live) = if i < live_from { ("LINE", false) } else { ("line", true) };
         assert!(line.starts_with(&format!("{word} {i} ")), "line {i} ({expect_live}): {after}");
     }
+}
+
+/// The recorded state digests of each bookmark, from the profiler: for
+/// bookmark N, its `process P memory 0x... registers 0x...` lines.
+fn recorded_digests(trace: &std::path::Path) -> Vec<(u32, Vec<String>)> {
+    let listed = profiler(trace, &["--kind", "bookmark"]);
+    let mut out: Vec<(u32, Vec<String>)> = Vec::new();
+    for line in listed.lines() {
+        if let Some((_, id)) = line.split_once("] bookmark ") {
+            out.push((id.trim().parse().unwrap(), Vec::new()));
+        } else if let Some(state) = line.trim_start().strip_prefix("state: ") {
+            out.last_mut().expect("a state line follows its bookmark").1.push(state.to_string());
+        }
+    }
+    out
+}
+
+/// The state digests a replay printed when it stopped at bookmark `id`.
+fn replayed_digests(out: &std::process::Output, id: u32) -> Vec<String> {
+    let prefix = format!("scribe: bookmark {id} state: ");
+    stderr_str(out).lines().filter_map(|l| l.strip_prefix(&prefix)).map(str::to_string).collect()
+}
+
+fn heap_rounds(rounds: u32) -> Vec<OsString> {
+    vec![program("heap_rounds").into_os_string(), rounds.to_string().into()]
+}
+
+#[test]
+fn replay_stopped_at_each_bookmark_has_the_recorded_memory_and_registers() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    // A round (8 MiB of new heap content, then a 40 ms sleep) is shorter
+    // than the bookmark interval, so consecutive bookmarks see different state.
+    let rec = record_with(&trace, &["-a", "0.1"], &heap_rounds(12), None);
+    assert_eq!(status_code(rec.status), 3, "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    assert!(recorded.len() >= 2, "expected several bookmarks: {recorded:?}");
+    for (id, digests) in &recorded {
+        assert_eq!(digests.len(), 1, "one process, one digest at bookmark {id}: {recorded:?}");
+        let out = replay_with(&["--stop-at", &id.to_string()], &trace);
+        assert_no_panic(&out, "replay --stop-at");
+        assert!(out.status.success(), "{}", show(&out));
+        assert!(stderr_str(&out).contains(&format!("stopped at bookmark {id}")), "{}", show(&out));
+        assert_eq!(&replayed_digests(&out, *id), digests, "bookmark {id}: {}", show(&out));
+    }
+    let mut distinct: Vec<&Vec<String>> = recorded.iter().map(|(_, d)| d).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), recorded.len(), "each bookmark has its own state: {recorded:?}");
+}
+
+#[test]
+fn golive_checks_the_bookmark_digest_before_going_live() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.1"], &heap_rounds(6), None);
+    assert_eq!(status_code(rec.status), 3, "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    let (id, digests) = recorded.first().expect("a bookmark").clone();
+    let out = replay_with(&["-g", &id.to_string()], &trace);
+    assert_eq!(status_code(out.status), 3, "{}", show(&out));
+    assert!(stderr_str(&out).contains("goes live"), "{}", show(&out));
+    assert_eq!(replayed_digests(&out, id), digests, "{}", show(&out));
+    assert_eq!(stdout_str(&out), stdout_str(&rec));
+}
+
+/// Copies `from` to `to` through the trace library, changing the state
+/// digests of bookmark `id` with `change`.
+fn rewrite_bookmark(from: &std::path::Path, to: &std::path::Path, id: u32, change: impl Fn(&mut scribe_trace::StateDigest)) {
+    use scribe_trace::{Event, TraceReader, TraceWriter};
+    let mut reader = TraceReader::open(from).unwrap();
+    let mut writer = TraceWriter::create(to, &reader.header().clone()).unwrap();
+    let mut changed = false;
+    for item in reader.by_ref() {
+        let mut event = item.unwrap().event;
+        if let Event::Bookmark(b) = &mut event {
+            if b.id == id {
+                b.digests.iter_mut().for_each(&change);
+                changed = true;
+            }
+        }
+        writer.push(&event).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(changed, "bookmark {id} not found");
+}
+
+#[test]
+fn a_bookmark_digest_that_does_not_match_is_reported_as_a_divergence() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.1"], &heap_rounds(6), None);
+    assert_eq!(status_code(rec.status), 3, "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    let (id, digests) = recorded.last().expect("a bookmark").clone();
+    let pid: &str = digests[0].split_whitespace().nth(1).unwrap();
+
+    let bad_memory = dir.path().join("memory.scribe");
+    rewrite_bookmark(&trace, &bad_memory, id, |d| d.memory ^= 1);
+    for opt in ["--stop-at", "-g"] {
+        let out = replay_with(&[opt, &id.to_string()], &bad_memory);
+        assert_no_panic(&out, "replay of a trace with a wrong digest");
+        assert!(!out.status.success(), "{opt}: {}", show(&out));
+        let err = stderr_str(&out);
+        assert!(
+            err.contains(&format!("state at bookmark {id} differs: the memory of process {pid} differs from the recording")),
+            "{opt}: {err}"
+        );
+        assert!(!err.contains("goes live"), "{opt}: no live run after a mismatch: {err}");
+    }
+
+    let bad_registers = dir.path().join("registers.scribe");
+    rewrite_bookmark(&trace, &bad_registers, id, |d| d.registers = d.registers.wrapping_add(1));
+    let out = replay_with(&["--stop-at", &id.to_string()], &bad_registers);
+    assert_no_panic(&out, "replay");
+    assert!(stderr_str(&out).contains(&format!("the registers of process {pid} differ")), "{}", show(&out));
+
+    let missing = dir.path().join("missing.scribe");
+    rewrite_bookmark(&trace, &missing, id, |d| d.pid += 1);
+    let out = replay_with(&["--stop-at", &id.to_string()], &missing);
+    assert_no_panic(&out, "replay");
+    assert!(stderr_str(&out).contains("does not exist in the replay"), "{}", show(&out));
+
+    // Plain replay checks only where it stops: the altered trace replays whole.
+    let full = replay(&bad_memory);
+    assert!(full.status.success() || status_code(full.status) == 3, "{}", show(&full));
+    assert_eq!(stdout_str(&full), stdout_str(&rec));
+}
+
+#[test]
+fn sigusr1_to_the_replayer_makes_the_program_go_live_mid_replay() {
+    use std::io::BufRead;
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let file = dir.path().join("out.txt");
+    const LINES: usize = 40;
+    // Computing between lines (not sleeping) keeps the replay busy too.
+    let cmd: Vec<OsString> =
+        vec![program("appender").into_os_string(), file.clone().into_os_string(), LINES.to_string().into(), "30".into()];
+    let rec = record_with(&trace, &[], &cmd, None);
+    assert_eq!(status_code(rec.status), 5, "{}", show(&rec));
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(recorded.lines().count(), LINES);
+    // A recognisably stale file: the live run rewrites it from the offset
+    // the program had reached when it went live.
+    let stale: String = recorded.lines().map(|l| format!("{}\n", l.replace("line", "LINE"))).collect();
+    std::fs::write(&file, &stale).unwrap();
+
+    let mut child = Command::new(SCRIBE)
+        .arg("replay")
+        .arg(&trace)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    // Signal once the replay has printed a few lines: it is then surely in
+    // progress, with most of the program still to come.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        printed.push(std::mem::take(&mut line));
+        if printed.len() == 3 {
+            assert!(Command::new("kill").arg("-USR1").arg(child.id().to_string()).status().unwrap().success());
+        }
+    }
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("replay did not finish after going live");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let err = stderr_reader.join().unwrap();
+    assert!(err.contains("goes live"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status_code(status), 5, "the live run's own exit status: {err}");
+    let expected: Vec<String> = (0..LINES).map(|i| format!("wrote {i}\n")).collect();
+    assert_eq!(printed, expected, "replayed then live output, complete and in order: {err}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines.len(), LINES, "{after}");
+    let live_from = lines.iter().position(|l| l.starts_with("line ")).expect("the live run wrote lines");
+    assert!((3..LINES - 1).contains(&live_from), "went live mid-replay, not at its start or end: {after}");
+    for (i, line) in lines.iter().enumerate() {
+        let word = if i < live_from { "LINE" } else { "line" };
+        assert!(line.starts_with(&format!("{word} {i} ")), "line {i}: {after}");
+    }
+}
+
+// A program that signals its own recorder (its parent: the recorder runs
+// it as a direct child). SIGUSR1 and SIGUSR2 are the recorder's control
+// interface, so the program gets what any sender gets: a detach, a
+// bookmark. SIGTERM ends the recording with its reason; SIGSTOP stops the
+// recorder like any process, until SIGCONT; SIGKILL takes the program
+// with it (PTRACE_O_EXITKILL) and leaves the trace readable to its last chunk.
+
+fn hostile(signal: &str, pidfile: Option<&std::path::Path>) -> Vec<OsString> {
+    let mut cmd = vec![program("hostile_parent").into_os_string(), signal.into()];
+    cmd.extend(pidfile.map(|p| p.as_os_str().to_os_string()));
+    cmd
+}
+
+fn steps(text: &str) -> Vec<String> {
+    text.lines().filter(|l| l.starts_with("step ")).map(str::to_string).collect()
+}
+
+fn all_steps() -> Vec<String> {
+    (0..20).map(|i| format!("step {i}")).collect()
+}
+
+#[test]
+fn a_program_sending_sigusr2_to_its_recorder_gets_a_bookmark() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &[], &hostile("USR2", None), None);
+    assert_eq!(status_code(rec.status), 4, "{}", show(&rec));
+    assert_eq!(steps(&stdout_str(&rec)), all_steps());
+    assert!(stdout_str(&rec).contains("sent USR2: 0"), "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].1.len(), 1, "the bookmark has its state digest: {recorded:?}");
+
+    let full = replay(&trace);
+    assert_same_run(&rec, &full, "replay");
+    let stopped = replay_with(&["--stop-at", "0"], &trace);
+    assert!(stopped.status.success(), "{}", show(&stopped));
+    assert_eq!(replayed_digests(&stopped, 0), recorded[0].1, "{}", show(&stopped));
+    let part = steps(&stdout_str(&stopped));
+    assert!(part.len() >= 15 && part.len() < 20, "stops after the signal was sent: {part:?}");
+}
+
+#[test]
+fn a_program_sending_sigusr1_to_its_recorder_detaches_it() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &[], &hostile("USR1", None), None);
+    assert_eq!(status_code(rec.status), 4, "{}", show(&rec));
+    assert_eq!(steps(&stdout_str(&rec)), all_steps(), "the output after the detach is complete");
+    assert!(stderr_str(&rec).contains("detached"), "{}", show(&rec));
+    assert!(profiler(&trace, &["--kind", "end"]).contains("detached"));
+
+    let rep = replay(&trace);
+    assert_no_panic(&rep, "replay");
+    assert!(rep.status.success(), "{}", show(&rep));
+    assert!(stderr_str(&rep).contains("detached"), "{}", show(&rep));
+    let replayed = steps(&stdout_str(&rep));
+    assert!(replayed.len() >= 15 && replayed.len() < 20, "replay goes up to the detach point: {replayed:?}");
+    assert_eq!(replayed, all_steps()[..replayed.len()].to_vec());
+}
+
+#[test]
+fn a_program_sending_sigterm_to_its_recorder_ends_the_trace_with_the_reason() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &[], &hostile("TERM", None), None);
+    assert_no_panic(&rec, "record");
+    assert!(!rec.status.success(), "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("received SIGTERM"), "{}", show(&rec));
+    let printed = steps(&stdout_str(&rec));
+    assert_eq!(printed, all_steps()[..15].to_vec(), "the program is killed right after its kill call");
+    let end = profiler(&trace, &["--kind", "end"]);
+    assert!(end.contains("received SIGTERM"), "{end}");
+
+    let rep = replay(&trace);
+    assert_no_panic(&rep, "replay");
+    assert!(!rep.status.success(), "{}", show(&rep));
+    assert!(stderr_str(&rep).contains("the recording stopped here: the recorder received SIGTERM"), "{}", show(&rep));
+    assert_eq!(steps(&stdout_str(&rep)), printed);
+}
+
+/// The state letter of /proc/PID/stat (`T` stopped, `Z` zombie), if the process exists.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[test]
+fn a_program_stopping_its_recorder_hangs_nothing_once_the_recorder_continues() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let out = dir.path().join("out.txt");
+    let mut child = Command::new(SCRIBE)
+        .arg("record")
+        .arg("-o")
+        .arg(&trace)
+        .arg("--")
+        .args(hostile("STOP", None))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while proc_state(child.id()) != Some('T') {
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the program's SIGSTOP never stopped the recorder");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(Command::new("kill").arg("-CONT").arg(child.id().to_string()).status().unwrap().success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the recording did not finish after SIGCONT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status_code(status), 4);
+    let printed = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(steps(&printed), all_steps(), "{printed}");
+    let rep = replay_for(&trace, Duration::from_secs(60));
+    assert_no_panic(&rep, "replay");
+    assert_eq!(status_code(rep.status), 4, "{}", show(&rep));
+    assert_eq!(stdout_str(&rep), printed);
+}
+
+#[test]
+fn a_program_killing_its_recorder_dies_with_it_and_leaves_a_readable_trace() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let pidfile = dir.path().join("pid");
+    let rec = record_for(&trace, &[], &hostile("KILL", Some(&pidfile)), None, Duration::from_secs(60));
+    assert_eq!(rec.status.signal(), Some(9), "{}", show(&rec));
+    let printed = steps(&stdout_str(&rec));
+    assert_eq!(printed, all_steps()[..15].to_vec(), "{}", show(&rec));
+    assert!(!stdout_str(&rec).contains("sent KILL"), "the program died in its kill call: {}", show(&rec));
+    // The program died with its tracer (it may stay a zombie until reaped).
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !matches!(proc_state(pid), None | Some('Z' | 'X')) {
+        assert!(std::time::Instant::now() < deadline, "the program outlived its recorder: {:?}", proc_state(pid));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Readable up to its last flushed chunk, with a note that it was cut short.
+    let prof = profiler_output(&trace, &[]);
+    assert_no_panic(&prof, "profiler");
+    assert!(prof.status.success(), "{}", show(&prof));
+    assert!(stderr_str(&prof).contains("no end-of-trace event"), "{}", show(&prof));
+    let writes = stdout_str(&prof).matches("] write(1, ").count();
+    assert!((1..=15).contains(&writes), "{}", show(&prof));
+
+    let rep = replay_for(&trace, Duration::from_secs(60));
+    assert_no_panic(&rep, "replay");
+    assert!(!rep.status.success(), "{}", show(&rep));
+    let err = stderr_str(&rep);
+    assert!(err.contains("the trace ends at event") && err.contains("the recorder was killed"), "{err}");
+    let replayed = steps(&stdout_str(&rep));
+    assert_eq!(replayed.len(), writes, "replay prints what the trace holds: {err}");
+    assert_eq!(replayed, printed[..replayed.len()].to_vec());
 }

@@ -1,6 +1,8 @@
 /* appender: opens argv[1] (create, truncate) and appends argv[2] numbered
  * lines to it, 30 ms apart, each with the current second; prints
- * "wrote N" per line and exits 5. */
+ * "wrote N" per line and exits 5. With argv[3] = M, it computes for M
+ * million loop iterations between lines instead of sleeping, so that a
+ * replay (where sleeps take no time) is slow too. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@ int main(int argc, char **argv) {
     if (fd < 0)
         return 3;
     int n = atoi(argv[2]);
+    long spin = argc > 3 ? atol(argv[3]) * 1000000L : 0;
     for (int i = 0; i < n; i++) {
         char line[64];
         int len = snprintf(line, sizeof line, "line %d t=%ld\n", i, (long)time(NULL));
@@ -21,7 +24,12 @@ int main(int argc, char **argv) {
             return 4;
         printf("wrote %d\n", i);
         fflush(stdout);
-        usleep(30000);
+        if (spin > 0) {
+            for (volatile long k = 0; k < spin; k++)
+                ;
+        } else {
+            usleep(30000);
+        }
     }
     close(fd);
     return 5;

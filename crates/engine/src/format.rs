@@ -130,7 +130,9 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             r.id,
             r.serial
         )],
-        Event::Bookmark(b) => vec![format!("[{}] bookmark {}", b.tid, b.id)],
+        Event::Bookmark(b) => std::iter::once(format!("[{}] bookmark {}", b.tid, b.id))
+            .chain(b.digests.iter().map(|d| format!("    state: {}", state_digest(d))))
+            .collect(),
         Event::TaskStart(t) => vec![format!("[{}] runs (process {})", t.tid, t.parent)],
         Event::Preempt(p) => vec![format!("[{}] preempted at {:#x}, fingerprint {:#018x}", p.tid, p.rip, p.fingerprint)],
         Event::End(e) => {
@@ -207,9 +209,20 @@ fn format_raw(event: &Event) -> String {
         Event::Exit(x) => format!("{name} tid={} code={} signal={}", x.tid, x.code, x.signal),
         Event::Regs(r) => format!("{name} tid={} regs={:x?}", r.tid, r.regs),
         Event::Resource(r) => format!("{name} tid={} kind={} id={:#x} serial={}", r.tid, r.kind, r.id, r.serial),
-        Event::Bookmark(b) => format!("{name} id={} tid={}", b.id, b.tid),
+        Event::Bookmark(b) => format!(
+            "{name} id={} tid={} digests=[{}]",
+            b.id,
+            b.tid,
+            b.digests.iter().map(|d| format!("{}:{:#x}:{:#x}", d.pid, d.memory, d.registers)).collect::<Vec<_>>().join(",")
+        ),
         Event::TaskStart(t) => format!("{name} tid={} parent={}", t.tid, t.parent),
         Event::Preempt(p) => format!("{name} tid={} rip={:#x} fingerprint={:#x}", p.tid, p.rip, p.fingerprint),
         Event::End(e) => format!("{name} reason={} message={:?}", e.reason, e.message),
     }
+}
+
+/// One process's state digest at a bookmark, as the profiler and replay
+/// print it: `process P memory 0x... registers 0x...`.
+pub fn state_digest(d: &scribe_trace::StateDigest) -> String {
+    format!("process {} memory {:#018x} registers {:#018x}", d.pid, d.memory, d.registers)
 }

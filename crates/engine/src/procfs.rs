@@ -54,6 +54,20 @@ pub fn tgid(tid: Tid) -> Option<Tid> {
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
+/// The scheduler state letter of a task (`R` running, `S` sleeping, `t`
+/// stopped by ptrace...), from /proc/TID/stat; `None` once it is gone.
+pub fn task_state(tid: Tid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    parse_stat_state(&stat)
+}
+
+/// The state field of a /proc/TID/stat line: the first letter after the
+/// command name, which is in parentheses and may itself contain ") ".
+fn parse_stat_state(stat: &str) -> Option<char> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.trim_start().chars().next()
+}
+
 /// The CPU model name of this machine.
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
@@ -77,6 +91,13 @@ pub fn kernel_release() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_the_state_of_a_stat_line() {
+        assert_eq!(parse_stat_state("42 (a) b) S 1 2 3"), Some('S'));
+        assert_eq!(parse_stat_state("42 (sleep) t 1"), Some('t'));
+        assert_eq!(parse_stat_state("garbage"), None);
+    }
 
     #[test]
     fn parses_maps_lines() {

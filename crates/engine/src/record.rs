@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, resource_kind, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    BookmarkRecord, PreemptRecord, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
+    BookmarkRecord, PreemptRecord, StateDigest, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -357,6 +357,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         bookmark_pending: false,
         buffers: BTreeMap::new(),
         buffered: 0,
+        bookmark_asked: Instant::now(),
     };
     let result = session.run(tid);
     tracee::set_interval_timer(0);
@@ -400,6 +401,22 @@ fn add_preload(env: &mut Vec<Vec<u8>>, library: &Path) {
         }
         None => env.push([b"LD_PRELOAD=".as_slice(), library].concat()),
     }
+}
+
+/// How long a bookmark waits for the program to settle (see
+/// `Session::bookmark_state`) before it is placed without a state digest.
+const BOOKMARK_SETTLE_LIMIT: Duration = Duration::from_secs(1);
+
+/// Whether a pending bookmark can be placed.
+enum BookmarkState {
+    /// Every task is where replay will have it: place it with a digest.
+    Ready,
+    /// Tasks stopped after kernel work must run on to their next syscall first.
+    Settling,
+    /// A task is running in the kernel: wait for its next stop.
+    InFlight,
+    /// The program did not settle in time: place it without a digest.
+    GiveUp,
 }
 
 /// Signal numbers the recorder handles for itself.
@@ -468,6 +485,18 @@ struct Task {
     probe: Option<Probe>,
     /// Inside a write to an original standard stream (holding the output lock).
     std_write: bool,
+    /// Digest of its registers at its last syscall entry (seccomp stop):
+    /// what a bookmark's state digest holds for it, since a task blocked in
+    /// the kernel cannot be read at the bookmark.
+    entry_digest: Option<u64>,
+    /// Kept at its seccomp stop until the pending bookmark is placed, so its
+    /// syscall has not touched memory yet, as in replay at that bookmark.
+    parked: bool,
+    /// Stopped after kernel work (a syscall's exit, an exec) whose events
+    /// are not written yet: a pending bookmark lets it run first.
+    settle: bool,
+    /// Its exit or exit_group is in the trace: it is leaving the digests.
+    exiting: bool,
 }
 
 /// How the recorder is looking for a preemption point of a task.
@@ -515,6 +544,10 @@ impl Task {
             preempt_requested: false,
             probe: None,
             std_write: false,
+            entry_digest: None,
+            parked: false,
+            settle: false,
+            exiting: false,
         }
     }
 }
@@ -585,6 +618,8 @@ struct Session {
     buffers: BTreeMap<Tid, u32>,
     /// Syscalls recorded from buffers.
     buffered: u64,
+    /// When the pending bookmark was asked for.
+    bookmark_asked: Instant,
 }
 
 impl Session {
@@ -677,8 +712,17 @@ impl Session {
     fn want_token(&mut self, tid: Tid, events: Vec<Event>) -> Result<()> {
         let task = self.task(tid)?;
         task.grant = Some(events);
+        task.settle = false;
         let id = task.domain;
         self.domain(id).ready.push_back(tid);
+        Ok(())
+    }
+
+    /// Queues `tid` for the token after kernel work whose events are not in
+    /// the trace yet (see [`Task::settle`]).
+    fn want_token_after_kernel(&mut self, tid: Tid, events: Vec<Event>) -> Result<()> {
+        self.want_token(tid, events)?;
+        self.task(tid)?.settle = true;
         Ok(())
     }
 
@@ -689,18 +733,28 @@ impl Session {
     /// Grants each free domain's token to its first eligible waiting task,
     /// writing that task's events and letting it run.
     fn schedule(&mut self) -> Result<()> {
+        let mut settling = false;
         if self.bookmark_pending && !self.detached {
             if self.domains.values().any(|d| d.token.is_some()) {
                 // A bookmark waits for a moment when no task runs user code.
                 return Ok(());
             }
-            self.bookmark()?;
+            match self.bookmark_state() {
+                BookmarkState::Ready => self.bookmark(true)?,
+                BookmarkState::GiveUp => self.bookmark(false)?,
+                // Tasks stopped after kernel work run on to their next
+                // syscall (where they are parked) before the bookmark.
+                BookmarkState::Settling => settling = true,
+                BookmarkState::InFlight => return Ok(()),
+            }
         }
         let ids: Vec<Tid> = self.domains.keys().copied().collect();
         for id in ids {
             while self.domain(id).token.is_none() {
                 let ready = &self.domains[&id].ready;
-                let Some(index) = ready.iter().position(|&tid| self.eligible(tid)) else {
+                let Some(index) =
+                    ready.iter().position(|&tid| self.eligible(tid) && (!settling || self.tasks[&tid].settle))
+                else {
                     let keep: VecDeque<Tid> =
                         ready.iter().copied().filter(|tid| self.tasks.get(tid).is_some_and(|t| t.grant.is_some())).collect();
                     self.domain(id).ready = keep;
@@ -714,7 +768,9 @@ impl Session {
     }
 
     fn grant(&mut self, id: Tid, tid: Tid) -> Result<()> {
-        let events = self.task(tid)?.grant.take().unwrap_or_default();
+        let task = self.task(tid)?;
+        task.settle = false;
+        let events = task.grant.take().unwrap_or_default();
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
         }
@@ -798,8 +854,9 @@ impl Session {
             }
             _ => false,
         };
-        if signals & (1 << libc_signal::USR2) != 0 || auto_bookmark {
+        if (signals & (1 << libc_signal::USR2) != 0 || auto_bookmark) && !self.bookmark_pending {
             self.bookmark_pending = true;
+            self.bookmark_asked = now;
         }
         if signals & (1 << libc_signal::USR1) != 0 || self.detach_at.is_some_and(|at| now >= at) {
             self.detach()?;
@@ -816,16 +873,81 @@ impl Session {
         Ok(())
     }
 
+    /// Whether the pending bookmark can be placed now, with no token held.
+    ///
+    /// Its state digest must describe the state replay has at the bookmark,
+    /// where every task waits at the seccomp stop of its next recorded
+    /// syscall (or at its start or preemption point). So no task may be
+    /// stopped after kernel work whose events are not written yet (those
+    /// run on, to be parked at their next syscall), and none may be running
+    /// in the kernel, where a syscall could be writing its memory. Tasks
+    /// sleeping in a syscall are taken as they are: their call has not
+    /// touched memory yet.
+    fn bookmark_state(&self) -> BookmarkState {
+        if self.bookmark_asked.elapsed() >= BOOKMARK_SETTLE_LIMIT {
+            return BookmarkState::GiveUp;
+        }
+        if self.tasks.keys().any(|&tid| self.eligible(tid) && self.tasks[&tid].settle) {
+            return BookmarkState::Settling;
+        }
+        let in_flight = self.tasks.iter().any(|(&tid, t)| {
+            let known_stopped = t.parked || t.grant.is_some() || (t.started && t.waits_for_parent);
+            !known_stopped && matches!(procfs::task_state(tid), Some('R' | 't'))
+        });
+        if in_flight {
+            BookmarkState::InFlight
+        } else {
+            BookmarkState::Ready
+        }
+    }
+
+    /// The state digest of every process, for a bookmark (see
+    /// [`BookmarkRecord::digests`]); tasks that are exiting are left out.
+    fn state_digests(&self) -> Vec<StateDigest> {
+        let mut processes: BTreeMap<Tid, Vec<(Tid, &Task)>> = BTreeMap::new();
+        for (&tid, task) in self.tasks.iter().filter(|(_, t)| !t.exiting) {
+            processes.entry(task.tgid).or_default().push((tid, task));
+        }
+        processes
+            .into_iter()
+            .map(|(pid, tasks)| {
+                let (reader, task) = tasks[0];
+                let maps = procfs::maps(reader).unwrap_or_default();
+                StateDigest {
+                    pid,
+                    memory: machine::memory_digest(&task.mem, &machine::digest_ranges(&maps, &[])),
+                    registers: machine::tasks_digest(tasks.iter().map(|(tid, t)| (*tid, t.entry_digest))),
+                }
+            })
+            .collect()
+    }
+
     /// Adds a bookmark: a numbered point in the event stream, placed while
-    /// no task runs user code, so replay can stop at the same state.
-    fn bookmark(&mut self) -> Result<()> {
+    /// no task runs user code, so replay can stop at the same state. With
+    /// `digest`, the state of every process is recorded with it; then the
+    /// tasks parked for it go on into their syscalls.
+    fn bookmark(&mut self, digest: bool) -> Result<()> {
         let id = self.next_bookmark;
         self.next_bookmark += 1;
         self.bookmark_pending = false;
-        self.push(Event::Bookmark(BookmarkRecord { id, tid: self.leader }))?;
+        let digests = if digest { self.state_digests() } else { Vec::new() };
+        self.push(Event::Bookmark(BookmarkRecord { id, tid: self.leader, digests: digests.clone() }))?;
         self.writer.flush()?;
         self.tell(&format!("bookmark {id}"));
+        if !digest {
+            self.tell(&format!("bookmark {id}: the program did not settle; no state digest"));
+        }
+        self.unpark();
         Ok(())
+    }
+
+    /// Lets the tasks parked at their seccomp stop run their syscalls.
+    fn unpark(&mut self) {
+        for (&tid, task) in self.tasks.iter_mut().filter(|(_, t)| t.parked) {
+            task.parked = false;
+            // A task killed meanwhile (a sibling's exit_group) reports its exit next.
+            let _ = tracee::cont_syscall(tid, 0);
+        }
     }
 
     fn tell(&self, message: &str) {
@@ -841,6 +963,8 @@ impl Session {
         self.push(Event::End(EndRecord { reason: end_reason::DETACHED, message: String::new() }))?;
         self.writer.flush()?;
         self.detached = true;
+        self.bookmark_pending = false;
+        self.unpark();
         self.tell("detached: the program goes on unrecorded");
         self.domains.clear();
         self.output_lock = None;
@@ -999,6 +1123,7 @@ impl Session {
         if magic::is_magic(regs.orig_rax) {
             return self.on_buffer_request(tid, regs);
         }
+        self.task(tid)?.entry_digest = Some(machine::regs_digest(&regs));
         if let Some(held) = self.task(tid)?.held.pop_front() {
             return self.interrupt_for_signal(tid, regs, nr, args, held);
         }
@@ -1024,6 +1149,13 @@ impl Session {
         if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
             // These never return: record them now.
             let is_leader = task.tgid == tid;
+            let tgid = task.tgid;
+            if nr == sc::nr::EXIT_GROUP {
+                for t in self.tasks.values_mut().filter(|t| t.tgid == tgid) {
+                    t.exiting = true;
+                }
+            }
+            self.task(tid)?.exiting = true;
             let Pending { nr, args, inputs, regs_digest } = pending;
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: 0, outputs: Vec::new(), inputs, regs_digest }))?;
             if nr == sc::nr::EXIT && !is_leader {
@@ -1038,6 +1170,11 @@ impl Session {
             return self.write_to_std_stream(tid);
         }
         self.release(tid);
+        if self.bookmark_pending && !self.detached {
+            // Held here until the bookmark is placed (see `bookmark_state`).
+            self.task(tid)?.parked = true;
+            return Ok(());
+        }
         tracee::cont_syscall(tid, 0)?;
         Ok(())
     }
@@ -1194,10 +1331,10 @@ impl Session {
         }
         if std::mem::take(&mut task.in_vfork) {
             let parent = task.domain;
-            return self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })]);
+            return self.want_token_after_kernel(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })]);
         }
         let Some(pending) = task.pending.take() else {
-            return self.want_token(tid, Vec::new());
+            return self.want_token_after_kernel(tid, Vec::new());
         };
         let result = regs.rax as i64;
         let ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
@@ -1225,7 +1362,7 @@ impl Session {
             self.release_output_lock(tid)?;
             return tracee::cont(tid, 0).map_err(Into::into);
         }
-        self.want_token(tid, events)
+        self.want_token_after_kernel(tid, events)
     }
 
     /// Describes where the content of a new file mapping comes from, adding
@@ -1307,7 +1444,7 @@ impl Session {
             }));
         }
         self.fds(tgid).exec();
-        self.want_token(tid, events)
+        self.want_token_after_kernel(tid, events)
     }
 
     fn on_signal(&mut self, tid: Tid, sig: i32) -> Result<()> {

@@ -104,6 +104,9 @@ pub struct ReplayOutcome {
     pub breakpoint_hits: u64,
     /// Set when replay stopped before the program's end.
     pub stopped_at: Option<Stop>,
+    /// The replay's state digests at the bookmark it stopped or went live
+    /// at (equal to the recorded ones, or replay reports a divergence).
+    pub stop_digests: Vec<scribe_trace::StateDigest>,
 }
 
 /// Where a replay stopped early.
@@ -259,6 +262,8 @@ impl Replayer {
             last_progress: std::time::Instant::now(),
             open_files: BTreeMap::new(),
             golive_requested: false,
+            stop_digests: Vec::new(),
+            shared_files: BTreeMap::new(),
             preemptions: 0,
             breakpoint_hits: 0,
             buffers: Default::default(),
@@ -294,6 +299,7 @@ impl Replayer {
             preemptions: session.preemptions,
             breakpoint_hits: session.breakpoint_hits,
             stopped_at: session.stopped_at,
+            stop_digests: session.stop_digests,
         })
     }
 }
@@ -341,7 +347,10 @@ impl EventQueue {
                     _ => self.ahead.push_back(p),
                 },
                 Some(Err(e)) => self.end = Some(e.to_string()),
-                None => self.end = Some("end of the trace".into()),
+                None if self.reader.ended_cleanly() => self.end = Some("end of the trace".into()),
+                None => {
+                    self.end = Some("end of the trace, which has no end event: the recorder was killed before finishing it".into())
+                }
             }
         }
     }
@@ -446,11 +455,28 @@ struct LiveTask {
     /// when it last went to run user code; checked at its next event.
     /// `None` once checked (the next resume loads the next batch).
     loaded: Option<Vec<Positioned>>,
+    /// Digest of its registers at the last syscall it replayed (see
+    /// `machine::regs_digest`), for bookmark state digests.
+    entry_digest: Option<u64>,
+    /// Its exit or exit_group was replayed: it is leaving the digests.
+    exiting: bool,
 }
 
 impl LiveTask {
     fn new(rec: Tid, mem: TraceeMemory, state: State) -> Self {
-        LiveTask { rec, mem, state, injecting: None, vfork_result: None, child_tid_fix: None, armed: None, restore_call: None, loaded: None }
+        LiveTask {
+            rec,
+            mem,
+            state,
+            injecting: None,
+            vfork_result: None,
+            child_tid_fix: None,
+            armed: None,
+            restore_call: None,
+            entry_digest: None,
+            exiting: false,
+            loaded: None,
+        }
     }
 }
 
@@ -482,6 +508,12 @@ struct Session {
     open_files: BTreeMap<Tid, crate::golive::OpenFiles>,
     /// SIGUSR1 asked the replay to go live.
     golive_requested: bool,
+    /// State digests taken at the bookmark replay stopped or went live at.
+    stop_digests: Vec<scribe_trace::StateDigest>,
+    /// Per process (recorded tgid): ranges that were shared file mappings
+    /// when recorded. Replay maps them private, so the recording's digests
+    /// (which skip shared memory) did not cover them.
+    shared_files: BTreeMap<Tid, Vec<(u64, u64)>>,
     preemptions: u64,
     breakpoint_hits: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
@@ -492,6 +524,13 @@ struct Session {
     leader_status: Option<ExitStatus>,
     options: ReplayOptions,
 }
+
+/// Whether plain replay checks the state digest of every bookmark it
+/// passes, not only of the one it stops or goes live at. Off: reading all
+/// writable memory costs milliseconds per bookmark for a big process (see
+/// docs/ARCHITECTURE.md), and a divergence shows up at the next syscall
+/// anyway.
+const CHECK_EVERY_BOOKMARK: bool = false;
 
 /// What a task stopped at, as seen by replay.
 fn describe_stop(nr: u32, args: &[u64; 6]) -> String {
@@ -762,6 +801,10 @@ impl Session {
                         let id = b.id;
                         let p = self.queue.take_at(0).expect("peeked event exists");
                         self.remember(&p);
+                        let stops_here = self.options.golive == Some(id) || self.options.stop_at == Some(id);
+                        if stops_here || CHECK_EVERY_BOOKMARK {
+                            self.check_bookmark(&p)?;
+                        }
                         if self.options.golive == Some(id) {
                             return self.go_live(Some(id)).map(Some);
                         }
@@ -843,6 +886,76 @@ impl Session {
             }
             return Ok(None);
         }
+    }
+
+    /// The state digest of every replayed process, computed like the
+    /// recorder's: memory from the live process, registers at each task's
+    /// syscall entry (read now for a task waiting at its seccomp stop).
+    fn state_digests(&self) -> Result<Vec<scribe_trace::StateDigest>> {
+        let mut processes: BTreeMap<Tid, Vec<(Tid, Tid, &LiveTask)>> = BTreeMap::new();
+        for (&live, task) in self.tasks.iter().filter(|(_, t)| !t.exiting) {
+            let tgid = self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec);
+            processes.entry(tgid).or_default().push((task.rec, live, task));
+        }
+        let mut digests = Vec::with_capacity(processes.len());
+        for (pid, mut tasks) in processes {
+            tasks.sort_by_key(|&(rec, _, _)| rec);
+            let (_, reader, task) = tasks[0];
+            let maps = procfs::maps(reader).map_err(|e| EngineError::io(format!("reading /proc/{reader}/maps"), e))?;
+            let skip = self.shared_files.get(&pid).map(Vec::as_slice).unwrap_or_default();
+            let memory = machine::memory_digest(&task.mem, &machine::digest_ranges(&maps, skip));
+            let mut entries = Vec::with_capacity(tasks.len());
+            for &(rec, live, task) in &tasks {
+                let entry = if task.state == State::AtSeccomp {
+                    Some(machine::regs_digest(&tracee::get_regs(live)?))
+                } else {
+                    task.entry_digest
+                };
+                entries.push((rec, entry));
+            }
+            digests.push(scribe_trace::StateDigest { pid, memory, registers: machine::tasks_digest(entries) });
+        }
+        Ok(digests)
+    }
+
+    /// Compares the replay's state at a bookmark with the recorded digests
+    /// (a trace without them, or a bookmark placed without them, is not
+    /// checked); a difference is a divergence naming the process.
+    fn check_bookmark(&mut self, p: &Positioned) -> Result<()> {
+        let Event::Bookmark(b) = &p.event else { return Ok(()) };
+        let replayed = self.state_digests()?;
+        self.stop_digests = replayed.clone();
+        if b.digests.is_empty() {
+            return Ok(());
+        }
+        let mut problem = None;
+        for recorded in &b.digests {
+            let pid = recorded.pid;
+            problem = match replayed.iter().find(|d| d.pid == pid) {
+                None => Some((pid, format!("process {pid} of the recording does not exist in the replay"))),
+                Some(d) if d.memory != recorded.memory => Some((
+                    pid,
+                    format!("the memory of process {pid} differs from the recording (digest {:#018x}, recorded {:#018x})", d.memory, recorded.memory),
+                )),
+                Some(d) if d.registers != recorded.registers => Some((
+                    pid,
+                    format!("the registers of process {pid} differ from the recording (digest {:#018x}, recorded {:#018x})", d.registers, recorded.registers),
+                )),
+                Some(_) => None,
+            };
+            if problem.is_some() {
+                break;
+            }
+        }
+        if problem.is_none() {
+            if let Some(extra) = replayed.iter().find(|d| !b.digests.iter().any(|r| r.pid == d.pid)) {
+                problem = Some((extra.pid, format!("process {} exists in the replay but not in the recording", extra.pid)));
+            }
+        }
+        let Some((pid, what)) = problem else { return Ok(()) };
+        let live = self.live_of.get(&pid).copied();
+        let observed = replayed.iter().map(crate::format::state_digest).collect::<Vec<_>>().join("\n    ");
+        Err(self.divergence(pid, live, format!("state at bookmark {} differs: {what}", b.id), Some(p), observed))
     }
 
     /// Stops replaying: each process reopens its files (through one of its
@@ -1015,6 +1128,7 @@ impl Session {
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let observed = || describe_stop(nr, &args);
+        self.task_mut(live)?.entry_digest = Some(machine::regs_digest(&regs));
         if (nr == sc::nr::EXECVE || nr == sc::nr::EXECVEAT) && matches!(self.queue.peek_for(rec).map(|p| &p.event), Some(Event::Exec(_))) {
             return self.replay_exec(live, rec, nr, args);
         }
@@ -1053,6 +1167,15 @@ impl Session {
             }
         }
         if nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT {
+            let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+            if nr == sc::nr::EXIT_GROUP {
+                for task in self.tasks.values_mut() {
+                    if self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec) == tgid {
+                        task.exiting = true;
+                    }
+                }
+            }
+            self.task_mut(live)?.exiting = true;
             self.set_state(live, State::InKernel)?;
             return tracee::cont(live, 0).map_err(Into::into);
         }
@@ -1124,7 +1247,46 @@ impl Session {
         };
         self.fds(rec).apply(nr, &call.args, call.result);
         self.track_files(live, rec, call);
+        self.track_shared_files(rec, call);
         self.resume_after_syscall(live, rec, call, at_exit)
+    }
+
+    /// Follows the ranges that were shared file mappings in the recording
+    /// (see `Session::shared_files`) through mmap, munmap and mremap.
+    fn track_shared_files(&mut self, rec: Tid, call: &SyscallRecord) {
+        const PAGE: u64 = 4096;
+        let page_up = |len: u64| len.saturating_add(PAGE - 1) & !(PAGE - 1);
+        if call.result < 0 {
+            return;
+        }
+        let args = &call.args;
+        let result = call.result as u64;
+        type Range = (u64, u64);
+        let (gone, new_shared): (Vec<Range>, Option<Range>) = match call.nr {
+            sc::nr::MMAP => {
+                let range = (result, result.saturating_add(page_up(args[1])));
+                let shared_file = args[3] & machine::MAP_SHARED != 0 && args[3] & machine::MAP_ANONYMOUS == 0;
+                (vec![range], shared_file.then_some(range))
+            }
+            sc::nr::MUNMAP => (vec![(args[0], args[0].saturating_add(page_up(args[1])))], None),
+            // A moved or resized shared mapping is forgotten: the
+            // approximation errs towards a reported difference.
+            sc::nr::MREMAP => (
+                vec![(args[0], args[0].saturating_add(page_up(args[1]))), (result, result.saturating_add(page_up(args[2])))],
+                None,
+            ),
+            _ => return,
+        };
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let ranges = self.shared_files.entry(tgid).or_default();
+        for (gone_start, gone_end) in gone {
+            *ranges = ranges
+                .iter()
+                .flat_map(|&(start, end)| [(start, end.min(gone_start)), (start.max(gone_end), end)])
+                .filter(|(start, end)| start < end)
+                .collect();
+        }
+        ranges.extend(new_shared);
     }
 
     /// A wait that swaps the signal mask (rt_sigsuspend, pselect6, ppoll,
@@ -1200,6 +1362,9 @@ impl Session {
                         self.std_fds.insert(child_rec, table);
                         if let Some(files) = self.open_files.get(&parent_tgid).cloned() {
                             self.open_files.insert(child_rec, files);
+                        }
+                        if let Some(shared) = self.shared_files.get(&parent_tgid).cloned() {
+                            self.shared_files.insert(child_rec, shared);
                         }
                     }
                     if flags & CLONE_PARENT_SETTID != 0 && parent_tid_ptr != 0 {

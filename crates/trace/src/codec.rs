@@ -198,6 +198,9 @@ pub enum DecodeErrorKind {
     /// A varint is longer than needed (trailing zero groups).
     #[error("non-canonical varint (padded with zero groups)")]
     NonCanonicalVarint,
+    /// A value that has a shorter canonical encoding (named here).
+    #[error("non-canonical encoding: {0}")]
+    NonCanonical(&'static str),
     /// A number does not fit its field.
     #[error("{what} value {value} out of range")]
     OutOfRange {
@@ -775,17 +778,47 @@ impl Wire for PreemptRecord {
     }
 }
 
+impl Wire for StateDigest {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.i32(self.pid);
+        enc.fixed_u64(self.memory);
+        enc.fixed_u64(self.registers);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(StateDigest {
+            pid: dec.i32()?,
+            memory: dec.fixed_u64()?,
+            registers: dec.fixed_u64()?,
+        })
+    }
+}
+
+/// Smallest encoding of a [`StateDigest`]: a one-byte pid and two hashes.
+const STATE_DIGEST_MIN_LEN: usize = 17;
+
+/// The digests are a trailing field added in format version 2: a body that
+/// ends after `tid` (every version 1 bookmark) has none. To keep the
+/// encoding canonical, an empty list is written as nothing, so an explicit
+/// count of 0 is rejected.
 impl Wire for BookmarkRecord {
     fn encode(&self, enc: &mut Encoder) {
         enc.u32(self.id);
         enc.i32(self.tid);
+        if !self.digests.is_empty() {
+            enc.seq(&self.digests, |e, d| d.encode(e));
+        }
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(BookmarkRecord {
-            id: dec.u32()?,
-            tid: dec.i32()?,
-        })
+        let id = dec.u32()?;
+        let tid = dec.i32()?;
+        let at = dec.pos;
+        let digests = if dec.is_empty() { Vec::new() } else { dec.seq(STATE_DIGEST_MIN_LEN, StateDigest::decode)? };
+        if digests.is_empty() && dec.pos > at {
+            return Err(dec.err_at(at, DecodeErrorKind::NonCanonical("empty digest list")));
+        }
+        Ok(BookmarkRecord { id, tid, digests })
     }
 }
 

@@ -27,11 +27,12 @@ pub enum TraceError {
     },
 
     /// The file is a trace of a format version this build cannot read.
-    #[error("unsupported trace format version {found} (at offset 8); this build reads version {supported}")]
+    #[error("unsupported trace format version {found} (at offset 8); this build reads versions 1 to {supported}")]
     UnsupportedVersion {
         /// Version in the file.
         found: u32,
-        /// Version this build reads.
+        /// Newest version this build reads (it reads every version from
+        /// `MIN_FORMAT_VERSION` up to this one).
         supported: u32,
     },
 

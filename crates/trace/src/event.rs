@@ -221,6 +221,21 @@ pub struct BookmarkRecord {
     pub id: u32,
     /// The task the bookmark was taken on.
     pub tid: Tid,
+    /// The state of each process at the bookmark, in pid order, checked by
+    /// replay when it stops or goes live there. Empty in version 1 traces.
+    pub digests: Vec<StateDigest>,
+}
+
+/// The state of one process at a bookmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StateDigest {
+    /// The process (recorded thread-group id).
+    pub pid: Tid,
+    /// FNV-1a over the address and content of its writable private memory.
+    pub memory: u64,
+    /// FNV-1a over its tasks' register digests at their last syscall entry,
+    /// in tid order.
+    pub registers: u64,
 }
 
 /// A new task (thread or process) starting to run user code.

@@ -4,8 +4,17 @@
 /// First 8 bytes of every trace file.
 pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 
-/// The file format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The file format version this crate writes.
+///
+/// Version 2 added the state digests of `BookmarkRecord`; they are a
+/// trailing field of the bookmark body, absent in version 1 traces, so this
+/// crate reads both (see [`MIN_FORMAT_VERSION`]). The version still changed
+/// so that an older reader refuses a version 2 trace with a clear message
+/// instead of failing on a bookmark's "trailing bytes".
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest file format version this crate reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 
 /// Bytes of the file header before the header body: magic, version, length.
 pub const FILE_HEADER_FIXED_LEN: usize = 16;

@@ -4,7 +4,7 @@ use crate::codec::{Decoder, Wire};
 use crate::error::TraceError;
 use crate::event::{Event, Header};
 use crate::format::{
-    ChunkHeader, ChunkHeaderError, CHUNK_HEADER_LEN, FILE_HEADER_FIXED_LEN, FORMAT_VERSION, MAGIC,
+    ChunkHeader, ChunkHeaderError, CHUNK_HEADER_LEN, FILE_HEADER_FIXED_LEN, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
     MAX_CHUNK_LEN, MAX_HEADER_LEN,
 };
 use std::fmt;
@@ -191,7 +191,7 @@ impl<R: Read> TraceReader<R> {
         }
         let [_, _, _, _, _, _, _, _, v0, v1, v2, v3, l0, l1, l2, l3] = fixed;
         let version = le_u32([v0, v1, v2, v3]);
-        if version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(TraceError::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,

@@ -123,13 +123,12 @@ fn wrong_magic_is_not_a_trace() {
 
 #[test]
 fn future_version_is_unsupported() {
-    let mut bytes = file_header_bytes(2, &header());
+    let mut bytes = file_header_bytes(FORMAT_VERSION + 1, &header());
     bytes.extend(chunk_with_raw(&raw_payload(&[end_event()]), 0, 1));
     match TraceReader::from_reader(&bytes[..]).unwrap_err() {
-        TraceError::UnsupportedVersion {
-            found: 2,
-            supported: 1,
-        } => {}
+        TraceError::UnsupportedVersion { found, supported } => {
+            assert_eq!((found, supported), (FORMAT_VERSION + 1, FORMAT_VERSION));
+        }
         other => panic!("{other:?}"),
     }
     let bytes = file_header_bytes(0, &header());
@@ -436,4 +435,30 @@ mod with_valid_checksums {
             "{err}"
         );
     }
+}
+
+#[test]
+fn version_1_traces_are_read_and_their_bookmarks_have_no_digests() {
+    // A version 1 bookmark body ends after its tid.
+    let mut v1_bookmark = vec![kind::BOOKMARK, 2, 4, 6];
+    v1_bookmark.extend(end_event().to_bytes());
+    let mut bytes = file_header_bytes(1, &header());
+    bytes.extend(chunk_with_raw(&v1_bookmark, 0, 2));
+    let (events, err) = read_bytes(&bytes);
+    assert!(err.is_none(), "{err:?}");
+    match &events[0].event {
+        Event::Bookmark(b) => assert_eq!((b.id, b.tid, b.digests.len()), (4, 3, 0)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_explicit_empty_digest_list_is_not_canonical() {
+    // id 4, tid 3, then a digest count of 0: the canonical form omits it.
+    let err = Event::from_bytes(&[kind::BOOKMARK, 3, 4, 6, 0]).unwrap_err();
+    assert_eq!(err.kind, DecodeErrorKind::NonCanonical("empty digest list"));
+    assert_eq!(err.offset, 4);
+    // A truncated digest is an ordinary error, not a panic.
+    let err = Event::from_bytes(&[kind::BOOKMARK, 5, 4, 6, 1, 2, 0xff]).unwrap_err();
+    assert!(matches!(err.kind, DecodeErrorKind::CountTooLarge { .. }), "{err:?}");
 }

@@ -194,6 +194,23 @@ pub fn all_variants() -> Vec<Event> {
         Event::Bookmark(BookmarkRecord {
             id: u32::MAX,
             tid: i32::MIN,
+            digests: Vec::new(),
+        }),
+        Event::Bookmark(BookmarkRecord {
+            id: 3,
+            tid: 77,
+            digests: vec![
+                StateDigest {
+                    pid: 77,
+                    memory: u64::MAX,
+                    registers: 0,
+                },
+                StateDigest {
+                    pid: i32::MAX,
+                    memory: 0x0123_4567_89ab_cdef,
+                    registers: 1,
+                },
+            ],
         }),
         Event::End(EndRecord {
             reason: end_reason::ERROR,
