@@ -247,6 +247,7 @@ impl Replayer {
                 files: FileStore::default(),
                 end: None,
                 domain_of: Default::default(),
+                clean_prefix: Default::default(),
             },
             tasks: BTreeMap::new(),
             live_of: BTreeMap::new(),
@@ -327,6 +328,10 @@ struct EventQueue {
     /// The memory domain of each recorded task, from its first TaskStart
     /// (tasks not listed are in a domain of their own).
     domain_of: std::collections::HashMap<Tid, Tid>,
+    /// Per memory domain: how many leading events of `ahead` are known not
+    /// to be its own, so that looking for a domain whose next event is far
+    /// ahead does not walk the same events at every stop.
+    clean_prefix: std::collections::HashMap<Tid, usize>,
 }
 
 impl EventQueue {
@@ -362,7 +367,38 @@ impl EventQueue {
 
     fn pop(&mut self) -> Option<Positioned> {
         self.fill(0);
-        self.ahead.pop_front()
+        self.remove(0)
+    }
+
+    /// Removes the event at `index` of the lookahead, keeping the per-domain
+    /// clean prefixes true.
+    fn remove(&mut self, index: usize) -> Option<Positioned> {
+        let p = self.ahead.remove(index)?;
+        for clean in self.clean_prefix.values_mut() {
+            if index < *clean {
+                *clean -= 1;
+            }
+        }
+        Some(p)
+    }
+
+    /// Index of the first event of memory domain `domain` among the first
+    /// `limit` events, if there is one.
+    fn first_in_domain(&mut self, domain: Tid, limit: usize) -> Option<usize> {
+        let start = self.clean_prefix.get(&domain).copied().unwrap_or(0);
+        let mut i = start;
+        while i < limit {
+            let Some(p) = self.peek(i) else { break };
+            if let Some(tid) = p.event.tid() {
+                if self.domain(tid) == domain {
+                    self.clean_prefix.insert(domain, i);
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+        self.clean_prefix.insert(domain, i);
+        None
     }
 
     /// Index of the next event of task `rec`, looking past events that the
@@ -409,13 +445,13 @@ impl EventQueue {
     /// Removes and returns the event at `index` of the lookahead.
     fn take_at(&mut self, index: usize) -> Option<Positioned> {
         self.fill(index);
-        self.ahead.remove(index)
+        self.remove(index)
     }
 
     /// Removes and returns the next event of task `rec`.
     fn take_for(&mut self, rec: Tid) -> Option<Positioned> {
         let i = self.find_for(rec)?;
-        self.ahead.remove(i)
+        self.remove(i)
     }
 }
 
@@ -558,7 +594,7 @@ impl Session {
     fn track_files(&mut self, live: Tid, rec: Tid, call: &SyscallRecord) {
         let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
         if let (Some(task), Some(files)) = (self.tasks.get(&live), self.open_files.get_mut(&tgid)) {
-            files.apply(call.nr, &call.args, call.result, &task.mem);
+            files.apply(call, &task.mem);
         }
     }
 
@@ -758,6 +794,14 @@ impl Session {
             let mut earlier_write_pending = false;
             let domains: std::collections::BTreeSet<Tid> =
                 self.tasks.values().filter(|t| t.state != State::InKernel).map(|t| self.queue.domain(t.rec)).collect();
+            for &domain in &domains {
+                // A domain with nothing in the window cannot advance now:
+                // not walking the window for it keeps each stop cheap when
+                // one process runs far ahead of another.
+                if !blocked.contains(&domain) && self.queue.first_in_domain(domain, WINDOW).is_none() {
+                    blocked.insert(domain);
+                }
+            }
             for i in 0..WINDOW {
                 if domains.iter().all(|d| blocked.contains(d)) && i > 0 {
                     // Every domain waits: nothing further ahead can run.
