@@ -79,12 +79,19 @@ impl OpenFiles {
         self.fds.insert(new, (entry, cloexec));
     }
 
-    /// Follows one replayed syscall (`mem` is the process's memory, read for
-    /// path arguments).
-    pub fn apply(&mut self, nr_: u32, args: &[u64; 6], result: i64, mem: &TraceeMemory) {
+    /// Follows one replayed syscall. Paths come from the call's recorded
+    /// inputs when it has them (a buffered call is applied after the program
+    /// ran on and may have reused the memory), else from `mem`, the
+    /// process's memory.
+    pub fn apply(&mut self, call: &scribe_trace::SyscallRecord, mem: &TraceeMemory) {
+        let (nr_, args, result) = (call.nr, &call.args, call.result);
         if result < 0 {
             return;
         }
+        let read_path = |addr: u64| match call.inputs.iter().find(|m| m.addr == addr) {
+            Some(m) => m.bytes.split(|&b| b == 0).next().unwrap_or_default().to_vec(),
+            None => mem.read_cstr(addr, 4096),
+        };
         let fd = |i: usize| args[i] as i32;
         let new = result as i32;
         match nr_ {
@@ -94,7 +101,7 @@ impl OpenFiles {
                     nr::OPEN => (AT_FDCWD, args[0], args[1]),
                     _ => (AT_FDCWD, args[0], O_CREAT | 1 | O_TRUNC),
                 };
-                let path = mem.read_cstr(path_arg, 4096);
+                let path = read_path(path_arg);
                 let base = match self.fds.get(&(dir as i32)) {
                     Some((OpenFile::File { path, .. }, _)) if dir != AT_FDCWD => Some(path.clone()),
                     _ => None,
@@ -122,7 +129,7 @@ impl OpenFiles {
                 }
             }
             nr::CHDIR => {
-                let path = mem.read_cstr(args[0], 4096);
+                let path = read_path(args[0]);
                 self.cwd = self.absolute(None, &path);
             }
             nr::PIPE | nr::PIPE2 | nr::SOCKETPAIR => {

@@ -1200,6 +1200,7 @@ impl Session {
         }
         self.buffered += calls.len() as u64;
         for call in calls {
+            self.fds(tgid).apply(call.nr, &call.args, call.result);
             self.push(Event::Buffered(call))?;
         }
         Ok(())
