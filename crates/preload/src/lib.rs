@@ -49,8 +49,10 @@ pub extern "C" fn rust_eh_personality() {}
 
 mod nr {
     pub const READ: u32 = 0;
+    pub const CLOSE: u32 = 3;
     pub const FSTAT: u32 = 5;
     pub const LSEEK: u32 = 8;
+    pub const FCNTL: u32 = 72;
     pub const MMAP: u32 = 9;
     pub const MPROTECT: u32 = 10;
     pub const MUNMAP: u32 = 11;
@@ -58,6 +60,7 @@ mod nr {
     pub const GETPID: u32 = 39;
     pub const READLINK: u32 = 89;
     pub const GETTIMEOFDAY: u32 = 96;
+    pub const OPENAT: u32 = 257;
     pub const GETPPID: u32 = 110;
     pub const GETTID: u32 = 186;
     pub const GETXATTR: u32 = 191;
@@ -282,19 +285,34 @@ fn call(nr: u32, args: [u64; 6], input: *const u8, out_addr: u64, out_max: u32, 
     Call { nr, args, input, out_addr, out_max, output }
 }
 
-/// Whether `fd` is a regular file, asked through the buffer (the answer is
-/// part of the recording, so replay makes the same choice).
-unsafe fn is_regular_file(fd: i32) -> bool {
-    const S_IFMT: u32 = 0o170000;
-    const S_IFREG: u32 = 0o100000;
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+const S_IFDIR: u32 = 0o040000;
+
+/// The file type bits of `fd`, or of `path` relative to `dirfd` when `path`
+/// is not null, asked through the buffer (the answer is part of the
+/// recording, so replay makes the same choice); `Err(result)` if the stat
+/// failed or could not be buffered (`Err(0)`).
+unsafe fn file_type(fd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
     let mut st = [0u64; STAT_LEN as usize / 8];
     let addr = st.as_mut_ptr() as u64;
-    let c = call(nr::FSTAT, [fd as u64, addr, 0, 0, 0, 0], core::ptr::null(), addr, STAT_LEN, Output::OnSuccess(STAT_LEN));
+    let c = if path.is_null() {
+        call(nr::FSTAT, [fd as u64, addr, 0, 0, 0, 0], core::ptr::null(), addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
+    } else {
+        let args = [fd as i64 as u64, path as u64, addr, flags, 0, 0];
+        call(nr::NEWFSTATAT, args, path, addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
+    };
     match buffered(&c) {
         // st_mode is the u32 at offset 24.
-        Some(0) => (st[3] as u32) & S_IFMT == S_IFREG,
-        _ => false,
+        Some(0) => Ok((st[3] as u32) & S_IFMT),
+        Some(err) => Err(err),
+        None => Err(0),
     }
+}
+
+/// Whether `fd` is a regular file (see [`file_type`]).
+unsafe fn is_regular_file(fd: i32) -> bool {
+    file_type(fd, core::ptr::null(), 0) == Ok(S_IFREG)
 }
 
 // ---- implementations (C ABI, called by the exported shims) ----
@@ -448,6 +466,74 @@ unsafe extern "C" fn gettid_impl() -> i64 {
     run(call(nr::GETTID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing))
 }
 
+/// Opens never block on regular files and directories (FIFOs and devices
+/// can): those are buffered, and so is the creation of a missing file.
+unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
+    const O_CREAT: i32 = 0o100;
+    const O_NOFOLLOW: i32 = 0o400000;
+    const O_TMPFILE: i32 = 0o20200000;
+    const ENOENT: i64 = -2;
+    let mode = if flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE { mode } else { 0 };
+    let args = [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mode), 0, 0];
+    if path.is_null() || flags & O_TMPFILE == O_TMPFILE {
+        return errno_result(traced(nr::OPENAT, args));
+    }
+    let stat_flags = if flags & O_NOFOLLOW != 0 { AT_SYMLINK_NOFOLLOW } else { 0 };
+    let safe = match file_type(dirfd, path, stat_flags) {
+        Ok(kind) => kind == S_IFREG || kind == S_IFDIR,
+        Err(ENOENT) => flags & O_CREAT != 0,
+        Err(_) => false,
+    };
+    if safe {
+        return run(call(nr::OPENAT, args, path, 0, 0, Output::Nothing));
+    }
+    errno_result(traced(nr::OPENAT, args))
+}
+
+unsafe extern "C" fn open_impl(path: *const u8, flags: i32, mode: u32) -> i64 {
+    openat_call(AT_FDCWD as i32, path, flags, mode)
+}
+
+unsafe extern "C" fn open_2_impl(path: *const u8, flags: i32) -> i64 {
+    openat_call(AT_FDCWD as i32, path, flags, 0)
+}
+
+unsafe extern "C" fn openat_impl(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
+    openat_call(dirfd, path, flags, mode)
+}
+
+unsafe extern "C" fn openat_2_impl(dirfd: i32, path: *const u8, flags: i32) -> i64 {
+    openat_call(dirfd, path, flags, 0)
+}
+
+/// Closing a regular file or a directory never blocks (a socket may linger).
+unsafe extern "C" fn close_impl(fd: i32) -> i64 {
+    let args = [fd as u64, 0, 0, 0, 0, 0];
+    match file_type(fd, core::ptr::null(), 0) {
+        Ok(S_IFREG | S_IFDIR) => run(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
+        _ => errno_result(traced(nr::CLOSE, args)),
+    }
+}
+
+/// The fcntl commands that neither block nor write memory: descriptor
+/// flags, status flags, duplication. (Locks may wait; F_GETLK and friends
+/// write a struct.)
+unsafe extern "C" fn fcntl_impl(fd: i32, cmd: i32, arg: u64) -> i64 {
+    const F_DUPFD: i32 = 0;
+    const F_GETFD: i32 = 1;
+    const F_SETFD: i32 = 2;
+    const F_GETFL: i32 = 3;
+    const F_SETFL: i32 = 4;
+    const F_DUPFD_CLOEXEC: i32 = 1030;
+    let args = [fd as u64, cmd as u64, arg, 0, 0, 0];
+    match cmd {
+        F_DUPFD | F_GETFD | F_SETFD | F_GETFL | F_SETFL | F_DUPFD_CLOEXEC => {
+            run(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing))
+        }
+        _ => errno_result(traced(nr::FCNTL, args)),
+    }
+}
+
 // ---- exported entry points ----
 
 /// Defines an exported libc name that calls `$imp` and then clears every
@@ -510,4 +596,16 @@ export! {
     getpid => getpid_impl;
     getppid => getppid_impl;
     gettid => gettid_impl;
+    open => open_impl;
+    open64 => open_impl;
+    __open_2 => open_2_impl;
+    __open64_2 => open_2_impl;
+    openat => openat_impl;
+    openat64 => openat_impl;
+    __openat_2 => openat_2_impl;
+    __openat64_2 => openat_2_impl;
+    close => close_impl;
+    fcntl => fcntl_impl;
+    fcntl64 => fcntl_impl;
+    __fcntl => fcntl_impl;
 }
