@@ -127,14 +127,19 @@ fn decode_status(status: i32) -> WaitStatus {
     }
 }
 
+const WAIT_FLAGS: libc::c_int = libc::__WALL | libc::__WNOTHREAD;
+
 /// Waits for a state change of `tid`, or of any tracee when `tid` is -1.
 ///
-/// Uses `__WALL` so threads are reported too; retries on EINTR.
+/// Uses `__WALL` so threads are reported too, and `__WNOTHREAD` so that
+/// only the calling thread's tracees are reported: two recordings running
+/// on two threads of one process (parallel tests, a library user) must not
+/// take each other's stops. Retries on EINTR.
 pub fn wait(tid: Tid) -> Result<(Tid, WaitStatus)> {
     let mut status = 0;
     loop {
         // SAFETY: `status` is a valid out-pointer for the duration of the call.
-        let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+        let r = unsafe { libc::waitpid(tid, &mut status, WAIT_FLAGS) };
         if r >= 0 {
             return Ok((r, decode_status(status)));
         }
@@ -150,7 +155,7 @@ pub fn wait(tid: Tid) -> Result<(Tid, WaitStatus)> {
 pub fn wait_interruptible(tid: Tid) -> Result<Option<(Tid, WaitStatus)>> {
     let mut status = 0;
     // SAFETY: `status` is a valid out-pointer for the duration of the call.
-    let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+    let r = unsafe { libc::waitpid(tid, &mut status, WAIT_FLAGS) };
     if r >= 0 {
         return Ok(Some((r, decode_status(status))));
     }
