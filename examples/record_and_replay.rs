@@ -1,5 +1,6 @@
 //! Records a command with the library, replays it to its first bookmark
-//! (or to the end), and prints what each run reported.
+//! (or to the end), and prints what each run reported and, at the bookmark,
+//! each task's registers.
 //!
 //! `cargo run --example record_and_replay -- CMD ARGS...`
 
@@ -25,6 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let replayed = replayer.replay()?;
     eprintln!("replayed {} events, stopped at {:?}, status {:?}", replayed.events, replayed.stopped_at, replayed.status);
+    for (tid, registers) in &replayed.stop_registers {
+        let shown: Vec<String> = registers.iter().map(|(name, value)| format!("{name}={value:#x}")).collect();
+        eprintln!("task {tid} at the bookmark: {}", shown.join(" "));
+    }
     std::fs::remove_file(&trace)?;
     Ok(())
 }

@@ -67,3 +67,26 @@ fn record_replay_and_observe_through_the_library() {
     assert_eq!(counts.writes, vec![text.len() as u8], "one write(1) of the printed length");
     assert!(text.trim().parse::<u128>().is_ok(), "{text}");
 }
+
+#[test]
+fn replay_to_a_bookmark_reports_each_tasks_registers_the_same_every_time() {
+    let dir = tmpdir();
+    let trace = dir.path().join("ticker.scribe");
+    // `sh -c` sleeps in a loop: a bookmark lands while it waits.
+    let recorded = Recorder::new(["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 0.05; done; echo done"])
+        .output(&trace)
+        .auto_bookmark(std::time::Duration::from_millis(80))
+        .record()
+        .unwrap();
+    assert!(recorded.bookmarks > 0, "no bookmark was placed");
+    let stop = || Replayer::open(&trace).unwrap().stdout(Box::new(std::io::sink())).stop_at(0).replay().unwrap();
+    let (first, second) = (stop(), stop());
+    assert_eq!(first.stopped_at, Some(scribe_engine::Stop::Bookmark(0)));
+    assert!(!first.stop_registers.is_empty(), "no task's registers at the bookmark");
+    assert_eq!(first.stop_registers, second.stop_registers, "two replays to one bookmark differ");
+    for (tid, registers) in &first.stop_registers {
+        let value = |name: &str| registers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap();
+        assert_ne!(value("rip"), 0, "task {tid}");
+        assert!(value("rsp") > 0x7fff_0000_0000, "task {tid}: stack pointer {:#x}", value("rsp"));
+    }
+}

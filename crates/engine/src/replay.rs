@@ -107,6 +107,9 @@ pub struct ReplayOutcome {
     /// The replay's state digests at the bookmark it stopped or went live
     /// at (equal to the recorded ones, or replay reports a divergence).
     pub stop_digests: Vec<scribe_trace::StateDigest>,
+    /// Registers of every task stopped at a syscall when replay stopped at a
+    /// bookmark (`--stop-at`), by recorded task id: (name, value) pairs.
+    pub stop_registers: BTreeMap<Tid, Vec<(&'static str, u64)>>,
 }
 
 /// Where a replay stopped early.
@@ -264,6 +267,7 @@ impl Replayer {
             open_files: BTreeMap::new(),
             golive_requested: false,
             stop_digests: Vec::new(),
+            stop_registers: BTreeMap::new(),
             shared_files: BTreeMap::new(),
             preemptions: 0,
             breakpoint_hits: 0,
@@ -301,6 +305,7 @@ impl Replayer {
             breakpoint_hits: session.breakpoint_hits,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
+            stop_registers: session.stop_registers,
         })
     }
 }
@@ -406,7 +411,10 @@ impl EventQueue {
     /// exits, vfork calls); `None` when another task's event comes first.
     fn find_for(&mut self, rec: Tid) -> Option<usize> {
         let domain = self.domain(rec);
-        for i in 0.. {
+        // Events known not to be this domain's are skipped without a look.
+        let start = self.clean_prefix.get(&domain).copied().unwrap_or(0);
+        let mut clean = true;
+        for i in start.. {
             let p = self.peek(i)?;
             if p.event.tid() == Some(rec) {
                 return Some(i);
@@ -416,9 +424,13 @@ impl EventQueue {
             if let Some(other) = p.event.tid() {
                 let other_domain = self.domain(other);
                 if other_domain != domain {
+                    if clean {
+                        self.clean_prefix.insert(domain, i + 1);
+                    }
                     continue;
                 }
             }
+            clean = false;
             let p = self.peek(i)?;
             let unordered = match &p.event {
                 Event::Exit(_) | Event::Bookmark(_) => true,
@@ -546,6 +558,8 @@ struct Session {
     golive_requested: bool,
     /// State digests taken at the bookmark replay stopped or went live at.
     stop_digests: Vec<scribe_trace::StateDigest>,
+    /// Registers of the stopped tasks at the bookmark replay stopped at.
+    stop_registers: BTreeMap<Tid, Vec<(&'static str, u64)>>,
     /// Per process (recorded tgid): ranges that were shared file mappings
     /// when recorded. Replay maps them private, so the recording's digests
     /// (which skip shared memory) did not cover them.
@@ -854,6 +868,12 @@ impl Session {
                         }
                         if self.options.stop_at == Some(id) {
                             self.stopped_at = Some(Stop::Bookmark(id));
+                            for (&live, task) in &self.tasks {
+                                if let Ok(regs) = tracee::get_regs(live) {
+                                    let named = tracee::REG_NAMES.iter().copied().zip(tracee::regs_to_words(&regs)).collect();
+                                    self.stop_registers.insert(task.rec, named);
+                                }
+                            }
                             self.kill_all();
                             return Ok(Some(ExitStatus::Exited(0)));
                         }
@@ -1839,10 +1859,30 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 /// A copy of an event without its bulky data (memory contents, stacks),
 /// for decisions that only look at who and what.
 fn without_data(event: &Event) -> Event {
+    // Field by field: `..x.clone()` would copy the data before dropping it.
+    let call = |c: &SyscallRecord| SyscallRecord {
+        tid: c.tid,
+        nr: c.nr,
+        args: c.args,
+        result: c.result,
+        outputs: Vec::new(),
+        inputs: Vec::new(),
+        regs_digest: c.regs_digest,
+    };
     match event {
-        Event::Syscall(c) => Event::Syscall(SyscallRecord { outputs: Vec::new(), inputs: Vec::new(), ..c.clone() }),
-        Event::Exec(e) => Event::Exec(ExecRecord { stack: Vec::new(), ..e.clone() }),
-        Event::MapFile(m) => Event::MapFile(scribe_trace::MapRecord { data: None, ..m.clone() }),
+        Event::Syscall(c) => Event::Syscall(call(c)),
+        Event::Buffered(c) => Event::Buffered(call(c)),
+        Event::Exec(e) => Event::Exec(ExecRecord { tid: e.tid, exe_path: Vec::new(), rsp: e.rsp, stack: Vec::new(), mapped_files: Vec::new() }),
+        Event::MapFile(m) => Event::MapFile(scribe_trace::MapRecord {
+            tid: m.tid,
+            addr: m.addr,
+            len: m.len,
+            prot: m.prot,
+            flags: m.flags,
+            offset: m.offset,
+            file_id: m.file_id,
+            data: None,
+        }),
         other => other.clone(),
     }
 }
