@@ -39,6 +39,7 @@ fn buffered_calls_replay_exactly_from_two_threads_with_signals_and_overflow() {
     let spins: u64 = r.field("spins until 5 ticks:").parse().unwrap();
     assert!(spins > 0);
     assert!(text.contains("signal SIGALRM"), "no SIGALRM in the trace");
+    assert_eq!(r.field("bad paths:"), "-1 EFAULT, -1 EFAULT");
 }
 
 #[test]

@@ -130,6 +130,16 @@ int main(int argc, char **argv) {
     }
     close(fd);
     printf("big reads hash: %016llx\n", (unsigned long long)h);
+    /* Bad pointers get EFAULT, buffered or not, and never crash the library. */
+    struct stat st;
+    const char *volatile null_path = NULL; /* volatile: no compile-time nonnull warning */
+    errno = 0;
+    int r1 = stat(null_path, &st);
+    int e1 = errno;
+    errno = 0;
+    int r2 = stat((const char *)1, &st);
+    int e2 = errno;
+    printf("bad paths: %d %s, %d %s\n", r1, e1 == EFAULT ? "EFAULT" : "?", r2, e2 == EFAULT ? "EFAULT" : "?");
     printf("pid: %d\n", getpid());
     return 0;
 }

@@ -964,6 +964,14 @@ impl Session {
         self.writer.flush()?;
         self.detached = true;
         self.bookmark_pending = false;
+        // Nobody drains the syscall buffers any more, and the program's
+        // threads now run at the same time: the library goes back to plain
+        // syscalls (a call already inside it finishes unharmed).
+        for (tgid, _) in std::mem::take(&mut self.buffers) {
+            if let Some(task) = self.tasks.values().find(|t| t.tgid == tgid) {
+                let _ = syscallbuf::disable(&task.mem);
+            }
+        }
         self.unpark();
         self.tell("detached: the program goes on unrecorded");
         self.domains.clear();

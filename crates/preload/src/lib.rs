@@ -219,6 +219,10 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     if call.out_max > abi::MAX_OUTPUT {
         return None;
     }
+    if !call.input.is_null() && (call.input as u64) < 4096 {
+        // A bad pointer: let the kernel answer EFAULT rather than fault here.
+        return None;
+    }
     let in_len = if call.input.is_null() { 0 } else { c_len(call.input, abi::MAX_INPUT)? };
     let need = abi::record_size(in_len, call.out_max);
     set(header::IN_LIB, 1);
