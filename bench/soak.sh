@@ -12,10 +12,12 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" || exit 1
 work=$(mktemp -d /tmp/scribe-soak.XXXXXX)
 # A copy, so rebuilding during the soak does not change the binary under test.
 cp "$root/target/release/scribe" "$work/scribe"
+# The recorder preloads its syscall buffer library from next to its binary.
+cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon syscallbuf; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 mkdir -p "$work/proj"
@@ -29,6 +31,7 @@ workloads=(
   "$work/pipeline"
   "$work/condvar"
   "$work/shared_anon"
+  "$work/syscallbuf $work"
   "sh -c 'seq 20000 | sort -r | head -3'"
   "make -B -s -j2 -C $work/proj"
 )

@@ -1132,8 +1132,14 @@ impl Session {
             return self.on_buffer_request(tid, regs);
         }
         self.task(tid)?.entry_digest = Some(machine::regs_digest(&regs));
-        if let Some(held) = self.task(tid)?.held.pop_front() {
-            return self.interrupt_for_signal(tid, regs, nr, args, held);
+        // Never at rt_sigreturn: interrupting it leaves the handler's frame
+        // half unwound (a held SIGALRM injected there sent a program back to
+        // an old context about once in twenty runs). The next syscall, after
+        // the handler has returned, delivers it.
+        if nr != sc::nr::RT_SIGRETURN {
+            if let Some(held) = self.task(tid)?.held.pop_front() {
+                return self.interrupt_for_signal(tid, regs, nr, args, held);
+            }
         }
         let refused = if nr == sc::nr::RSEQ {
             // The kernel writes the current CPU into a registered rseq area at

@@ -1653,8 +1653,9 @@ impl Session {
         };
         machine::skip_syscall(live, regs, answer)?;
         self.task_mut(live)?.loaded = None;
-        self.load_buffer(live)?;
-        tracee::cont(live, 0).map_err(Into::into)
+        // Through `resume`: it loads the next batch and arms the breakpoint
+        // when a preemption comes right after that batch.
+        self.resume(live, 0)
     }
 
     /// Before a task runs user code: writes the buffered calls it made
