@@ -296,7 +296,7 @@ impl Replayer {
         let status = result?;
         let last = session.options.last_events;
         let skip = session.history.len().saturating_sub(last);
-        let last_events = session.history.iter().skip(skip).flat_map(|(pos, ev)| with_position(pos, ev)).collect();
+        let last_events = session.history.iter().skip(skip).flat_map(|p| with_position(&position(p), &p.event)).collect();
         Ok(ReplayOutcome {
             status,
             events: session.replayed,
@@ -508,6 +508,8 @@ struct LiveTask {
     entry_digest: Option<u64>,
     /// Its exit or exit_group was replayed: it is leaving the digests.
     exiting: bool,
+    /// A vfork parent stopped at its syscall exit, waiting for its TaskStart.
+    at_vfork_exit: bool,
 }
 
 impl LiveTask {
@@ -524,6 +526,7 @@ impl LiveTask {
             entry_digest: None,
             exiting: false,
             loaded: None,
+            at_vfork_exit: false,
         }
     }
 }
@@ -545,7 +548,9 @@ struct Session {
     tgid_of: BTreeMap<Tid, Tid>,
     /// The live task running user code in each memory domain.
     tokens: BTreeMap<Tid, Tid>,
-    history: VecDeque<(String, Event)>,
+    /// The last events replayed (positions are formatted only when shown:
+    /// buffered calls make millions of events).
+    history: VecDeque<Positioned>,
     history_len: usize,
     replayed: u64,
     /// Why replay stopped before the program ended, if it did.
@@ -644,7 +649,7 @@ impl Session {
         if self.history.len() == self.history_len {
             self.history.pop_front();
         }
-        self.history.push_back((position(p), p.event.clone()));
+        self.history.push_back(p.clone());
     }
 
     fn divergence(&self, rec: Tid, live: Option<Tid>, summary: String, expected: Option<&Positioned>, observed: String) -> EngineError {
@@ -656,13 +661,13 @@ impl Session {
         let mut backtrace: Vec<String> = self
             .history
             .iter()
-            .filter(|(_, ev)| self.options.backtrace_all_tasks || ev.tid().is_none_or(|t| t == rec))
+            .filter(|p| self.options.backtrace_all_tasks || p.event.tid().is_none_or(|t| t == rec))
             .rev()
             .take(wanted)
             .collect::<Vec<_>>()
             .into_iter()
             .rev()
-            .flat_map(|(pos, ev)| with_position(pos, ev))
+            .flat_map(|p| with_position(&position(p), &p.event))
             .collect();
         backtrace.truncate(backtrace.len().max(wanted));
         let (expected_text, position_text) = match expected {
@@ -696,7 +701,7 @@ impl Session {
 
     fn trace_ended(&self, rec: Tid) -> EngineError {
         let detail = self.queue.end.clone().unwrap_or_default();
-        let position = self.history.back().map(|(p, _)| p.clone()).unwrap_or_else(|| "the start".into());
+        let position = self.history.back().map(position).unwrap_or_else(|| "the start".into());
         EngineError::TraceEnded { tid: rec, position, detail }
     }
 
@@ -939,7 +944,20 @@ impl Session {
                             self.mem(live)?.write(addr, &tid.to_le_bytes())?;
                         }
                         self.set_state(live, State::Running)?;
-                        self.resume(live, 0)?;
+                        // A vfork parent waits at its syscall exit: a signal
+                        // recorded right there (SIGCHLD of a quick child) is
+                        // injected now, as after any other syscall.
+                        let signal = match self.queue.peek_for(rec.unwrap_or_default()).map(|p| &p.event) {
+                            Some(Event::Signal(s)) if s.origin == scribe_trace::signal_origin::SYSCALL_EXIT => Some(s.signo),
+                            _ => None,
+                        };
+                        match signal {
+                            Some(signo) if std::mem::take(&mut self.task_mut(live)?.at_vfork_exit) => {
+                                self.task_mut(live)?.injecting = Some(signo);
+                                self.resume(live, signo)?;
+                            }
+                            _ => self.resume(live, 0)?,
+                        }
                         continue 'rescan;
                     }
                     _ => {
@@ -1471,6 +1489,7 @@ impl Session {
 
     /// The exit stop of a vfork parent: it may run once its `TaskStart` comes up.
     fn on_vfork_return(&mut self, live: Tid) -> Result<()> {
+        self.task_mut(live)?.at_vfork_exit = true;
         let result = self.task_mut(live)?.vfork_result.take().unwrap_or(0);
         let mut regs = tracee::get_regs(live)?;
         regs.rax = result as u64;
@@ -1491,7 +1510,7 @@ impl Session {
         };
         if !at_exit {
             tracee::cont_syscall(live, 0)?;
-            let p = self.history.back().map(|(pos, _)| pos.clone()).unwrap_or_default();
+            let p = self.history.back().map(position).unwrap_or_default();
             let (_, status) = tracee::wait(live)?;
             if status != WaitStatus::SyscallStop {
                 return Err(EngineError::Unsupported { tid: rec, what: format!("expected a syscall exit to deliver a signal at {p}, got {status:?}") });
