@@ -250,9 +250,8 @@ pub fn return_address_candidate(mem: &TraceeMemory, regs: &Regs, tid: Tid) -> Op
     let maps = crate::procfs::maps(tid).ok()?;
     // Scribe's own preload library runs another path on replay: never a point there.
     let executable = |addr: u64| {
-        maps.iter().any(|m| {
-            m.start <= addr && addr < m.end && m.perms.contains('x') && !m.path.ends_with(crate::syscallbuf::LIBRARY_NAME)
-        }) && !(scribe_bufabi::REGION_START..scribe_bufabi::HEADER_ADDR).contains(&addr)
+        maps.iter().any(|m| m.start <= addr && addr < m.end && m.perms.contains('x'))
+            && !crate::syscallbuf::in_scribe_code(&maps, addr)
     };
     let stack = mem.read_partial(regs.rsp, 512 * 8);
     stack.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk"))).find(|&word| {

@@ -510,6 +510,8 @@ struct LiveTask {
     exiting: bool,
     /// A vfork parent stopped at its syscall exit, waiting for its TaskStart.
     at_vfork_exit: bool,
+    /// Registers read at its current seccomp stop.
+    seccomp_regs: Option<Regs>,
 }
 
 impl LiveTask {
@@ -527,6 +529,7 @@ impl LiveTask {
             exiting: false,
             loaded: None,
             at_vfork_exit: false,
+            seccomp_regs: None,
         }
     }
 }
@@ -947,16 +950,13 @@ impl Session {
                         // A vfork parent waits at its syscall exit: a signal
                         // recorded right there (SIGCHLD of a quick child) is
                         // injected now, as after any other syscall.
-                        let signal = match self.queue.peek_for(rec.unwrap_or_default()).map(|p| &p.event) {
-                            Some(Event::Signal(s)) if s.origin == scribe_trace::signal_origin::SYSCALL_EXIT => Some(s.signo),
-                            _ => None,
-                        };
-                        match signal {
-                            Some(signo) if std::mem::take(&mut self.task_mut(live)?.at_vfork_exit) => {
+                        let at_vfork_exit = std::mem::take(&mut self.task_mut(live)?.at_vfork_exit);
+                        match rec.filter(|_| at_vfork_exit).and_then(|r| self.signal_at_syscall_exit(r)) {
+                            Some(signo) => {
                                 self.task_mut(live)?.injecting = Some(signo);
                                 self.resume(live, signo)?;
                             }
-                            _ => self.resume(live, 0)?,
+                            None => self.resume(live, 0)?,
                         }
                         continue 'rescan;
                     }
@@ -1165,6 +1165,8 @@ impl Session {
                 // Now, as the recorder drained it at this stop: another task
                 // of the process may use the buffer before this event is due.
                 self.settle_buffer(live)?;
+                // Kept for `on_syscall`: the task stays stopped until then.
+                self.task_mut(live)?.seccomp_regs = Some(regs);
                 self.set_state(live, State::AtSeccomp)
             }
             (WaitStatus::Signal(sig), State::Running) => self.on_signal(live, sig),
@@ -1204,9 +1206,11 @@ impl Session {
     /// Replays the syscall the task `live` is stopped at, whose event is at
     /// the head of the trace.
     fn on_syscall(&mut self, live: Tid) -> Result<()> {
-        self.settle_buffer(live)?;
         let rec = self.rec(live)?;
-        let regs = tracee::get_regs(live)?;
+        let regs = match self.task_mut(live)?.seccomp_regs.take() {
+            Some(regs) => regs,
+            None => tracee::get_regs(live)?,
+        };
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let observed = || describe_stop(nr, &args);
@@ -1497,15 +1501,21 @@ impl Session {
         self.set_state(live, State::AtStart)
     }
 
+    /// The signal task `rec` received right at the syscall exit it is
+    /// stopped at, if its next event is one (not a fault: those the
+    /// instruction raises again by itself).
+    fn signal_at_syscall_exit(&mut self, rec: Tid) -> Option<i32> {
+        match self.queue.peek_for(rec).map(|p| &p.event) {
+            Some(Event::Signal(s)) if s.tid == rec && s.origin != scribe_trace::signal_origin::FAULT => Some(s.signo),
+            _ => None,
+        }
+    }
+
     /// Resumes a task after a syscall, injecting a signal that the recording
     /// delivered right at that syscall's return.
     fn resume_after_syscall(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, at_exit: bool) -> Result<()> {
         self.set_state(live, State::Running)?;
-        let signal = match self.queue.peek_for(rec).map(|p| &p.event) {
-            Some(Event::Signal(s)) if s.tid == rec && s.origin != scribe_trace::signal_origin::FAULT => Some(s.signo),
-            _ => None,
-        };
-        let Some(signo) = signal else {
+        let Some(signo) = self.signal_at_syscall_exit(rec) else {
             return self.resume(live, 0);
         };
         if !at_exit {
@@ -1687,17 +1697,15 @@ impl Session {
             return Ok(());
         }
         let mut batch: Vec<Positioned> = Vec::new();
-        let mut calls: Vec<SyscallRecord> = Vec::new();
         let mut size = 0u64;
         while let Some(Event::Buffered(call)) = self.queue.peek_for(rec).map(|p| &p.event) {
             size += syscallbuf::encoded_size(call);
             if size > u64::from(scribe_bufabi::CAPACITY) {
                 break;
             }
-            calls.push(call.clone());
             batch.push(self.queue.take_for(rec).expect("peeked event exists"));
         }
-        let bytes = syscallbuf::encode(&calls).unwrap_or_default();
+        let bytes = syscallbuf::encode(buffered_calls(&batch)).unwrap_or_default();
         let mem = self.mem(live)?;
         let written = if bytes.is_empty() { Ok(()) } else { mem.write(scribe_bufabi::RECORDS_ADDR, &bytes).map_err(Into::into) };
         if let Err(e) = written.and_then(|()| syscallbuf::set_window(mem, 0, bytes.len() as u32)) {
@@ -1723,8 +1731,7 @@ impl Session {
             Err(e) => return Err(e),
         };
         let made = syscallbuf::read_records(mem, rec, header.used)?;
-        let expected: Vec<&SyscallRecord> =
-            batch.iter().filter_map(|p| if let Event::Buffered(c) = &p.event { Some(c) } else { None }).collect();
+        let expected: Vec<&SyscallRecord> = buffered_calls(&batch).collect();
         for (i, want) in expected.iter().enumerate() {
             let Some(got) = made.get(i) else {
                 let what = format!("the program made {} of the {} buffered syscalls recorded here", made.len(), expected.len());
@@ -1878,6 +1885,11 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 
 /// A copy of an event without its bulky data (memory contents, stacks),
 /// for decisions that only look at who and what.
+/// The calls of a batch of `Buffered` events.
+fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = &SyscallRecord> {
+    batch.iter().filter_map(|p| if let Event::Buffered(c) = &p.event { Some(c) } else { None })
+}
+
 fn without_data(event: &Event) -> Event {
     // Field by field: `..x.clone()` would copy the data before dropping it.
     let call = |c: &SyscallRecord| SyscallRecord {

@@ -160,7 +160,7 @@ pub fn encoded_size(call: &SyscallRecord) -> u64 {
 
 /// Encodes calls as the library would have written them (the inverse of
 /// [`decode`]); `None` if they do not fit in the buffer.
-pub fn encode(calls: &[SyscallRecord]) -> Option<Vec<u8>> {
+pub fn encode<'a>(calls: impl IntoIterator<Item = &'a SyscallRecord>) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     for call in calls {
         let input = call.inputs.first();
@@ -207,12 +207,13 @@ pub fn region_mapped(tid: Tid) -> bool {
 /// preload library): a preemption point there would not exist on replay,
 /// where the library takes its replay path through another stub.
 pub fn is_scribe_code(tid: Tid, addr: u64) -> bool {
-    if (abi::REGION_START..abi::HEADER_ADDR).contains(&addr) {
-        return true;
-    }
-    crate::procfs::maps(tid)
-        .map(|maps| maps.iter().any(|m| m.start <= addr && addr < m.end && m.path.ends_with(LIBRARY_NAME)))
-        .unwrap_or(false)
+    in_scribe_code(&crate::procfs::maps(tid).unwrap_or_default(), addr)
+}
+
+/// [`is_scribe_code`] with the task's mappings already read.
+pub fn in_scribe_code(maps: &[crate::procfs::Mapping], addr: u64) -> bool {
+    (abi::REGION_START..abi::HEADER_ADDR).contains(&addr)
+        || maps.iter().any(|m| m.start <= addr && addr < m.end && m.path.ends_with(LIBRARY_NAME))
 }
 
 #[cfg(test)]

@@ -285,6 +285,12 @@ unsafe fn errno_result(result: i64) -> i64 {
     }
 }
 
+/// A buffer size as an output bound: sizes past the limit stay past it (so
+/// [`buffered`] refuses the call) without overflowing a u32.
+fn output_bound(size: usize) -> u32 {
+    size.min(abi::MAX_OUTPUT as usize + 1) as u32
+}
+
 fn call(nr: u32, args: [u64; 6], input: *const u8, out_addr: u64, out_max: u32, output: Output) -> Call {
     Call { nr, args, input, out_addr, out_max, output }
 }
@@ -383,7 +389,7 @@ unsafe extern "C" fn statx_impl(dirfd: i32, path: *const u8, flags: i32, mask: u
 
 unsafe fn getxattr_call(nr: u32, target: u64, path: *const u8, name: *const u8, value: *mut u8, size: usize) -> i64 {
     let args = [target, name as u64, value as u64, size as u64, 0, 0];
-    let out_max = if value.is_null() { 0 } else { size.min(abi::MAX_OUTPUT as usize + 1) as u32 };
+    let out_max = if value.is_null() { 0 } else { output_bound(size) };
     run(call(nr, args, path, value as u64, out_max, Output::ResultBytesIfSized(3)))
 }
 
@@ -401,7 +407,7 @@ unsafe extern "C" fn fgetxattr_impl(fd: i32, name: *const u8, value: *mut u8, si
 
 unsafe fn listxattr_call(nr: u32, target: u64, path: *const u8, list: *mut u8, size: usize) -> i64 {
     let args = [target, list as u64, size as u64, 0, 0, 0];
-    let out_max = if list.is_null() { 0 } else { size.min(abi::MAX_OUTPUT as usize + 1) as u32 };
+    let out_max = if list.is_null() { 0 } else { output_bound(size) };
     run(call(nr, args, path, list as u64, out_max, Output::ResultBytesIfSized(2)))
 }
 
@@ -419,7 +425,7 @@ unsafe extern "C" fn flistxattr_impl(fd: i32, list: *mut u8, size: usize) -> i64
 
 unsafe extern "C" fn readlink_impl(path: *const u8, buf: *mut u8, size: usize) -> i64 {
     let args = [path as u64, buf as u64, size as u64, 0, 0, 0];
-    let out_max = size.min(abi::MAX_OUTPUT as usize + 1) as u32;
+    let out_max = output_bound(size);
     run(call(nr::READLINK, args, path, buf as u64, out_max, Output::ResultBytes))
 }
 
@@ -432,7 +438,7 @@ unsafe extern "C" fn readlink_chk_impl(path: *const u8, buf: *mut u8, size: usiz
 
 unsafe extern "C" fn readlinkat_impl(dirfd: i32, path: *const u8, buf: *mut u8, size: usize) -> i64 {
     let args = [dirfd as i64 as u64, path as u64, buf as u64, size as u64, 0, 0];
-    let out_max = size.min(abi::MAX_OUTPUT as usize + 1) as u32;
+    let out_max = output_bound(size);
     run(call(nr::READLINKAT, args, path, buf as u64, out_max, Output::ResultBytes))
 }
 
