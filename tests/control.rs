@@ -14,6 +14,20 @@ fn ticker(n: u32) -> Vec<OsString> {
     vec![program("ticker_slow").into_os_string(), n.to_string().into()]
 }
 
+/// `scribe record -o TRACE -- CMD`, for tests that spawn the recorder and
+/// signal it while it runs.
+fn record_command(trace: &std::path::Path, cmd: &[OsString]) -> Command {
+    let mut command = Command::new(SCRIBE);
+    command.arg("record").arg("-o").arg(trace).arg("--").args(cmd);
+    command
+}
+
+/// Sends the signal named `signal` (as kill(1) names it, e.g. "USR1") to `pid`.
+fn send(signal: &str, pid: u32) {
+    let sent = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    assert!(sent.success(), "kill -{signal} {pid} failed");
+}
+
 fn tick_lines(text: &str) -> Vec<String> {
     text.lines().filter(|l| l.starts_with("tick ")).map(str::to_string).collect()
 }
@@ -44,18 +58,13 @@ fn sigusr1_detaches_the_recorder() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
     let out = dir.path().join("out.txt");
-    let mut child = Command::new(SCRIBE)
-        .arg("record")
-        .arg("-o")
-        .arg(&trace)
-        .arg("--")
-        .args(ticker(20))
+    let mut child = record_command(&trace, &ticker(20))
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(600));
-    assert!(Command::new("kill").arg("-USR1").arg(child.id().to_string()).status().unwrap().success());
+    send("USR1", child.id());
     let status = child.wait().unwrap();
     assert_eq!(status_code(status), 7);
     let printed = std::fs::read_to_string(&out).unwrap();
@@ -104,18 +113,13 @@ fn bad_control_values_are_rejected() {
 fn check_deadlock_reports_a_replay_that_makes_no_progress() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
-    let mut child = Command::new(SCRIBE)
-        .arg("record")
-        .arg("-o")
-        .arg(&trace)
-        .arg("--")
-        .arg(program("busy_forever"))
+    let mut child = record_command(&trace, &[program("busy_forever").into_os_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    send("TERM", child.id());
     assert!(!child.wait().unwrap().success());
     // Replay reaches the end of what was recorded while the program still
     // computes: without a limit it would wait; with -c it reports.
@@ -382,7 +386,7 @@ fn sigusr1_to_the_replayer_makes_the_program_go_live_mid_replay() {
     while stdout.read_line(&mut line).unwrap() > 0 {
         printed.push(std::mem::take(&mut line));
         if printed.len() == 3 {
-            assert!(Command::new("kill").arg("-USR1").arg(child.id().to_string()).status().unwrap().success());
+            send("USR1", child.id());
         }
     }
     let deadline = std::time::Instant::now() + TIMEOUT;
@@ -506,12 +510,7 @@ fn a_program_stopping_its_recorder_hangs_nothing_once_the_recorder_continues() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
     let out = dir.path().join("out.txt");
-    let mut child = Command::new(SCRIBE)
-        .arg("record")
-        .arg("-o")
-        .arg(&trace)
-        .arg("--")
-        .args(hostile("STOP", None))
+    let mut child = record_command(&trace, &hostile("STOP", None))
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(Stdio::null())
         .spawn()
@@ -524,7 +523,7 @@ fn a_program_stopping_its_recorder_hangs_nothing_once_the_recorder_continues() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(Command::new("kill").arg("-CONT").arg(child.id().to_string()).status().unwrap().success());
+    send("CONT", child.id());
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
