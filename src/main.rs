@@ -102,6 +102,11 @@ struct RecordArgs {
     /// then stops the program (slower; for comparison and as a fallback).
     #[arg(long)]
     no_syscall_buffer: bool,
+    /// Give threads random time slices (0.2 to 20 ms) so that repeated
+    /// recordings of a racy program explore different interleavings; use it
+    /// to catch a rare failure, then replay the recording that shows it.
+    #[arg(long)]
+    chaos: bool,
     /// The program to record and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -201,7 +206,7 @@ fn status_code(code: i32) -> ExitCode {
 fn record(args: RecordArgs) -> Result<ExitCode> {
     let mut recorder =
         Recorder::new(args.command).level(args.level).portable(args.portable).shell(args.shell).serialize(args.serialize);
-    recorder = recorder.syscall_buffer(!args.no_syscall_buffer);
+    recorder = recorder.syscall_buffer(!args.no_syscall_buffer).chaos(args.chaos);
     if let Some(out) = args.output {
         recorder = recorder.output(out);
     }
@@ -225,6 +230,11 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
             outcome.bytes,
             outcome.preemptions,
             outcome.buffered
+        );
+        let p = outcome.points;
+        eprintln!(
+            "scribe: points in user code: {} spin-wait preemptions, {} loop preemptions, {} at a return address, {} signal deliveries",
+            p.spins, p.loops, p.lukewarm, p.signals
         );
     }
     Ok(status_code(outcome.status.shell_code()))

@@ -84,8 +84,9 @@ fn stats_report_the_buffered_count() {
     assert!(out.status.success(), "{}", show(&out));
     let err = stderr_str(&out);
     let count: u64 = err
-        .split(", ")
-        .find_map(|part| part.strip_suffix(" syscalls buffered in process\n").or_else(|| part.strip_suffix(" syscalls buffered in process")))
+        .lines()
+        .flat_map(|line| line.split(", "))
+        .find_map(|part| part.strip_suffix(" syscalls buffered in process"))
         .unwrap_or_else(|| panic!("no buffered count in {err}"))
         .parse()
         .unwrap();

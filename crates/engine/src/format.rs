@@ -107,6 +107,7 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             let origin = match s.origin {
                 signal_origin::FAULT => "raised by the instruction",
                 signal_origin::SYSCALL_EXIT => "delivered at syscall exit",
+                signal_origin::POINT => "delivered at that point",
                 _ => "delivered asynchronously",
             };
             vec![format!("[{}] signal {} at {:#x}, {origin}", s.tid, signal(s.signo), s.rip)]

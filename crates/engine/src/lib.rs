@@ -22,6 +22,7 @@ pub mod files;
 pub mod format;
 pub mod golive;
 pub mod machine;
+pub mod point;
 pub mod procfs;
 pub mod profiler;
 pub mod record;

@@ -101,6 +101,15 @@ pub fn regs_digest(regs: &Regs) -> u64 {
     fnv1a(words.iter().flat_map(|w| w.to_le_bytes()))
 }
 
+/// A digest of every general register, rip and the arithmetic flags.
+pub fn all_regs_digest(regs: &Regs) -> u64 {
+    let words = [
+        regs.r15, regs.r14, regs.r13, regs.r12, regs.rbp, regs.rbx, regs.r11, regs.r10, regs.r9, regs.r8, regs.rax,
+        regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rip, regs.rsp, regs.eflags & crate::point::FLAGS_MASK,
+    ];
+    fnv1a(words.iter().flat_map(|w| w.to_le_bytes()))
+}
+
 /// The FNV-1a offset basis: the hash of nothing.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 

@@ -24,6 +24,7 @@ use crate::error::{EngineError, Result};
 use crate::fdmodel::{StdFds, StdStream};
 use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
+use crate::point;
 use crate::procfs;
 use crate::syscallbuf;
 use scribe_bufabi::magic;
@@ -34,6 +35,10 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(20);
 /// How long a task may run user code while others wait before it is preempted.
 const TIME_SLICE: Duration = Duration::from_millis(40);
+/// In chaos mode, time slices are drawn between these two, evenly on a log scale.
+const CHAOS_SLICES: (Duration, Duration) = (Duration::from_micros(200), Duration::from_millis(20));
+/// The recorder's tick in chaos mode, fine enough for its short slices.
+const CHAOS_TICK: Duration = Duration::from_micros(500);
 
 /// What to record and how; built with [`Recorder`]'s methods.
 #[derive(Debug, Clone)]
@@ -64,6 +69,27 @@ pub struct RecordOptions {
     /// Preload the in-process syscall buffer, so that cheap syscalls of
     /// dynamically linked programs do not stop the program.
     pub syscall_buffer: bool,
+    /// Give tasks random time slices (0.2 to 20 ms), so that repeated
+    /// recordings of a racy program preempt it at different places and
+    /// expose different interleavings.
+    pub chaos: bool,
+}
+
+/// How many points inside user code a recording chose, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PointCounts {
+    /// Preemptions of a task that spun without progress (the same state
+    /// twice in a row at one instruction).
+    pub spins: u64,
+    /// Preemptions inside a loop that progresses, at an instruction replay
+    /// can find with an in-task check.
+    pub loops: u64,
+    /// Preemptions moved out to a return address, where the loop's
+    /// instruction could not take an in-task check.
+    pub lukewarm: u64,
+    /// Signals that arrived while user code ran, delivered at a point
+    /// instead of at the next syscall.
+    pub signals: u64,
 }
 
 /// What a finished recording produced.
@@ -85,6 +111,8 @@ pub struct RecordOutcome {
     pub bookmarks: u32,
     /// Syscalls recorded through the in-process buffer, without a stop.
     pub buffered: u64,
+    /// Points chosen inside user code, by kind.
+    pub points: PointCounts,
 }
 
 /// A callback told about bookmarks and detaching while recording runs.
@@ -128,6 +156,7 @@ impl Recorder {
                 detach_after: None,
                 auto_bookmark: None,
                 serialize: false,
+                chaos: false,
                 syscall_buffer: true,
             },
         }
@@ -184,6 +213,12 @@ impl Recorder {
     /// Runs every task in one domain, one at a time.
     pub fn serialize(mut self, serialize: bool) -> Self {
         self.options.serialize = serialize;
+        self
+    }
+
+    /// Random time slices, to explore interleavings (see [`RecordOptions::chaos`]).
+    pub fn chaos(mut self, on: bool) -> Self {
+        self.options.chaos = on;
         self
     }
 
@@ -333,7 +368,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         libc_signal::USR1,
         libc_signal::USR2,
     ]);
-    tracee::set_interval_timer(TICK.as_millis() as u64);
+    tracee::set_interval_timer(if opts.chaos { CHAOS_TICK } else { TICK });
     let mut session = Session {
         writer,
         files: FileTable::new(opts.portable, start_time_ns as i64),
@@ -349,6 +384,8 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         output_waiters: VecDeque::new(),
         output_serial: 0,
         preemptions: 0,
+        points: PointCounts::default(),
+        chaos: opts.chaos.then(ChaosRng::seeded),
         detached: false,
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
         next_bookmark: 0,
@@ -360,7 +397,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         bookmark_asked: Instant::now(),
     };
     let result = session.run(tid);
-    tracee::set_interval_timer(0);
+    tracee::set_interval_timer(Duration::ZERO);
     match result {
         Ok(status) => {
             let events = session.writer.events_written();
@@ -371,6 +408,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
                 events,
                 bytes,
                 preemptions: session.preemptions,
+                points: session.points,
                 detached: session.detached,
                 bookmarks: session.next_bookmark,
                 buffered: session.buffered,
@@ -457,9 +495,11 @@ struct Task {
     domain: Tid,
     mem: TraceeMemory,
     pending: Option<Pending>,
-    /// rip and rsp at the last syscall exit, to recognise a signal delivered
-    /// right there (before any user instruction ran).
-    exit_point: Option<(u64, u64)>,
+    /// Digest of the registers at the last syscall exit, to recognise a
+    /// signal delivered right there (before any user instruction ran). All
+    /// registers, not only rip and rsp: after rt_sigreturn the task is back
+    /// in a loop, where a later signal can find it at the same rip and rsp.
+    exit_point: Option<u64>,
     /// Events to write when the task is next allowed to run user code.
     grant: Option<Vec<Event>>,
     /// Its first stop has been seen (new tasks start stopped).
@@ -481,8 +521,13 @@ struct Task {
     vfork_parent: Option<Tid>,
     /// The recorder sent SIGSTOP to preempt it.
     preempt_requested: bool,
-    /// The breakpoint armed to choose its preemption point.
+    /// The breakpoint armed to choose a point (a preemption, or a held
+    /// signal's delivery).
     probe: Option<Probe>,
+    /// When `probe` was armed.
+    probe_since: Option<Instant>,
+    /// A probe address still armed after detaching (the task was running).
+    stale_probe: Option<u64>,
     /// Inside a write to an original standard stream (holding the output lock).
     std_write: bool,
     /// Digest of its registers at its last syscall entry (seccomp stop):
@@ -497,6 +542,14 @@ struct Task {
     settle: bool,
     /// Its exit or exit_group is in the trace: it is leaving the digests.
     exiting: bool,
+}
+
+/// Why a point was chosen where it was (see [`PointCounts`]).
+#[derive(Debug, Clone, Copy)]
+enum PointKind {
+    Spin,
+    Loop,
+    Lukewarm,
 }
 
 /// How the recorder is looking for a preemption point of a task.
@@ -514,12 +567,17 @@ enum Probe {
         /// The return address.
         rip: u64,
     },
+    /// Stop at the instruction the task resumes at (a held signal is due).
+    Here {
+        /// The instruction.
+        rip: u64,
+    },
 }
 
 impl Probe {
     fn rip(&self) -> u64 {
         match *self {
-            Probe::SameAgain { rip, .. } | Probe::Lukewarm { rip } => rip,
+            Probe::SameAgain { rip, .. } | Probe::Lukewarm { rip } | Probe::Here { rip } => rip,
         }
     }
 }
@@ -543,6 +601,8 @@ impl Task {
             vfork_parent: None,
             preempt_requested: false,
             probe: None,
+            probe_since: None,
+            stale_probe: None,
             std_write: false,
             entry_digest: None,
             parked: false,
@@ -561,13 +621,15 @@ struct Domain {
     token: Option<Tid>,
     /// When the token was last granted.
     since: Instant,
+    /// How long the holder may run while others wait.
+    slice: Duration,
     /// Tasks waiting for the token, in arrival order.
     ready: VecDeque<Tid>,
 }
 
 impl Domain {
     fn new() -> Self {
-        Domain { token: None, since: Instant::now(), ready: VecDeque::new() }
+        Domain { token: None, since: Instant::now(), slice: TIME_SLICE, ready: VecDeque::new() }
     }
 }
 
@@ -601,6 +663,10 @@ struct Session {
     output_serial: u64,
     /// Preemptions made.
     preemptions: u64,
+    /// Points chosen in user code, by kind.
+    points: PointCounts,
+    /// Draws random time slices in chaos mode.
+    chaos: Option<ChaosRng>,
     /// Recording has stopped; the program runs on, passed through.
     detached: bool,
     /// When to detach by itself.
@@ -784,9 +850,24 @@ impl Session {
             }
             self.push(event)?;
         }
+        let slice = match &mut self.chaos {
+            Some(rng) => rng.slice(),
+            None => TIME_SLICE,
+        };
         let domain = self.domain(id);
         domain.token = Some(tid);
         domain.since = Instant::now();
+        domain.slice = slice;
+        let task = self.task(tid)?;
+        if !task.held.is_empty() && task.probe.is_none() {
+            // Signals still held (a syscall could not take them, as
+            // rt_sigreturn cannot): delivered at the first instruction.
+            if let Ok(regs) = tracee::get_regs(tid) {
+                task.probe = Some(Probe::Here { rip: regs.rip });
+                task.probe_since = Some(Instant::now());
+                tracee::set_exec_breakpoint(tid, Some(regs.rip))?;
+            }
+        }
         match tracee::cont(tid, 0) {
             Ok(()) => Ok(()),
             // Killed while waiting (exit_group of a sibling): its exit
@@ -810,15 +891,18 @@ impl Session {
     /// Interrupts each token holder whose time slice is over while another
     /// task of its domain waits; the stop arrives as a SIGSTOP delivery.
     fn preempt_if_slice_expired(&mut self) {
-        let holders: Vec<(Tid, Instant)> =
-            self.domains.values().filter_map(|d| d.token.map(|t| (t, d.since))).collect();
-        for (holder, since) in holders {
-            if since.elapsed() < TIME_SLICE || !self.others_waiting(holder) {
+        let holders: Vec<(Tid, Instant, Duration)> =
+            self.domains.values().filter_map(|d| d.token.map(|t| (t, d.since, d.slice))).collect();
+        for (holder, since, slice) in holders {
+            if since.elapsed() < slice || !self.others_waiting(holder) {
                 continue;
             }
             if let Some(task) = self.tasks.get_mut(&holder) {
-                // A task already on its way to a chosen preemption point keeps going.
-                if !task.preempt_requested && task.probe.is_none() {
+                // A task on its way to a chosen point keeps going, unless
+                // that point has not come for a whole slice (straight-line
+                // code that does not run again): then a new point is chosen.
+                let stale = task.probe_since.is_some_and(|at| at.elapsed() >= slice);
+                if !task.preempt_requested && (task.probe.is_none() || stale) {
                     task.preempt_requested = true;
                     tracee::signal_thread(task.tgid, holder, machine::SIGSTOP);
                 }
@@ -985,8 +1069,12 @@ impl Session {
             let waiting = task.grant.take().is_some();
             let held: Vec<HeldSignal> = task.held.drain(..).collect();
             let tgid = task.tgid;
-            if task.probe.take().is_some() {
-                let _ = tracee::set_exec_breakpoint(tid, None);
+            if let Some(probe) = task.probe.take() {
+                task.probe_since = None;
+                if tracee::set_exec_breakpoint(tid, None).is_err() {
+                    // Running: disarmed at its hit, in `pass_through`.
+                    task.stale_probe = Some(probe.rip());
+                }
             }
             // Signals held for a sync point are sent again for real.
             for h in held {
@@ -1014,6 +1102,9 @@ impl Session {
                     resume(0)?;
                 } else if sig == machine::SIGSEGV {
                     resume(if machine::run_trapped_tsc(tid)? { 0 } else { sig })?;
+                } else if sig == machine::SIGTRAP && self.stale_probe_hit(tid) {
+                    tracee::set_exec_breakpoint(tid, None)?;
+                    resume(0)?;
                 } else if !self.tasks.get(&tid).is_some_and(|t| t.started) && sig == machine::SIGSTOP {
                     // A new task's first stop.
                     if let Some(t) = self.tasks.get_mut(&tid) {
@@ -1040,6 +1131,17 @@ impl Session {
             _ => resume(0)?,
         }
         Ok(None)
+    }
+
+    /// Whether `tid` stopped at the probe it still had armed when the
+    /// recorder detached.
+    fn stale_probe_hit(&mut self, tid: Tid) -> bool {
+        let Some(task) = self.tasks.get_mut(&tid) else { return false };
+        let hit = task.stale_probe.is_some_and(|rip| tracee::get_regs(tid).is_ok_and(|r| r.rip == rip));
+        if hit {
+            task.stale_probe = None;
+        }
+        hit
     }
 
     /// The first stop of a task created by clone/fork/vfork.
@@ -1120,7 +1222,8 @@ impl Session {
 
     fn on_seccomp(&mut self, tid: Tid) -> Result<()> {
         if self.task(tid)?.probe.take().is_some() {
-            // It reached a sync point by itself: no preemption needed.
+            // It reached a sync point by itself: no point needed.
+            self.task(tid)?.probe_since = None;
             tracee::set_exec_breakpoint(tid, None)?;
         }
         self.drain_buffer(tid)?;
@@ -1334,7 +1437,7 @@ impl Session {
     fn on_syscall_exit(&mut self, tid: Tid) -> Result<()> {
         let mut regs = tracee::get_regs(tid)?;
         let task = self.task(tid)?;
-        task.exit_point = Some((regs.rip, regs.rsp));
+        task.exit_point = Some(machine::all_regs_digest(&regs));
         if let Some((nr, args)) = task.interrupted.take() {
             // Make the kernel's signal delivery see an interrupted syscall.
             regs.orig_rax = u64::from(nr);
@@ -1469,7 +1572,9 @@ impl Session {
         }
         if sig == machine::SIGTRAP {
             if let Some(probe) = self.task(tid)?.probe.filter(|p| p.rip() == regs.rip) {
-                self.task(tid)?.probe = None;
+                let task = self.task(tid)?;
+                task.probe = None;
+                task.probe_since = None;
                 return self.on_probe_hit(tid, regs, probe);
             }
         }
@@ -1501,16 +1606,24 @@ impl Session {
         };
         let origin = if machine::is_fault(sig, &siginfo) {
             signal_origin::FAULT
-        } else if exit_point == Some((regs.rip, regs.rsp)) {
+        } else if exit_point == Some(machine::all_regs_digest(&regs)) {
             signal_origin::SYSCALL_EXIT
         } else if sig != machine::SIGKILL {
-            // Arrived while user code ran: hold it until the next syscall.
+            // Arrived while user code ran: hold it until the next syscall,
+            // or until a point replay can find, whichever comes first (a
+            // loop without syscalls would otherwise never get it).
             task.held.push_back(HeldSignal { signo: sig, siginfo });
+            let probing = task.probe.is_some();
             let tgid = task.tgid;
+            let uses_buffer = self.buffers.contains_key(&tgid);
             if self.buffers.get(&tgid).is_some_and(|&stop_at| stop_at != 0) {
                 // Make the next buffered call stop instead, to deliver it there.
                 syscallbuf::set_stop_at(&self.task(tid)?.mem, 0)?;
                 self.buffers.insert(tgid, 0);
+            }
+            let in_library = uses_buffer && syscallbuf::is_scribe_code(tid, regs.rip);
+            if !probing && !in_library {
+                return self.probe_from(tid, &regs);
             }
             return tracee::cont(tid, 0).map_err(Into::into);
         } else {
@@ -1524,12 +1637,10 @@ impl Session {
 
     /// The SIGSTOP the recorder sent to end a time slice, at instruction X.
     ///
-    /// Replay finds a preemption point by trapping its address until the
-    /// fingerprint matches, so the point must be cheap to find: the task is
-    /// first let run to X once more (a hardware breakpoint). If nothing
-    /// changed, it spins without progress and X is the point. If it
-    /// progresses, the point moves out to a return address on its stack (a
-    /// "lukewarm" point executed far less often than the loop body).
+    /// Replay finds a point by looking for the first execution of its
+    /// address with the recorded state, so the point must be an instruction
+    /// that runs again: the task is let run to X once more (a hardware
+    /// breakpoint) and stopped there.
     fn on_preempt_stop(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
         if !self.holds_token(tid) || !self.others_waiting(tid) {
             return tracee::cont(tid, 0).map_err(Into::into);
@@ -1539,9 +1650,16 @@ impl Session {
             // Inside the preload library: try again at the next tick.
             return tracee::cont(tid, 0).map_err(Into::into);
         }
+        self.probe_from(tid, regs)
+    }
+
+    /// Arms a probe at the current instruction X, to stop at its next
+    /// execution, and resumes the task.
+    fn probe_from(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
         let task = self.task(tid)?;
         let fingerprint = machine::fingerprint(regs, &task.mem);
         task.probe = Some(Probe::SameAgain { rip: regs.rip, fingerprint });
+        task.probe_since = Some(Instant::now());
         tracee::set_exec_breakpoint(tid, Some(regs.rip))?;
         // Execute the current instance first: the breakpoint must catch the next one.
         let mut regs = *regs;
@@ -1550,36 +1668,80 @@ impl Session {
         tracee::cont(tid, 0).map_err(Into::into)
     }
 
-    /// A hit of the probing breakpoint set by `on_preempt_stop`.
+    /// A hit of the probe set by `probe_from`: the point is here when the
+    /// task spins without progress (the same state as last time) or when
+    /// replay can check the state at this instruction inside the task.
+    /// Otherwise a pass costs replay a trap, so the point moves out to a
+    /// return address on the stack (a "lukewarm" point executed far less
+    /// often than the loop body).
     fn on_probe_hit(&mut self, tid: Tid, mut regs: Regs, probe: Probe) -> Result<()> {
         let task = self.task(tid)?;
         let fingerprint = machine::fingerprint(&regs, &task.mem);
-        let stop_here = match probe {
-            Probe::SameAgain { fingerprint: before, .. } => fingerprint == before,
-            Probe::Lukewarm { .. } => true,
+        // A held signal the task does not block is delivered at this point.
+        let deliverable = match task.held.front() {
+            Some(h) => tracee::get_sigmask(tid)? & (1 << (h.signo - 1)) == 0,
+            None => false,
         };
-        if stop_here {
+        let preempt_due = self.holds_token(tid) && self.others_waiting(tid);
+        if !deliverable && !preempt_due {
+            // Nothing to do here after all: the signal (blocked since) waits
+            // for a syscall.
             tracee::set_exec_breakpoint(tid, None)?;
-            task.exit_point = None;
-            let parent = task.domain;
-            self.drain_buffer(tid)?;
-            self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint }))?;
-            self.preemptions += 1;
-            self.release(tid);
-            // Granting the token resumes it.
-            return self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })]);
+            return tracee::cont(tid, 0).map_err(Into::into);
         }
-        match machine::return_address_candidate(&task.mem, &regs, tid) {
-            Some(ret) => {
-                task.probe = Some(Probe::Lukewarm { rip: ret });
-                tracee::set_exec_breakpoint(tid, Some(ret))?;
+        let task = self.task(tid)?;
+        let kind = match probe {
+            Probe::SameAgain { fingerprint: before, .. } if fingerprint == before => Some(PointKind::Spin),
+            Probe::SameAgain { .. } => point::site_in(&task.mem, regs.rip).map(|_| PointKind::Loop),
+            Probe::Lukewarm { .. } => Some(PointKind::Lukewarm),
+            Probe::Here { .. } => Some(PointKind::Loop),
+        };
+        let Some(kind) = kind else {
+            match machine::return_address_candidate(&task.mem, &regs, tid) {
+                Some(ret) => {
+                    task.probe = Some(Probe::Lukewarm { rip: ret });
+                    task.probe_since = Some(Instant::now());
+                    tracee::set_exec_breakpoint(tid, Some(ret))?;
+                }
+                None => tracee::set_exec_breakpoint(tid, None)?,
             }
-            None => tracee::set_exec_breakpoint(tid, None)?,
+            // Step over the breakpoint at the current instruction.
+            regs.eflags |= machine::EFLAGS_RF;
+            tracee::set_regs(tid, &regs)?;
+            return tracee::cont(tid, 0).map_err(Into::into);
+        };
+        tracee::set_exec_breakpoint(tid, None)?;
+        let state = point::exact_state(&regs, &task.mem);
+        task.exit_point = None;
+        let parent = task.domain;
+        let held = if deliverable { task.held.pop_front() } else { None };
+        self.drain_buffer(tid)?;
+        self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint, state }))?;
+        if let Some(held) = held {
+            // A held signal is delivered here; the task keeps its token (a
+            // preemption still due comes at a later point).
+            self.points.signals += 1;
+            self.push(Event::Signal(SignalRecord {
+                tid,
+                signo: held.signo,
+                origin: signal_origin::POINT,
+                rip: regs.rip,
+                siginfo: held.siginfo.to_vec(),
+            }))?;
+            // The siginfo of the stop's own SIGTRAP becomes the held
+            // signal's; with the same number in it, the kernel keeps it.
+            tracee::set_siginfo(tid, &held.siginfo)?;
+            return tracee::cont(tid, held.signo).map_err(Into::into);
         }
-        // Step over the breakpoint at the current instruction.
-        regs.eflags |= machine::EFLAGS_RF;
-        tracee::set_regs(tid, &regs)?;
-        tracee::cont(tid, 0).map_err(Into::into)
+        match kind {
+            PointKind::Spin => self.points.spins += 1,
+            PointKind::Loop => self.points.loops += 1,
+            PointKind::Lukewarm => self.points.lukewarm += 1,
+        }
+        self.preemptions += 1;
+        self.release(tid);
+        // Granting the token resumes it.
+        self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })])
     }
 
     fn emulate_tsc(&mut self, tid: Tid, mut regs: Regs, kind: machine::TscInstruction) -> Result<()> {
@@ -1642,4 +1804,30 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
         .map(|&(addr, len)| MemBytes { addr, bytes: mem.read_partial(addr, len) })
         .filter(|m| !m.bytes.is_empty())
         .collect()
+}
+
+/// A small xorshift generator for chaos mode's time slices; seeded from the
+/// clock, since chaos is meant to differ between recordings.
+#[derive(Debug)]
+struct ChaosRng(u64);
+
+impl ChaosRng {
+    fn seeded() -> Self {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+        ChaosRng((nanos ^ u64::from(std::process::id()).rotate_left(32)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A slice between the two [`CHAOS_SLICES`] bounds, log-uniform.
+    fn slice(&mut self) -> Duration {
+        let (lo, hi) = (CHAOS_SLICES.0.as_secs_f64(), CHAOS_SLICES.1.as_secs_f64());
+        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        Duration::from_secs_f64(lo * (hi / lo).powf(unit))
+    }
 }

@@ -19,6 +19,7 @@ use crate::fdmodel::{StdFds, StdStream};
 use crate::files::FileStore;
 use crate::format::{format_event, FormatOptions};
 use crate::machine::{self, ExitStatus};
+use crate::point;
 use crate::procfs;
 use crate::syscallbuf;
 use scribe_bufabi::magic;
@@ -102,6 +103,12 @@ pub struct ReplayOutcome {
     pub preemptions: u64,
     /// Hardware breakpoint hits taken to find them.
     pub breakpoint_hits: u64,
+    /// Signals delivered at recorded points in user code.
+    pub signal_points: u64,
+    /// In-task point checks installed (each spares a trap per pass).
+    pub point_checks: u64,
+    /// Checks removed because a branch led into the bytes they cover.
+    pub guard_hits: u64,
     /// Set when replay stopped before the program's end.
     pub stopped_at: Option<Stop>,
     /// The replay's state digests at the bookmark it stopped or went live
@@ -271,6 +278,9 @@ impl Replayer {
             shared_files: BTreeMap::new(),
             preemptions: 0,
             breakpoint_hits: 0,
+            signal_points: 0,
+            point_checks: 0,
+            guard_hits: 0,
             buffers: Default::default(),
             buffered: 0,
             leader: 0,
@@ -279,9 +289,9 @@ impl Replayer {
         };
         // A regular SIGALRM wakes the wait loop for the deadlock check.
         tracee::catch_control_signals(&[14, 10]);
-        tracee::set_interval_timer(200);
+        tracee::set_interval_timer(std::time::Duration::from_millis(200));
         let result = session.run(&header);
-        tracee::set_interval_timer(0);
+        tracee::set_interval_timer(std::time::Duration::ZERO);
         let _ = session.options.stdout.flush();
         let _ = session.options.stderr.flush();
         if result.is_err() {
@@ -303,6 +313,9 @@ impl Replayer {
             last_events,
             preemptions: session.preemptions,
             breakpoint_hits: session.breakpoint_hits,
+            signal_points: session.signal_points,
+            point_checks: session.point_checks,
+            guard_hits: session.guard_hits,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
             stop_registers: session.stop_registers,
@@ -482,6 +495,29 @@ enum State {
     InKernel,
 }
 
+/// The search for a recorded point in user code: a hardware breakpoint at
+/// its address, replaced after the first pass by an in-task check where
+/// the code allows (see [`crate::point`]).
+struct PointSearch {
+    rip: u64,
+    fingerprint: u64,
+    /// The check, while installed.
+    check: Option<InstalledCheck>,
+    /// A check was tried for this point (it is not tried twice).
+    tried: bool,
+}
+
+/// A point check patched into a task's process.
+struct InstalledCheck {
+    site: point::Site,
+    /// The page holding the check.
+    page: u64,
+    /// Where the task stops after the check's `int1`.
+    hit: u64,
+    /// A `syscall` instruction, to unmap the page.
+    syscall_insn: u64,
+}
+
 struct LiveTask {
     rec: Tid,
     mem: TraceeMemory,
@@ -493,9 +529,9 @@ struct LiveTask {
     /// A tid the kernel wrote into the child's memory at start (CLONE_CHILD_SETTID),
     /// to replace with the recorded one before it runs.
     child_tid_fix: Option<(u64, i32)>,
-    /// The hardware breakpoint armed to find a recorded preemption point:
-    /// (address, fingerprint).
-    armed: Option<(u64, u64)>,
+    /// How its next recorded point (preemption or signal delivery) is
+    /// being looked for.
+    armed: Option<PointSearch>,
     /// The syscall a masked wait stood in for: its number and arguments are
     /// put back at the signal's delivery.
     restore_call: Option<(u32, [u64; 6])>,
@@ -574,6 +610,9 @@ struct Session {
     shared_files: BTreeMap<Tid, Vec<(u64, u64)>>,
     preemptions: u64,
     breakpoint_hits: u64,
+    signal_points: u64,
+    point_checks: u64,
+    guard_hits: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
     buffers: std::collections::BTreeSet<Tid>,
     /// Calls replayed from syscall buffers.
@@ -1062,7 +1101,12 @@ impl Session {
         for &live in &lives {
             let task = &self.tasks[&live];
             let tgid = self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec);
-            if task.armed.is_some() {
+            if let Some(search) = &task.armed {
+                if let Some(check) = &search.check {
+                    // The code goes back even if the task runs; its page
+                    // stays mapped then, for a task inside it.
+                    let _ = task.mem.write(check.site.addr, &check.site.original);
+                }
                 let _ = tracee::set_exec_breakpoint(live, None);
             }
             if task.state == State::AtSeccomp && restored.insert(tgid) {
@@ -1765,41 +1809,164 @@ impl Session {
             Some(Event::Preempt(p)) => Some((p.rip, p.fingerprint)),
             _ => None,
         };
-        let task = self.task_mut(live)?;
-        if preempt != task.armed {
+        let armed = self.task(live)?.armed.as_ref().map(|a| (a.rip, a.fingerprint));
+        if preempt != armed {
+            if let Some(check) = self.task_mut(live)?.armed.take().and_then(|a| a.check) {
+                self.remove_check(live, &check)?;
+            }
             tracee::set_exec_breakpoint(live, preempt.map(|(rip, _)| rip))?;
-            task.armed = preempt;
+            self.task_mut(live)?.armed =
+                preempt.map(|(rip, fingerprint)| PointSearch { rip, fingerprint, check: None, tried: false });
         }
         tracee::cont(live, sig).map_err(Into::into)
     }
 
-    /// A hit of the preemption breakpoint: stop there if the fingerprint
-    /// matches the recording, else step over it and go on.
-    fn on_breakpoint(&mut self, live: Tid, mut regs: Regs, fingerprint: u64) -> Result<()> {
+    /// A hit of the point's hardware breakpoint: the point if the
+    /// fingerprint matches. Otherwise the task passes here again and again
+    /// (a loop), so an in-task check replaces the breakpoint where it can.
+    fn on_breakpoint(&mut self, live: Tid, mut regs: Regs) -> Result<()> {
         self.breakpoint_hits += 1;
+        let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
+        if machine::fingerprint(&regs, self.mem(live)?) == search.fingerprint {
+            return self.reach_point(live, true);
+        }
+        if !search.tried {
+            self.task_mut(live)?.armed.as_mut().expect("armed").tried = true;
+            if let Some(check) = self.install_check(live, &regs)? {
+                tracee::set_exec_breakpoints(live, &check.site.guards)?;
+                self.point_checks += 1;
+                self.task_mut(live)?.armed.as_mut().expect("armed").check = Some(check);
+                // The jump now at this address leads into the check.
+                return tracee::cont(live, 0).map_err(Into::into);
+            }
+        }
+        // The resume flag lets the instruction run once without trapping.
+        regs.eflags |= machine::EFLAGS_RF;
+        tracee::set_regs(live, &regs)?;
+        tracee::cont(live, 0).map_err(Into::into)
+    }
+
+    /// Maps a page next to the point, writes the check for the recorded
+    /// state there and patches the point with a jump to it. `None` when the
+    /// point's code, the address space or the trace (version 2 points have
+    /// no exact state) does not allow it.
+    fn install_check(&mut self, live: Tid, regs: &Regs) -> Result<Option<InstalledCheck>> {
+        let rec = self.rec(live)?;
+        let state = match self.queue.peek_for(rec).map(|p| &p.event) {
+            Some(Event::Preempt(p)) if !p.state.is_empty() => p.state.clone(),
+            _ => return Ok(None),
+        };
+        let mem = self.mem(live)?;
+        let maps = procfs::maps(live).unwrap_or_default();
+        let Some(site) = point::site_in(mem, regs.rip) else { return Ok(None) };
+        let (Some(syscall_insn), Some(page)) = (point::syscall_instruction(&maps, mem), point::free_page_near(&maps, regs.rip))
+        else {
+            return Ok(None);
+        };
+        let (Some(check), Some(jump)) = (point::assemble(&site, page, &state), point::jump_bytes(&site, page)) else {
+            return Ok(None);
+        };
+        const PROT_READ_EXEC: u64 = 0x1 | 0x4;
+        let flags = machine::MAP_PRIVATE | machine::MAP_ANONYMOUS | machine::MAP_FIXED_NOREPLACE;
+        let args = [page, point::PAGE, PROT_READ_EXEC, flags, u64::MAX, 0];
+        let mapped = tracee::remote_syscall(live, syscall_insn, u64::from(sc::nr::MMAP), args)?;
+        if mapped as u64 != page {
+            if mapped > 0 {
+                tracee::remote_syscall(live, syscall_insn, u64::from(sc::nr::MUNMAP), [mapped as u64, point::PAGE, 0, 0, 0, 0])?;
+            }
+            return Ok(None);
+        }
+        let mem = self.mem(live)?;
+        mem.write(page, &check.code)?;
+        mem.write(site.addr, &jump)?;
+        Ok(Some(InstalledCheck { site, page, hit: check.hit, syscall_insn }))
+    }
+
+    /// Puts the point's code back and unmaps the check's page.
+    fn remove_check(&mut self, live: Tid, check: &InstalledCheck) -> Result<()> {
+        self.mem(live)?.write(check.site.addr, &check.site.original)?;
+        tracee::set_exec_breakpoints(live, &[])?;
+        let args = [check.page, point::PAGE, 0, 0, 0, 0];
+        tracee::remote_syscall(live, check.syscall_insn, u64::from(sc::nr::MUNMAP), args)?;
+        Ok(())
+    }
+
+    /// The check found the recorded state: the task is back at the point
+    /// with the program's registers, and the point is reached.
+    fn on_check_hit(&mut self, live: Tid, mut regs: Regs) -> Result<()> {
+        let search = self.task_mut(live)?.armed.as_mut().expect("called for an armed task");
+        regs.rip = search.rip;
+        let fingerprint = search.fingerprint;
         if machine::fingerprint(&regs, self.mem(live)?) != fingerprint {
-            // The resume flag lets the instruction run once without trapping.
-            regs.eflags |= machine::EFLAGS_RF;
-            tracee::set_regs(live, &regs)?;
+            // Equal registers and stack words, but not the whole state: go
+            // on with the displaced instructions right after the int1.
             return tracee::cont(live, 0).map_err(Into::into);
         }
+        let check = self.task_mut(live)?.armed.as_mut().and_then(|a| a.check.take()).expect("installed");
+        tracee::set_regs(live, &regs)?;
+        self.remove_check(live, &check)?;
+        self.reach_point(live, false)
+    }
+
+    /// A branch led into the bytes the check's jump covers: the code goes
+    /// back as it was, and the search goes on with the breakpoint.
+    fn on_guard_hit(&mut self, live: Tid) -> Result<()> {
+        self.guard_hits += 1;
+        let search = self.task_mut(live)?.armed.as_mut().expect("called for an armed task");
+        let rip = search.rip;
+        let check = search.check.take().expect("installed");
+        self.remove_check(live, &check)?;
+        tracee::set_exec_breakpoint(live, Some(rip))?;
+        tracee::cont(live, 0).map_err(Into::into)
+    }
+
+    /// The task is at its recorded point. A signal recorded there is
+    /// delivered now; otherwise the task waits for its TaskStart.
+    /// `at_signal_stop` tells how to deliver it: from the breakpoint's
+    /// SIGTRAP stop the signal replaces the trap, as when recording; after
+    /// the check's page was unmapped the task is at a syscall exit instead,
+    /// where a signal is sent and then stops again at its delivery.
+    fn reach_point(&mut self, live: Tid, at_signal_stop: bool) -> Result<()> {
         tracee::set_exec_breakpoint(live, None)?;
         self.task_mut(live)?.armed = None;
         self.settle_buffer(live)?;
         let rec = self.rec(live)?;
         let p = self.queue.take_for(rec).expect("armed for this event");
         self.remember(&p);
-        self.preemptions += 1;
-        self.set_state(live, State::AtStart)
+        let signal = match self.queue.peek_for(rec).map(|p| &p.event) {
+            Some(Event::Signal(s)) if s.origin == scribe_trace::signal_origin::POINT => Some(s.signo),
+            _ => None,
+        };
+        let Some(signo) = signal else {
+            self.preemptions += 1;
+            return self.set_state(live, State::AtStart);
+        };
+        self.signal_points += 1;
+        self.set_state(live, State::Running)?;
+        if at_signal_stop {
+            let p = self.queue.take_for(rec).expect("peeked event exists");
+            if let Event::Signal(s) = &p.event {
+                if let Ok(info) = <[u8; tracee::SIGINFO_SIZE]>::try_from(s.siginfo.as_slice()) {
+                    tracee::set_siginfo(live, &info)?;
+                }
+            }
+            self.remember(&p);
+        } else {
+            self.task_mut(live)?.injecting = Some(signo);
+        }
+        self.resume(live, signo)
     }
 
     fn on_signal(&mut self, live: Tid, sig: i32) -> Result<()> {
         let rec = self.rec(live)?;
         let mut regs = tracee::get_regs(live)?;
         if sig == machine::SIGTRAP {
-            if let Some((addr, fingerprint)) = self.task(live)?.armed {
-                if regs.rip == addr {
-                    return self.on_breakpoint(live, regs, fingerprint);
+            if let Some(search) = &self.task(live)?.armed {
+                match &search.check {
+                    None if regs.rip == search.rip => return self.on_breakpoint(live, regs),
+                    Some(check) if regs.rip == check.hit => return self.on_check_hit(live, regs),
+                    Some(check) if check.site.guards.contains(&regs.rip) => return self.on_guard_hit(live),
+                    _ => {}
                 }
             }
         }

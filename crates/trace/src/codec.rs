@@ -762,19 +762,28 @@ impl Wire for TaskStartRecord {
     }
 }
 
+/// The exact state is a trailing field added in format version 3, written
+/// as nothing when empty (as the bookmark digests are).
 impl Wire for PreemptRecord {
     fn encode(&self, enc: &mut Encoder) {
         enc.i32(self.tid);
         enc.varint(self.rip);
         enc.fixed_u64(self.fingerprint);
+        if !self.state.is_empty() {
+            enc.seq(&self.state, |e, w| e.fixed_u64(*w));
+        }
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(PreemptRecord {
-            tid: dec.i32()?,
-            rip: dec.varint()?,
-            fingerprint: dec.fixed_u64()?,
-        })
+        let tid = dec.i32()?;
+        let rip = dec.varint()?;
+        let fingerprint = dec.fixed_u64()?;
+        let at = dec.pos;
+        let state = if dec.is_empty() { Vec::new() } else { dec.seq(8, |d| d.fixed_u64())? };
+        if state.is_empty() && dec.pos > at {
+            return Err(dec.err_at(at, DecodeErrorKind::NonCanonical("empty preemption state")));
+        }
+        Ok(PreemptRecord { tid, rip, fingerprint, state })
     }
 }
 

@@ -138,6 +138,9 @@ pub mod signal_origin {
     pub const SYSCALL_EXIT: u8 = 1;
     /// Arrived while the task ran user code (no sync point).
     pub const ASYNC: u8 = 2;
+    /// Held while the task ran user code, then delivered at the point of
+    /// the `Preempt` event just before it.
+    pub const POINT: u8 = 3;
 }
 
 /// A signal delivered to a task.
@@ -258,6 +261,11 @@ pub struct PreemptRecord {
     pub rip: u64,
     /// Digest of the registers and the top of the stack at that point.
     pub fingerprint: u64,
+    /// The exact registers and stack words the fingerprint digests (see
+    /// `scribe_engine`'s machine module for the order), so replay can look
+    /// for the point with a check inside the task instead of a trap per
+    /// pass. Empty in traces before format version 3.
+    pub state: Vec<u64>,
 }
 
 /// Why a trace ended; the last event of a complete trace.

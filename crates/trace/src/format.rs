@@ -11,7 +11,22 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// crate reads both (see [`MIN_FORMAT_VERSION`]). The version still changed
 /// so that an older reader refuses a version 2 trace with a clear message
 /// instead of failing on a bookmark's "trailing bytes".
-pub const FORMAT_VERSION: u32 = 2;
+///
+/// Version 3 added the exact state of `PreemptRecord`, a trailing field in
+/// the same way.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The checksum stored after the header body. From version 3 on it covers
+/// the version too, so that a flipped version byte that still names a
+/// readable version is caught instead of read with the wrong layout.
+pub fn header_crc(version: u32, body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    if version >= 3 {
+        hasher.update(&version.to_le_bytes());
+    }
+    hasher.update(body);
+    hasher.finalize()
+}
 
 /// The oldest file format version this crate reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;

@@ -10,10 +10,10 @@
 //!  offset
 //!  0        +---------------------------------------------+
 //!           | magic            b"SCRIBETR"        8 bytes  |
-//!  8        | format version   u32 LE (1 or 2)    4 bytes  |
+//!  8        | format version   u32 LE (1 to 3)    4 bytes  |
 //!  12       | header body len  u32 LE (<= 16 MiB) 4 bytes  |
 //!  16       | header body      `Header`, codec    n bytes  |
-//!  16+n     | crc32(header body) u32 LE           4 bytes  |
+//!  16+n     | crc32(header body) u32 LE           4 bytes  |  (from version 3: crc32(version, body))
 //!           +---------------------------------------------+
 //!
 //!  CHUNK (32 + compressed len bytes), repeated until end of file
@@ -61,7 +61,7 @@ pub use codec::{DecodeError, DecodeErrorKind, Decoder, Encoder, Wire};
 pub use error::TraceError;
 pub use event::*;
 pub use format::{
-    ChunkHeader, CHUNK_HEADER_LEN, CHUNK_MAGIC, CHUNK_TARGET_LEN, FILE_HEADER_FIXED_LEN,
+    header_crc, ChunkHeader, CHUNK_HEADER_LEN, CHUNK_MAGIC, CHUNK_TARGET_LEN, FILE_HEADER_FIXED_LEN,
     FORMAT_VERSION, MAGIC, MAX_CHUNK_LEN, MIN_FORMAT_VERSION, MAX_EVENT_LEN, MAX_HEADER_LEN, ZSTD_LEVEL,
 };
 pub use reader::{Position, Positioned, TraceReader};

@@ -4,7 +4,7 @@ use crate::codec::{Decoder, Wire};
 use crate::error::TraceError;
 use crate::event::{Event, Header};
 use crate::format::{
-    ChunkHeader, ChunkHeaderError, CHUNK_HEADER_LEN, FILE_HEADER_FIXED_LEN, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
+    header_crc, ChunkHeader, ChunkHeaderError, CHUNK_HEADER_LEN, FILE_HEADER_FIXED_LEN, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
     MAX_CHUNK_LEN, MAX_HEADER_LEN,
 };
 use std::fmt;
@@ -215,7 +215,7 @@ impl<R: Read> TraceReader<R> {
         let (body, crc) = body.split_at(body_len);
         let mut stored = [0u8; 4];
         stored.copy_from_slice(crc);
-        if crc32fast::hash(body) != le_u32(stored) {
+        if header_crc(version, body) != le_u32(stored) {
             return Err(TraceError::ChecksumMismatch {
                 offset: 0,
                 what: "file header",

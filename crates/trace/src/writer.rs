@@ -4,7 +4,7 @@ use crate::codec::{Encoder, Wire};
 use crate::error::TraceError;
 use crate::event::{Event, Header};
 use crate::format::{
-    ChunkHeader, CHUNK_HEADER_LEN, CHUNK_TARGET_LEN, FORMAT_VERSION, MAGIC, MAX_CHUNK_LEN,
+    header_crc, ChunkHeader, CHUNK_HEADER_LEN, CHUNK_TARGET_LEN, FORMAT_VERSION, MAGIC, MAX_CHUNK_LEN,
     MAX_EVENT_LEN, MAX_HEADER_LEN, ZSTD_LEVEL,
 };
 use std::fs::{File, OpenOptions, Permissions};
@@ -75,7 +75,7 @@ impl<W: Write> TraceWriter<W> {
         // Fits: checked against MAX_HEADER_LEN above.
         bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&body);
-        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&header_crc(FORMAT_VERSION, &body).to_le_bytes());
         out.write_all(&bytes)
             .map_err(|e| TraceError::io("writing trace file header at offset 0", e))?;
         let compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)

@@ -258,20 +258,83 @@ const DEBUGREG_OFFSET: usize = 848;
 
 /// Arms (or with `None` disarms) hardware breakpoint 0 of a stopped tracee
 /// as an execution breakpoint at `addr`: the task then stops with SIGTRAP
-/// before executing the instruction there.
+/// before executing the instruction there. Disarms the other three.
 pub fn set_exec_breakpoint(tid: Tid, addr: Option<u64>) -> Result<()> {
-    // DR7: bit 0 (L0) enables breakpoint 0; R/W0 = 00 (execute) and
-    // LEN0 = 00 (1 byte), as an execution breakpoint requires.
     match addr {
-        Some(addr) => {
-            request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET, addr as usize, "PTRACE_POKEUSER dr0")?;
-            request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + 7 * 8, 1, "PTRACE_POKEUSER dr7")?;
-        }
-        None => {
-            request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + 7 * 8, 0, "PTRACE_POKEUSER dr7")?;
-        }
+        Some(addr) => set_exec_breakpoints(tid, &[addr]),
+        None => set_exec_breakpoints(tid, &[]),
+    }
+}
+
+/// How many hardware breakpoints x86-64 has (DR0 to DR3).
+pub const HW_BREAKPOINTS: usize = 4;
+
+/// Arms hardware breakpoints 0.. of a stopped tracee as execution
+/// breakpoints at `addrs` (at most [`HW_BREAKPOINTS`]; an empty slice
+/// disarms all of them).
+pub fn set_exec_breakpoints(tid: Tid, addrs: &[u64]) -> Result<()> {
+    if addrs.len() > HW_BREAKPOINTS {
+        return Err(TraceeError::Config(format!("{} hardware breakpoints asked for, the CPU has {HW_BREAKPOINTS}", addrs.len())));
+    }
+    // DR7: bit 2n (Ln) enables breakpoint n; its R/W and LEN fields stay 00
+    // (execute, 1 byte), as an execution breakpoint requires. Disarm first
+    // so that no breakpoint is briefly enabled at a stale address.
+    request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + 7 * 8, 0, "PTRACE_POKEUSER dr7")?;
+    let mut dr7 = 0usize;
+    for (n, &addr) in addrs.iter().enumerate() {
+        request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + n * 8, addr as usize, "PTRACE_POKEUSER dr0-3")?;
+        dr7 |= 1 << (2 * n);
+    }
+    if dr7 != 0 {
+        request(libc::PTRACE_POKEUSER, tid, DEBUGREG_OFFSET + 7 * 8, dr7, "PTRACE_POKEUSER dr7")?;
     }
     Ok(())
+}
+
+/// The signal mask of a stopped tracee (bit n-1 for signal n).
+pub fn get_sigmask(tid: Tid) -> Result<u64> {
+    let mut mask = 0u64;
+    request(libc::PTRACE_GETSIGMASK, tid, std::mem::size_of::<u64>(), &mut mask as *mut u64 as usize, "PTRACE_GETSIGMASK")?;
+    Ok(mask)
+}
+
+/// `PTRACE_GET_SYSCALL_INFO`'s `op` for a syscall-exit stop.
+const SYSCALL_INFO_EXIT: u8 = 2;
+
+/// Runs one system call inside a stopped tracee and returns its result
+/// (a negative errno on failure); the tracee's registers are restored
+/// afterwards, so it resumes where it was.
+///
+/// `insn` is the address of a `syscall` instruction in the tracee. The
+/// tracee must be stopped where its registers can be replaced: a
+/// signal-delivery stop (whose signal is then discarded) or a syscall-exit
+/// stop, not a ptrace event or seccomp stop inside another syscall. A
+/// signal that arrives meanwhile is discarded.
+pub fn remote_syscall(tid: Tid, insn: u64, nr: u64, args: [u64; 6]) -> Result<i64> {
+    let saved = get_regs(tid)?;
+    let mut regs = saved;
+    regs.rip = insn;
+    regs.rax = nr;
+    regs.orig_rax = u64::MAX;
+    set_syscall_args(&mut regs, &args);
+    set_regs(tid, &regs)?;
+    let result = loop {
+        cont_syscall(tid, 0)?;
+        match wait(tid)?.1 {
+            WaitStatus::SyscallStop => {
+                let mut info = [0u8; 88];
+                request(libc::PTRACE_GET_SYSCALL_INFO, tid, info.len(), info.as_mut_ptr() as usize, "PTRACE_GET_SYSCALL_INFO")?;
+                if info[0] == SYSCALL_INFO_EXIT {
+                    break get_regs(tid)?.rax as i64;
+                }
+            }
+            WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => return Err(TraceeError::Gone { tid, op: "remote syscall" }),
+            // The seccomp stop of the call itself, or a signal: go on.
+            WaitStatus::Event(_) | WaitStatus::Signal(_) => {}
+        }
+    };
+    set_regs(tid, &saved)?;
+    Ok(result)
 }
 
 /// Sends `signal` to one thread (tgkill); errors are ignored because the

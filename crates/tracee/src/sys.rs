@@ -49,10 +49,11 @@ pub fn take_control_signals() -> u32 {
     PENDING_CONTROL.swap(0, Ordering::SeqCst)
 }
 
-/// Makes this process receive SIGALRM every `millis` milliseconds (0 stops
-/// it), so a blocking wait wakes up regularly for housekeeping.
-pub fn set_interval_timer(millis: u64) {
-    let interval = libc::timeval { tv_sec: (millis / 1000) as libc::time_t, tv_usec: ((millis % 1000) * 1000) as libc::suseconds_t };
+/// Makes this process receive SIGALRM every `every` (zero stops it), so a
+/// blocking wait wakes up regularly for housekeeping.
+pub fn set_interval_timer(every: std::time::Duration) {
+    let interval =
+        libc::timeval { tv_sec: every.as_secs() as libc::time_t, tv_usec: every.subsec_micros() as libc::suseconds_t };
     let timer = libc::itimerval { it_interval: interval, it_value: interval };
     // SAFETY: setitimer reads a fully initialised itimerval; no old value is requested.
     unsafe {

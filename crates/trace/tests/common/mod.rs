@@ -301,7 +301,7 @@ pub fn file_header_bytes(version: u32, h: &Header) -> Vec<u8> {
     out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&scribe_trace::header_crc(version, &body).to_le_bytes());
     out
 }
 

@@ -1,0 +1,326 @@
+//! Execution points inside user code (preemptions, signal deliveries) and
+//! the in-task check replay uses to find them again.
+//!
+//! A point is an instruction address plus the task's exact state there
+//! ([`exact_state`]). Replay must stop at the first execution of that
+//! address whose state matches. A hardware breakpoint finds it, but each
+//! pass through the address then costs a trap (~28 µs here), and a loop
+//! that ran for a whole time slice passes millions of times. So replay
+//! patches the address with a jump to a *point check*: a few instructions,
+//! in a page mapped next to the code, that compare the registers and stack
+//! words with the recorded ones and execute `int3` only on a match, then
+//! run the displaced instructions and jump back. A pass then costs a few
+//! nanoseconds.
+//!
+//! The jump takes 5 bytes and may cover several instructions. A branch into
+//! the middle of them would run the jump's bytes, so the starts of those
+//! later instructions get hardware breakpoints ("guards"); a guard hit
+//! removes the patch and the search goes on with a breakpoint at the point.
+
+use iced_x86::code_asm::{
+    ptr, qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp, AsmRegister64,
+    CodeAssembler, eax,
+};
+use iced_x86::{BlockEncoderOptions, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic};
+use scribe_tracee::{Regs, TraceeMemory};
+
+use crate::procfs::Mapping;
+
+/// Stack words an exact state holds (from rsp up).
+pub const STACK_WORDS: usize = 8;
+
+/// Words of an exact state before the stack words: 16 registers and flags.
+const REGISTER_WORDS: usize = 17;
+
+/// The arithmetic flags and DF: what a point compares of rflags (RF, TF
+/// and the system flags are the tracer's business).
+pub const FLAGS_MASK: u64 = 0xcd5;
+
+/// Bytes of the jump written at the point.
+const JUMP_LEN: usize = 5;
+
+/// Bytes below rsp the check leaves alone: the System V red zone.
+const RED_ZONE: i32 = 128;
+
+/// The state a point compares, in storage order: rax, rbx, rcx, rdx, rsi,
+/// rdi, rbp, rsp, r8-r15, rflags & [`FLAGS_MASK`], then up to
+/// [`STACK_WORDS`] words from rsp up (fewer where the stack ends).
+pub fn exact_state(regs: &Regs, mem: &TraceeMemory) -> Vec<u64> {
+    let mut state = vec![
+        regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.rsp, regs.r8, regs.r9, regs.r10,
+        regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.eflags & FLAGS_MASK,
+    ];
+    let stack = mem.read_partial(regs.rsp, STACK_WORDS * 8);
+    state.extend(stack.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk"))));
+    state
+}
+
+/// Where a point check can be patched in: the instructions the jump covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The point's address.
+    pub addr: u64,
+    /// The original bytes the jump (and its padding) replaces.
+    pub original: Vec<u8>,
+    /// Starts of the covered instructions after the first: guarded.
+    pub guards: Vec<u64>,
+    /// The covered instructions, to run from the check's page.
+    instructions: Vec<Instruction>,
+}
+
+/// Why an address cannot take a point check.
+fn refuses(instr: &Instruction) -> bool {
+    instr.is_invalid()
+        || matches!(
+            instr.flow_control(),
+            // A call would push the check page's address; interrupts and
+            // exceptions must fault at their own address.
+            FlowControl::Call | FlowControl::IndirectCall | FlowControl::Interrupt | FlowControl::Exception
+                | FlowControl::XbeginXabortXend
+        )
+        || matches!(
+            instr.mnemonic(),
+            // syscall saves rip in rcx and the seccomp filter looks at it;
+            // rdtsc traps (PR_SET_TSC) and replay checks its address.
+            Mnemonic::Syscall | Mnemonic::Sysenter | Mnemonic::Rdtsc | Mnemonic::Rdtscp | Mnemonic::Int1
+                | Mnemonic::Int3 | Mnemonic::Int | Mnemonic::Into
+        )
+}
+
+/// Decodes the instructions at `addr` (`code` holds the bytes from there
+/// on) and returns the site a point check would patch, or `None` when the
+/// covered instructions cannot run elsewhere or need more than the four
+/// guards there are.
+pub fn site(code: &[u8], addr: u64) -> Option<Site> {
+    let mut decoder = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
+    let mut instructions = Vec::new();
+    let mut len = 0;
+    while len < JUMP_LEN {
+        if !decoder.can_decode() {
+            return None;
+        }
+        let instr = decoder.decode();
+        if refuses(&instr) {
+            return None;
+        }
+        len += instr.len();
+        instructions.push(instr);
+    }
+    let guards: Vec<u64> = instructions[1..].iter().map(|i| i.ip()).collect();
+    if guards.len() > scribe_tracee::HW_BREAKPOINTS {
+        return None;
+    }
+    Some(Site { addr, original: code[..len].to_vec(), guards, instructions })
+}
+
+/// Reads the code at `addr` and finds its [`Site`].
+pub fn site_in(mem: &TraceeMemory, addr: u64) -> Option<Site> {
+    site(&mem.read_partial(addr, 32), addr)
+}
+
+/// The bytes written at the site: a jump to `page` padded with int3.
+pub fn jump_bytes(site: &Site, page: u64) -> Option<Vec<u8>> {
+    let rel = i32::try_from(page as i64 - (site.addr as i64 + JUMP_LEN as i64)).ok()?;
+    let mut bytes = vec![0xe9];
+    bytes.extend_from_slice(&rel.to_le_bytes());
+    bytes.resize(site.original.len(), 0xcc);
+    Some(bytes)
+}
+
+/// A point check assembled for one page.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The code to write at the page.
+    pub code: Vec<u8>,
+    /// Where the task stops after the `int3` of a match.
+    pub hit: u64,
+}
+
+/// The registers in the order the check compares them: those that loops
+/// usually change first, so a pass that does not match leaves early. The
+/// number is the register's index in [`exact_state`].
+const COMPARE_ORDER: [(usize, AsmRegister64); 14] = [
+    (2, rcx),
+    (3, rdx),
+    (4, rsi),
+    (5, rdi),
+    (8, r8),
+    (9, r9),
+    (10, r10),
+    (11, r11),
+    (1, rbx),
+    (6, rbp),
+    (12, r12),
+    (13, r13),
+    (14, r14),
+    (15, r15),
+];
+
+/// Assembles the check for `state` (from [`exact_state`]) at `page`: it
+/// runs with the program's registers, compares, and resumes the program at
+/// the instruction after the site.
+pub fn assemble(site: &Site, page: u64, state: &[u64]) -> Option<Check> {
+    if state.len() < REGISTER_WORDS || state.len() > REGISTER_WORDS + STACK_WORDS {
+        return None;
+    }
+    let build = || -> Result<(CodeAssembler, iced_x86::code_asm::CodeLabel), iced_x86::IcedError> {
+        let mut a = CodeAssembler::new(64)?;
+        let mut miss = a.create_label();
+        let mut body = a.create_label();
+        let mut hit = a.create_label();
+        // Below the red zone: flags and rax saved, so the program's rsp is
+        // the current one plus this.
+        let saved = i64::from(RED_ZONE) + 16;
+        a.lea(rsp, ptr(rsp - RED_ZONE))?;
+        a.pushfq()?;
+        a.push(rax)?;
+        a.mov(rax, state[0])?;
+        a.cmp(qword_ptr(rsp), rax)?;
+        a.jne(miss)?;
+        for (index, reg) in COMPARE_ORDER {
+            a.mov(rax, state[index])?;
+            a.cmp(reg, rax)?;
+            a.jne(miss)?;
+        }
+        for (i, &word) in state[REGISTER_WORDS..].iter().enumerate() {
+            a.mov(rax, word)?;
+            a.cmp(qword_ptr(rsp + (saved + 8 * i as i64) as i32), rax)?;
+            a.jne(miss)?;
+        }
+        a.mov(rax, state[7].wrapping_sub(saved as u64))?;
+        a.cmp(rsp, rax)?;
+        a.jne(miss)?;
+        a.mov(rax, qword_ptr(rsp + 8))?;
+        a.and(eax, FLAGS_MASK as i32)?;
+        a.cmp(eax, (state[16] & FLAGS_MASK) as i32)?;
+        a.jne(miss)?;
+        a.pop(rax)?;
+        a.popfq()?;
+        a.lea(rsp, ptr(rsp + RED_ZONE))?;
+        a.int3()?;
+        a.set_label(&mut hit)?;
+        a.jmp(body)?;
+        a.set_label(&mut miss)?;
+        a.pop(rax)?;
+        a.popfq()?;
+        a.lea(rsp, ptr(rsp + RED_ZONE))?;
+        a.set_label(&mut body)?;
+        for instr in &site.instructions {
+            a.add_instruction(*instr)?;
+        }
+        a.jmp(site.addr + site.original.len() as u64)?;
+        Ok((a, hit))
+    };
+    let (mut a, hit) = build().ok()?;
+    let result = a.assemble_options(page, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS).ok()?;
+    let hit = result.label_ip(&hit).ok()?;
+    let code = result.inner.code_buffer;
+    (code.len() <= PAGE as usize).then_some(Check { code, hit })
+}
+
+/// Size of the page a check lives in.
+pub const PAGE: u64 = 4096;
+
+/// How far a rel32 jump reaches, with room for the page itself.
+const REACH: u64 = (1 << 31) - 2 * PAGE;
+
+/// Lowest address the kernel lets a program map by default (mmap_min_addr).
+const LOWEST: u64 = 0x10000;
+
+/// Highest user address (one past) on x86-64 with 4-level paging.
+const HIGHEST: u64 = 0x7fff_ffff_f000;
+
+/// A free page as close as possible to `addr` (within a rel32 jump), with a
+/// free page on each side so the kernel does not merge it with a neighbour.
+pub fn free_page_near(maps: &[Mapping], addr: u64) -> Option<u64> {
+    let mut bounds: Vec<(u64, u64)> = maps.iter().map(|m| (m.start, m.end)).collect();
+    bounds.sort_unstable();
+    let mut candidates = Vec::new();
+    let mut prev_end = LOWEST;
+    for &(start, end) in bounds.iter().chain(std::iter::once(&(HIGHEST, HIGHEST))) {
+        if start >= prev_end + 3 * PAGE {
+            // The gap [prev_end, start): its two ends, and the page nearest
+            // the address when the address lies in it.
+            let (lo, hi) = (prev_end + PAGE, start - 2 * PAGE);
+            candidates.extend([lo, hi, (addr & !(PAGE - 1)).clamp(lo, hi)]);
+        }
+        prev_end = prev_end.max(end);
+    }
+    candidates.into_iter().filter(|&p| p.abs_diff(addr) < REACH).min_by_key(|&p| p.abs_diff(addr))
+}
+
+/// The address of a `syscall` instruction in the vDSO, for running a
+/// system call inside the task.
+pub fn syscall_instruction(maps: &[Mapping], mem: &TraceeMemory) -> Option<u64> {
+    let vdso = maps.iter().find(|m| m.path == "[vdso]")?;
+    let code = mem.read_partial(vdso.start, (vdso.end - vdso.start) as usize);
+    code.windows(2).position(|w| w == [0x0f, 0x05]).map(|i| vdso.start + i as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_covers_whole_instructions_and_guards_the_later_ones() {
+        // add rdx,1 (4 bytes); mov eax,[rip+0x100] (6); test eax,eax; je
+        let code = [0x48, 0x83, 0xc2, 0x01, 0x8b, 0x05, 0x00, 0x01, 0x00, 0x00, 0x85, 0xc0];
+        let s = site(&code, 0x401000).expect("patchable");
+        assert_eq!(s.original.len(), 10);
+        assert_eq!(s.guards, vec![0x401004]);
+        let jump = jump_bytes(&s, 0x402000).unwrap();
+        assert_eq!(jump[0], 0xe9);
+        assert_eq!(i32::from_le_bytes(jump[1..5].try_into().unwrap()), 0x402000 - 0x401005);
+        assert!(jump[5..].iter().all(|&b| b == 0xcc));
+    }
+
+    #[test]
+    fn calls_syscalls_and_tsc_reads_are_refused() {
+        assert!(site(&[0xe8, 0, 0, 0, 0, 0x90], 0x1000).is_none(), "call rel32");
+        assert!(site(&[0x90, 0x0f, 0x05, 0x90, 0x90, 0x90], 0x1000).is_none(), "syscall");
+        assert!(site(&[0x0f, 0x31, 0x90, 0x90, 0x90, 0x90], 0x1000).is_none(), "rdtsc");
+        assert!(site(&[0x90, 0x90], 0x1000).is_none(), "too short to decode 5 bytes");
+        // Five one-byte instructions: four guards, as many as there are.
+        assert_eq!(site(&[0x90; 8], 0x1000).unwrap().guards.len(), 4);
+    }
+
+    #[test]
+    fn check_relocates_a_loop_branch_and_returns_after_the_site() {
+        // add rdx,1; jmp back to 0x401000 (eb fa)
+        let code = [0x48, 0x83, 0xc2, 0x01, 0xeb, 0xfa, 0x90, 0x90];
+        let s = site(&code, 0x401000).unwrap();
+        assert_eq!(s.original.len(), 6);
+        let state: Vec<u64> = (0..25).collect();
+        let check = assemble(&s, 0x402000, &state).expect("assembles");
+        assert!(check.hit > 0x402000 && check.hit < 0x402000 + check.code.len() as u64);
+        // The byte before the hit address is int3. (int1 would do too, but
+        // under some hypervisors its trap leaves rip on the instruction.)
+        assert_eq!(check.code[(check.hit - 0x402000 - 1) as usize], 0xcc);
+        let decoded: Vec<Instruction> =
+            Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
+        // The relocated short jump now reaches its original target.
+        assert!(decoded.iter().any(|i| i.is_jmp_short_or_near() && i.near_branch_target() == 0x401000));
+        // The last instruction returns to just after the site.
+        let last = decoded.last().unwrap();
+        assert_eq!(last.near_branch_target(), 0x401006);
+    }
+
+    #[test]
+    fn free_page_is_near_and_apart_from_neighbours() {
+        let map = |start: u64, end: u64| Mapping {
+            start,
+            end,
+            perms: "r-xp".into(),
+            offset: 0,
+            inode: 0,
+            path: String::new(),
+        };
+        let maps = [map(0x5555_5555_4000, 0x5555_5555_9000), map(0x7fff_f7c0_0000, 0x7fff_f7e0_0000)];
+        let page = free_page_near(&maps, 0x5555_5555_5000).unwrap();
+        assert!(page.abs_diff(0x5555_5555_5000) < REACH);
+        assert!(page + PAGE + PAGE <= 0x5555_5555_4000 || page >= 0x5555_5555_9000 + PAGE);
+        // Nothing within reach: a page far from every gap.
+        let full = [map(LOWEST, HIGHEST)];
+        assert_eq!(free_page_near(&full, 0x5555_5555_5000), None);
+    }
+}
