@@ -156,11 +156,31 @@ const COMPARE_ORDER: [(usize, AsmRegister64); 14] = [
     (15, r15),
 ];
 
+/// The word of a state that differs between `now` and `target` (two
+/// states of one instruction), in the order the check compares registers,
+/// then the stack words, then rsp: what the check's fast path looks at.
+pub fn progress_word(now: &[u64], target: &[u64]) -> Option<usize> {
+    let differs = |i: usize| now.get(i).zip(target.get(i)).is_some_and(|(a, b)| a != b);
+    std::iter::once(0)
+        .chain(COMPARE_ORDER.iter().map(|&(i, _)| i))
+        .chain(REGISTER_WORDS..target.len())
+        .chain(std::iter::once(7))
+        .find(|&i| differs(i))
+}
+
 /// Assembles the check for `state` (from [`exact_state`]) at `page`: it
 /// runs with the program's registers, compares, and resumes the program at
 /// the instruction after the site.
-pub fn assemble(site: &Site, page: u64, state: &[u64]) -> Option<Check> {
+///
+/// With `fast` (a word index from [`progress_word`]), a pass first compares
+/// only that word, with `lea` and `jrcxz`, which leave the flags alone: a
+/// pass that is not the point then costs about ten instructions and no
+/// flag save.
+pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> Option<Check> {
     if state.len() < REGISTER_WORDS || state.len() > REGISTER_WORDS + STACK_WORDS {
+        return None;
+    }
+    if fast.is_some_and(|i| i >= state.len() || i == 16) {
         return None;
     }
     let build = || -> Result<(CodeAssembler, iced_x86::code_asm::CodeLabel), iced_x86::IcedError> {
@@ -168,10 +188,38 @@ pub fn assemble(site: &Site, page: u64, state: &[u64]) -> Option<Check> {
         let mut miss = a.create_label();
         let mut body = a.create_label();
         let mut hit = a.create_label();
-        // Below the red zone: flags and rax saved, so the program's rsp is
-        // the current one plus this.
+        // Below the red zone two words are saved (flags and rax, or rcx
+        // and rdx on the fast path), so the program's rsp is the current
+        // one plus this.
         let saved = i64::from(RED_ZONE) + 16;
         a.lea(rsp, ptr(rsp - RED_ZONE))?;
+        if let Some(index) = fast {
+            let mut candidate = a.create_label();
+            a.push(rcx)?;
+            a.push(rdx)?;
+            // rcx = word - expected, computed without touching the flags.
+            a.mov(rcx, state[index].wrapping_neg())?;
+            match index {
+                0 => a.mov(rdx, rax)?,
+                2 => a.mov(rdx, qword_ptr(rsp + 8))?,
+                3 => a.mov(rdx, qword_ptr(rsp))?,
+                7 => a.lea(rdx, ptr(rsp + saved as i32))?,
+                i if i >= REGISTER_WORDS => a.mov(rdx, qword_ptr(rsp + (saved + 8 * (i - REGISTER_WORDS) as i64) as i32))?,
+                i => {
+                    let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
+                    a.mov(rdx, reg)?
+                }
+            }
+            a.lea(rcx, ptr(rcx + rdx))?;
+            a.jrcxz(candidate)?;
+            a.pop(rdx)?;
+            a.pop(rcx)?;
+            a.lea(rsp, ptr(rsp + RED_ZONE))?;
+            a.jmp(body)?;
+            a.set_label(&mut candidate)?;
+            a.pop(rdx)?;
+            a.pop(rcx)?;
+        }
         a.pushfq()?;
         a.push(rax)?;
         a.mov(rax, state[0])?;
@@ -291,7 +339,7 @@ mod tests {
         let s = site(&code, 0x401000).unwrap();
         assert_eq!(s.original.len(), 6);
         let state: Vec<u64> = (0..25).collect();
-        let check = assemble(&s, 0x402000, &state).expect("assembles");
+        let check = assemble(&s, 0x402000, &state, None).expect("assembles");
         assert!(check.hit > 0x402000 && check.hit < 0x402000 + check.code.len() as u64);
         // The byte before the hit address is int3. (int1 would do too, but
         // under some hypervisors its trap leaves rip on the instruction.)
@@ -303,6 +351,37 @@ mod tests {
         // The last instruction returns to just after the site.
         let last = decoded.last().unwrap();
         assert_eq!(last.near_branch_target(), 0x401006);
+    }
+
+    #[test]
+    fn progress_word_prefers_registers_then_stack_then_rsp() {
+        let target: Vec<u64> = (0..25).collect();
+        let mut now = target.clone();
+        assert_eq!(progress_word(&now, &target), None);
+        now[20] += 1;
+        assert_eq!(progress_word(&now, &target), Some(20));
+        now[7] += 1;
+        assert_eq!(progress_word(&now, &target), Some(20), "stack before rsp");
+        now[12] += 1;
+        assert_eq!(progress_word(&now, &target), Some(12));
+        now[3] += 1;
+        assert_eq!(progress_word(&now, &target), Some(3));
+    }
+
+    #[test]
+    fn fast_path_assembles_for_every_kind_of_word() {
+        let code = [0x48, 0x83, 0xc2, 0x01, 0xeb, 0xfa, 0x90, 0x90];
+        let s = site(&code, 0x401000).unwrap();
+        let state: Vec<u64> = (0..25).map(|i| i * 0x1111).collect();
+        for fast in [0, 1, 2, 3, 7, 9, 15, 17, 24] {
+            let check = assemble(&s, 0x402000, &state, Some(fast)).unwrap_or_else(|| panic!("word {fast}"));
+            let decoded: Vec<Instruction> =
+                Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
+            assert!(decoded.iter().any(|i| i.mnemonic() == Mnemonic::Jrcxz), "word {fast}");
+            assert_eq!(check.code[(check.hit - 0x402000 - 1) as usize], 0xcc);
+        }
+        assert!(assemble(&s, 0x402000, &state, Some(16)).is_none(), "flags are not a fast word");
+        assert!(assemble(&s, 0x402000, &state, Some(25)).is_none());
     }
 
     #[test]

@@ -1863,7 +1863,8 @@ impl Session {
         else {
             return Ok(None);
         };
-        let (Some(check), Some(jump)) = (point::assemble(&site, page, &state), point::jump_bytes(&site, page)) else {
+        let fast = point::progress_word(&point::exact_state(regs, mem), &state);
+        let (Some(check), Some(jump)) = (point::assemble(&site, page, &state, fast), point::jump_bytes(&site, page)) else {
             return Ok(None);
         };
         const PROT_READ_EXEC: u64 = 0x1 | 0x4;
