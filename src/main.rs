@@ -274,8 +274,13 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events, {} preemptions found with {} breakpoint hits",
-                    outcome.events, outcome.preemptions, outcome.breakpoint_hits
+                    "scribe: replayed {} events, {} preemptions and {} signal points found with {} breakpoint hits and {} in-task checks ({} removed by a guard)",
+                    outcome.events,
+                    outcome.preemptions,
+                    outcome.signal_points,
+                    outcome.breakpoint_hits,
+                    outcome.point_checks,
+                    outcome.guard_hits
                 );
             }
             match outcome.stopped_at {
