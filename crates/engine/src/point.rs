@@ -19,9 +19,11 @@
 
 use iced_x86::code_asm::{
     ptr, qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp, AsmRegister64,
-    CodeAssembler, eax,
+    CodeAssembler,
 };
-use iced_x86::{BlockEncoderOptions, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic};
+use iced_x86::{
+    BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, Instruction, MemoryOperand, Mnemonic, Register,
+};
 use scribe_tracee::{Regs, TraceeMemory};
 
 use crate::procfs::Mapping;
@@ -38,9 +40,6 @@ pub const FLAGS_MASK: u64 = 0xcd5;
 
 /// Bytes of the jump written at the point.
 const JUMP_LEN: usize = 5;
-
-/// Bytes below rsp the check leaves alone: the System V red zone.
-const RED_ZONE: i32 = 128;
 
 /// The state a point compares, in storage order: rax, rbx, rcx, rdx, rsi,
 /// rdi, rbp, rsp, r8-r15, rflags & [`FLAGS_MASK`], then up to
@@ -172,86 +171,77 @@ pub fn progress_word(now: &[u64], target: &[u64]) -> Option<usize> {
 /// runs with the program's registers, compares, and resumes the program at
 /// the instruction after the site.
 ///
-/// With `fast` (a word index from [`progress_word`]), a pass first compares
-/// only that word, with `lea` and `jrcxz`, which leave the flags alone: a
-/// pass that is not the point then costs about ten instructions and no
-/// flag save.
+/// The check writes neither the program's stack nor its flags: a push below
+/// the red zone would change stack memory the program may later read as an
+/// uninitialized local (found with python3: its replay went another way),
+/// and a flag save needs the stack. So rcx and rdx are parked in the
+/// scratch page after the code (see [`CHECK_LEN`]) and every word is
+/// compared with `lea` (rcx = word - expected) and `jrcxz`, neither of which
+/// touches the flags. The flags themselves are left to the replayer's final
+/// fingerprint comparison. With `fast` (a word index from
+/// [`progress_word`]), that word is compared first.
 pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> Option<Check> {
     if state.len() < REGISTER_WORDS || state.len() > REGISTER_WORDS + STACK_WORDS {
         return None;
     }
-    if fast.is_some_and(|i| i >= state.len() || i == 16) {
+    if fast.is_some_and(|i| i >= state.len() || i == FLAGS_WORD) {
         return None;
     }
+    let scratch = page + PAGE;
     let build = || -> Result<(CodeAssembler, iced_x86::code_asm::CodeLabel), iced_x86::IcedError> {
         let mut a = CodeAssembler::new(64)?;
         let mut miss = a.create_label();
         let mut body = a.create_label();
         let mut hit = a.create_label();
-        // Below the red zone two words are saved (flags and rax, or rcx
-        // and rdx on the fast path), so the program's rsp is the current
-        // one plus this.
-        let saved = i64::from(RED_ZONE) + 16;
-        a.lea(rsp, ptr(rsp - RED_ZONE))?;
-        if let Some(index) = fast {
-            let mut candidate = a.create_label();
-            a.push(rcx)?;
-            a.push(rdx)?;
-            // rcx = word - expected, computed without touching the flags.
-            a.mov(rcx, state[index].wrapping_neg())?;
+        // rip-relative moves to and from the scratch page (iced keeps the
+        // absolute target of a RIP-based operand and re-encodes it).
+        let slot = |n: i64| MemoryOperand::with_base_displ(Register::RIP, scratch as i64 + 8 * n);
+        let store = |a: &mut CodeAssembler, n: i64, reg: Register| {
+            a.add_instruction(Instruction::with2(Code::Mov_rm64_r64, slot(n), reg)?)
+        };
+        let load = |a: &mut CodeAssembler, reg: Register, n: i64| {
+            a.add_instruction(Instruction::with2(Code::Mov_r64_rm64, reg, slot(n))?)
+        };
+        store(&mut a, 0, Register::RCX)?;
+        store(&mut a, 1, Register::RDX)?;
+        let order = fast
+            .into_iter()
+            .chain(std::iter::once(0))
+            .chain(COMPARE_ORDER.iter().map(|&(i, _)| i))
+            .chain(REGISTER_WORDS..state.len())
+            .chain(std::iter::once(7));
+        let mut done = [false; REGISTER_WORDS + STACK_WORDS];
+        for index in order {
+            if std::mem::replace(&mut done[index], true) {
+                continue;
+            }
+            // rdx = the word; rcx = word - expected, with no flag written.
             match index {
                 0 => a.mov(rdx, rax)?,
-                2 => a.mov(rdx, qword_ptr(rsp + 8))?,
-                3 => a.mov(rdx, qword_ptr(rsp))?,
-                7 => a.lea(rdx, ptr(rsp + saved as i32))?,
-                i if i >= REGISTER_WORDS => a.mov(rdx, qword_ptr(rsp + (saved + 8 * (i - REGISTER_WORDS) as i64) as i32))?,
+                2 => load(&mut a, Register::RDX, 0)?,
+                3 => load(&mut a, Register::RDX, 1)?,
+                7 => a.mov(rdx, rsp)?,
+                i if i >= REGISTER_WORDS => a.mov(rdx, qword_ptr(rsp + (8 * (i - REGISTER_WORDS)) as i32))?,
                 i => {
                     let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
                     a.mov(rdx, reg)?
                 }
             }
+            a.mov(rcx, state[index].wrapping_neg())?;
             a.lea(rcx, ptr(rcx + rdx))?;
-            a.jrcxz(candidate)?;
-            a.pop(rdx)?;
-            a.pop(rcx)?;
-            a.lea(rsp, ptr(rsp + RED_ZONE))?;
-            a.jmp(body)?;
-            a.set_label(&mut candidate)?;
-            a.pop(rdx)?;
-            a.pop(rcx)?;
+            let mut equal = a.create_label();
+            a.jrcxz(equal)?;
+            a.jmp(miss)?;
+            a.set_label(&mut equal)?;
         }
-        a.pushfq()?;
-        a.push(rax)?;
-        a.mov(rax, state[0])?;
-        a.cmp(qword_ptr(rsp), rax)?;
-        a.jne(miss)?;
-        for (index, reg) in COMPARE_ORDER {
-            a.mov(rax, state[index])?;
-            a.cmp(reg, rax)?;
-            a.jne(miss)?;
-        }
-        for (i, &word) in state[REGISTER_WORDS..].iter().enumerate() {
-            a.mov(rax, word)?;
-            a.cmp(qword_ptr(rsp + (saved + 8 * i as i64) as i32), rax)?;
-            a.jne(miss)?;
-        }
-        a.mov(rax, state[7].wrapping_sub(saved as u64))?;
-        a.cmp(rsp, rax)?;
-        a.jne(miss)?;
-        a.mov(rax, qword_ptr(rsp + 8))?;
-        a.and(eax, FLAGS_MASK as i32)?;
-        a.cmp(eax, (state[16] & FLAGS_MASK) as i32)?;
-        a.jne(miss)?;
-        a.pop(rax)?;
-        a.popfq()?;
-        a.lea(rsp, ptr(rsp + RED_ZONE))?;
+        load(&mut a, Register::RCX, 0)?;
+        load(&mut a, Register::RDX, 1)?;
         a.int3()?;
         a.set_label(&mut hit)?;
         a.jmp(body)?;
         a.set_label(&mut miss)?;
-        a.pop(rax)?;
-        a.popfq()?;
-        a.lea(rsp, ptr(rsp + RED_ZONE))?;
+        load(&mut a, Register::RCX, 0)?;
+        load(&mut a, Register::RDX, 1)?;
         a.set_label(&mut body)?;
         for instr in &site.instructions {
             a.add_instruction(*instr)?;
@@ -266,8 +256,16 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> O
     (code.len() <= PAGE as usize).then_some(Check { code, hit })
 }
 
-/// Size of the page a check lives in.
+/// Size of a page.
 pub const PAGE: u64 = 4096;
+
+/// What a check maps: a page of code and, after it, a page of scratch
+/// memory where it parks two registers (mapped read-write-execute in one
+/// go; the code never writes its own page).
+pub const CHECK_LEN: u64 = 2 * PAGE;
+
+/// Index of the flags in an exact state.
+const FLAGS_WORD: usize = 16;
 
 /// How far a rel32 jump reaches, with room for the page itself.
 const REACH: u64 = (1 << 31) - 2 * PAGE;
@@ -278,18 +276,19 @@ const LOWEST: u64 = 0x10000;
 /// Highest user address (one past) on x86-64 with 4-level paging.
 const HIGHEST: u64 = 0x7fff_ffff_f000;
 
-/// A free page as close as possible to `addr` (within a rel32 jump), with a
-/// free page on each side so the kernel does not merge it with a neighbour.
+/// A free range of [`CHECK_LEN`] bytes as close as possible to `addr`
+/// (within a rel32 jump), with a free page on each side so the kernel does
+/// not merge it with a neighbour.
 pub fn free_page_near(maps: &[Mapping], addr: u64) -> Option<u64> {
     let mut bounds: Vec<(u64, u64)> = maps.iter().map(|m| (m.start, m.end)).collect();
     bounds.sort_unstable();
     let mut candidates = Vec::new();
     let mut prev_end = LOWEST;
     for &(start, end) in bounds.iter().chain(std::iter::once(&(HIGHEST, HIGHEST))) {
-        if start >= prev_end + 3 * PAGE {
-            // The gap [prev_end, start): its two ends, and the page nearest
+        if start >= prev_end + CHECK_LEN + 2 * PAGE {
+            // The gap [prev_end, start): its two ends, and the place nearest
             // the address when the address lies in it.
-            let (lo, hi) = (prev_end + PAGE, start - 2 * PAGE);
+            let (lo, hi) = (prev_end + PAGE, start - PAGE - CHECK_LEN);
             candidates.extend([lo, hi, (addr & !(PAGE - 1)).clamp(lo, hi)]);
         }
         prev_end = prev_end.max(end);
@@ -381,6 +380,17 @@ mod tests {
             assert_eq!(check.code[(check.hit - 0x402000 - 1) as usize], 0xcc);
         }
         assert!(assemble(&s, 0x402000, &state, Some(16)).is_none(), "flags are not a fast word");
+        // Nothing below rsp is written, and no flag-writing instruction runs
+        // before the displaced ones.
+        let check = assemble(&s, 0x402000, &state, Some(3)).unwrap();
+        let decoded: Vec<Instruction> =
+            Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
+        for i in &decoded {
+            assert!(!matches!(i.mnemonic(), Mnemonic::Push | Mnemonic::Pushfq | Mnemonic::Cmp | Mnemonic::And), "{i:?}");
+        }
+        // rcx and rdx are parked in the scratch page, rip-relative.
+        let parked = decoded.iter().filter(|i| i.is_ip_rel_memory_operand() && i.ip_rel_memory_address() == 0x403000);
+        assert!(parked.count() >= 3);
         assert!(assemble(&s, 0x402000, &state, Some(25)).is_none());
     }
 
@@ -397,7 +407,7 @@ mod tests {
         let maps = [map(0x5555_5555_4000, 0x5555_5555_9000), map(0x7fff_f7c0_0000, 0x7fff_f7e0_0000)];
         let page = free_page_near(&maps, 0x5555_5555_5000).unwrap();
         assert!(page.abs_diff(0x5555_5555_5000) < REACH);
-        assert!(page + PAGE + PAGE <= 0x5555_5555_4000 || page >= 0x5555_5555_9000 + PAGE);
+        assert!(page + CHECK_LEN + PAGE <= 0x5555_5555_4000 || page >= 0x5555_5555_9000 + PAGE);
         // Nothing within reach: a page far from every gap.
         let full = [map(LOWEST, HIGHEST)];
         assert_eq!(free_page_near(&full, 0x5555_5555_5000), None);

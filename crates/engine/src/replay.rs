@@ -1867,13 +1867,13 @@ impl Session {
         let (Some(check), Some(jump)) = (point::assemble(&site, page, &state, fast), point::jump_bytes(&site, page)) else {
             return Ok(None);
         };
-        const PROT_READ_EXEC: u64 = 0x1 | 0x4;
+        const PROT_READ_WRITE_EXEC: u64 = 0x1 | 0x2 | 0x4;
         let flags = machine::MAP_PRIVATE | machine::MAP_ANONYMOUS | machine::MAP_FIXED_NOREPLACE;
-        let args = [page, point::PAGE, PROT_READ_EXEC, flags, u64::MAX, 0];
+        let args = [page, point::CHECK_LEN, PROT_READ_WRITE_EXEC, flags, u64::MAX, 0];
         let mapped = tracee::remote_syscall(live, syscall_insn, u64::from(sc::nr::MMAP), args)?;
         if mapped as u64 != page {
             if mapped > 0 {
-                tracee::remote_syscall(live, syscall_insn, u64::from(sc::nr::MUNMAP), [mapped as u64, point::PAGE, 0, 0, 0, 0])?;
+                tracee::remote_syscall(live, syscall_insn, u64::from(sc::nr::MUNMAP), [mapped as u64, point::CHECK_LEN, 0, 0, 0, 0])?;
             }
             return Ok(None);
         }
@@ -1887,7 +1887,7 @@ impl Session {
     fn remove_check(&mut self, live: Tid, check: &InstalledCheck) -> Result<()> {
         self.mem(live)?.write(check.site.addr, &check.site.original)?;
         tracee::set_exec_breakpoints(live, &[])?;
-        let args = [check.page, point::PAGE, 0, 0, 0, 0];
+        let args = [check.page, point::CHECK_LEN, 0, 0, 0, 0];
         tracee::remote_syscall(live, check.syscall_insn, u64::from(sc::nr::MUNMAP), args)?;
         Ok(())
     }
