@@ -318,6 +318,69 @@ fn shell_pipeline_seq_sort_head() {
     assert_eq!(r.stdout(), expected);
 }
 
+/// Every read, write and close on a pipe carries the pipe's serial: per
+/// pipe the serials are 1, 2, 3... with none missing, and replay waits for
+/// them: a trace whose serials leave a gap cannot be replayed past it.
+#[test]
+fn pipe_operations_carry_serials_that_replay_waits_for() {
+    let dir = tmpdir();
+    let trace = dir.path().join("pipes.scribe");
+    let cmd = argv![system_exe("sh"), "-c", "seq 20000 | sort -r | head -3"];
+    let rec = record_with(&trace, &[], &cmd, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    let profile = profiler(&trace, &[]);
+    let mut serials: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut previous = "";
+    let mut ops = BTreeSet::new();
+    for line in profile.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix("resource lock, type = pipe, id = ") {
+            let (id, serial) = rest.split_once(", serial = ").expect("id and serial");
+            serials.entry(id.to_string()).or_default().push(serial.parse().unwrap());
+            let call = previous.split(']').nth(1).unwrap_or("").trim_start();
+            ops.insert(call.split('(').next().unwrap_or("").to_string());
+        } else if line.starts_with('[') {
+            previous = line;
+        }
+    }
+    // Two pipes in `seq | sort | head`, and the test's own stdout and
+    // stderr are pipes too.
+    assert!(serials.len() >= 2, "{serials:?}");
+    for (id, list) in &serials {
+        let mut sorted = list.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=list.len() as u64).collect::<Vec<_>>(), "pipe {id}");
+    }
+    for op in ["read", "write", "close"] {
+        assert!(ops.contains(op), "no {op} with a pipe serial: {ops:?}");
+    }
+    let rep = replay_with(&[], &trace);
+    assert_same_run(&rec, &rep, "replay");
+
+    // Move one pipe's second operation far ahead: nothing can reach it.
+    let gap = dir.path().join("gap.scribe");
+    let (id, _) = serials.iter().max_by_key(|(_, list)| list.len()).unwrap();
+    let id = u64::from_str_radix(id.trim_start_matches("0x"), 16).unwrap();
+    {
+        use scribe_trace::{resource_kind, Event, TraceReader, TraceWriter};
+        let mut reader = TraceReader::open(&trace).unwrap();
+        let mut writer = TraceWriter::create(&gap, &reader.header().clone()).unwrap();
+        for item in reader.by_ref() {
+            let mut event = item.unwrap().event;
+            if let Event::Resource(r) = &mut event {
+                if r.kind == resource_kind::PIPE && r.id == id && r.serial == 2 {
+                    r.serial = 1000;
+                }
+            }
+            writer.push(&event).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    let out = replay_for(&gap, CASE_TIMEOUT);
+    assert_no_panic(&out, "replay of a trace with a gap in a pipe's serials");
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr_str(&out).contains("no task can reach the next recorded event"), "{}", show(&out));
+}
+
 #[test]
 fn make_j2_builds_small_project() {
     let (Some(make), Some(gcc)) = (find_exe("make"), find_exe("gcc")) else {

@@ -1,11 +1,13 @@
-//! Which file descriptors still refer to the standard streams the program
-//! was started with.
+//! What file descriptors refer to, followed through the syscalls that copy
+//! and close them.
 //!
-//! Replay re-writes output sent to the original stdout and stderr, so it
-//! follows dup, dup2, dup3, fcntl(F_DUPFD*), close, close_range and
-//! close-on-exec from the (replayed) syscall results. Descriptors created by
-//! other calls can only reuse a number after it was closed, so they need no
-//! tracking.
+//! [`FdTable`] follows dup, dup2, dup3, fcntl(F_DUPFD*), close, close_range
+//! and close-on-exec from syscall results. Descriptors created by other
+//! calls can only reuse a number after it was closed, so they need no
+//! tracking. Two tables use it: [`StdFds`] (which descriptors still refer to
+//! the standard streams the program was started with: replay re-writes
+//! output sent to the original stdout and stderr) and the recorder's table
+//! of pipes (for the pipes' rendezvous serials).
 
 use std::collections::HashMap;
 
@@ -30,37 +32,57 @@ pub enum StdStream {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    stream: StdStream,
+struct Entry<V> {
+    value: V,
     cloexec: bool,
 }
 
-/// The descriptors of one fd table that refer to a standard stream.
+/// Descriptors of one fd table, each with what it refers to.
 #[derive(Debug, Clone)]
-pub struct StdFds {
-    fds: HashMap<u64, Entry>,
+pub struct FdTable<V> {
+    fds: HashMap<u64, Entry<V>>,
 }
 
-impl Default for StdFds {
+impl<V> Default for FdTable<V> {
     fn default() -> Self {
-        let mut fds = HashMap::new();
-        for (fd, stream) in [(0, StdStream::Stdin), (1, StdStream::Stdout), (2, StdStream::Stderr)] {
-            fds.insert(fd, Entry { stream, cloexec: false });
-        }
-        StdFds { fds }
+        FdTable { fds: HashMap::new() }
     }
 }
 
+/// The descriptors of one fd table that refer to a standard stream.
+pub type StdFds = FdTable<StdStream>;
+
 impl StdFds {
+    /// The table of a program's start: 0, 1 and 2 are its streams.
+    pub fn at_start() -> Self {
+        let mut table = FdTable::default();
+        for (fd, stream) in [(0, StdStream::Stdin), (1, StdStream::Stdout), (2, StdStream::Stderr)] {
+            table.insert(fd, stream);
+        }
+        table
+    }
+
     /// The standard stream `fd` refers to, if any.
     pub fn stream(&self, fd: u64) -> Option<StdStream> {
-        self.fds.get(&fd).map(|e| e.stream)
+        self.get(fd)
+    }
+}
+
+impl<V: Copy> FdTable<V> {
+    /// What `fd` refers to, if known.
+    pub fn get(&self, fd: u64) -> Option<V> {
+        self.fds.get(&fd).map(|e| e.value)
+    }
+
+    /// Records what `fd` refers to (not close-on-exec).
+    pub fn insert(&mut self, fd: u64, value: V) {
+        self.fds.insert(fd, Entry { value, cloexec: false });
     }
 
     fn copy(&mut self, old: u64, new: u64, cloexec: bool) {
         match self.fds.get(&old).copied() {
             Some(e) => {
-                self.fds.insert(new, Entry { stream: e.stream, cloexec });
+                self.fds.insert(new, Entry { value: e.value, cloexec });
             }
             None => {
                 self.fds.remove(&new);
@@ -117,7 +139,7 @@ mod tests {
 
     #[test]
     fn follows_dup_close_and_cloexec() {
-        let mut t = StdFds::default();
+        let mut t = StdFds::at_start();
         t.apply(nr::DUP, &[1, 0, 0, 0, 0, 0], 5);
         assert_eq!(t.stream(5), Some(StdStream::Stdout));
         t.apply(nr::DUP2, &[2, 1, 0, 0, 0, 0], 1);
@@ -133,5 +155,19 @@ mod tests {
         assert_eq!(t.stream(1), Some(StdStream::Stderr));
         t.apply(nr::CLOSE, &[1, 0, 0, 0, 0, 0], -9);
         assert_eq!(t.stream(1), Some(StdStream::Stderr), "failed close changes nothing");
+    }
+
+    #[test]
+    fn a_table_of_any_value_follows_dup_and_close() {
+        let mut t: FdTable<Option<u64>> = FdTable::default();
+        assert_eq!(t.get(3), None, "unknown");
+        t.insert(3, Some(77));
+        t.insert(4, None);
+        assert_eq!(t.get(4), Some(None), "known not to be a pipe");
+        t.apply(nr::DUP2, &[3, 0, 0, 0, 0, 0], 0);
+        assert_eq!(t.get(0), Some(Some(77)));
+        t.apply(nr::CLOSE, &[3, 0, 0, 0, 0, 0], 0);
+        assert_eq!(t.get(3), None);
+        assert_eq!(t.get(0), Some(Some(77)));
     }
 }

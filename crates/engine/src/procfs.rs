@@ -88,6 +88,17 @@ pub fn kernel_release() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
+/// Where descriptor `fd` of task `tid` points (the /proc/TID/fd link, such
+/// as a path or `pipe:[1234]`), or `None` when it is not open.
+pub fn fd_target(tid: Tid, fd: u64) -> Option<String> {
+    std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok().map(|p| p.to_string_lossy().into_owned())
+}
+
+/// The inode of a pipe from its /proc fd link (`pipe:[1234]`).
+pub fn pipe_inode(target: &str) -> Option<u64> {
+    target.strip_prefix("pipe:[")?.strip_suffix(']')?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use scribe_trace::{
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
 use crate::error::{EngineError, Result};
-use crate::fdmodel::{StdFds, StdStream};
+use crate::fdmodel::{FdTable, StdFds, StdStream};
 use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
 use crate::point;
@@ -378,6 +378,8 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         leader_status: None,
         last_flush: Instant::now(),
         std_fds: BTreeMap::new(),
+        pipes: BTreeMap::new(),
+        pipe_serials: std::collections::HashMap::new(),
         domains: BTreeMap::new(),
         serialize: opts.serialize,
         output_lock: None,
@@ -476,6 +478,8 @@ struct Pending {
     args: [u64; 6],
     inputs: Vec<MemBytes>,
     regs_digest: Option<u64>,
+    /// Inodes of the pipes it works on (their serials are taken at its exit).
+    pipes: Vec<u64>,
 }
 
 /// A signal that arrived while its task ran user code, held until the
@@ -651,6 +655,11 @@ struct Session {
     last_flush: Instant,
     /// Which descriptors of each process (by tgid) are its original stdout/stderr.
     std_fds: BTreeMap<Tid, StdFds>,
+    /// Per process (by tgid): the pipe inode each descriptor refers to
+    /// (`None`: not a pipe), filled as descriptors are used.
+    pipes: BTreeMap<Tid, FdTable<Option<u64>>>,
+    /// The last serial given to each pipe (by inode).
+    pipe_serials: std::collections::HashMap<u64, u64>,
     /// The memory domains, by id (the tid of the task that founded it).
     domains: BTreeMap<Tid, Domain>,
     /// Every task in one domain.
@@ -703,7 +712,32 @@ impl Session {
     }
 
     fn fds(&mut self, tgid: Tid) -> &mut StdFds {
-        self.std_fds.entry(tgid).or_default()
+        self.std_fds.entry(tgid).or_insert_with(StdFds::at_start)
+    }
+
+    /// The inodes of the pipes syscall `nr` of `tid` works on through its
+    /// descriptor arguments. A descriptor seen for the first time is looked
+    /// up in /proc; one that cannot be (not open) is not remembered, since
+    /// its number may be given to a new descriptor without a close.
+    fn pipes_used(&mut self, tid: Tid, tgid: Tid, nr: u32, args: &[u64; 6]) -> Vec<u64> {
+        let fds: &[u64] = match nr {
+            sc::nr::READ | sc::nr::WRITE | sc::nr::READV | sc::nr::WRITEV | sc::nr::CLOSE => &args[..1],
+            sc::nr::SPLICE => &[args[0], args[2]],
+            sc::nr::TEE | sc::nr::SENDFILE => &args[..2],
+            _ => return Vec::new(),
+        };
+        let table = self.pipes.entry(tgid).or_default();
+        fds.iter()
+            .filter_map(|&fd| match table.get(fd) {
+                Some(known) => known,
+                None => {
+                    let found = procfs::fd_target(tid, fd)?;
+                    let pipe = procfs::pipe_inode(&found);
+                    table.insert(fd, pipe);
+                    pipe
+                }
+            })
+            .collect()
     }
 
     fn run(&mut self, leader: Tid) -> Result<ExitStatus> {
@@ -711,7 +745,7 @@ impl Session {
         let mut task = Task::new(leader, mem);
         task.started = true;
         self.tasks.insert(leader, task);
-        self.std_fds.insert(leader, StdFds::default());
+        self.std_fds.insert(leader, StdFds::at_start());
         self.on_exec(leader)?;
         loop {
             self.schedule()?;
@@ -1262,7 +1296,10 @@ impl Session {
         }
         let task = self.task(tid)?;
         let inputs = if level >= 1 { read_ranges(&task.mem, &sc::input_ranges(nr, &args, &TaskMemory(&task.mem))) } else { Vec::new() };
-        let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)) };
+        let tgid = task.tgid;
+        let pipes = self.pipes_used(tid, tgid, nr, &args);
+        let task = self.task(tid)?;
+        let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)), pipes };
         if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
             // These never return: record them now.
             let is_leader = task.tgid == tid;
@@ -1273,7 +1310,7 @@ impl Session {
                 }
             }
             self.task(tid)?.exiting = true;
-            let Pending { nr, args, inputs, regs_digest } = pending;
+            let Pending { nr, args, inputs, regs_digest, .. } = pending;
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: 0, outputs: Vec::new(), inputs, regs_digest }))?;
             if nr == sc::nr::EXIT && !is_leader {
                 return self.finish_thread_exit(tid);
@@ -1464,9 +1501,19 @@ impl Session {
         } else {
             None
         };
-        let Pending { nr, args, inputs, regs_digest } = pending;
+        let Pending { nr, args, inputs, regs_digest, pipes } = pending;
         self.fds(tgid).apply(nr, &args, result);
+        if let Some(table) = self.pipes.get_mut(&tgid) {
+            table.apply(nr, &args, result);
+        }
         events.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }));
+        for id in pipes {
+            // Taken at the exit, in the order this recorder sees exits: one
+            // order of the pipe's operations that agrees with every task's.
+            let serial = self.pipe_serials.entry(id).or_insert(0);
+            *serial += 1;
+            events.push(Event::Resource(ResourceRecord { tid, kind: resource_kind::PIPE, id, serial: *serial }));
+        }
         events.extend(map.map(Event::MapFile));
         if std::mem::take(&mut self.task(tid)?.std_write) {
             // It kept its token: write the event now, in output order, with
@@ -1562,6 +1609,8 @@ impl Session {
             }));
         }
         self.fds(tgid).exec();
+        // Close-on-exec is not followed for pipes: their table starts again.
+        self.pipes.remove(&tgid);
         self.want_token_after_kernel(tid, events)
     }
 

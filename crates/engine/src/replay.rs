@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use scribe_syscalls::{self as sc, Replay as Policy};
-use scribe_trace::{Event, ExecRecord, Header, Positioned, SyscallRecord, Tid, TraceReader};
+use scribe_trace::{resource_kind, Event, ExecRecord, Header, Positioned, SyscallRecord, Tid, TraceReader};
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
 use crate::error::{Divergence, EngineError, Result};
@@ -258,6 +258,7 @@ impl Replayer {
                 end: None,
                 domain_of: Default::default(),
                 clean_prefix: Default::default(),
+                after_syscall: false,
             },
             tasks: BTreeMap::new(),
             live_of: BTreeMap::new(),
@@ -276,6 +277,7 @@ impl Replayer {
             stop_digests: Vec::new(),
             stop_registers: BTreeMap::new(),
             shared_files: BTreeMap::new(),
+            pipe_serials: Default::default(),
             preemptions: 0,
             breakpoint_hits: 0,
             signal_points: 0,
@@ -350,13 +352,21 @@ struct EventQueue {
     /// to be its own, so that looking for a domain whose next event is far
     /// ahead does not walk the same events at every stop.
     clean_prefix: std::collections::HashMap<Tid, usize>,
+    /// The last event read is a syscall, whose pipe serials may follow.
+    after_syscall: bool,
 }
 
 impl EventQueue {
     /// Reads until `n + 1` task events are buffered, absorbing the events
     /// that concern no single task's progress (file records).
+    ///
+    /// A pipe's serial is written after its syscall; it is moved before it,
+    /// so that replay waits for the pipe's earlier operations before the
+    /// syscall (see `Session::advance`). To be sure to read it before the
+    /// syscall can be taken, reading goes on one event past a syscall.
     fn fill(&mut self, n: usize) {
-        while self.ahead.len() <= n && self.end.is_none() {
+        while (self.ahead.len() <= n || self.after_syscall) && self.end.is_none() {
+            self.after_syscall = false;
             match self.reader.next() {
                 Some(Ok(p)) => match p.event {
                     Event::File(record) => self.files.add(record),
@@ -364,9 +374,28 @@ impl EventQueue {
                         self.domain_of.entry(t.tid).or_insert(t.parent);
                         self.ahead.push_back(p);
                     }
-                    // Register dumps are for people; resource and bookmark
-                    // events are not used by this replayer yet.
+                    Event::Resource(ref r) if r.kind == resource_kind::PIPE => {
+                        // Before its syscall: the task's last event, at the
+                        // back (the terminal's serials come later, after
+                        // the write's events, and the output lock orders them).
+                        match self.ahead.back() {
+                            Some(last) if last.event.tid() == Some(r.tid) && matches!(last.event, Event::Syscall(_)) => {
+                                let at = self.ahead.len() - 1;
+                                self.ahead.insert(at, p);
+                            }
+                            // Not right after its syscall (a trace written
+                            // otherwise): it still counts, in trace order.
+                            _ => self.ahead.push_back(p),
+                        }
+                        self.after_syscall = true;
+                    }
+                    // Register dumps are for people; the terminal's serials
+                    // are followed through the output order of writes.
                     Event::Regs(_) | Event::Resource(_) => {}
+                    Event::Syscall(_) => {
+                        self.after_syscall = true;
+                        self.ahead.push_back(p);
+                    }
                     _ => self.ahead.push_back(p),
                 },
                 Some(Err(e)) => self.end = Some(e.to_string()),
@@ -608,6 +637,8 @@ struct Session {
     /// when recorded. Replay maps them private, so the recording's digests
     /// (which skip shared memory) did not cover them.
     shared_files: BTreeMap<Tid, Vec<(u64, u64)>>,
+    /// The last serial replayed of each pipe (by recorded inode).
+    pipe_serials: std::collections::HashMap<u64, u64>,
     preemptions: u64,
     breakpoint_hits: u64,
     signal_points: u64,
@@ -661,7 +692,7 @@ impl Session {
 
     fn fds(&mut self, rec: Tid) -> &mut StdFds {
         let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
-        self.std_fds.entry(tgid).or_default()
+        self.std_fds.entry(tgid).or_insert_with(StdFds::at_start)
     }
 
     fn set_state(&mut self, live: Tid, state: State) -> Result<()> {
@@ -977,6 +1008,19 @@ impl Session {
                     (Event::Syscall(_) | Event::Exec(_), Some(State::AtSeccomp)) => {
                         self.set_state(live, State::Running)?;
                         self.on_syscall(live)?;
+                        continue 'rescan;
+                    }
+                    // A pipe operation waits for the pipe's earlier ones
+                    // (rendezvous): the serial before it must be replayed.
+                    (Event::Resource(r), Some(_)) if r.kind == resource_kind::PIPE => {
+                        let done = self.pipe_serials.get(&r.id).copied().unwrap_or(0);
+                        if r.serial != done + 1 {
+                            blocked.insert(domain);
+                            continue;
+                        }
+                        self.pipe_serials.insert(r.id, r.serial);
+                        let p = self.queue.take_at(i).expect("peeked event exists");
+                        self.remember(&p);
                         continue 'rescan;
                     }
                     (Event::TaskStart(_), Some(State::AtStart)) => {
