@@ -17,23 +17,43 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon syscallbuf; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon syscallbuf racy_counter spin_flag setitimer; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 mkdir -p "$work/proj"
 for i in 1 2 3 4; do echo "int f$i(int x){return x*$i;}" > "$work/proj/f$i.c"; done
 printf 'all: f1.o f2.o f3.o f4.o\n%%.o: %%.c\n\tgcc -c -o $@ $<\n' > "$work/proj/Makefile"
 
+cat > "$work/threads.py" <<'PY'
+import threading
+total = 0
+lock = threading.Lock()
+def work(n):
+    global total
+    s = sum(i * i % 7 for i in range(n))
+    with lock:
+        total += s
+ts = [threading.Thread(target=work, args=(100000,)) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("total", total)
+PY
+
+# Each entry: record options, then -- and the command.
 workloads=(
-  "$work/thread_pool"
-  "$work/mutex_counter 4"
-  "$work/fork_wait"
-  "$work/pipeline"
-  "$work/condvar"
-  "$work/shared_anon"
-  "$work/syscallbuf $work"
-  "sh -c 'seq 20000 | sort -r | head -3'"
-  "make -B -s -j2 -C $work/proj"
+  "-- $work/thread_pool"
+  "-- $work/mutex_counter 4"
+  "-- $work/fork_wait"
+  "-- $work/pipeline"
+  "-- $work/condvar"
+  "-- $work/shared_anon"
+  "-- $work/syscallbuf $work"
+  "-- sh -c 'seq 20000 | sort -r | head -3'"
+  "-- make -B -s -j2 -C $work/proj"
+  "--chaos -- $work/racy_counter 4 2000000"
+  "--chaos -- $work/spin_flag"
+  "-- $work/setitimer"
+  "--chaos -- python3 $work/threads.py"
 )
 
 end=$(( $(date +%s) + minutes * 60 ))
@@ -43,7 +63,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
   for w in "${workloads[@]}"; do
     runs=$((runs + 1))
     trace=$work/t.log
-    eval "timeout 120 $scribe record -o $trace -- $w" >"$work/rec.out" 2>"$work/rec.err" </dev/null
+    eval "timeout 120 $scribe record -o $trace $w" >"$work/rec.out" 2>"$work/rec.err" </dev/null
     rs=$?
     timeout 120 "$scribe" replay "$trace" >"$work/rep.out" 2>"$work/rep.err" </dev/null
     ps=$?
