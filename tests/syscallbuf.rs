@@ -76,6 +76,37 @@ fn ls_records_most_of_its_syscalls_through_the_buffer() {
     assert!(buffered * 2 > total, "{buffered} of {total} syscalls buffered");
 }
 
+/// libc's own syscalls (opendir, readdir, closedir, stdio, the generic
+/// syscall() function) go through the buffer once libc's syscall sites are
+/// patched, and a call through syscall() that must stop (a fork-like clone)
+/// still works.
+#[test]
+fn calls_libc_makes_itself_are_buffered() {
+    let dir = tmpdir();
+    let r = Case::new(argv![program("libc_calls"), dir.path()]).in_dir(dir.path()).replays(2).run();
+    assert_eq!(r.field("entries:"), (20 * 4 * 32).to_string(), "{}", r.stdout());
+    assert_eq!(r.field("syscall(getpid) matches getpid:"), "yes");
+    assert_eq!(r.field("clone child exit:"), "7");
+    let text = profiler(&r.trace, &[]);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    let calls = |name: &str| -> (usize, usize) {
+        let of: Vec<&&str> = lines.iter().filter(|l| l.contains(&format!("] {name}("))).collect();
+        (of.iter().filter(|l| l.ends_with("(buffered)")).count(), of.len())
+    };
+    // opendir's openat, readdir's getdents64 and closedir's close are made
+    // inside libc: every one of them is buffered.
+    let (buffered, all) = calls("getdents64");
+    assert!(all >= 80 * 2 && buffered == all, "getdents64: {buffered} of {all} buffered");
+    let directories: Vec<&&str> = lines.iter().filter(|l| l.contains("O_DIRECTORY")).collect();
+    assert!(directories.len() >= 80, "{} directory opens", directories.len());
+    assert!(directories.iter().all(|l| l.ends_with("(buffered)")), "{directories:?}");
+    let (buffered, all) = calls("read");
+    assert!(all >= 2400 && buffered * 10 >= all * 9, "read: {buffered} of {all} buffered");
+    // The clone made through syscall() stopped like any clone.
+    let (buffered, all) = calls("clone");
+    assert_eq!((buffered, all), (0, 1), "{text}");
+}
+
 #[test]
 fn stats_report_the_buffered_count() {
     let dir = tmpdir();

@@ -59,6 +59,7 @@ mod nr {
     pub const PREAD64: u32 = 17;
     pub const GETPID: u32 = 39;
     pub const READLINK: u32 = 89;
+    pub const GETDENTS64: u32 = 217;
     pub const GETTIMEOFDAY: u32 = 96;
     pub const OPENAT: u32 = 257;
     pub const GETPPID: u32 = 110;
@@ -112,6 +113,7 @@ extern "C" fn init() {
         }
         set(header::ENABLED, 1);
         READY.store(true, Ordering::Relaxed);
+        patch_libc();
     }
 }
 
@@ -267,13 +269,12 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     Some(result)
 }
 
-/// Buffers `call` if it can, else makes it traced; libc-style result.
-unsafe fn run(call: Call) -> i64 {
-    let result = match buffered(&call) {
+/// Buffers `call` if it can, else makes it traced; the kernel's result.
+unsafe fn run_raw(call: Call) -> i64 {
+    match buffered(&call) {
         Some(result) => result,
         None => traced(call.nr, call.args),
-    };
-    errno_result(result)
+    }
 }
 
 unsafe fn errno_result(result: i64) -> i64 {
@@ -327,12 +328,16 @@ unsafe fn is_regular_file(fd: i32) -> bool {
 
 // ---- implementations (C ABI, called by the exported shims) ----
 
-unsafe extern "C" fn read_impl(fd: i32, buf: *mut u8, count: usize) -> i64 {
+unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
     if count as u64 <= u64::from(abi::MAX_OUTPUT) && is_regular_file(fd) {
-        return run(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
+        return run_raw(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
     }
-    errno_result(traced(nr::READ, args))
+    traced(nr::READ, args)
+}
+
+unsafe extern "C" fn read_impl(fd: i32, buf: *mut u8, count: usize) -> i64 {
+    errno_result(read_raw(fd, buf, count))
 }
 
 unsafe extern "C" fn read_chk_impl(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> i64 {
@@ -342,12 +347,16 @@ unsafe extern "C" fn read_chk_impl(fd: i32, buf: *mut u8, count: usize, buflen: 
     read_impl(fd, buf, count)
 }
 
-unsafe extern "C" fn pread_impl(fd: i32, buf: *mut u8, count: usize, offset: i64) -> i64 {
+unsafe fn pread_raw(fd: i32, buf: *mut u8, count: usize, offset: i64) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
     if count as u64 <= u64::from(abi::MAX_OUTPUT) && is_regular_file(fd) {
-        return run(call(nr::PREAD64, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
+        return run_raw(call(nr::PREAD64, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
     }
-    errno_result(traced(nr::PREAD64, args))
+    traced(nr::PREAD64, args)
+}
+
+unsafe extern "C" fn pread_impl(fd: i32, buf: *mut u8, count: usize, offset: i64) -> i64 {
+    errno_result(pread_raw(fd, buf, count, offset))
 }
 
 unsafe extern "C" fn pread_chk_impl(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> i64 {
@@ -358,12 +367,12 @@ unsafe extern "C" fn pread_chk_impl(fd: i32, buf: *mut u8, count: usize, offset:
 }
 
 unsafe extern "C" fn lseek_impl(fd: i32, offset: i64, whence: i32) -> i64 {
-    run(call(nr::LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], core::ptr::null(), 0, 0, Output::Nothing))
+    errno_result(run_raw(call(nr::LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], core::ptr::null(), 0, 0, Output::Nothing)))
 }
 
 unsafe fn fstatat_call(dirfd: u64, path: *const u8, buf: *mut u8, flags: u64) -> i64 {
     let args = [dirfd, path as u64, buf as u64, flags, 0, 0];
-    run(call(nr::NEWFSTATAT, args, path, buf as u64, STAT_LEN, Output::OnSuccess(STAT_LEN)))
+    errno_result(run_raw(call(nr::NEWFSTATAT, args, path, buf as u64, STAT_LEN, Output::OnSuccess(STAT_LEN))))
 }
 
 unsafe extern "C" fn stat_impl(path: *const u8, buf: *mut u8) -> i64 {
@@ -379,18 +388,18 @@ unsafe extern "C" fn fstatat_impl(dirfd: i32, path: *const u8, buf: *mut u8, fla
 }
 
 unsafe extern "C" fn fstat_impl(fd: i32, buf: *mut u8) -> i64 {
-    run(call(nr::FSTAT, [fd as u64, buf as u64, 0, 0, 0, 0], core::ptr::null(), buf as u64, STAT_LEN, Output::OnSuccess(STAT_LEN)))
+    errno_result(run_raw(call(nr::FSTAT, [fd as u64, buf as u64, 0, 0, 0, 0], core::ptr::null(), buf as u64, STAT_LEN, Output::OnSuccess(STAT_LEN))))
 }
 
 unsafe extern "C" fn statx_impl(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i64 {
     let args = [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mask), buf as u64, 0];
-    run(call(nr::STATX, args, path, buf as u64, STATX_LEN, Output::OnSuccess(STATX_LEN)))
+    errno_result(run_raw(call(nr::STATX, args, path, buf as u64, STATX_LEN, Output::OnSuccess(STATX_LEN))))
 }
 
 unsafe fn getxattr_call(nr: u32, target: u64, path: *const u8, name: *const u8, value: *mut u8, size: usize) -> i64 {
     let args = [target, name as u64, value as u64, size as u64, 0, 0];
     let out_max = if value.is_null() { 0 } else { output_bound(size) };
-    run(call(nr, args, path, value as u64, out_max, Output::ResultBytesIfSized(3)))
+    errno_result(run_raw(call(nr, args, path, value as u64, out_max, Output::ResultBytesIfSized(3))))
 }
 
 unsafe extern "C" fn getxattr_impl(path: *const u8, name: *const u8, value: *mut u8, size: usize) -> i64 {
@@ -408,7 +417,7 @@ unsafe extern "C" fn fgetxattr_impl(fd: i32, name: *const u8, value: *mut u8, si
 unsafe fn listxattr_call(nr: u32, target: u64, path: *const u8, list: *mut u8, size: usize) -> i64 {
     let args = [target, list as u64, size as u64, 0, 0, 0];
     let out_max = if list.is_null() { 0 } else { output_bound(size) };
-    run(call(nr, args, path, list as u64, out_max, Output::ResultBytesIfSized(2)))
+    errno_result(run_raw(call(nr, args, path, list as u64, out_max, Output::ResultBytesIfSized(2))))
 }
 
 unsafe extern "C" fn listxattr_impl(path: *const u8, list: *mut u8, size: usize) -> i64 {
@@ -426,7 +435,7 @@ unsafe extern "C" fn flistxattr_impl(fd: i32, list: *mut u8, size: usize) -> i64
 unsafe extern "C" fn readlink_impl(path: *const u8, buf: *mut u8, size: usize) -> i64 {
     let args = [path as u64, buf as u64, size as u64, 0, 0, 0];
     let out_max = output_bound(size);
-    run(call(nr::READLINK, args, path, buf as u64, out_max, Output::ResultBytes))
+    errno_result(run_raw(call(nr::READLINK, args, path, buf as u64, out_max, Output::ResultBytes)))
 }
 
 unsafe extern "C" fn readlink_chk_impl(path: *const u8, buf: *mut u8, size: usize, buflen: usize) -> i64 {
@@ -439,12 +448,12 @@ unsafe extern "C" fn readlink_chk_impl(path: *const u8, buf: *mut u8, size: usiz
 unsafe extern "C" fn readlinkat_impl(dirfd: i32, path: *const u8, buf: *mut u8, size: usize) -> i64 {
     let args = [dirfd as i64 as u64, path as u64, buf as u64, size as u64, 0, 0];
     let out_max = output_bound(size);
-    run(call(nr::READLINKAT, args, path, buf as u64, out_max, Output::ResultBytes))
+    errno_result(run_raw(call(nr::READLINKAT, args, path, buf as u64, out_max, Output::ResultBytes)))
 }
 
 unsafe extern "C" fn clock_gettime_impl(clock: i32, tp: *mut u8) -> i64 {
     let args = [clock as i64 as u64, tp as u64, 0, 0, 0, 0];
-    run(call(nr::CLOCK_GETTIME, args, core::ptr::null(), tp as u64, 16, Output::OnSuccess(16)))
+    errno_result(run_raw(call(nr::CLOCK_GETTIME, args, core::ptr::null(), tp as u64, 16, Output::OnSuccess(16))))
 }
 
 unsafe extern "C" fn gettimeofday_impl(tv: *mut u8, tz: *mut u8) -> i64 {
@@ -452,12 +461,12 @@ unsafe extern "C" fn gettimeofday_impl(tv: *mut u8, tz: *mut u8) -> i64 {
     if !tz.is_null() || tv.is_null() {
         return errno_result(traced(nr::GETTIMEOFDAY, args));
     }
-    run(call(nr::GETTIMEOFDAY, args, core::ptr::null(), tv as u64, 16, Output::OnSuccess(16)))
+    errno_result(run_raw(call(nr::GETTIMEOFDAY, args, core::ptr::null(), tv as u64, 16, Output::OnSuccess(16))))
 }
 
 unsafe extern "C" fn time_impl(tloc: *mut i64) -> i64 {
     // Asked without tloc; *tloc gets the result here, as the kernel would.
-    let result = run(call(nr::TIME, [0; 6], core::ptr::null(), 0, 0, Output::Nothing));
+    let result = errno_result(run_raw(call(nr::TIME, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)));
     if result >= 0 && !tloc.is_null() {
         *tloc = result;
     }
@@ -465,15 +474,15 @@ unsafe extern "C" fn time_impl(tloc: *mut i64) -> i64 {
 }
 
 unsafe extern "C" fn getpid_impl() -> i64 {
-    run(call(nr::GETPID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing))
+    errno_result(run_raw(call(nr::GETPID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)))
 }
 
 unsafe extern "C" fn getppid_impl() -> i64 {
-    run(call(nr::GETPPID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing))
+    errno_result(run_raw(call(nr::GETPPID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)))
 }
 
 unsafe extern "C" fn gettid_impl() -> i64 {
-    run(call(nr::GETTID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing))
+    errno_result(run_raw(call(nr::GETTID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)))
 }
 
 /// Opens never block on regular files and directories (FIFOs and devices
@@ -486,7 +495,7 @@ unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64
     let mode = if flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE { mode } else { 0 };
     let args = [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mode), 0, 0];
     if path.is_null() || flags & O_TMPFILE == O_TMPFILE {
-        return errno_result(traced(nr::OPENAT, args));
+        return traced(nr::OPENAT, args);
     }
     let stat_flags = if flags & O_NOFOLLOW != 0 { AT_SYMLINK_NOFOLLOW } else { 0 };
     let safe = match file_type(dirfd, path, stat_flags) {
@@ -495,40 +504,53 @@ unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64
         Err(_) => false,
     };
     if safe {
-        return run(call(nr::OPENAT, args, path, 0, 0, Output::Nothing));
+        return run_raw(call(nr::OPENAT, args, path, 0, 0, Output::Nothing));
     }
-    errno_result(traced(nr::OPENAT, args))
+    traced(nr::OPENAT, args)
 }
 
 unsafe extern "C" fn open_impl(path: *const u8, flags: i32, mode: u32) -> i64 {
-    openat_call(AT_FDCWD as i32, path, flags, mode)
+    errno_result(openat_call(AT_FDCWD as i32, path, flags, mode))
 }
 
 unsafe extern "C" fn open_2_impl(path: *const u8, flags: i32) -> i64 {
-    openat_call(AT_FDCWD as i32, path, flags, 0)
+    errno_result(openat_call(AT_FDCWD as i32, path, flags, 0))
 }
 
 unsafe extern "C" fn openat_impl(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
-    openat_call(dirfd, path, flags, mode)
+    errno_result(openat_call(dirfd, path, flags, mode))
 }
 
 unsafe extern "C" fn openat_2_impl(dirfd: i32, path: *const u8, flags: i32) -> i64 {
-    openat_call(dirfd, path, flags, 0)
+    errno_result(openat_call(dirfd, path, flags, 0))
 }
 
 /// Closing a regular file or a directory never blocks (a socket may linger).
-unsafe extern "C" fn close_impl(fd: i32) -> i64 {
+unsafe fn close_raw(fd: i32) -> i64 {
     let args = [fd as u64, 0, 0, 0, 0, 0];
     match file_type(fd, core::ptr::null(), 0) {
-        Ok(S_IFREG | S_IFDIR) => run(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
-        _ => errno_result(traced(nr::CLOSE, args)),
+        Ok(S_IFREG | S_IFDIR) => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
+        _ => traced(nr::CLOSE, args),
     }
+}
+
+unsafe extern "C" fn close_impl(fd: i32) -> i64 {
+    errno_result(close_raw(fd))
+}
+
+/// Reading a directory never blocks.
+unsafe fn getdents64_raw(fd: i32, dirp: *mut u8, count: usize) -> i64 {
+    let args = [fd as u64, dirp as u64, count as u64, 0, 0, 0];
+    if count as u64 <= u64::from(abi::MAX_OUTPUT) && file_type(fd, core::ptr::null(), 0) == Ok(S_IFDIR) {
+        return run_raw(call(nr::GETDENTS64, args, core::ptr::null(), dirp as u64, count as u32, Output::ResultBytes));
+    }
+    traced(nr::GETDENTS64, args)
 }
 
 /// The fcntl commands that neither block nor write memory: descriptor
 /// flags, status flags, duplication. (Locks may wait; F_GETLK and friends
 /// write a struct.)
-unsafe extern "C" fn fcntl_impl(fd: i32, cmd: i32, arg: u64) -> i64 {
+unsafe fn fcntl_raw(fd: i32, cmd: i32, arg: u64) -> i64 {
     const F_DUPFD: i32 = 0;
     const F_GETFD: i32 = 1;
     const F_SETFD: i32 = 2;
@@ -538,10 +560,14 @@ unsafe extern "C" fn fcntl_impl(fd: i32, cmd: i32, arg: u64) -> i64 {
     let args = [fd as u64, cmd as u64, arg, 0, 0, 0];
     match cmd {
         F_DUPFD | F_GETFD | F_SETFD | F_GETFL | F_SETFL | F_DUPFD_CLOEXEC => {
-            run(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing))
+            run_raw(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing))
         }
-        _ => errno_result(traced(nr::FCNTL, args)),
+        _ => traced(nr::FCNTL, args),
     }
+}
+
+unsafe extern "C" fn fcntl_impl(fd: i32, cmd: i32, arg: u64) -> i64 {
+    errno_result(fcntl_raw(fd, cmd, arg))
 }
 
 // ---- exported entry points ----
@@ -618,4 +644,324 @@ export! {
     fcntl => fcntl_impl;
     fcntl64 => fcntl_impl;
     __fcntl => fcntl_impl;
+}
+
+// ---- libc's own syscall instructions ----
+//
+// libc makes most of its syscalls itself (stdio's reads, opendir's openat
+// and fstat, readdir's getdents64, closedir's close), not through the
+// exported names above. At start the library patches libc's syscall sites:
+// a site is a `syscall` followed by libc's usual error check (`cmp rax,
+// -4096`, `cmp rax, -4095` or `cmp eax, -4096`), which also means the flags
+// are dead there. Sites that set a number just before (`mov eax, NR`, `xor
+// eax, eax`) are patched only for the calls `hook_dispatch` buffers; sites
+// whose number comes from elsewhere are patched too. The syscall and the
+// check are replaced by a jump to a stub:
+//
+//   cmp rax, 512; jae inline; bt [hooked], rax; jnc inline
+//   lea rsp, [rsp-128]; call hook_entry; lea rsp, [rsp+128]
+//   lea rcx, [after the site's syscall]; jmp check
+//   inline: syscall            (any other call, made right here)
+//   check: <the site's check>; jmp back
+//
+// so a call `hook_dispatch` does not buffer (clone with a new stack among
+// them) runs as a plain syscall from the stub. Replay runs the same
+// patching on the same bytes, so both runs execute the same code. The stubs
+// go in pages mapped next to libc (rel32 jumps must reach them).
+
+/// The syscalls `hook_dispatch` handles.
+const HOOKED: [u32; 17] = [
+    nr::READ,
+    nr::CLOSE,
+    nr::FSTAT,
+    nr::LSEEK,
+    nr::PREAD64,
+    nr::FCNTL,
+    nr::GETDENTS64,
+    nr::OPENAT,
+    nr::NEWFSTATAT,
+    nr::STATX,
+    nr::READLINK,
+    nr::READLINKAT,
+    nr::CLOCK_GETTIME,
+    nr::GETPID,
+    nr::GETPPID,
+    nr::GETTID,
+    nr::TIME,
+];
+
+/// A hooked syscall made by libc: buffered when it can be, else traced.
+/// Returns what the kernel would (a negative errno on failure).
+unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+    let args = [a0, a1, a2, a3, a4, a5];
+    let nothing = core::ptr::null();
+    match nr as u32 {
+        nr::READ => read_raw(a0 as i32, a1 as *mut u8, a2 as usize),
+        nr::PREAD64 => pread_raw(a0 as i32, a1 as *mut u8, a2 as usize, a3 as i64),
+        nr::CLOSE => close_raw(a0 as i32),
+        nr::GETDENTS64 => getdents64_raw(a0 as i32, a1 as *mut u8, a2 as usize),
+        nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32),
+        nr::FCNTL => fcntl_raw(a0 as i32, a1 as i32, a2),
+        nr::LSEEK => run_raw(call(nr::LSEEK, args, nothing, 0, 0, Output::Nothing)),
+        nr::FSTAT => run_raw(call(nr::FSTAT, args, nothing, a1, STAT_LEN, Output::OnSuccess(STAT_LEN))),
+        nr::NEWFSTATAT => run_raw(call(nr::NEWFSTATAT, args, a1 as *const u8, a2, STAT_LEN, Output::OnSuccess(STAT_LEN))),
+        nr::STATX => run_raw(call(nr::STATX, args, a1 as *const u8, a4, STATX_LEN, Output::OnSuccess(STATX_LEN))),
+        nr::READLINK => run_raw(call(nr::READLINK, args, a0 as *const u8, a1, output_bound(a2 as usize), Output::ResultBytes)),
+        nr::READLINKAT => {
+            run_raw(call(nr::READLINKAT, args, a1 as *const u8, a2, output_bound(a3 as usize), Output::ResultBytes))
+        }
+        nr::CLOCK_GETTIME => run_raw(call(nr::CLOCK_GETTIME, args, nothing, a1, 16, Output::OnSuccess(16))),
+        nr::TIME if a0 == 0 => run_raw(call(nr::TIME, args, nothing, 0, 0, Output::Nothing)),
+        nr::GETPID | nr::GETPPID | nr::GETTID => run_raw(call(nr as u32, args, nothing, 0, 0, Output::Nothing)),
+        other => traced(other, args),
+    }
+}
+
+/// What a stub calls: the registers are those of the `syscall` instruction
+/// (rax the number, then rdi, rsi, rdx, r10, r8, r9). On return rax holds
+/// the result and every other register is as before, but r11, which holds
+/// the flags as the kernel leaves it (the stub sets rcx). The vector
+/// registers are saved around the Rust code.
+#[unsafe(naked)]
+unsafe extern "C" fn hook_entry() {
+    naked_asm!(
+        "pushfq",
+        "push rbp",
+        "push rdi",
+        "push rsi",
+        "push rdx",
+        "push r8",
+        "push r9",
+        "push r10",
+        "mov rbp, rsp",
+        "and rsp, -16",
+        "sub rsp, 512",
+        "fxsave64 [rsp]",
+        "sub rsp, 16",
+        "mov [rsp], r9",
+        "mov r9, r8",
+        "mov r8, r10",
+        "mov rcx, rdx",
+        "mov rdx, rsi",
+        "mov rsi, rdi",
+        "mov rdi, rax",
+        "call {dispatch}",
+        "add rsp, 16",
+        "fxrstor64 [rsp]",
+        "mov rsp, rbp",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rdx",
+        "pop rsi",
+        "pop rdi",
+        "pop rbp",
+        "mov r11, [rsp]",
+        "popfq",
+        "ret",
+        dispatch = sym hook_dispatch,
+    )
+}
+
+#[repr(C)]
+struct DlPhdrInfo {
+    addr: u64,
+    name: *const u8,
+    phdr: *const Phdr,
+    phnum: u16,
+}
+
+#[repr(C)]
+struct Phdr {
+    p_type: u32,
+    p_flags: u32,
+    p_offset: u64,
+    p_vaddr: u64,
+    p_paddr: u64,
+    p_filesz: u64,
+    p_memsz: u64,
+    p_align: u64,
+}
+
+extern "C" {
+    fn dl_iterate_phdr(cb: unsafe extern "C" fn(*mut DlPhdrInfo, usize, *mut u64) -> i32, data: *mut u64) -> i32;
+}
+
+/// Finds libc's executable segment: `out` gets its start and end.
+unsafe extern "C" fn find_libc(info: *mut DlPhdrInfo, _size: usize, out: *mut u64) -> i32 {
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+    let info = &*info;
+    if info.name.is_null() {
+        return 0;
+    }
+    let name_len = c_len(info.name, 4096).unwrap_or(0) as usize;
+    let name = core::slice::from_raw_parts(info.name, name_len.saturating_sub(1));
+    if !name.ends_with(b"/libc.so.6") {
+        return 0;
+    }
+    for i in 0..usize::from(info.phnum) {
+        let ph = &*info.phdr.add(i);
+        if ph.p_type == PT_LOAD && ph.p_flags & PF_X != 0 {
+            *out = info.addr + ph.p_vaddr;
+            *out.add(1) = info.addr + ph.p_vaddr + ph.p_memsz;
+            return 1;
+        }
+    }
+    0
+}
+
+/// Length of the error check at `code`, if it is one of libc's.
+fn error_check(code: &[u8]) -> Option<usize> {
+    const CHECKS: [&[u8]; 3] =
+        [&[0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff], &[0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff], &[0x3d, 0x00, 0xf0, 0xff, 0xff]];
+    CHECKS.iter().find(|c| code.starts_with(c)).map(|c| c.len())
+}
+
+/// The syscall number a site sets just before its `syscall`, if it does.
+fn site_number(before: &[u8]) -> Option<u32> {
+    let n = before.len();
+    if n >= 2 && before[n - 2..] == [0x31, 0xc0] {
+        return Some(0);
+    }
+    if n >= 5 && before[n - 5] == 0xb8 {
+        return Some(u32::from_le_bytes([before[n - 4], before[n - 3], before[n - 2], before[n - 1]]));
+    }
+    None
+}
+
+/// Room for the stubs: pages mapped once, next to libc.
+const STUB_PAGES: u64 = 8;
+/// Bytes of each stub (see the layout above), rounded up.
+const STUB_LEN: usize = 64;
+/// The bitmap of hooked numbers (512 bits) at the start of the stub pages.
+const BITMAP_LEN: usize = 64;
+/// At most this many sites are patched.
+const MAX_SITES: usize = (STUB_PAGES as usize * 4096 - BITMAP_LEN) / STUB_LEN;
+
+/// A stub being written: its bytes, how many, and where it will live.
+struct StubWriter {
+    bytes: [u8; STUB_LEN],
+    len: usize,
+    base: u64,
+}
+
+impl StubWriter {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Appends `opcode` and a rel32 to `target`, relative to the end of
+    /// the instruction; `None` if it does not reach.
+    fn put_rel(&mut self, opcode: &[u8], target: u64) -> Option<()> {
+        let end = self.base + (self.len + opcode.len() + 4) as u64;
+        let rel = i32::try_from(target as i64 - end as i64).ok()?;
+        self.put(opcode);
+        self.put(&rel.to_le_bytes());
+        Some(())
+    }
+}
+
+/// Encodes the stub for a site at `at` (the syscall) whose check is `check`,
+/// placed at `stub`, with the bitmap at `bitmap`; `None` if a jump does not
+/// reach.
+fn encode_stub(at: u64, check: &[u8], stub: u64, bitmap: u64, hook: u64) -> Option<[u8; STUB_LEN]> {
+    let mut w = StubWriter { bytes: [0xcc; STUB_LEN], len: 0, base: stub };
+    // cmp rax, 512; jae inline (its offset is set below)
+    w.put(&[0x48, 0x3d, 0x00, 0x02, 0x00, 0x00, 0x73, 0x00]);
+    let jae_at = w.len - 1;
+    // bt [rip+bitmap], rax; jnc inline
+    w.put_rel(&[0x48, 0x0f, 0xa3, 0x05], bitmap)?;
+    w.put(&[0x73, 0x00]);
+    let jnc_at = w.len - 1;
+    // lea rsp, [rsp-128] (clear of the red zone); call; lea rsp, [rsp+128]
+    w.put(&[0x48, 0x8d, 0x64, 0x24, 0x80]);
+    w.put_rel(&[0xe8], hook)?;
+    w.put(&[0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00]);
+    // lea rcx, [rip+...]: the address after the site's syscall, as the
+    // kernel leaves it; then jump over the inline syscall to the check.
+    w.put_rel(&[0x48, 0x8d, 0x0d], at + 2)?;
+    w.put(&[0xeb, 0x02]);
+    let inline = w.len;
+    w.put(&[0x0f, 0x05]);
+    w.put(check);
+    w.put_rel(&[0xe9], at + 2 + check.len() as u64)?;
+    w.bytes[jae_at] = (inline - (jae_at + 1)) as u8;
+    w.bytes[jnc_at] = (inline - (jnc_at + 1)) as u8;
+    Some(w.bytes)
+}
+
+/// Patches libc's syscall sites (see above). Does nothing when libc or room
+/// for the stubs cannot be found.
+unsafe fn patch_libc() {
+    let mut text = [0u64; 2];
+    if dl_iterate_phdr(find_libc, text.as_mut_ptr()) == 0 || text[1] <= text[0] + 16 {
+        return;
+    }
+    let (start, end) = (text[0], text[1]);
+    let code = core::slice::from_raw_parts(start as *const u8, (end - start) as usize);
+    const PAGE: u64 = 4096;
+    const PROT_RW: u64 = 3;
+    const PROT_RX: u64 = 5;
+    const PROT_RWX: u64 = 7;
+    const MAP_PRIVATE_ANON_FIXED_NOREPLACE: u64 = 0x02 | 0x20 | 0x100000;
+    // Pages below libc, within reach of a rel32 jump.
+    let base = start & !(PAGE - 1);
+    let mut stubs = 0;
+    for k in 1..64u64 {
+        let want = base.wrapping_sub(k << 20);
+        let got = traced(nr::MMAP, [want, STUB_PAGES * PAGE, PROT_RW, MAP_PRIVATE_ANON_FIXED_NOREPLACE, u64::MAX, 0]);
+        if got as u64 == want {
+            stubs = want;
+            break;
+        }
+    }
+    if stubs == 0 {
+        return;
+    }
+    let bitmap = stubs;
+    for nr in HOOKED {
+        let byte = (bitmap + u64::from(nr / 8)) as *mut u8;
+        *byte |= 1 << (nr % 8);
+    }
+    let hook = hook_entry as *const () as u64;
+    let text_start = start & !(PAGE - 1);
+    let text_len = (end - text_start + PAGE - 1) & !(PAGE - 1);
+    if traced(nr::MPROTECT, [text_start, text_len, PROT_RWX, 0, 0, 0]) != 0 {
+        traced(nr::MUNMAP, [stubs, STUB_PAGES * PAGE, 0, 0, 0, 0]);
+        return;
+    }
+    let mut count = 0;
+    let mut i = 5;
+    while i + 8 < code.len() && count < MAX_SITES {
+        if code[i] != 0x0f || code[i + 1] != 0x05 {
+            i += 1;
+            continue;
+        }
+        let at = start + i as u64;
+        let wanted = match site_number(&code[i - 5..i]) {
+            Some(nr) => HOOKED.contains(&nr),
+            None => true,
+        };
+        if let (true, Some(check_len)) = (wanted, error_check(&code[i + 2..])) {
+            let stub = stubs + (BITMAP_LEN + count * STUB_LEN) as u64;
+            let check = &code[i + 2..i + 2 + check_len];
+            let to_stub = i32::try_from(stub as i64 - (at + 5) as i64).ok();
+            if let (Some(bytes), Some(to_stub)) = (encode_stub(at, check, stub, bitmap, hook), to_stub) {
+                core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub as *mut u8, STUB_LEN);
+                let mut jump = [0xccu8; 8];
+                jump[0] = 0xe9;
+                jump[1..5].copy_from_slice(&to_stub.to_le_bytes());
+                core::ptr::copy_nonoverlapping(jump.as_ptr(), at as *mut u8, 2 + check_len);
+                count += 1;
+            }
+            i += 2 + check_len;
+            continue;
+        }
+        i += 1;
+    }
+    traced(nr::MPROTECT, [text_start, text_len, PROT_RX, 0, 0, 0]);
+    traced(nr::MPROTECT, [stubs, STUB_PAGES * PAGE, PROT_RX, 0, 0, 0]);
 }
