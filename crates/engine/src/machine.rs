@@ -55,28 +55,38 @@ impl ExitStatus {
     }
 }
 
-/// The syscalls that run without stopping the tracee, in record and replay.
-pub fn passthrough_syscalls() -> Vec<u32> {
+/// The syscalls that run without stopping the tracee, in record and replay,
+/// for a trace of format `version` recorded at `level`.
+pub fn passthrough_syscalls(level: u8, version: u32) -> Vec<u32> {
     // rt_sigprocmask and sched_yield stay traced even though they need no
     // recording: unblocking a pending signal must be a sync point where its
     // delivery can be placed, and a yielding thread lets others of its
     // process run.
-    scribe_syscalls::all()
+    let mut list: Vec<u32> = scribe_syscalls::all()
         .iter()
         .map(|s| s.nr)
         .filter(|&nr| scribe_syscalls::passthrough(nr))
         .filter(|&nr| nr != scribe_syscalls::nr::RT_SIGPROCMASK && nr != scribe_syscalls::nr::SCHED_YIELD)
-        .collect()
+        .collect();
+    // rt_sigaction only changes the process's own signal table, which
+    // replay rebuilds by running the same calls: since format 4 it stops
+    // only when the recording keeps strace-like detail (level 1 and up).
+    // A compiler driver makes hundreds of them (make -j2: 1400).
+    if level == 0 && version >= 4 {
+        list.push(scribe_syscalls::nr::RT_SIGACTION);
+    }
+    list
 }
 
-/// How to start the program described by a trace header.
-pub fn spawn_config(header: &Header) -> SpawnConfig {
+/// How to start the program described by a trace header, of format
+/// `version`.
+pub fn spawn_config(header: &Header, version: u32) -> SpawnConfig {
     SpawnConfig {
         program: PathBuf::from(std::ffi::OsStr::from_bytes(&header.exe_path)),
         argv: header.argv.clone(),
         env: header.env.clone(),
         cwd: Some(PathBuf::from(std::ffi::OsStr::from_bytes(&header.cwd))),
-        filter: SeccompFilter::new(&passthrough_syscalls(), scribe_bufabi::UNTRACED_SYSCALL_IP),
+        filter: SeccompFilter::new(&passthrough_syscalls(header.level, version), scribe_bufabi::UNTRACED_SYSCALL_IP),
         disable_aslr: true,
         trap_tsc: true,
     }
@@ -350,6 +360,15 @@ impl scribe_syscalls::Memory for TaskMemory<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rt_sigaction_passes_through_only_at_level_0_of_format_4() {
+        let sigaction = scribe_syscalls::nr::RT_SIGACTION;
+        assert!(passthrough_syscalls(0, 4).contains(&sigaction));
+        assert!(!passthrough_syscalls(1, 4).contains(&sigaction), "strace-like levels keep it");
+        assert!(!passthrough_syscalls(0, 3).contains(&sigaction), "older traces stop at it");
+        assert!(!passthrough_syscalls(0, 4).contains(&scribe_syscalls::nr::RT_SIGPROCMASK));
+    }
+
     use super::*;
     use crate::procfs::parse_maps;
 

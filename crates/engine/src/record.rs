@@ -345,7 +345,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         start_time_ns,
     };
     let output = default_output(opts);
-    let tid = tracee::spawn_traced(&machine::spawn_config(&header)).map_err(|e| match e {
+    let tid = tracee::spawn_traced(&machine::spawn_config(&header, scribe_trace::FORMAT_VERSION)).map_err(|e| match e {
         scribe_tracee::TraceeError::Exec { path, source } => {
             EngineError::Program(format!("cannot execute {path}: {source}"))
         }

@@ -779,7 +779,8 @@ impl Session {
     }
 
     fn run(&mut self, header: &Header) -> Result<ExitStatus> {
-        let live = tracee::spawn_traced(&machine::spawn_config(header)).map_err(|e| match e {
+        let version = self.queue.reader.format_version();
+        let live = tracee::spawn_traced(&machine::spawn_config(header, version)).map_err(|e| match e {
             scribe_tracee::TraceeError::Exec { path, source } => {
                 EngineError::File(format!("cannot execute {path} for replay: {source}"))
             }

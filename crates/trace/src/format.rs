@@ -13,8 +13,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// instead of failing on a bookmark's "trailing bytes".
 ///
 /// Version 3 added the exact state of `PreemptRecord`, a trailing field in
-/// the same way.
-pub const FORMAT_VERSION: u32 = 3;
+/// the same way. Version 4 changed no layout but a convention: at level 0,
+/// rt_sigaction runs without a stop in record and replay, so it has no
+/// events (replay of an older trace keeps stopping at it).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

@@ -82,6 +82,8 @@ enum State {
 pub struct TraceReader<R: Read = BufReader<File>> {
     src: R,
     header: Header,
+    /// The file's format version.
+    version: u32,
     /// File offset of the next chunk header.
     next_offset: u64,
     /// Global index the next event must have.
@@ -147,13 +149,13 @@ impl<R: Read> TraceReader<R> {
     /// Reads and checks the file header from `src` (e.g. a `&[u8]`), which
     /// must be positioned at the start of the trace.
     pub fn from_reader(mut src: R) -> Result<Self, TraceError> {
-        let header = Self::read_header(&mut src)?;
+        let (header, body_len, version) = Self::read_header(&mut src)?;
         let decompressor = zstd::bulk::Decompressor::new()
             .map_err(|e| TraceError::io("creating zstd decompressor", e))?;
-        let body_len = header.1;
         Ok(TraceReader {
             src,
-            header: header.0,
+            header,
+            version,
             // Cannot overflow: body_len <= MAX_HEADER_LEN.
             next_offset: (FILE_HEADER_FIXED_LEN + body_len + 4) as u64,
             next_index: 0,
@@ -167,8 +169,9 @@ impl<R: Read> TraceReader<R> {
         })
     }
 
-    /// Reads the file header; returns it with its body length.
-    fn read_header(src: &mut R) -> Result<(Header, usize), TraceError> {
+    /// Reads the file header; returns it with its body length and the
+    /// format version.
+    fn read_header(src: &mut R) -> Result<(Header, usize, u32), TraceError> {
         let io_err = |e| TraceError::io("reading trace file header at offset 0", e);
         let truncated = TraceError::Truncated {
             offset: 0,
@@ -231,12 +234,18 @@ impl<R: Read> TraceReader<R> {
                 ),
             )
         })?;
-        Ok((header, body_len))
+        Ok((header, body_len, version))
     }
 
     /// The trace's header.
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// The file's format version (from [`crate::MIN_FORMAT_VERSION`] to
+    /// [`crate::FORMAT_VERSION`]).
+    pub fn format_version(&self) -> u32 {
+        self.version
     }
 
     /// The events, as an iterator over this reader (same as the reader

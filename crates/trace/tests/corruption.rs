@@ -450,6 +450,7 @@ fn version_1_traces_are_read_and_their_bookmarks_have_no_digests() {
     v1_bookmark.extend(end_event().to_bytes());
     let mut bytes = file_header_bytes(1, &header());
     bytes.extend(chunk_with_raw(&v1_bookmark, 0, 2));
+    assert_eq!(TraceReader::from_reader(&bytes[..]).unwrap().format_version(), 1);
     let (events, err) = read_bytes(&bytes);
     assert!(err.is_none(), "{err:?}");
     match &events[0].event {
