@@ -238,6 +238,27 @@ pub fn fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
     fnv1a(words.iter().flat_map(|w| w.to_le_bytes()).chain(mem.read_partial(regs.rsp, 64)))
 }
 
+/// [`fingerprint`] plus 1 KiB of stack and the 32 bytes each general
+/// register points to (when it points into mapped memory): what a point
+/// records since trace format 4. Registers and the top of the stack can
+/// repeat from one pass of a loop to another while the data the loop works
+/// on differs (an interpreter's dispatch loop with objects reused from a
+/// free list; a caller's loop counter kept deeper in its frame); a replay
+/// that took such an earlier pass for the point went another way. The
+/// callers' frames and the data registers point to tell those passes apart
+/// much more often.
+pub fn deep_fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
+    let pointers = [
+        regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.r8, regs.r9, regs.r10, regs.r11,
+        regs.r12, regs.r13, regs.r14, regs.r15,
+    ];
+    let mut hash = fnv1a_words(fingerprint(regs, mem), &mem.read_partial(regs.rsp, 1024));
+    for p in pointers.into_iter().filter(|p| (0x10000..0x0000_8000_0000_0000).contains(p)) {
+        hash = fnv1a_more(hash, mem.read_partial(p, 32));
+    }
+    hash
+}
+
 /// The resume flag: lets the instruction at rip run once without
 /// triggering its hardware breakpoint.
 pub const EFLAGS_RF: u64 = 0x10000;

@@ -1706,7 +1706,7 @@ impl Session {
     /// execution, and resumes the task.
     fn probe_from(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
         let task = self.task(tid)?;
-        let fingerprint = machine::fingerprint(regs, &task.mem);
+        let fingerprint = machine::deep_fingerprint(regs, &task.mem);
         task.probe = Some(Probe::SameAgain { rip: regs.rip, fingerprint });
         task.probe_since = Some(Instant::now());
         tracee::set_exec_breakpoint(tid, Some(regs.rip))?;
@@ -1725,7 +1725,7 @@ impl Session {
     /// often than the loop body).
     fn on_probe_hit(&mut self, tid: Tid, mut regs: Regs, probe: Probe) -> Result<()> {
         let task = self.task(tid)?;
-        let fingerprint = machine::fingerprint(&regs, &task.mem);
+        let fingerprint = machine::deep_fingerprint(&regs, &task.mem);
         // A held signal the task does not block is delivered at this point.
         let deliverable = match task.held.front() {
             Some(h) => tracee::get_sigmask(tid)? & (1 << (h.signo - 1)) == 0,

@@ -530,6 +530,10 @@ enum State {
 struct PointSearch {
     rip: u64,
     fingerprint: u64,
+    /// The recorded registers and stack words (empty before format 3).
+    state: Vec<u64>,
+    /// The fingerprint is [`machine::deep_fingerprint`] (format 4 on).
+    deep: bool,
     /// The check, while installed.
     check: Option<InstalledCheck>,
     /// A check was tried for this point (it is not tried twice).
@@ -1860,8 +1864,13 @@ impl Session {
                 self.remove_check(live, &check)?;
             }
             tracee::set_exec_breakpoint(live, preempt.map(|(rip, _)| rip))?;
-            self.task_mut(live)?.armed =
-                preempt.map(|(rip, fingerprint)| PointSearch { rip, fingerprint, check: None, tried: false });
+            let state = match self.queue.peek_for(rec).map(|p| &p.event) {
+                Some(Event::Preempt(p)) => p.state.clone(),
+                _ => Vec::new(),
+            };
+            let deep = self.queue.reader.format_version() >= 4;
+            self.task_mut(live)?.armed = preempt
+                .map(|(rip, fingerprint)| PointSearch { rip, fingerprint, state, deep, check: None, tried: false });
         }
         tracee::cont(live, sig).map_err(Into::into)
     }
@@ -1871,10 +1880,10 @@ impl Session {
     /// (a loop), so an in-task check replaces the breakpoint where it can.
     fn on_breakpoint(&mut self, live: Tid, mut regs: Regs) -> Result<()> {
         self.breakpoint_hits += 1;
-        let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
-        if machine::fingerprint(&regs, self.mem(live)?) == search.fingerprint {
+        if self.at_point(live, &regs)? {
             return self.reach_point(live, true);
         }
+        let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
         if !search.tried {
             self.task_mut(live)?.armed.as_mut().expect("armed").tried = true;
             if let Some(check) = self.install_check(live, &regs)? {
@@ -1889,6 +1898,20 @@ impl Session {
         regs.eflags |= machine::EFLAGS_RF;
         tracee::set_regs(live, &regs)?;
         tracee::cont(live, 0).map_err(Into::into)
+    }
+
+    /// Whether `live`, with `regs` at the searched address, is at its
+    /// recorded point: the same registers and stack words first (cheap),
+    /// then the same fingerprint.
+    fn at_point(&self, live: Tid, regs: &Regs) -> Result<bool> {
+        let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
+        let mem = self.mem(live)?;
+        if !search.state.is_empty() && point::exact_state(regs, mem) != search.state {
+            return Ok(false);
+        }
+        let fingerprint =
+            if search.deep { machine::deep_fingerprint(regs, mem) } else { machine::fingerprint(regs, mem) };
+        Ok(fingerprint == search.fingerprint)
     }
 
     /// Maps a page next to the point, writes the check for the recorded
@@ -1940,10 +1963,8 @@ impl Session {
     /// The check found the recorded state: the task is back at the point
     /// with the program's registers, and the point is reached.
     fn on_check_hit(&mut self, live: Tid, mut regs: Regs) -> Result<()> {
-        let search = self.task_mut(live)?.armed.as_mut().expect("called for an armed task");
-        regs.rip = search.rip;
-        let fingerprint = search.fingerprint;
-        if machine::fingerprint(&regs, self.mem(live)?) != fingerprint {
+        regs.rip = self.task(live)?.armed.as_ref().expect("called for an armed task").rip;
+        if !self.at_point(live, &regs)? {
             // Equal registers and stack words, but not the whole state: go
             // on with the displaced instructions right after the int1.
             return tracee::cont(live, 0).map_err(Into::into);
@@ -1968,11 +1989,14 @@ impl Session {
 
     /// The task is at its recorded point. A signal recorded there is
     /// delivered now; otherwise the task waits for its TaskStart.
-    /// `at_signal_stop` tells how to deliver it: from the breakpoint's
-    /// SIGTRAP stop the signal replaces the trap, as when recording; after
-    /// the check's page was unmapped the task is at a syscall exit instead,
-    /// where a signal is sent and then stops again at its delivery.
+    ///
+    /// The signal replaces the SIGTRAP of a hardware breakpoint stop, as
+    /// when recording. After an in-task check the task is at a syscall exit
+    /// (the check's page was just unmapped), so it is first taken to such a
+    /// stop at the same place: the kernel writes the last trap's number
+    /// into the signal frame, and it must be the breakpoint's there too.
     fn reach_point(&mut self, live: Tid, at_signal_stop: bool) -> Result<()> {
+        let rip = self.task(live)?.armed.as_ref().map(|a| a.rip).unwrap_or_default();
         tracee::set_exec_breakpoint(live, None)?;
         self.task_mut(live)?.armed = None;
         self.settle_buffer(live)?;
@@ -1989,18 +2013,35 @@ impl Session {
         };
         self.signal_points += 1;
         self.set_state(live, State::Running)?;
-        if at_signal_stop {
-            let p = self.queue.take_for(rec).expect("peeked event exists");
-            if let Event::Signal(s) = &p.event {
-                if let Ok(info) = <[u8; tracee::SIGINFO_SIZE]>::try_from(s.siginfo.as_slice()) {
-                    tracee::set_siginfo(live, &info)?;
+        if !at_signal_stop {
+            self.breakpoint_stop_here(live, rip)?;
+        }
+        let p = self.queue.take_for(rec).expect("peeked event exists");
+        if let Event::Signal(s) = &p.event {
+            if let Ok(info) = <[u8; tracee::SIGINFO_SIZE]>::try_from(s.siginfo.as_slice()) {
+                tracee::set_siginfo(live, &info)?;
+            }
+        }
+        self.remember(&p);
+        self.resume(live, signo)
+    }
+
+    /// Takes a task that is about to execute `rip` to the SIGTRAP stop of a
+    /// hardware breakpoint there (signals of the replay's own world that
+    /// come first are discarded).
+    fn breakpoint_stop_here(&mut self, live: Tid, rip: u64) -> Result<()> {
+        tracee::set_exec_breakpoint(live, Some(rip))?;
+        loop {
+            tracee::cont(live, 0)?;
+            match tracee::wait(live)?.1 {
+                WaitStatus::Signal(machine::SIGTRAP) if tracee::get_regs(live)?.rip == rip => break,
+                WaitStatus::Signal(_) | WaitStatus::Event(_) => {}
+                other => {
+                    return Err(EngineError::Unsupported { tid: live, what: format!("expected a breakpoint stop at {rip:#x}, got {other:?}") })
                 }
             }
-            self.remember(&p);
-        } else {
-            self.task_mut(live)?.injecting = Some(signo);
         }
-        self.resume(live, signo)
+        tracee::set_exec_breakpoint(live, None).map_err(Into::into)
     }
 
     fn on_signal(&mut self, live: Tid, sig: i32) -> Result<()> {
