@@ -1664,14 +1664,12 @@ impl Session {
             task.held.push_back(HeldSignal { signo: sig, siginfo });
             let probing = task.probe.is_some();
             let tgid = task.tgid;
-            let uses_buffer = self.buffers.contains_key(&tgid);
             if self.buffers.get(&tgid).is_some_and(|&stop_at| stop_at != 0) {
                 // Make the next buffered call stop instead, to deliver it there.
                 syscallbuf::set_stop_at(&self.task(tid)?.mem, 0)?;
                 self.buffers.insert(tgid, 0);
             }
-            let in_library = uses_buffer && syscallbuf::is_scribe_code(tid, regs.rip);
-            if !probing && !in_library {
+            if !probing && !self.in_library(tid, regs.rip)? {
                 return self.probe_from(tid, &regs);
             }
             return tracee::cont(tid, 0).map_err(Into::into);
@@ -1694,12 +1692,22 @@ impl Session {
         if !self.holds_token(tid) || !self.others_waiting(tid) {
             return tracee::cont(tid, 0).map_err(Into::into);
         }
-        let tgid = self.task(tid)?.tgid;
-        if self.buffers.contains_key(&tgid) && syscallbuf::is_scribe_code(tid, regs.rip) {
+        if self.in_library(tid, regs.rip)? {
             // Inside the preload library: try again at the next tick.
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         self.probe_from(tid, regs)
+    }
+
+    /// Whether `tid` runs the preload library's code, or code it called
+    /// while writing a record (a memcpy): its registers there hold buffer
+    /// addresses and values that differ on replay, so no point goes there.
+    fn in_library(&mut self, tid: Tid, rip: u64) -> Result<bool> {
+        let Some(task) = self.tasks.get(&tid) else { return Ok(false) };
+        if !self.buffers.contains_key(&task.tgid) {
+            return Ok(false);
+        }
+        Ok(syscallbuf::is_scribe_code(tid, rip) || syscallbuf::read_header(&task.mem).is_ok_and(|h| h.in_lib))
     }
 
     /// Arms a probe at the current instruction X, to stop at its next
@@ -1732,7 +1740,7 @@ impl Session {
             None => false,
         };
         let preempt_due = self.holds_token(tid) && self.others_waiting(tid);
-        if !deliverable && !preempt_due {
+        if (!deliverable && !preempt_due) || self.in_library(tid, regs.rip)? {
             // Nothing to do here after all: the signal (blocked since) waits
             // for a syscall.
             tracee::set_exec_breakpoint(tid, None)?;

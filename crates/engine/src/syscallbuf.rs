@@ -41,6 +41,8 @@ pub struct Header {
     pub used: u32,
     /// Calls are traced once `used` reaches this.
     pub stop_at: u32,
+    /// The library is inside a buffered call (writing its record).
+    pub in_lib: bool,
 }
 
 fn u32_at(bytes: &[u8], offset: usize) -> u32 {
@@ -58,6 +60,7 @@ pub fn read_header(mem: &TraceeMemory) -> Result<Header> {
         enabled: u32_at(&bytes, header::ENABLED as usize) != 0,
         used: u32_at(&bytes, header::USED as usize),
         stop_at: u32_at(&bytes, header::STOP_AT as usize),
+        in_lib: u32_at(&bytes, header::IN_LIB as usize) != 0,
     })
 }
 

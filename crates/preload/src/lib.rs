@@ -132,6 +132,11 @@ unsafe fn traced(nr: u32, a: [u64; 6]) -> i64 {
 
 /// A syscall through the stub: untraced while recording, played from the
 /// record while replaying.
+///
+/// The kernel and the replay stub leave different values in rcx, r11, rdi
+/// and rsi; they are cleared right after, in both modes, so that no later
+/// state of the task (a preemption point inside a memcpy this library
+/// calls, say) depends on the mode.
 unsafe fn untraced(nr: u32, a: [u64; 6]) -> i64 {
     let ret: i64;
     asm!(
@@ -139,6 +144,10 @@ unsafe fn untraced(nr: u32, a: [u64; 6]) -> i64 {
         "sub rsp, 128",
         "call {stub}",
         "add rsp, 128",
+        "xor ecx, ecx",
+        "xor r11d, r11d",
+        "xor edi, edi",
+        "xor esi, esi",
         stub = in(reg) abi::REGION_START,
         inlateout("rax") u64::from(nr) as i64 => ret,
         inlateout("rdi") a[0] => _, inlateout("rsi") a[1] => _, in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
