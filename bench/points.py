@@ -14,7 +14,8 @@ what its recording printed, and reports, from the two --stats lines:
     state twice: replay stops at the first pass), loop preemptions (replay
     finds them with an in-task check), preemptions at a return address, and
     signal deliveries;
-  - the breakpoint hits and in-task checks replay used to find them;
+  - the traps (breakpoint hits and in-task check matches) and in-task
+    checks replay used to find them;
   - replay time per point: (replay - native) / points.
 
 It also times `make -j2` natively, recorded (processes in parallel), and
@@ -42,7 +43,7 @@ RECORD_STATS = re.compile(
     r"(\d+) at a return address, (\d+) signal deliveries")
 REPLAY_STATS = re.compile(
     r"replayed \d+ events, (\d+) preemptions and (\d+) signal points found with "
-    r"(\d+) breakpoint hits and (\d+) in-task checks \((\d+) removed by a guard\)")
+    r"(\d+) traps and (\d+) in-task checks \((\d+) removed by a guard\)")
 
 
 def compile_program(tmp, src):
@@ -148,7 +149,7 @@ def main():
         print("note:", n)
     print()
     header = ("| workload | native | record | replay | spin | loop | ret addr | signal "
-              "| bp hits | checks | guards | replay ms per point | replays ok |")
+              "| traps | checks | guards | replay ms per point | replays ok |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     results = {}

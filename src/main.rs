@@ -274,7 +274,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events, {} preemptions and {} signal points found with {} breakpoint hits and {} in-task checks ({} removed by a guard)",
+                    "scribe: replayed {} events, {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard)",
                     outcome.events,
                     outcome.preemptions,
                     outcome.signal_points,

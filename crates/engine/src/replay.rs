@@ -101,7 +101,8 @@ pub struct ReplayOutcome {
     pub last_events: Vec<String>,
     /// Recorded preemptions reproduced.
     pub preemptions: u64,
-    /// Hardware breakpoint hits taken to find them.
+    /// Traps taken to find them: hardware breakpoint hits and in-task
+    /// checks whose registers matched.
     pub breakpoint_hits: u64,
     /// Signals delivered at recorded points in user code.
     pub signal_points: u64,
@@ -1909,8 +1910,12 @@ impl Session {
         if !search.state.is_empty() && point::exact_state(regs, mem) != search.state {
             return Ok(false);
         }
-        let fingerprint =
-            if search.deep { machine::deep_fingerprint(regs, mem) } else { machine::fingerprint(regs, mem) };
+        let patched = search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice()));
+        let fingerprint = if search.deep {
+            machine::deep_fingerprint_with(regs, mem, patched)
+        } else {
+            machine::fingerprint(regs, mem)
+        };
         Ok(fingerprint == search.fingerprint)
     }
 
@@ -1963,6 +1968,8 @@ impl Session {
     /// The check found the recorded state: the task is back at the point
     /// with the program's registers, and the point is reached.
     fn on_check_hit(&mut self, live: Tid, mut regs: Regs) -> Result<()> {
+        // A trap like a breakpoint hit: counted with them.
+        self.breakpoint_hits += 1;
         regs.rip = self.task(live)?.armed.as_ref().expect("called for an armed task").rip;
         if !self.at_point(live, &regs)? {
             // Equal registers and stack words, but not the whole state: go
