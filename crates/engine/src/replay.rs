@@ -1855,23 +1855,31 @@ impl Session {
     fn resume(&mut self, live: Tid, sig: i32) -> Result<()> {
         self.load_buffer(live)?;
         let rec = self.rec(live)?;
-        let preempt = match self.queue.peek_for(rec).map(|p| &p.event) {
-            Some(Event::Preempt(p)) => Some((p.rip, p.fingerprint)),
-            _ => None,
-        };
         let armed = self.task(live)?.armed.as_ref().map(|a| (a.rip, a.fingerprint));
-        if preempt != armed {
+        let deep = self.queue.reader.format_version() >= 4;
+        // The search for the next point, built (with a copy of its state)
+        // only when it is not the one already armed.
+        let (wanted, search) = match self.queue.peek_for(rec).map(|p| &p.event) {
+            Some(Event::Preempt(p)) if Some((p.rip, p.fingerprint)) != armed => {
+                let search = PointSearch {
+                    rip: p.rip,
+                    fingerprint: p.fingerprint,
+                    state: p.state.clone(),
+                    deep,
+                    check: None,
+                    tried: false,
+                };
+                (Some((p.rip, p.fingerprint)), Some(search))
+            }
+            Some(Event::Preempt(p)) => (Some((p.rip, p.fingerprint)), None),
+            _ => (None, None),
+        };
+        if wanted != armed {
             if let Some(check) = self.task_mut(live)?.armed.take().and_then(|a| a.check) {
                 self.remove_check(live, &check)?;
             }
-            tracee::set_exec_breakpoint(live, preempt.map(|(rip, _)| rip))?;
-            let state = match self.queue.peek_for(rec).map(|p| &p.event) {
-                Some(Event::Preempt(p)) => p.state.clone(),
-                _ => Vec::new(),
-            };
-            let deep = self.queue.reader.format_version() >= 4;
-            self.task_mut(live)?.armed = preempt
-                .map(|(rip, fingerprint)| PointSearch { rip, fingerprint, state, deep, check: None, tried: false });
+            tracee::set_exec_breakpoint(live, wanted.map(|(rip, _)| rip))?;
+            self.task_mut(live)?.armed = search;
         }
         tracee::cont(live, sig).map_err(Into::into)
     }
@@ -1924,9 +1932,8 @@ impl Session {
     /// point's code, the address space or the trace (version 2 points have
     /// no exact state) does not allow it.
     fn install_check(&mut self, live: Tid, regs: &Regs) -> Result<Option<InstalledCheck>> {
-        let rec = self.rec(live)?;
-        let state = match self.queue.peek_for(rec).map(|p| &p.event) {
-            Some(Event::Preempt(p)) if !p.state.is_empty() => p.state.clone(),
+        let state = match self.task(live)?.armed.as_ref() {
+            Some(search) if !search.state.is_empty() => search.state.clone(),
             _ => return Ok(None),
         };
         let mem = self.mem(live)?;
