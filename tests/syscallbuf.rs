@@ -124,3 +124,45 @@ fn stats_report_the_buffered_count() {
     assert_eq!(count as usize, buffered_lines(&trace));
     assert!(count > 100, "{err}");
 }
+
+/// Writes to pipes, regular files and /dev/null go through the buffer; a
+/// pipe read or write that would wait, and the part of a write bigger than
+/// the pipe that did not fit, stop instead; a buffered pipe call carries
+/// its pipe's serial; writes to the original stdout (here moved to fd 9)
+/// still stop, so replay shows them; and all of it replays exactly.
+#[test]
+fn pipe_and_file_writes_are_buffered_and_replay_exactly() {
+    let dir = tmpdir();
+    let r = Case::new(argv![program("pipe_writes"), dir.path()]).in_dir(dir.path()).replays(2).run();
+    assert_eq!(r.field("write without reader:"), "-1 EPIPE");
+    let sent = r.field("writer:").split(' ').next().unwrap().to_string();
+    assert_eq!(r.field("reader:").split(' ').next().unwrap(), sent, "{}", r.stdout());
+    let text = profiler(&r.trace, &[]);
+    let lines: Vec<&str> = text.lines().collect();
+    let calls: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with('[')).collect();
+    let buffered = |prefix: &str| calls.iter().filter(|l| l.contains(prefix) && l.ends_with("(buffered)")).count();
+    // 300 writes of the parent to the pipe (fd 1), most without waiting.
+    assert!(buffered("] write(1, ") >= 100, "{} buffered pipe writes", buffered("] write(1, "));
+    // The file (fd 1 again, once the pipe is closed) and /dev/null.
+    assert!(buffered(", 1000) = 1000") >= 50, "file writes not buffered");
+    assert!(buffered(", 512) = 512") >= 100, "/dev/null writes not buffered");
+    assert_eq!(buffered("] pwrite64("), 1);
+    // Writes to the original stdout are never buffered.
+    let to_stdout: Vec<&&str> = calls.iter().filter(|l| l.contains("] write(9, ")).collect();
+    assert_eq!(to_stdout.len(), 4, "{to_stdout:?}");
+    assert!(to_stdout.iter().all(|l| !l.ends_with("(buffered)")), "{to_stdout:?}");
+    // The 100000-byte write: a buffered part, then the rest at a stop.
+    let big = calls.iter().position(|l| l.contains(", 100000) = ")).expect("the big write");
+    let part: u64 = calls[big].split(" = ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(calls[big].ends_with("(buffered)") && part < 100_000, "{}", calls[big]);
+    let task = calls[big].split(']').next().unwrap();
+    let rest = calls[big + 1..].iter().find(|l| l.starts_with(task)).expect("a call after the big write");
+    assert!(rest.contains(&format!(", {}) = {}", 100_000 - part, 100_000 - part)), "{rest}");
+    // Each buffered pipe call is followed by its pipe's serial.
+    let big_line = lines.iter().position(|l| l.contains(", 100000) = ")).unwrap();
+    for (i, line) in lines.iter().enumerate().take(big_line + 1) {
+        if line.contains("] write(1, ") && line.ends_with("(buffered)") {
+            assert!(lines[i + 1].contains("resource lock, type = pipe"), "{line} has no serial");
+        }
+    }
+}

@@ -32,10 +32,10 @@ pub const REGION_LEN: u64 = 0x2000 + CAPACITY as u64;
 /// Instruction pointer seen by seccomp for the stub's `syscall`.
 pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
 /// Version of this layout, passed at registration.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 /// Largest output one buffered call may produce; larger calls are traced.
 pub const MAX_OUTPUT: u32 = 256 << 10;
-/// Largest input (a path) copied into a record; longer ones are traced.
+/// Largest input (a path, written bytes) copied into a record; longer ones are traced.
 pub const MAX_INPUT: u32 = 4096;
 
 /// Syscall numbers Scribe reserves for the library's traced requests; the
@@ -68,8 +68,30 @@ pub mod header {
     pub const CURRENT: u64 = 16;
     /// u64: address of the output bytes of the call in progress.
     pub const CURRENT_OUTPUT: u64 = 24;
+    /// u64: the descriptors that are the recording's own standard output
+    /// or error (bit N for descriptor N < 63; bit 63 for any higher one).
+    /// Writes to them stop at Scribe, which shows them on replay.
+    pub const STD_FDS: u64 = 32;
+    /// u32: [`flags`](super::flags) Scribe sets at registration.
+    pub const FLAGS: u64 = 40;
     /// Size of the header.
-    pub const LEN: usize = 32;
+    pub const LEN: usize = 48;
+}
+
+/// Bits of the header's FLAGS field.
+pub mod flags {
+    /// Buffered writes carry the bytes written (verbosity 1 and up); writes
+    /// longer than [`MAX_INPUT`](super::MAX_INPUT) then stop instead.
+    pub const WRITE_DATA: u32 = 1;
+}
+
+/// The header's STD_FDS bit for descriptor `fd`.
+pub const fn std_fd_bit(fd: u64) -> u64 {
+    if fd < 63 {
+        1 << fd
+    } else {
+        1 << 63
+    }
 }
 
 /// Byte offsets of the fields of a record header.
@@ -86,7 +108,8 @@ pub mod record {
     pub const OUTPUT_ADDR: usize = 64;
     /// u32: number of output bytes.
     pub const OUTPUT_LEN: usize = 72;
-    /// u32: number of input bytes (a NUL-terminated path), 0 if none.
+    /// u32: number of input bytes (a NUL-terminated path, or the bytes a
+    /// write sends), 0 if none.
     pub const INPUT_LEN: usize = 76;
     /// u64: where the input bytes were read from.
     pub const INPUT_ADDR: usize = 80;

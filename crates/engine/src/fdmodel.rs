@@ -66,6 +66,15 @@ impl StdFds {
     pub fn stream(&self, fd: u64) -> Option<StdStream> {
         self.get(fd)
     }
+
+    /// The syscall buffer's STD_FDS bitmap: the descriptors that are the
+    /// original standard output or error.
+    pub fn output_bitmap(&self) -> u64 {
+        self.fds
+            .iter()
+            .filter(|(_, e)| matches!(e.value, StdStream::Stdout | StdStream::Stderr))
+            .fold(0, |bits, (&fd, _)| bits | scribe_bufabi::std_fd_bit(fd))
+    }
 }
 
 impl<V: Copy> FdTable<V> {
@@ -127,6 +136,11 @@ impl<V: Copy> FdTable<V> {
         }
     }
 
+    /// Whether syscall `nr_` may change a table (see [`FdTable::apply`]).
+    pub fn changed_by(nr_: u32) -> bool {
+        matches!(nr_, nr::CLOSE | nr::DUP | nr::DUP2 | nr::DUP3 | nr::FCNTL | nr::CLOSE_RANGE)
+    }
+
     /// Drops close-on-exec descriptors after a successful execve.
     pub fn exec(&mut self) {
         self.fds.retain(|_, e| !e.cloexec);
@@ -169,5 +183,15 @@ mod tests {
         t.apply(nr::CLOSE, &[3, 0, 0, 0, 0, 0], 0);
         assert_eq!(t.get(3), None);
         assert_eq!(t.get(0), Some(Some(77)));
+    }
+
+    #[test]
+    fn the_output_bitmap_marks_copies_of_stdout_and_stderr_only() {
+        let mut t = StdFds::at_start();
+        assert_eq!(t.output_bitmap(), 0b110, "stdin is not an output");
+        t.apply(nr::DUP2, &[7, 1, 0, 0, 0, 0], 1);
+        t.apply(nr::FCNTL, &[2, F_DUPFD, 100, 0, 0, 0], 100);
+        assert_eq!(t.output_bitmap(), 0b100 | 1 << 63, "fd 1 now a pipe; fd 100 counts in the high bit");
+        assert!(StdFds::changed_by(nr::DUP3) && !StdFds::changed_by(nr::WRITE));
     }
 }

@@ -396,6 +396,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         bookmark_pending: false,
         buffers: BTreeMap::new(),
         buffered: 0,
+        vfork_children: Default::default(),
         bookmark_asked: Instant::now(),
     };
     let result = session.run(tid);
@@ -693,6 +694,10 @@ struct Session {
     buffers: BTreeMap<Tid, u32>,
     /// Syscalls recorded from buffers.
     buffered: u64,
+    /// Processes (by tgid) that run in their vfork parent's memory until
+    /// they exec: their descriptor changes are not written to the buffer
+    /// header, which is the parent's.
+    vfork_children: std::collections::BTreeSet<Tid>,
     /// When the pending bookmark was asked for.
     bookmark_asked: Instant,
 }
@@ -874,6 +879,7 @@ impl Session {
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
         }
+        let fds_changed = events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
         for event in events {
             if let Event::Syscall(call) = &event {
                 if is_clone(call.nr) && call.result > 0 {
@@ -883,6 +889,9 @@ impl Session {
                 }
             }
             self.push(event)?;
+        }
+        if fds_changed {
+            self.write_std_fds(tid)?;
         }
         let slice = match &mut self.chaos {
             Some(rng) => rng.slice(),
@@ -911,6 +920,22 @@ impl Session {
                 Ok(())
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes which descriptors of `tid`'s process are the original
+    /// outputs into its syscall buffer's header. Only when the task that
+    /// changed them is let run again: replay writes the same value at the
+    /// same event, so the library's choices match.
+    fn write_std_fds(&mut self, tid: Tid) -> Result<()> {
+        let tgid = self.task(tid)?.tgid;
+        if !self.buffers.contains_key(&tgid) || self.vfork_children.contains(&tgid) {
+            return Ok(());
+        }
+        let bitmap = self.fds(tgid).output_bitmap();
+        match syscallbuf::set_std_fds(&self.task(tid)?.mem, bitmap) {
+            Err(_) if !syscallbuf::region_mapped(tid) => Ok(()),
+            other => other,
         }
     }
 
@@ -1209,6 +1234,9 @@ impl Session {
             if let Some(&stop_at) = self.buffers.get(&parent_tgid) {
                 self.buffers.insert(child, stop_at);
             }
+            if status == WaitStatus::Event(PtraceEvent::Vfork) {
+                self.vfork_children.insert(child);
+            }
         }
         // A new process gets a domain of its own unless it shares writable
         // memory with its parent (vfork, CLONE_VM, MAP_SHARED mappings).
@@ -1353,9 +1381,28 @@ impl Session {
             self.buffers.insert(tgid, stop_at);
         }
         self.buffered += calls.len() as u64;
+        // A pipe read or write is preceded by the library's fstat of its
+        // descriptor, whose inode is the pipe's.
+        let mut fifo: Option<(u64, u64)> = None;
         for call in calls {
             self.fds(tgid).apply(call.nr, &call.args, call.result);
+            if let Some(table) = self.pipes.get_mut(&tgid) {
+                table.apply(call.nr, &call.args, call.result);
+            }
+            let pipe = match fifo.take() {
+                Some((fd, inode)) if matches!(call.nr, sc::nr::READ | sc::nr::WRITE) && call.args[0] == fd => Some(inode),
+                _ => None,
+            };
+            if call.nr == sc::nr::FSTAT && call.result == 0 {
+                fifo = call.outputs.first().and_then(|out| machine::fifo_inode(&out.bytes)).map(|inode| (call.args[0], inode));
+            }
             self.push(Event::Buffered(call))?;
+            if let Some(id) = pipe {
+                let serial = self.pipe_serials.entry(id).or_insert(0);
+                *serial += 1;
+                let serial = *serial;
+                self.push(Event::Resource(ResourceRecord { tid, kind: resource_kind::PIPE, id, serial }))?;
+            }
         }
         Ok(())
     }
@@ -1367,8 +1414,11 @@ impl Session {
         let tgid = self.task(tid)?.tgid;
         let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
             if syscallbuf::registration_ok(&args) && !self.detached {
-                syscallbuf::set_window(&self.task(tid)?.mem, 0, u32::MAX)?;
+                let mem = &self.tasks[&tid].mem;
+                syscallbuf::set_window(mem, 0, u32::MAX)?;
+                syscallbuf::set_flags(mem, self.level)?;
                 self.buffers.insert(tgid, u32::MAX);
+                self.write_std_fds(tid)?;
                 1
             } else {
                 -(machine::ENOSYS as i64)
@@ -1590,6 +1640,7 @@ impl Session {
         let exe_path = std::fs::read_link(format!("/proc/{tid}/exe")).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         events.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }));
         self.buffers.remove(&tid);
+        self.vfork_children.remove(&tid);
         let task = self.task(tid)?;
         if task.tgid != tid {
             return Err(EngineError::Unsupported { tid, what: "execve from a thread other than the main thread".into() });

@@ -260,6 +260,8 @@ impl Replayer {
                 domain_of: Default::default(),
                 clean_prefix: Default::default(),
                 after_syscall: false,
+                after_buffered: None,
+                buffered_serials: Default::default(),
             },
             tasks: BTreeMap::new(),
             live_of: BTreeMap::new(),
@@ -279,6 +281,7 @@ impl Replayer {
             stop_registers: BTreeMap::new(),
             shared_files: BTreeMap::new(),
             pipe_serials: Default::default(),
+            vfork_children: Default::default(),
             preemptions: 0,
             breakpoint_hits: 0,
             signal_points: 0,
@@ -355,6 +358,11 @@ struct EventQueue {
     clean_prefix: std::collections::HashMap<Tid, usize>,
     /// The last event read is a syscall, whose pipe serials may follow.
     after_syscall: bool,
+    /// The last event read is a buffered call of this task (or its serial).
+    after_buffered: Option<Tid>,
+    /// Event indexes of the pipe serials of buffered calls (they stay after
+    /// their call and are replayed with its batch, see `load_buffer`).
+    buffered_serials: std::collections::HashSet<u64>,
 }
 
 impl EventQueue {
@@ -368,8 +376,13 @@ impl EventQueue {
     fn fill(&mut self, n: usize) {
         while (self.ahead.len() <= n || self.after_syscall) && self.end.is_none() {
             self.after_syscall = false;
+            let after_buffered = self.after_buffered.take();
             match self.reader.next() {
                 Some(Ok(p)) => match p.event {
+                    Event::Buffered(ref call) => {
+                        self.after_buffered = Some(call.tid);
+                        self.ahead.push_back(p);
+                    }
                     Event::File(record) => self.files.add(record),
                     Event::TaskStart(ref t) => {
                         self.domain_of.entry(t.tid).or_insert(t.parent);
@@ -383,6 +396,11 @@ impl EventQueue {
                             Some(last) if last.event.tid() == Some(r.tid) && matches!(last.event, Event::Syscall(_)) => {
                                 let at = self.ahead.len() - 1;
                                 self.ahead.insert(at, p);
+                            }
+                            _ if after_buffered == Some(r.tid) => {
+                                self.after_buffered = after_buffered;
+                                self.buffered_serials.insert(p.index);
+                                self.ahead.push_back(p);
                             }
                             // Not right after its syscall (a trace written
                             // otherwise): it still counts, in trace order.
@@ -582,6 +600,9 @@ struct LiveTask {
     at_vfork_exit: bool,
     /// Registers read at its current seccomp stop.
     seccomp_regs: Option<Regs>,
+    /// It replayed a syscall that changed which descriptors are the
+    /// original outputs: written to the buffer header when it resumes.
+    std_fds_changed: bool,
 }
 
 impl LiveTask {
@@ -600,6 +621,7 @@ impl LiveTask {
             loaded: None,
             at_vfork_exit: false,
             seccomp_regs: None,
+            std_fds_changed: false,
         }
     }
 }
@@ -642,8 +664,11 @@ struct Session {
     /// when recorded. Replay maps them private, so the recording's digests
     /// (which skip shared memory) did not cover them.
     shared_files: BTreeMap<Tid, Vec<(u64, u64)>>,
-    /// The last serial replayed of each pipe (by recorded inode).
-    pipe_serials: std::collections::HashMap<u64, u64>,
+    /// The serials replayed of each pipe (by recorded inode).
+    pipe_serials: crate::serials::Serials,
+    /// Processes (recorded tgids) that run in their vfork parent's memory
+    /// until they exec (see the recorder's `vfork_children`).
+    vfork_children: std::collections::BTreeSet<Tid>,
     preemptions: u64,
     breakpoint_hits: u64,
     signal_points: u64,
@@ -1019,12 +1044,11 @@ impl Session {
                     // A pipe operation waits for the pipe's earlier ones
                     // (rendezvous): the serial before it must be replayed.
                     (Event::Resource(r), Some(_)) if r.kind == resource_kind::PIPE => {
-                        let done = self.pipe_serials.get(&r.id).copied().unwrap_or(0);
-                        if r.serial != done + 1 {
+                        if !self.pipe_serials.may_go(r.id, r.serial) {
                             blocked.insert(domain);
                             continue;
                         }
-                        self.pipe_serials.insert(r.id, r.serial);
+                        self.pipe_serials.complete(r.id, r.serial);
                         let p = self.queue.take_at(i).expect("peeked event exists");
                         self.remember(&p);
                         continue 'rescan;
@@ -1426,6 +1450,9 @@ impl Session {
             }
         };
         self.fds(rec).apply(nr, &call.args, call.result);
+        if StdFds::changed_by(nr) {
+            self.task_mut(live)?.std_fds_changed = true;
+        }
         self.track_files(live, rec, call);
         self.track_shared_files(rec, call);
         self.resume_after_syscall(live, rec, call, at_exit)
@@ -1538,6 +1565,9 @@ impl Session {
                         if self.buffers.contains(&parent_tgid) {
                             self.buffers.insert(child_rec);
                         }
+                        if event == PtraceEvent::Vfork {
+                            self.vfork_children.insert(child_rec);
+                        }
                         let table = self.fds(rec).clone();
                         self.std_fds.insert(child_rec, table);
                         if let Some(files) = self.open_files.get(&parent_tgid).cloned() {
@@ -1610,6 +1640,9 @@ impl Session {
     fn resume_after_syscall(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, at_exit: bool) -> Result<()> {
         self.set_state(live, State::Running)?;
         let Some(signo) = self.signal_at_syscall_exit(rec) else {
+            if is_restart_code(call.result) {
+                self.restart_syscall(live, rec, call, at_exit)?;
+            }
             return self.resume(live, 0);
         };
         if !at_exit {
@@ -1632,6 +1665,28 @@ impl Session {
         // A signal given at a syscall stop is sent to the task (ptrace(2)); it
         // then stops again at its delivery, where the recorded siginfo is set.
         self.resume(live, signo)
+    }
+
+    /// A syscall the recording saw end with a restart code and no signal
+    /// delivered there (the recorder's own stop interrupted it and was
+    /// discarded): the kernel ran it again, so the task is sent back to its
+    /// `syscall` instruction, as the kernel does, to make the restarted
+    /// call that comes next in the trace.
+    fn restart_syscall(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, at_exit: bool) -> Result<()> {
+        const ERESTART_RESTARTBLOCK: i64 = -516;
+        if !at_exit {
+            tracee::cont_syscall(live, 0)?;
+            let p = self.history.back().map(position).unwrap_or_default();
+            let (_, status) = tracee::wait(live)?;
+            if status != WaitStatus::SyscallStop {
+                return Err(EngineError::Unsupported { tid: rec, what: format!("expected a syscall exit to restart the syscall at {p}, got {status:?}") });
+            }
+        }
+        let mut regs = tracee::get_regs(live)?;
+        regs.rax = if call.result == ERESTART_RESTARTBLOCK { u64::from(sc::nr::RESTART_SYSCALL) } else { u64::from(call.nr) };
+        regs.rip -= 2;
+        tracee::set_regs(live, &regs)?;
+        Ok(())
     }
 
     fn wait_syscall_exit(&mut self, live: Tid, rec: Tid, p: &Positioned) -> Result<Regs> {
@@ -1741,6 +1796,7 @@ impl Session {
         self.fds(rec).exec();
         let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
         self.buffers.remove(&tgid);
+        self.vfork_children.remove(&tgid);
         if let Some(files) = self.open_files.get_mut(&tgid) {
             files.exec();
         }
@@ -1755,9 +1811,15 @@ impl Session {
         let rec = self.rec(live)?;
         let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
         let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
+            if self.queue.reader.format_version() < 5 {
+                let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 4 or older): replay it with the Scribe that recorded it".into();
+                return Err(EngineError::Unsupported { tid: rec, what });
+            }
             if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {
                 syscallbuf::install_replay_stub(self.mem(live)?)?;
+                syscallbuf::set_flags(self.mem(live)?, self.queue.reader.header().level)?;
                 self.buffers.insert(tgid);
+                self.write_std_fds(live)?;
                 1
             } else {
                 -(machine::ENOSYS as i64)
@@ -1781,6 +1843,21 @@ impl Session {
         self.resume(live, 0)
     }
 
+    /// Writes which descriptors of `live`'s process are the original outputs
+    /// into its buffer header, as the recorder did at the same event.
+    fn write_std_fds(&mut self, live: Tid) -> Result<()> {
+        let rec = self.rec(live)?;
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        if !self.buffers.contains(&tgid) || self.vfork_children.contains(&tgid) {
+            return Ok(());
+        }
+        let bitmap = self.fds(rec).output_bitmap();
+        match syscallbuf::set_std_fds(self.mem(live)?, bitmap) {
+            Err(_) if !syscallbuf::region_mapped(live) => Ok(()),
+            other => other,
+        }
+    }
+
     /// Before a task runs user code: writes the buffered calls it made
     /// next during the recording into its process's buffer, and lets the
     /// library use exactly those (STOP_AT).
@@ -1792,9 +1869,20 @@ impl Session {
         }
         let mut batch: Vec<Positioned> = Vec::new();
         let mut size = 0u64;
-        while let Some(Event::Buffered(call)) = self.queue.peek_for(rec).map(|p| &p.event) {
-            size += syscallbuf::encoded_size(call);
-            if size > u64::from(scribe_bufabi::CAPACITY) {
+        loop {
+            let (call_size, serial_index) = match self.queue.peek_for(rec) {
+                Some(Positioned { event: Event::Buffered(call), .. }) => (Some(syscallbuf::encoded_size(call)), None),
+                Some(Positioned { event: Event::Resource(_), index, .. }) => (None, Some(*index)),
+                _ => break,
+            };
+            if let Some(call_size) = call_size {
+                size += call_size;
+                if size > u64::from(scribe_bufabi::CAPACITY) {
+                    break;
+                }
+            }
+            // The serial of a buffered pipe call is replayed with it.
+            if serial_index.is_some_and(|index| !self.queue.buffered_serials.remove(&index)) {
                 break;
             }
             batch.push(self.queue.take_for(rec).expect("peeked event exists"));
@@ -1840,9 +1928,13 @@ impl Session {
         }
         syscallbuf::set_window(mem, 0, 0)?;
         for p in &batch {
-            if let Event::Buffered(call) = &p.event {
-                self.fds(rec).apply(call.nr, &call.args, call.result);
-                self.track_files(live, rec, call);
+            match &p.event {
+                Event::Buffered(call) => {
+                    self.fds(rec).apply(call.nr, &call.args, call.result);
+                    self.track_files(live, rec, call);
+                }
+                Event::Resource(r) => self.pipe_serials.complete(r.id, r.serial),
+                _ => {}
             }
             self.remember(p);
         }
@@ -1853,6 +1945,9 @@ impl Session {
     /// Lets a task run user code, with a breakpoint at its recorded
     /// preemption point when that is its next event.
     fn resume(&mut self, live: Tid, sig: i32) -> Result<()> {
+        if std::mem::take(&mut self.task_mut(live)?.std_fds_changed) {
+            self.write_std_fds(live)?;
+        }
         self.load_buffer(live)?;
         let rec = self.rec(live)?;
         let armed = self.task(live)?.armed.as_ref().map(|a| (a.rip, a.fingerprint));

@@ -72,6 +72,19 @@ pub fn set_window(mem: &TraceeMemory, used: u32, stop_at: u32) -> Result<()> {
     Ok(())
 }
 
+/// Sets the STD_FDS bitmap: writes to these descriptors stop at Scribe.
+pub fn set_std_fds(mem: &TraceeMemory, bitmap: u64) -> Result<()> {
+    mem.write(abi::HEADER_ADDR + header::STD_FDS, &bitmap.to_le_bytes())?;
+    Ok(())
+}
+
+/// Sets the FLAGS field (how much buffered calls keep, by verbosity).
+pub fn set_flags(mem: &TraceeMemory, level: u8) -> Result<()> {
+    let flags = if level >= 1 { abi::flags::WRITE_DATA } else { 0 };
+    mem.write(abi::HEADER_ADDR + header::FLAGS, &flags.to_le_bytes())?;
+    Ok(())
+}
+
 /// Sets STOP_AT alone (the task may have records in the buffer).
 pub fn set_stop_at(mem: &TraceeMemory, stop_at: u32) -> Result<()> {
     mem.write(abi::HEADER_ADDR + header::STOP_AT, &stop_at.to_le_bytes())?;

@@ -49,6 +49,10 @@ pub extern "C" fn rust_eh_personality() {}
 
 mod nr {
     pub const READ: u32 = 0;
+    pub const WRITE: u32 = 1;
+    pub const PWRITE64: u32 = 18;
+    pub const PREADV2: u32 = 327;
+    pub const PWRITEV2: u32 = 328;
     pub const CLOSE: u32 = 3;
     pub const FSTAT: u32 = 5;
     pub const LSEEK: u32 = 8;
@@ -214,11 +218,22 @@ struct Call {
     args: [u64; 6],
     /// A path the kernel reads, copied into the record for people.
     input: *const u8,
+    /// When set, `input` is this many bytes (written data), not a string.
+    input_bytes: Option<u32>,
     /// Where the kernel writes, and at most how much.
     out_addr: u64,
     out_max: u32,
     output: Output,
+    /// The syscall actually made, when it differs from the one recorded
+    /// (a pipe read made as a non-blocking preadv2).
+    made: Option<(u32, [u64; 6])>,
+    /// Results on which the call is not kept but made again traced (a
+    /// non-blocking attempt that would have blocked).
+    retry_traced_on: [i64; 2],
 }
+
+/// No syscall returns this.
+const NEVER: i64 = i64::MIN;
 
 /// Makes `call` through the buffer, or returns `None` when it must stop at
 /// Scribe instead (buffering off, re-entered from a signal handler, too
@@ -234,7 +249,12 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
         // A bad pointer: let the kernel answer EFAULT rather than fault here.
         return None;
     }
-    let in_len = if call.input.is_null() { 0 } else { c_len(call.input, abi::MAX_INPUT)? };
+    let in_len = match call.input_bytes {
+        Some(len) if len <= abi::MAX_INPUT => len,
+        Some(_) => return None,
+        None if call.input.is_null() => 0,
+        None => c_len(call.input, abi::MAX_INPUT)?,
+    };
     let need = abi::record_size(in_len, call.out_max);
     set(header::IN_LIB, 1);
     if get(header::USED) + need > abi::CAPACITY && traced(magic::FLUSH, [0; 6]) != 0 {
@@ -264,7 +284,13 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     let output = at(record::LEN) + u64::from(abi::pad8(in_len));
     set_u64(abi::HEADER_ADDR + header::CURRENT, rec);
     set_u64(abi::HEADER_ADDR + header::CURRENT_OUTPUT, output);
-    let result = untraced(call.nr, call.args);
+    let (made_nr, made_args) = call.made.unwrap_or((call.nr, call.args));
+    let result = untraced(made_nr, made_args);
+    if call.retry_traced_on.contains(&result) {
+        // Not kept: replay's batch ends here too, and the traced call follows.
+        set(header::IN_LIB, 0);
+        return None;
+    }
     let out_len = call.output.len(result, &call.args).min(call.out_max);
     set_u64(at(record::RESULT), result as u64);
     core::ptr::write_volatile(at(record::OUTPUT_LEN) as *mut u32, out_len);
@@ -302,7 +328,7 @@ fn output_bound(size: usize) -> u32 {
 }
 
 fn call(nr: u32, args: [u64; 6], input: *const u8, out_addr: u64, out_max: u32, output: Output) -> Call {
-    Call { nr, args, input, out_addr, out_max, output }
+    Call { nr, args, input, input_bytes: None, out_addr, out_max, output, made: None, retry_traced_on: [NEVER; 2] }
 }
 
 const S_IFMT: u32 = 0o170000;
@@ -314,6 +340,12 @@ const S_IFDIR: u32 = 0o040000;
 /// recording, so replay makes the same choice); `Err(result)` if the stat
 /// failed or could not be buffered (`Err(0)`).
 unsafe fn file_type(fd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
+    file_stat(fd, path, flags).map(|(mode, _)| mode & S_IFMT)
+}
+
+/// The mode and device number (of a device file) of `fd`, or of `path`;
+/// see [`file_type`].
+unsafe fn file_stat(fd: i32, path: *const u8, flags: u64) -> Result<(u32, u64), i64> {
     let mut st = [0u64; STAT_LEN as usize / 8];
     let addr = st.as_mut_ptr() as u64;
     let c = if path.is_null() {
@@ -323,26 +355,134 @@ unsafe fn file_type(fd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
         call(nr::NEWFSTATAT, args, path, addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
     };
     match buffered(&c) {
-        // st_mode is the u32 at offset 24.
-        Some(0) => Ok((st[3] as u32) & S_IFMT),
+        // st_mode is the u32 at offset 24, st_rdev the u64 at 40.
+        Some(0) => Ok((st[3] as u32, st[5])),
         Some(err) => Err(err),
         None => Err(0),
     }
 }
 
-/// Whether `fd` is a regular file (see [`file_type`]).
-unsafe fn is_regular_file(fd: i32) -> bool {
-    file_type(fd, core::ptr::null(), 0) == Ok(S_IFREG)
+/// What a descriptor refers to, as far as buffering cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FdKind {
+    /// A regular file: reads and writes never wait for another process.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A pipe or FIFO: tried without blocking (RWF_NOWAIT).
+    Pipe,
+    /// /dev/null.
+    Null,
+    /// Anything else (terminals, sockets, other devices), or unknown.
+    Other,
+}
+
+/// What `fd` refers to (asked through the buffer, see [`file_type`]).
+unsafe fn fd_kind(fd: i32) -> FdKind {
+    const S_IFIFO: u32 = 0o010000;
+    const S_IFCHR: u32 = 0o020000;
+    /// makedev(1, 3).
+    const DEV_NULL: u64 = 0x103;
+    match file_stat(fd, core::ptr::null(), 0) {
+        Ok((mode, _)) if mode & S_IFMT == S_IFREG => FdKind::Regular,
+        Ok((mode, _)) if mode & S_IFMT == S_IFDIR => FdKind::Directory,
+        Ok((mode, _)) if mode & S_IFMT == S_IFIFO => FdKind::Pipe,
+        Ok((mode, rdev)) if mode & S_IFMT == S_IFCHR && rdev == DEV_NULL => FdKind::Null,
+        _ => FdKind::Other,
+    }
+}
+
+/// Whether `fd` may be the recording's own stdout or stderr (see
+/// `header::STD_FDS`): writes there stop, so replay shows them.
+unsafe fn is_std_output(fd: i32) -> bool {
+    if !READY.load(Ordering::Relaxed) {
+        return true;
+    }
+    let bits = core::ptr::read_volatile((abi::HEADER_ADDR + header::STD_FDS) as *const u64);
+    fd < 0 || bits & abi::std_fd_bit(fd as u64) != 0
+}
+
+/// Errors of a non-blocking attempt after which the call is made again,
+/// blocking and traced: it would have waited, or the kernel cannot try
+/// without blocking on this file.
+const WOULD_BLOCK: [i64; 2] = [-11, -95]; // EAGAIN, EOPNOTSUPP
+
+/// RWF_NOWAIT for preadv2 and pwritev2.
+const RWF_NOWAIT: u64 = 8;
+
+/// `read` on a pipe, tried without blocking; `None` to make it traced.
+unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize) -> Option<i64> {
+    let iov = [buf as u64, count as u64];
+    let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
+    let mut c = call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes);
+    c.made = Some((nr::PREADV2, [fd as u64, iov.as_ptr() as u64, 1, u64::MAX, 0, RWF_NOWAIT]));
+    c.retry_traced_on = WOULD_BLOCK;
+    buffered(&c)
 }
 
 // ---- implementations (C ABI, called by the exported shims) ----
 
 unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
-    if count as u64 <= u64::from(abi::MAX_OUTPUT) && is_regular_file(fd) {
-        return run_raw(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
+    if count as u64 <= u64::from(abi::MAX_OUTPUT) {
+        match fd_kind(fd) {
+            FdKind::Regular | FdKind::Null => {
+                return run_raw(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes))
+            }
+            FdKind::Pipe => {
+                if let Some(result) = pipe_read(fd, buf, count) {
+                    return result;
+                }
+            }
+            FdKind::Directory | FdKind::Other => {}
+        }
     }
     traced(nr::READ, args)
+}
+
+/// `write` and `pwrite64` (`offset` set): buffered to regular files and
+/// /dev/null, tried without blocking on pipes, traced otherwise.
+unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>) -> i64 {
+    let (nr, args) = match offset {
+        None => (nr::WRITE, [fd as u64, buf as u64, count as u64, 0, 0, 0]),
+        Some(at) => (nr::PWRITE64, [fd as u64, buf as u64, count as u64, at as u64, 0, 0]),
+    };
+    if is_std_output(fd) {
+        return traced(nr, args);
+    }
+    let with_data = get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
+    if with_data && count > abi::MAX_INPUT as usize {
+        return traced(nr, args);
+    }
+    let mut c = call(nr, args, buf, 0, 0, Output::Nothing);
+    c.input_bytes = Some(if with_data { count as u32 } else { 0 });
+    match fd_kind(fd) {
+        FdKind::Regular | FdKind::Null => run_raw(c),
+        FdKind::Pipe if offset.is_none() => {
+            let iov = [buf as u64, count as u64];
+            c.made = Some((nr::PWRITEV2, [fd as u64, iov.as_ptr() as u64, 1, u64::MAX, 0, RWF_NOWAIT]));
+            c.retry_traced_on = WOULD_BLOCK;
+            match buffered(&c) {
+                // Part of a big write went in: the rest waits for the
+                // reader, traced, and the program sees one write.
+                Some(done) if done > 0 && (done as usize) < count => {
+                    let rest = [fd as u64, buf as u64 + done as u64, (count - done as usize) as u64, 0, 0, 0];
+                    done + traced(nr::WRITE, rest).max(0)
+                }
+                Some(result) => result,
+                None => traced(nr, args),
+            }
+        }
+        _ => traced(nr, args),
+    }
+}
+
+unsafe extern "C" fn write_impl(fd: i32, buf: *const u8, count: usize) -> i64 {
+    errno_result(write_raw(fd, buf, count, None))
+}
+
+unsafe extern "C" fn pwrite_impl(fd: i32, buf: *const u8, count: usize, offset: i64) -> i64 {
+    errno_result(write_raw(fd, buf, count, Some(offset)))
 }
 
 unsafe extern "C" fn read_impl(fd: i32, buf: *mut u8, count: usize) -> i64 {
@@ -358,7 +498,7 @@ unsafe extern "C" fn read_chk_impl(fd: i32, buf: *mut u8, count: usize, buflen: 
 
 unsafe fn pread_raw(fd: i32, buf: *mut u8, count: usize, offset: i64) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
-    if count as u64 <= u64::from(abi::MAX_OUTPUT) && is_regular_file(fd) {
+    if count as u64 <= u64::from(abi::MAX_OUTPUT) && fd_kind(fd) == FdKind::Regular {
         return run_raw(call(nr::PREAD64, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
     }
     traced(nr::PREAD64, args)
@@ -537,6 +677,10 @@ unsafe extern "C" fn openat_2_impl(dirfd: i32, path: *const u8, flags: i32) -> i
 /// Closing a regular file or a directory never blocks (a socket may linger).
 unsafe fn close_raw(fd: i32) -> i64 {
     let args = [fd as u64, 0, 0, 0, 0, 0];
+    if is_std_output(fd) {
+        // Scribe follows which descriptors are the standard outputs at stops.
+        return traced(nr::CLOSE, args);
+    }
     match file_type(fd, core::ptr::null(), 0) {
         Ok(S_IFREG | S_IFDIR) => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
         _ => traced(nr::CLOSE, args),
@@ -568,6 +712,7 @@ unsafe fn fcntl_raw(fd: i32, cmd: i32, arg: u64) -> i64 {
     const F_DUPFD_CLOEXEC: i32 = 1030;
     let args = [fd as u64, cmd as u64, arg, 0, 0, 0];
     match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC if is_std_output(fd) => traced(nr::FCNTL, args),
         F_DUPFD | F_GETFD | F_SETFD | F_GETFL | F_SETFL | F_DUPFD_CLOEXEC => {
             run_raw(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing))
         }
@@ -610,6 +755,11 @@ macro_rules! export {
 
 export! {
     read => read_impl;
+    write => write_impl;
+    __write => write_impl;
+    pwrite => pwrite_impl;
+    pwrite64 => pwrite_impl;
+    __pwrite64 => pwrite_impl;
     __read_chk => read_chk_impl;
     pread => pread_impl;
     pread64 => pread_impl;
@@ -679,8 +829,10 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 17] = [
+const HOOKED: [u32; 19] = [
     nr::READ,
+    nr::WRITE,
+    nr::PWRITE64,
     nr::CLOSE,
     nr::FSTAT,
     nr::LSEEK,
@@ -707,6 +859,8 @@ unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, 
     match nr as u32 {
         nr::READ => read_raw(a0 as i32, a1 as *mut u8, a2 as usize),
         nr::PREAD64 => pread_raw(a0 as i32, a1 as *mut u8, a2 as usize, a3 as i64),
+        nr::WRITE => write_raw(a0 as i32, a1 as *const u8, a2 as usize, None),
+        nr::PWRITE64 => write_raw(a0 as i32, a1 as *const u8, a2 as usize, Some(a3 as i64)),
         nr::CLOSE => close_raw(a0 as i32),
         nr::GETDENTS64 => getdents64_raw(a0 as i32, a1 as *mut u8, a2 as usize),
         nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32),

@@ -15,8 +15,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// Version 3 added the exact state of `PreemptRecord`, a trailing field in
 /// the same way. Version 4 changed no layout but a convention: at level 0,
 /// rt_sigaction runs without a stop in record and replay, so it has no
-/// events (replay of an older trace keeps stopping at it).
-pub const FORMAT_VERSION: u32 = 4;
+/// events (replay of an older trace keeps stopping at it). Version 5 goes
+/// with version 2 of the in-process syscall buffer (writes, pipe reads and
+/// writes buffered; a buffered pipe call followed by its pipe's serial):
+/// replay of an older trace that used the buffer is refused.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

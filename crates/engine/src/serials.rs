@@ -1,0 +1,75 @@
+//! Rendezvous serials on replay: which operations on a shared resource
+//! (a pipe) have been replayed, so that a later one can wait for them.
+//!
+//! Operations made at a stop are replayed in serial order: serial N goes
+//! once 1..N-1 are done. Operations made through the syscall buffer are
+//! replayed from the recording inside their batch, without a stop, and
+//! count as done when the batch is checked; they may complete out of
+//! order, so the progress is a done prefix plus the serials done past it.
+
+use std::collections::{BTreeSet, HashMap};
+
+/// Replay progress of one resource's serials.
+#[derive(Debug, Default, Clone)]
+pub struct SerialProgress {
+    /// Every serial up to this one is done.
+    prefix: u64,
+    /// Serials done beyond the prefix.
+    beyond: BTreeSet<u64>,
+}
+
+impl SerialProgress {
+    /// Whether every serial before `serial` is done.
+    pub fn may_go(&self, serial: u64) -> bool {
+        self.prefix + 1 >= serial
+    }
+
+    /// Marks `serial` done.
+    pub fn complete(&mut self, serial: u64) {
+        if serial <= self.prefix {
+            return;
+        }
+        self.beyond.insert(serial);
+        while self.beyond.remove(&(self.prefix + 1)) {
+            self.prefix += 1;
+        }
+    }
+}
+
+/// The progress of every resource of one kind, by id.
+#[derive(Debug, Default)]
+pub struct Serials {
+    by_id: HashMap<u64, SerialProgress>,
+}
+
+impl Serials {
+    /// Whether operation `serial` on resource `id` may be replayed now.
+    pub fn may_go(&self, id: u64, serial: u64) -> bool {
+        self.by_id.get(&id).map_or(serial <= 1, |p| p.may_go(serial))
+    }
+
+    /// Marks operation `serial` on resource `id` replayed.
+    pub fn complete(&mut self, id: u64, serial: u64) {
+        self.by_id.entry(id).or_default().complete(serial);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_serial_waits_for_every_earlier_one_even_when_they_complete_out_of_order() {
+        let mut s = Serials::default();
+        assert!(s.may_go(7, 1) && !s.may_go(7, 2));
+        s.complete(7, 3);
+        assert!(!s.may_go(7, 4), "2 and 1 are still missing");
+        s.complete(7, 1);
+        assert!(s.may_go(7, 2) && !s.may_go(7, 4));
+        s.complete(7, 2);
+        assert!(s.may_go(7, 4) && !s.may_go(7, 5), "1, 2, 3 done");
+        assert!(s.may_go(8, 1) && !s.may_go(8, 2), "resources are independent");
+        s.complete(7, 2);
+        assert!(s.may_go(7, 4), "completing twice changes nothing");
+    }
+}
