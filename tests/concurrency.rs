@@ -552,3 +552,41 @@ fn racy_counter_chaos() {
         "all {RUNS} recordings of 4 racing threads printed the same total: {totals:?}"
     );
 }
+
+/// A recorded syscall may end with a restart code and no signal: the
+/// recorder's own stop interrupted it, the kernel ran it again, and the
+/// trace holds both. Replay must restart it too rather than hand the
+/// internal code to the program. (Made here by inserting such an event
+/// before each wait4 of a fork-and-wait program.)
+#[test]
+fn a_syscall_restarted_without_a_signal_is_restarted_on_replay() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![program("fork_wait")], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    let edited = dir.path().join("restart.scribe");
+    let mut inserted = 0;
+    {
+        use scribe_trace::{Event, TraceReader, TraceWriter};
+        let mut reader = TraceReader::open(&trace).unwrap();
+        let mut writer = TraceWriter::create(&edited, &reader.header().clone()).unwrap();
+        for item in reader.by_ref() {
+            let event = item.unwrap().event;
+            if let Event::Syscall(call) = &event {
+                if call.nr == 61 {
+                    // wait4, interrupted: -ERESTARTSYS, nothing written.
+                    let mut interrupted = call.clone();
+                    interrupted.result = -512;
+                    interrupted.outputs.clear();
+                    writer.push(&Event::Syscall(interrupted)).unwrap();
+                    inserted += 1;
+                }
+            }
+            writer.push(&event).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    assert!(inserted >= 3, "{inserted} wait4 calls");
+    let rep = replay_for(&edited, CASE_TIMEOUT);
+    assert_same_run(&rec, &rep, "replay with restarted wait4 calls");
+}
