@@ -27,6 +27,7 @@ pub mod procfs;
 pub mod profiler;
 pub mod record;
 pub mod replay;
+pub mod resources;
 pub mod serials;
 pub mod shrink;
 pub mod syscallbuf;

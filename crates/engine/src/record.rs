@@ -26,6 +26,7 @@ use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
 use crate::point;
 use crate::procfs;
+use crate::resources;
 use crate::syscallbuf;
 use scribe_bufabi::magic;
 
@@ -380,6 +381,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         std_fds: BTreeMap::new(),
         pipes: BTreeMap::new(),
         pipe_serials: std::collections::HashMap::new(),
+        serials: std::collections::HashMap::new(),
         domains: BTreeMap::new(),
         serialize: opts.serialize,
         output_lock: None,
@@ -661,6 +663,8 @@ struct Session {
     pipes: BTreeMap<Tid, FdTable<Option<u64>>>,
     /// The last serial given to each pipe (by inode).
     pipe_serials: std::collections::HashMap<u64, u64>,
+    /// The last serial given to each other shared resource (kind, id).
+    serials: std::collections::HashMap<(u8, u64), u64>,
     /// The memory domains, by id (the tid of the task that founded it).
     domains: BTreeMap<Tid, Domain>,
     /// Every task in one domain.
@@ -703,9 +707,29 @@ struct Session {
 }
 
 impl Session {
+    /// Writes `event`, and after a syscall the serials of the shared
+    /// resources it used (see `resources`). Those serials are taken here,
+    /// in trace order, so replay's waits for them always point back in the
+    /// trace and can never wait in a circle.
     fn push(&mut self, event: Event) -> Result<()> {
-        if !self.detached {
-            self.writer.push(&event)?;
+        if self.detached {
+            return Ok(());
+        }
+        let used = match &event {
+            Event::Syscall(call) | Event::Buffered(call) => match self.tasks.get(&call.tid) {
+                Some(task) => resources::used(call, task.tgid, |addr, len| task.mem.read(addr, len).ok()),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        self.writer.push(&event)?;
+        if let Some(tid) = event.tid() {
+            for (kind, id) in used {
+                let serial = self.serials.entry((kind, id)).or_insert(0);
+                *serial += 1;
+                let serial = *serial;
+                self.writer.push(&Event::Resource(ResourceRecord { tid, kind, id, serial }))?;
+            }
         }
         Ok(())
     }

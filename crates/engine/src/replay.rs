@@ -280,7 +280,7 @@ impl Replayer {
             stop_digests: Vec::new(),
             stop_registers: BTreeMap::new(),
             shared_files: BTreeMap::new(),
-            pipe_serials: Default::default(),
+            serials: Default::default(),
             vfork_children: Default::default(),
             preemptions: 0,
             breakpoint_hits: 0,
@@ -356,11 +356,11 @@ struct EventQueue {
     /// to be its own, so that looking for a domain whose next event is far
     /// ahead does not walk the same events at every stop.
     clean_prefix: std::collections::HashMap<Tid, usize>,
-    /// The last event read is a syscall, whose pipe serials may follow.
+    /// The last event read is a syscall, whose resource serials may follow.
     after_syscall: bool,
     /// The last event read is a buffered call of this task (or its serial).
     after_buffered: Option<Tid>,
-    /// Event indexes of the pipe serials of buffered calls (they stay after
+    /// Event indexes of the resource serials of buffered calls (they stay after
     /// their call and are replayed with its batch, see `load_buffer`).
     buffered_serials: std::collections::HashSet<u64>,
 }
@@ -369,8 +369,8 @@ impl EventQueue {
     /// Reads until `n + 1` task events are buffered, absorbing the events
     /// that concern no single task's progress (file records).
     ///
-    /// A pipe's serial is written after its syscall; it is moved before it,
-    /// so that replay waits for the pipe's earlier operations before the
+    /// A resource serial is written after its syscall; it is moved before it,
+    /// so that replay waits for the resource's earlier operations before the
     /// syscall (see `Session::advance`). To be sure to read it before the
     /// syscall can be taken, reading goes on one event past a syscall.
     fn fill(&mut self, n: usize) {
@@ -388,7 +388,7 @@ impl EventQueue {
                         self.domain_of.entry(t.tid).or_insert(t.parent);
                         self.ahead.push_back(p);
                     }
-                    Event::Resource(ref r) if r.kind == resource_kind::PIPE => {
+                    Event::Resource(ref r) if r.kind != resource_kind::TERMINAL => {
                         // Before its syscall: the task's last event, at the
                         // back (the terminal's serials come later, after
                         // the write's events, and the output lock orders them).
@@ -492,17 +492,33 @@ impl EventQueue {
                 }
             }
             clean = false;
-            let p = self.peek(i)?;
-            let unordered = match &p.event {
-                Event::Exit(_) | Event::Bookmark(_) => true,
-                Event::Syscall(c) => c.nr == sc::nr::VFORK || crate::record::is_clone(c.nr),
-                _ => false,
-            };
-            if !unordered {
+            if !self.unordered_at(i) {
                 return None;
             }
         }
         None
+    }
+
+    /// Whether the event at `i` of the lookahead may stand before a later
+    /// event of its domain without holding it up: an exit, a bookmark, a
+    /// clone or vfork (written when the child appears, see the recorder),
+    /// or one of the resource serials moved before such a clone.
+    fn unordered_at(&mut self, i: usize) -> bool {
+        let is_clone = |e: &Event| matches!(e, Event::Syscall(c) if c.nr == sc::nr::VFORK || crate::record::is_clone(c.nr));
+        let owner = match self.peek(i).map(|p| &p.event) {
+            Some(Event::Exit(_) | Event::Bookmark(_)) => return true,
+            Some(e) if is_clone(e) => return true,
+            Some(Event::Resource(r)) => r.tid,
+            _ => return false,
+        };
+        for j in i + 1.. {
+            match self.peek(j).map(|p| &p.event) {
+                Some(Event::Resource(r)) if r.tid == owner => continue,
+                Some(e) => return is_clone(e) && e.tid() == Some(owner),
+                None => return false,
+            }
+        }
+        false
     }
 
     fn domain(&self, rec: Tid) -> Tid {
@@ -664,8 +680,8 @@ struct Session {
     /// when recorded. Replay maps them private, so the recording's digests
     /// (which skip shared memory) did not cover them.
     shared_files: BTreeMap<Tid, Vec<(u64, u64)>>,
-    /// The serials replayed of each pipe (by recorded inode).
-    pipe_serials: crate::serials::Serials,
+    /// The serials replayed of each shared resource (pipes by recorded inode).
+    serials: crate::serials::Serials,
     /// Processes (recorded tgids) that run in their vfork parent's memory
     /// until they exec (see the recorder's `vfork_children`).
     vfork_children: std::collections::BTreeSet<Tid>,
@@ -1036,19 +1052,27 @@ impl Session {
                         self.on_syscall(live)?;
                         continue 'rescan;
                     }
+                    (Event::Buffered(_), Some(State::AtSeccomp)) => {
+                        // Its batch was not loaded: the library made this
+                        // call traced where the recording buffered it.
+                        let observed = self.task(live)?.seccomp_regs.map(|r| describe_stop(r.orig_rax as u32, &tracee::syscall_args(&r))).unwrap_or_default();
+                        let p = self.queue.peek(i).cloned().expect("peeked event exists");
+                        let rec = rec.expect("a buffered call has a task");
+                        return Err(self.divergence(rec, Some(live), "the task stopped at a syscall where the recording has buffered calls".into(), Some(&p), observed));
+                    }
                     (Event::Syscall(_) | Event::Exec(_), Some(State::AtSeccomp)) => {
                         self.set_state(live, State::Running)?;
                         self.on_syscall(live)?;
                         continue 'rescan;
                     }
-                    // A pipe operation waits for the pipe's earlier ones
+                    // An operation on a shared resource waits for its earlier ones
                     // (rendezvous): the serial before it must be replayed.
-                    (Event::Resource(r), Some(_)) if r.kind == resource_kind::PIPE => {
-                        if !self.pipe_serials.may_go(r.id, r.serial) {
+                    (Event::Resource(r), Some(_)) if r.kind != resource_kind::TERMINAL => {
+                        if !self.serials.may_go(r.kind, r.id, r.serial) {
                             blocked.insert(domain);
                             continue;
                         }
-                        self.pipe_serials.complete(r.id, r.serial);
+                        self.serials.complete(r.kind, r.id, r.serial);
                         let p = self.queue.take_at(i).expect("peeked event exists");
                         self.remember(&p);
                         continue 'rescan;
@@ -1645,15 +1669,7 @@ impl Session {
             }
             return self.resume(live, 0);
         };
-        if !at_exit {
-            tracee::cont_syscall(live, 0)?;
-            let p = self.history.back().map(position).unwrap_or_default();
-            let (_, status) = tracee::wait(live)?;
-            if status != WaitStatus::SyscallStop {
-                return Err(EngineError::Unsupported { tid: rec, what: format!("expected a syscall exit to deliver a signal at {p}, got {status:?}") });
-            }
-        }
-        let mut regs = tracee::get_regs(live)?;
+        let mut regs = self.regs_at_syscall_exit(live, rec, at_exit, "deliver a signal")?;
         regs.rax = call.result as u64;
         if is_restart_code(call.result) {
             // Let the kernel's signal delivery see the interrupted syscall, so
@@ -1674,19 +1690,26 @@ impl Session {
     /// call that comes next in the trace.
     fn restart_syscall(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, at_exit: bool) -> Result<()> {
         const ERESTART_RESTARTBLOCK: i64 = -516;
+        let mut regs = self.regs_at_syscall_exit(live, rec, at_exit, "restart the syscall")?;
+        regs.rax = if call.result == ERESTART_RESTARTBLOCK { u64::from(sc::nr::RESTART_SYSCALL) } else { u64::from(call.nr) };
+        regs.rip -= 2;
+        tracee::set_regs(live, &regs)?;
+        Ok(())
+    }
+
+    /// The registers of a task at its syscall's exit stop, letting it get
+    /// there first when it is still at the entry (`at_exit` false), in order
+    /// to `what` there.
+    fn regs_at_syscall_exit(&self, live: Tid, rec: Tid, at_exit: bool, what: &str) -> Result<Regs> {
         if !at_exit {
             tracee::cont_syscall(live, 0)?;
             let p = self.history.back().map(position).unwrap_or_default();
             let (_, status) = tracee::wait(live)?;
             if status != WaitStatus::SyscallStop {
-                return Err(EngineError::Unsupported { tid: rec, what: format!("expected a syscall exit to restart the syscall at {p}, got {status:?}") });
+                return Err(EngineError::Unsupported { tid: rec, what: format!("expected a syscall exit to {what} at {p}, got {status:?}") });
             }
         }
-        let mut regs = tracee::get_regs(live)?;
-        regs.rax = if call.result == ERESTART_RESTARTBLOCK { u64::from(sc::nr::RESTART_SYSCALL) } else { u64::from(call.nr) };
-        regs.rip -= 2;
-        tracee::set_regs(live, &regs)?;
-        Ok(())
+        Ok(tracee::get_regs(live)?)
     }
 
     fn wait_syscall_exit(&mut self, live: Tid, rec: Tid, p: &Positioned) -> Result<Regs> {
@@ -1933,7 +1956,7 @@ impl Session {
                     self.fds(rec).apply(call.nr, &call.args, call.result);
                     self.track_files(live, rec, call);
                 }
-                Event::Resource(r) => self.pipe_serials.complete(r.id, r.serial),
+                Event::Resource(r) => self.serials.complete(r.kind, r.id, r.serial),
                 _ => {}
             }
             self.remember(p);

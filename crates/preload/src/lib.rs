@@ -515,13 +515,42 @@ unsafe extern "C" fn pread_chk_impl(fd: i32, buf: *mut u8, count: usize, offset:
     pread_impl(fd, buf, count, offset)
 }
 
+/// How to buffer a call whose record depends on its arguments alone (no
+/// look at the file first); `None` for the others.
+fn plain_call(nr: u32, a: [u64; 6]) -> Option<Call> {
+    let nothing = core::ptr::null();
+    let path = |i: usize| a[i] as *const u8;
+    Some(match nr {
+        nr::LSEEK => call(nr, a, nothing, 0, 0, Output::Nothing),
+        nr::FSTAT => call(nr, a, nothing, a[1], STAT_LEN, Output::OnSuccess(STAT_LEN)),
+        nr::NEWFSTATAT => call(nr, a, path(1), a[2], STAT_LEN, Output::OnSuccess(STAT_LEN)),
+        nr::STATX => call(nr, a, path(1), a[4], STATX_LEN, Output::OnSuccess(STATX_LEN)),
+        nr::READLINK => call(nr, a, path(0), a[1], output_bound(a[2] as usize), Output::ResultBytes),
+        nr::READLINKAT => call(nr, a, path(1), a[2], output_bound(a[3] as usize), Output::ResultBytes),
+        nr::CLOCK_GETTIME => call(nr, a, nothing, a[1], 16, Output::OnSuccess(16)),
+        nr::GETTIMEOFDAY if a[0] != 0 && a[1] == 0 => call(nr, a, nothing, a[0], 16, Output::OnSuccess(16)),
+        // time() is asked without tloc (see `time_impl`).
+        nr::TIME if a[0] == 0 => call(nr, a, nothing, 0, 0, Output::Nothing),
+        nr::GETPID | nr::GETPPID | nr::GETTID => call(nr, a, nothing, 0, 0, Output::Nothing),
+        _ => return None,
+    })
+}
+
+/// Makes syscall `nr` through the buffer when [`plain_call`] knows how,
+/// else traced; the kernel's result.
+unsafe fn plain_raw(nr: u32, args: [u64; 6]) -> i64 {
+    match plain_call(nr, args) {
+        Some(c) => run_raw(c),
+        None => traced(nr, args),
+    }
+}
+
 unsafe extern "C" fn lseek_impl(fd: i32, offset: i64, whence: i32) -> i64 {
-    errno_result(run_raw(call(nr::LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], core::ptr::null(), 0, 0, Output::Nothing)))
+    errno_result(plain_raw(nr::LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0]))
 }
 
 unsafe fn fstatat_call(dirfd: u64, path: *const u8, buf: *mut u8, flags: u64) -> i64 {
-    let args = [dirfd, path as u64, buf as u64, flags, 0, 0];
-    errno_result(run_raw(call(nr::NEWFSTATAT, args, path, buf as u64, STAT_LEN, Output::OnSuccess(STAT_LEN))))
+    errno_result(plain_raw(nr::NEWFSTATAT, [dirfd, path as u64, buf as u64, flags, 0, 0]))
 }
 
 unsafe extern "C" fn stat_impl(path: *const u8, buf: *mut u8) -> i64 {
@@ -537,12 +566,11 @@ unsafe extern "C" fn fstatat_impl(dirfd: i32, path: *const u8, buf: *mut u8, fla
 }
 
 unsafe extern "C" fn fstat_impl(fd: i32, buf: *mut u8) -> i64 {
-    errno_result(run_raw(call(nr::FSTAT, [fd as u64, buf as u64, 0, 0, 0, 0], core::ptr::null(), buf as u64, STAT_LEN, Output::OnSuccess(STAT_LEN))))
+    errno_result(plain_raw(nr::FSTAT, [fd as u64, buf as u64, 0, 0, 0, 0]))
 }
 
 unsafe extern "C" fn statx_impl(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i64 {
-    let args = [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mask), buf as u64, 0];
-    errno_result(run_raw(call(nr::STATX, args, path, buf as u64, STATX_LEN, Output::OnSuccess(STATX_LEN))))
+    errno_result(plain_raw(nr::STATX, [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mask), buf as u64, 0]))
 }
 
 unsafe fn getxattr_call(nr: u32, target: u64, path: *const u8, name: *const u8, value: *mut u8, size: usize) -> i64 {
@@ -582,9 +610,7 @@ unsafe extern "C" fn flistxattr_impl(fd: i32, list: *mut u8, size: usize) -> i64
 }
 
 unsafe extern "C" fn readlink_impl(path: *const u8, buf: *mut u8, size: usize) -> i64 {
-    let args = [path as u64, buf as u64, size as u64, 0, 0, 0];
-    let out_max = output_bound(size);
-    errno_result(run_raw(call(nr::READLINK, args, path, buf as u64, out_max, Output::ResultBytes)))
+    errno_result(plain_raw(nr::READLINK, [path as u64, buf as u64, size as u64, 0, 0, 0]))
 }
 
 unsafe extern "C" fn readlink_chk_impl(path: *const u8, buf: *mut u8, size: usize, buflen: usize) -> i64 {
@@ -595,27 +621,20 @@ unsafe extern "C" fn readlink_chk_impl(path: *const u8, buf: *mut u8, size: usiz
 }
 
 unsafe extern "C" fn readlinkat_impl(dirfd: i32, path: *const u8, buf: *mut u8, size: usize) -> i64 {
-    let args = [dirfd as i64 as u64, path as u64, buf as u64, size as u64, 0, 0];
-    let out_max = output_bound(size);
-    errno_result(run_raw(call(nr::READLINKAT, args, path, buf as u64, out_max, Output::ResultBytes)))
+    errno_result(plain_raw(nr::READLINKAT, [dirfd as i64 as u64, path as u64, buf as u64, size as u64, 0, 0]))
 }
 
 unsafe extern "C" fn clock_gettime_impl(clock: i32, tp: *mut u8) -> i64 {
-    let args = [clock as i64 as u64, tp as u64, 0, 0, 0, 0];
-    errno_result(run_raw(call(nr::CLOCK_GETTIME, args, core::ptr::null(), tp as u64, 16, Output::OnSuccess(16))))
+    errno_result(plain_raw(nr::CLOCK_GETTIME, [clock as i64 as u64, tp as u64, 0, 0, 0, 0]))
 }
 
 unsafe extern "C" fn gettimeofday_impl(tv: *mut u8, tz: *mut u8) -> i64 {
-    let args = [tv as u64, tz as u64, 0, 0, 0, 0];
-    if !tz.is_null() || tv.is_null() {
-        return errno_result(traced(nr::GETTIMEOFDAY, args));
-    }
-    errno_result(run_raw(call(nr::GETTIMEOFDAY, args, core::ptr::null(), tv as u64, 16, Output::OnSuccess(16))))
+    errno_result(plain_raw(nr::GETTIMEOFDAY, [tv as u64, tz as u64, 0, 0, 0, 0]))
 }
 
 unsafe extern "C" fn time_impl(tloc: *mut i64) -> i64 {
     // Asked without tloc; *tloc gets the result here, as the kernel would.
-    let result = errno_result(run_raw(call(nr::TIME, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)));
+    let result = errno_result(plain_raw(nr::TIME, [0; 6]));
     if result >= 0 && !tloc.is_null() {
         *tloc = result;
     }
@@ -623,15 +642,15 @@ unsafe extern "C" fn time_impl(tloc: *mut i64) -> i64 {
 }
 
 unsafe extern "C" fn getpid_impl() -> i64 {
-    errno_result(run_raw(call(nr::GETPID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)))
+    errno_result(plain_raw(nr::GETPID, [0; 6]))
 }
 
 unsafe extern "C" fn getppid_impl() -> i64 {
-    errno_result(run_raw(call(nr::GETPPID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)))
+    errno_result(plain_raw(nr::GETPPID, [0; 6]))
 }
 
 unsafe extern "C" fn gettid_impl() -> i64 {
-    errno_result(run_raw(call(nr::GETTID, [0; 6], core::ptr::null(), 0, 0, Output::Nothing)))
+    errno_result(plain_raw(nr::GETTID, [0; 6]))
 }
 
 /// Opens never block on regular files and directories (FIFOs and devices
@@ -855,7 +874,6 @@ const HOOKED: [u32; 19] = [
 /// Returns what the kernel would (a negative errno on failure).
 unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     let args = [a0, a1, a2, a3, a4, a5];
-    let nothing = core::ptr::null();
     match nr as u32 {
         nr::READ => read_raw(a0 as i32, a1 as *mut u8, a2 as usize),
         nr::PREAD64 => pread_raw(a0 as i32, a1 as *mut u8, a2 as usize, a3 as i64),
@@ -865,18 +883,7 @@ unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, 
         nr::GETDENTS64 => getdents64_raw(a0 as i32, a1 as *mut u8, a2 as usize),
         nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32),
         nr::FCNTL => fcntl_raw(a0 as i32, a1 as i32, a2),
-        nr::LSEEK => run_raw(call(nr::LSEEK, args, nothing, 0, 0, Output::Nothing)),
-        nr::FSTAT => run_raw(call(nr::FSTAT, args, nothing, a1, STAT_LEN, Output::OnSuccess(STAT_LEN))),
-        nr::NEWFSTATAT => run_raw(call(nr::NEWFSTATAT, args, a1 as *const u8, a2, STAT_LEN, Output::OnSuccess(STAT_LEN))),
-        nr::STATX => run_raw(call(nr::STATX, args, a1 as *const u8, a4, STATX_LEN, Output::OnSuccess(STATX_LEN))),
-        nr::READLINK => run_raw(call(nr::READLINK, args, a0 as *const u8, a1, output_bound(a2 as usize), Output::ResultBytes)),
-        nr::READLINKAT => {
-            run_raw(call(nr::READLINKAT, args, a1 as *const u8, a2, output_bound(a3 as usize), Output::ResultBytes))
-        }
-        nr::CLOCK_GETTIME => run_raw(call(nr::CLOCK_GETTIME, args, nothing, a1, 16, Output::OnSuccess(16))),
-        nr::TIME if a0 == 0 => run_raw(call(nr::TIME, args, nothing, 0, 0, Output::Nothing)),
-        nr::GETPID | nr::GETPPID | nr::GETTID => run_raw(call(nr as u32, args, nothing, 0, 0, Output::Nothing)),
-        other => traced(other, args),
+        other => plain_raw(other, args),
     }
 }
 

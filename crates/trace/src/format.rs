@@ -59,8 +59,11 @@ pub const MAX_EVENT_LEN: usize = 63 << 20;
 /// The writer starts a new chunk once the raw payload reaches 1 MiB.
 pub const CHUNK_TARGET_LEN: usize = 1 << 20;
 
-/// zstd compression level used by the writer.
-pub const ZSTD_LEVEL: i32 = 3;
+/// zstd compression level used by the writer: the fastest, since the
+/// recorder compresses on its own thread while the program waits (level 3
+/// cost 7% of the recorder's time on `ls -lR /usr/share` for a trace only
+/// 1.5% smaller).
+pub const ZSTD_LEVEL: i32 = 1;
 
 /// The fields of a chunk header (the magic and header crc are implied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

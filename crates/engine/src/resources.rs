@@ -1,0 +1,197 @@
+//! Which shared kernel resources a syscall works on, for rendezvous serials.
+//!
+//! Each resource a recorded syscall used gets a `Resource` event (kind, id,
+//! serial) right after the call; replay makes an operation wait until the
+//! operations with smaller serials on the same resource are done. Pipes are
+//! found through the descriptor tables (see the recorder); the rest is
+//! worked out here from the call alone:
+//!
+//! | kind | id | calls |
+//! |---|---|---|
+//! | futex | the word's address (with the process for private futexes) | futex |
+//! | memory map | the process | mmap, munmap, mprotect, mremap, brk, madvise |
+//! | files table | the process | calls that open or close descriptors |
+//! | pid | the process or thread id | clone/fork results, kill, tgkill, wait4 results |
+//! | ppid | the parent process | clone/fork, wait4 |
+//! | ipc | the System V object id | shm*, sem*, msg* |
+//! | unix address | a hash of the socket path | bind, connect to an AF_UNIX address |
+//! | inode | device and inode number | stat, fstat, newfstatat, statx results |
+//!
+//! Files opened by name get their inode's serial from the stat the
+//! syscall buffer makes before a buffered open; a stopped open has none.
+
+use scribe_syscalls::nr;
+use scribe_trace::{resource_kind, SyscallRecord, Tid};
+
+/// The resources `call`, made by a task of process `tgid`, worked on, as
+/// (kind, id) pairs. `read` reads tracee memory (for socket addresses).
+pub fn used(call: &SyscallRecord, tgid: Tid, read: impl Fn(u64, usize) -> Option<Vec<u8>>) -> Vec<(u8, u64)> {
+    let a = &call.args;
+    let process = tgid as u64;
+    let ok = call.result >= 0;
+    let mut out = Vec::new();
+    match call.nr {
+        nr::FUTEX => {
+            const PRIVATE: u64 = 128;
+            const CMD_MASK: u64 = 0x7f;
+            let key = |addr: u64| if a[1] & PRIVATE != 0 { addr | process << 48 } else { addr };
+            out.push((resource_kind::FUTEX, key(a[0])));
+            // requeue, cmp_requeue, wake_op, wait_requeue_pi, cmp_requeue_pi
+            if matches!(a[1] & CMD_MASK, 3 | 4 | 5 | 11 | 12) && a[4] != a[0] {
+                out.push((resource_kind::FUTEX, key(a[4])));
+            }
+        }
+        nr::MMAP | nr::MUNMAP | nr::MPROTECT | nr::MREMAP | nr::BRK | nr::MADVISE => {
+            out.push((resource_kind::MMAP, process));
+        }
+        nr::OPEN | nr::OPENAT | nr::OPENAT2 | nr::CREAT | nr::CLOSE | nr::CLOSE_RANGE | nr::DUP | nr::DUP2 | nr::DUP3
+        | nr::PIPE | nr::PIPE2 | nr::SOCKET | nr::SOCKETPAIR | nr::ACCEPT | nr::ACCEPT4 | nr::EVENTFD | nr::EVENTFD2
+        | nr::EPOLL_CREATE | nr::EPOLL_CREATE1 | nr::MEMFD_CREATE | nr::TIMERFD_CREATE | nr::SIGNALFD4
+        | nr::INOTIFY_INIT1 => {
+            out.push((resource_kind::FILES_TABLE, process));
+        }
+        nr::FCNTL if matches!(a[1], 0 | 1030) => out.push((resource_kind::FILES_TABLE, process)),
+        nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK if call.result > 0 => {
+            out.push((resource_kind::PID, call.result as u64));
+            out.push((resource_kind::PPID, process));
+        }
+        nr::KILL | nr::TKILL if (a[0] as i64) > 0 => out.push((resource_kind::PID, a[0])),
+        nr::TGKILL if (a[1] as i64) > 0 => out.push((resource_kind::PID, a[1])),
+        nr::WAIT4 if call.result > 0 => {
+            out.push((resource_kind::PID, call.result as u64));
+            out.push((resource_kind::PPID, process));
+        }
+        nr::SHMGET | nr::SEMGET | nr::MSGGET if ok => out.push((resource_kind::IPC, call.result as u64)),
+        nr::SHMAT | nr::SHMCTL | nr::SEMOP | nr::SEMTIMEDOP | nr::SEMCTL | nr::MSGSND | nr::MSGRCV | nr::MSGCTL => {
+            out.push((resource_kind::IPC, a[0]));
+        }
+        nr::BIND | nr::CONNECT => {
+            if let Some(id) = read(a[1], (a[2] as usize).min(110)).and_then(|addr| unix_address_id(&addr)) {
+                out.push((resource_kind::UNIX_ADDR, id));
+            }
+        }
+        nr::STAT | nr::LSTAT | nr::FSTAT | nr::NEWFSTATAT if call.result == 0 => {
+            if let Some(id) = call.outputs.first().and_then(|o| stat_inode(&o.bytes)) {
+                out.push((resource_kind::INODE, id));
+            }
+        }
+        nr::STATX if call.result == 0 => {
+            if let Some(id) = call.outputs.first().and_then(|o| statx_inode(&o.bytes)) {
+                out.push((resource_kind::INODE, id));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The id of an inode: its number mixed with its device (as `stat` encodes it).
+fn inode_id(dev: u64, ino: u64) -> u64 {
+    ino ^ dev.rotate_left(40)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The inode id of a `struct stat` (st_dev at 0, st_ino at 8).
+pub fn stat_inode(stat: &[u8]) -> Option<u64> {
+    Some(inode_id(u64_at(stat, 0)?, u64_at(stat, 8)?))
+}
+
+/// The inode id of a `struct statx` (stx_ino at 32, stx_dev_major/minor
+/// at 136/140), equal to [`stat_inode`] of the same file.
+pub fn statx_inode(statx: &[u8]) -> Option<u64> {
+    let (major, minor) = (u64::from(u32_at(statx, 136)?), u64::from(u32_at(statx, 140)?));
+    // The kernel's new_encode_dev, as stat reports st_dev.
+    let dev = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+    Some(inode_id(dev, u64_at(statx, 32)?))
+}
+
+/// A stable id for an AF_UNIX socket address (its path, or abstract name).
+fn unix_address_id(addr: &[u8]) -> Option<u64> {
+    const AF_UNIX: u16 = 1;
+    let family = u16::from_le_bytes(addr.get(..2)?.try_into().ok()?);
+    if family != AF_UNIX || addr.len() <= 2 {
+        return None;
+    }
+    let path = &addr[2..];
+    // A path name ends at its NUL; an abstract name (leading NUL) is all of it.
+    let name = if path[0] == 0 { path } else { path.split(|&b| b == 0).next().unwrap_or(path) };
+    Some(name.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scribe_trace::MemBytes;
+
+    fn call(nr: u32, args: [u64; 6], result: i64) -> SyscallRecord {
+        SyscallRecord { tid: 7, nr, args, result, ..Default::default() }
+    }
+
+    fn no_memory(_: u64, _: usize) -> Option<Vec<u8>> {
+        None
+    }
+
+    #[test]
+    fn futexes_are_keyed_by_address_and_private_ones_by_process_too() {
+        let shared = used(&call(nr::FUTEX, [0x1000, 1, 1, 0, 0, 0], 0), 5, no_memory);
+        let private = used(&call(nr::FUTEX, [0x1000, 1 | 128, 1, 0, 0, 0], 0), 5, no_memory);
+        let other = used(&call(nr::FUTEX, [0x1000, 1 | 128, 1, 0, 0, 0], 0), 6, no_memory);
+        assert_eq!(shared, vec![(resource_kind::FUTEX, 0x1000)]);
+        assert_ne!(private, other, "private futexes of two processes are different words");
+        let requeue = used(&call(nr::FUTEX, [0x1000, 4, 1, 0, 0x2000, 0], 0), 5, no_memory);
+        assert_eq!(requeue.len(), 2, "cmp_requeue works on two words");
+    }
+
+    #[test]
+    fn processes_files_and_maps() {
+        assert_eq!(
+            used(&call(nr::CLONE, [0; 6], 42), 5, no_memory),
+            vec![(resource_kind::PID, 42), (resource_kind::PPID, 5)]
+        );
+        assert!(used(&call(nr::CLONE, [0; 6], -11), 5, no_memory).is_empty(), "a failed fork made no process");
+        assert_eq!(used(&call(nr::TGKILL, [40, 41, 10, 0, 0, 0], 0), 5, no_memory), vec![(resource_kind::PID, 41)]);
+        assert_eq!(used(&call(nr::MMAP, [0; 6], 0x1000), 5, no_memory), vec![(resource_kind::MMAP, 5)]);
+        assert_eq!(used(&call(nr::OPENAT, [0; 6], 3), 5, no_memory), vec![(resource_kind::FILES_TABLE, 5)]);
+        assert!(used(&call(nr::FCNTL, [3, 3, 0, 0, 0, 0], 0), 5, no_memory).is_empty(), "F_GETFL opens nothing");
+        assert_eq!(used(&call(nr::SEMOP, [9, 0, 1, 0, 0, 0], 0), 5, no_memory), vec![(resource_kind::IPC, 9)]);
+    }
+
+    #[test]
+    fn stat_and_statx_of_one_file_name_the_same_inode() {
+        let mut stat = vec![0u8; 144];
+        let dev: u64 = (3 << 8) | 0x12 | (0x100 << 12); // major 3, minor 0x112
+        stat[..8].copy_from_slice(&dev.to_le_bytes());
+        stat[8..16].copy_from_slice(&777u64.to_le_bytes());
+        let mut statx = vec![0u8; 256];
+        statx[32..40].copy_from_slice(&777u64.to_le_bytes());
+        statx[136..140].copy_from_slice(&3u32.to_le_bytes());
+        statx[140..144].copy_from_slice(&0x112u32.to_le_bytes());
+        assert_eq!(stat_inode(&stat), statx_inode(&statx));
+        let mut fstat = call(nr::FSTAT, [3, 0x5000, 0, 0, 0, 0], 0);
+        fstat.outputs.push(MemBytes { addr: 0x5000, bytes: stat });
+        assert_eq!(used(&fstat, 5, no_memory), vec![(resource_kind::INODE, stat_inode(&fstat.outputs[0].bytes).unwrap())]);
+        assert_eq!(stat_inode(&[0; 10]), None, "short output");
+    }
+
+    #[test]
+    fn unix_socket_addresses_by_path() {
+        let addr = |path: &[u8]| {
+            let mut a = 1u16.to_le_bytes().to_vec();
+            a.extend_from_slice(path);
+            a
+        };
+        let id = |bytes: Vec<u8>| used(&call(nr::CONNECT, [3, 0x100, bytes.len() as u64, 0, 0, 0], 0), 5, move |_, _| Some(bytes.clone()));
+        assert_eq!(id(addr(b"/tmp/s\0junk")), id(addr(b"/tmp/s\0")), "the path ends at its NUL");
+        assert_ne!(id(addr(b"/tmp/s\0")), id(addr(b"/tmp/t\0")));
+        assert_ne!(id(addr(b"\0abstract")), id(addr(b"\0other")));
+        let inet = 2u16.to_le_bytes().to_vec();
+        assert!(id(inet).is_empty(), "not a unix address");
+    }
+}
