@@ -590,3 +590,80 @@ fn a_syscall_restarted_without_a_signal_is_restarted_on_replay() {
     let rep = replay_for(&edited, CASE_TIMEOUT);
     assert_same_run(&rec, &rep, "replay with restarted wait4 calls");
 }
+
+/// The serials of every resource (kind, id) in a trace, from the profiler,
+/// in trace order.
+fn resource_serials(profile: &str) -> BTreeMap<(String, String), Vec<u64>> {
+    let mut serials: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for line in profile.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix("resource lock, type = ") {
+            let (kind, rest) = rest.split_once(", id = ").expect("kind and id");
+            let (id, serial) = rest.split_once(", serial = ").expect("id and serial");
+            serials.entry((kind.to_string(), id.to_string())).or_default().push(serial.parse().unwrap());
+        }
+    }
+    serials
+}
+
+/// Each kind of shared kernel resource a program touches gets serials:
+/// per resource they run 1, 2, 3... in trace order (they are taken as the
+/// trace is written), and the processes' shared ones (the file's inode, the
+/// child's pid, the semaphore, the socket address) are used by both.
+/// Replay waits for them: a serial moved far ahead cannot be reached.
+#[test]
+fn every_kind_of_shared_resource_gets_rendezvous_serials() {
+    let dir = tmpdir();
+    let r = case(argv![program("resources"), dir.path()]).in_dir(dir.path()).run();
+    assert_eq!(r.field("from the socket:"), "child saw 4 bytes and 'shared'");
+    let profile = profiler(&r.trace, &[]);
+    let serials = resource_serials(&profile);
+    let kinds: BTreeSet<&str> = serials.keys().map(|(kind, _)| kind.as_str()).collect();
+    for kind in ["futex", "memory map", "files table", "inode", "pid", "ppid", "ipc", "unix address"] {
+        assert!(kinds.contains(kind), "no {kind} serial: {kinds:?}");
+    }
+    for ((kind, id), list) in &serials {
+        if kind == "pipe" {
+            continue; // taken at each call's exit, not in trace order
+        }
+        assert_eq!(list, &(1..=list.len() as u64).collect::<Vec<_>>(), "{kind} {id}");
+    }
+    // The semaphore and the socket address are used by parent and child.
+    let users = |kind: &str| -> usize {
+        let mut tids = BTreeSet::new();
+        let mut last = "";
+        for line in profile.lines() {
+            if line.starts_with('[') {
+                last = line.split(']').next().unwrap_or("");
+            } else if line.contains(&format!("resource lock, type = {kind},")) {
+                tids.insert(last.to_string());
+            }
+        }
+        tids.len()
+    };
+    assert!(users("ipc") >= 2 && users("unix address") >= 2, "ipc by {}, unix address by {}", users("ipc"), users("unix address"));
+
+    // Move the child's semop (its serial on the semaphore) far ahead.
+    let gap = dir.path().join("gap.scribe");
+    {
+        use scribe_trace::{resource_kind, Event, TraceReader, TraceWriter};
+        let mut reader = TraceReader::open(&r.trace).unwrap();
+        let mut writer = TraceWriter::create(&gap, &reader.header().clone()).unwrap();
+        let mut moved = false;
+        for item in reader.by_ref() {
+            let mut event = item.unwrap().event;
+            if let Event::Resource(res) = &mut event {
+                if res.kind == resource_kind::IPC && res.serial >= 2 && !moved {
+                    res.serial = 1000;
+                    moved = true;
+                }
+            }
+            writer.push(&event).unwrap();
+        }
+        writer.finish().unwrap();
+        assert!(moved, "no second operation on an IPC object");
+    }
+    let out = replay_for(&gap, CASE_TIMEOUT);
+    assert_no_panic(&out, "replay of a trace with a gap in a semaphore's serials");
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr_str(&out).contains("no task can reach the next recorded event"), "{}", show(&out));
+}

@@ -49,6 +49,7 @@ const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("pthread_kill", &["-pthread"]),
     ("spin_flag", &["-pthread"]),
     ("syscallbuf", &["-pthread"]),
+    ("resources", &["-pthread"]),
     ("syscallbuf_static", &["-pthread", "-static"]),
 ];
 

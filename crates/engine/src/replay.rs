@@ -282,6 +282,8 @@ impl Replayer {
             shared_files: BTreeMap::new(),
             serials: Default::default(),
             vfork_children: Default::default(),
+            shm_sizes: Default::default(),
+            shm_attached: Default::default(),
             preemptions: 0,
             breakpoint_hits: 0,
             signal_points: 0,
@@ -682,6 +684,10 @@ struct Session {
     shared_files: BTreeMap<Tid, Vec<(u64, u64)>>,
     /// The serials replayed of each shared resource (pipes by recorded inode).
     serials: crate::serials::Serials,
+    /// Sizes of the System V shared memory segments created, by id.
+    shm_sizes: std::collections::HashMap<u64, u64>,
+    /// Sizes of the attached segments, by address (see `shm_as_mapping`).
+    shm_attached: std::collections::HashMap<u64, u64>,
     /// Processes (recorded tgids) that run in their vfork parent's memory
     /// until they exec (see the recorder's `vfork_children`).
     vfork_children: std::collections::BTreeSet<Tid>,
@@ -1446,6 +1452,7 @@ impl Session {
                     self.place_mapping(&mut regs, call)?;
                     tracee::set_regs(live, &regs)?;
                 }
+                let placed = placed || self.shm_as_mapping(live, rec, &mut regs, call)?;
                 tracee::cont_syscall(live, 0)?;
                 let mut exit = self.wait_syscall_exit(live, rec, p)?;
                 if placed && tracee::syscall_args(&exit) != call.args {
@@ -1473,6 +1480,10 @@ impl Session {
                 true
             }
         };
+        if nr == sc::nr::SHMGET && call.result >= 0 && call.args[1] > 0 {
+            // Pages the kernel gives the segment.
+            self.shm_sizes.insert(call.result as u64, call.args[1].div_ceil(4096) * 4096);
+        }
         self.fds(rec).apply(nr, &call.args, call.result);
         if StdFds::changed_by(nr) {
             self.task_mut(live)?.std_fds_changed = true;
@@ -1718,6 +1729,37 @@ impl Session {
             WaitStatus::SyscallStop => Ok(tracee::get_regs(live)?),
             other => Err(self.divergence(rec, Some(live), format!("expected the syscall to return, but the task reported {other:?}"), Some(p), String::new())),
         }
+    }
+
+    /// System V shared memory: the segments the recording created do not
+    /// exist on replay (shmget is not re-run), so shmat becomes a shared
+    /// anonymous mapping of the segment's size at the recorded address
+    /// (shared with children forked later, as the segment was) and shmdt
+    /// its munmap. Returns whether the call was rewritten.
+    fn shm_as_mapping(&mut self, live: Tid, rec: Tid, regs: &mut Regs, call: &SyscallRecord) -> Result<bool> {
+        const SHM_RDONLY: u64 = 0o10000;
+        const SHM_EXEC: u64 = 0o100000;
+        let (nr, args) = match call.nr {
+            sc::nr::SHMAT if call.result >= 0 => {
+                let Some(&size) = self.shm_sizes.get(&call.args[0]) else {
+                    let what = format!("shmat of System V segment {} that the recording did not create", call.args[0] as i32);
+                    return Err(EngineError::Unsupported { tid: rec, what });
+                };
+                let prot = 1 | if call.args[2] & SHM_RDONLY == 0 { 2 } else { 0 } | if call.args[2] & SHM_EXEC != 0 { 4 } else { 0 };
+                let flags = machine::MAP_SHARED | machine::MAP_ANONYMOUS | machine::MAP_FIXED;
+                self.shm_attached.insert(call.result as u64, size);
+                (sc::nr::MMAP, [call.result as u64, size, prot, flags, u64::MAX, 0])
+            }
+            sc::nr::SHMDT if call.result == 0 => match self.shm_attached.remove(&call.args[0]) {
+                Some(size) => (sc::nr::MUNMAP, [call.args[0], size, 0, 0, 0, 0]),
+                None => return Ok(false),
+            },
+            _ => return Ok(false),
+        };
+        regs.orig_rax = u64::from(nr);
+        tracee::set_syscall_args(regs, &args);
+        tracee::set_regs(live, regs)?;
+        Ok(true)
     }
 
     /// Makes a re-executed mmap/mremap land at the recorded address; file
