@@ -367,28 +367,46 @@ fn pipe_operations_carry_serials_that_replay_waits_for() {
     // Move one pipe operation made at a stop (not its first) far ahead:
     // nothing can reach it.
     let gap = dir.path().join("gap.scribe");
-    {
-        use scribe_trace::{resource_kind, Event, TraceReader, TraceWriter};
-        let mut reader = TraceReader::open(&trace).unwrap();
-        let mut writer = TraceWriter::create(&gap, &reader.header().clone()).unwrap();
-        let mut after_stop = false;
-        let mut moved = false;
-        for item in reader.by_ref() {
-            let mut event = item.unwrap().event;
-            if let Event::Resource(r) = &mut event {
-                if r.kind == resource_kind::PIPE && r.serial >= 2 && after_stop && !moved {
-                    r.serial = 1000;
-                    moved = true;
-                }
+    let moved = move_serial_far_ahead(&trace, &gap, |r, after_stop| {
+        r.kind == scribe_trace::resource_kind::PIPE && r.serial >= 2 && after_stop
+    });
+    assert!(moved, "no pipe operation made at a stop");
+    assert_gap_stops_replay(&gap, "a pipe's serials");
+}
+
+/// Copies `trace` to `out`, giving the first resource serial `pick` accepts
+/// (with whether it follows a stopped syscall) the serial 1000, which no
+/// operation can reach. Returns whether one was picked.
+fn move_serial_far_ahead(
+    trace: &std::path::Path,
+    out: &std::path::Path,
+    mut pick: impl FnMut(&scribe_trace::ResourceRecord, bool) -> bool,
+) -> bool {
+    use scribe_trace::{Event, TraceReader, TraceWriter};
+    let mut reader = TraceReader::open(trace).unwrap();
+    let mut writer = TraceWriter::create(out, &reader.header().clone()).unwrap();
+    let mut after_stop = false;
+    let mut moved = false;
+    for item in reader.by_ref() {
+        let mut event = item.unwrap().event;
+        if let Event::Resource(r) = &mut event {
+            if !moved && pick(r, after_stop) {
+                r.serial = 1000;
+                moved = true;
             }
-            after_stop = matches!(event, Event::Syscall(_)) || (after_stop && matches!(event, Event::Resource(_)));
-            writer.push(&event).unwrap();
         }
-        writer.finish().unwrap();
-        assert!(moved, "no pipe operation made at a stop");
+        after_stop = matches!(event, Event::Syscall(_)) || (after_stop && matches!(event, Event::Resource(_)));
+        writer.push(&event).unwrap();
     }
-    let out = replay_for(&gap, CASE_TIMEOUT);
-    assert_no_panic(&out, "replay of a trace with a gap in a pipe's serials");
+    writer.finish().unwrap();
+    moved
+}
+
+/// Replay of a trace from [`move_serial_far_ahead`] fails cleanly: no task
+/// can reach the moved serial.
+fn assert_gap_stops_replay(gap: &std::path::Path, what: &str) {
+    let out = replay_for(gap, CASE_TIMEOUT);
+    assert_no_panic(&out, &format!("replay of a trace with a gap in {what}"));
     assert!(!out.status.success(), "{}", show(&out));
     assert!(stderr_str(&out).contains("no task can reach the next recorded event"), "{}", show(&out));
 }
@@ -644,26 +662,7 @@ fn every_kind_of_shared_resource_gets_rendezvous_serials() {
 
     // Move the child's semop (its serial on the semaphore) far ahead.
     let gap = dir.path().join("gap.scribe");
-    {
-        use scribe_trace::{resource_kind, Event, TraceReader, TraceWriter};
-        let mut reader = TraceReader::open(&r.trace).unwrap();
-        let mut writer = TraceWriter::create(&gap, &reader.header().clone()).unwrap();
-        let mut moved = false;
-        for item in reader.by_ref() {
-            let mut event = item.unwrap().event;
-            if let Event::Resource(res) = &mut event {
-                if res.kind == resource_kind::IPC && res.serial >= 2 && !moved {
-                    res.serial = 1000;
-                    moved = true;
-                }
-            }
-            writer.push(&event).unwrap();
-        }
-        writer.finish().unwrap();
-        assert!(moved, "no second operation on an IPC object");
-    }
-    let out = replay_for(&gap, CASE_TIMEOUT);
-    assert_no_panic(&out, "replay of a trace with a gap in a semaphore's serials");
-    assert!(!out.status.success(), "{}", show(&out));
-    assert!(stderr_str(&out).contains("no task can reach the next recorded event"), "{}", show(&out));
+    let moved = move_serial_far_ahead(&r.trace, &gap, |res, _| res.kind == scribe_trace::resource_kind::IPC && res.serial >= 2);
+    assert!(moved, "no second operation on an IPC object");
+    assert_gap_stops_replay(&gap, "a semaphore's serials");
 }
