@@ -954,6 +954,7 @@ struct Phdr {
 }
 
 extern "C" {
+    fn memchr(haystack: *const core::ffi::c_void, byte: i32, len: usize) -> *mut core::ffi::c_void;
     fn dl_iterate_phdr(cb: unsafe extern "C" fn(*mut DlPhdrInfo, usize, *mut u64) -> i32, data: *mut u64) -> i32;
 }
 
@@ -1106,7 +1107,19 @@ unsafe fn patch_libc() {
     let mut count = 0;
     let mut i = 5;
     while i + 8 < code.len() && count < MAX_SITES {
-        if code[i] != 0x0f || code[i + 1] != 0x05 {
+        // libc's vectorized memchr finds the next 0x05 (the second byte of
+        // `syscall`) many times faster than a byte loop: this scan runs at
+        // every process start, and took 2 ms of the 8 ms a recorded
+        // /bin/true took.
+        let found = memchr(code.as_ptr().add(i + 1).cast(), 0x05, code.len() - i - 1);
+        if found.is_null() {
+            break;
+        }
+        i = found as usize - code.as_ptr() as usize - 1;
+        if i + 8 >= code.len() {
+            break;
+        }
+        if code[i] != 0x0f {
             i += 1;
             continue;
         }
