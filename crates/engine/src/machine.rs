@@ -25,6 +25,8 @@ pub const SIGSTOP: i32 = 19;
 pub const SIGTRAP: i32 = 5;
 /// SIGSEGV.
 pub const SIGSEGV: i32 = 11;
+/// SIGBUS.
+pub const SIGBUS: i32 = 7;
 /// MAP_ANONYMOUS.
 pub const MAP_ANONYMOUS: u64 = 0x20;
 /// MAP_SHARED.

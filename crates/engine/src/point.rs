@@ -31,8 +31,14 @@ use crate::procfs::Mapping;
 /// Stack words an exact state holds (from rsp up).
 pub const STACK_WORDS: usize = 8;
 
+/// Stack words a deep state holds: 1 KiB, as much as the deep fingerprint
+/// digests. An interpreter's dispatch loop keeps state in locals deeper
+/// than the top 64 bytes; with 256 bytes a python3 point still matched
+/// thousands of earlier passes.
+pub const DEEP_STACK_WORDS: usize = 128;
+
 /// Words of an exact state before the stack words: 16 registers and flags.
-const REGISTER_WORDS: usize = 17;
+pub const REGISTER_WORDS: usize = 17;
 
 /// The arithmetic flags and DF: what a point compares of rflags (RF, TF
 /// and the system flags are the tracer's business).
@@ -41,15 +47,113 @@ pub const FLAGS_MASK: u64 = 0xcd5;
 /// Bytes of the jump written at the point.
 const JUMP_LEN: usize = 5;
 
+/// Words of memory a deep state holds behind each register.
+pub const POINTED_WORDS: usize = 4;
+
+/// The registers whose memory a deep state holds, as indexes into
+/// [`exact_state`]: every general register but rsp (the stack words cover
+/// what it points to).
+const POINTER_REGISTERS: [usize; 15] = [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// The memory a register pointed to at a point (part of a deep state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pointed {
+    /// The register, as an index into [`exact_state`].
+    pub register: usize,
+    /// The words from the address it holds up.
+    pub words: [u64; POINTED_WORDS],
+}
+
+/// [`exact_state`], then the 32 bytes each general register but rsp points
+/// to (for those that point to that much mapped memory), then one layout
+/// word: the number of stack words in its low byte and, from bit 8, a bit
+/// per register of [`POINTER_REGISTERS`] whose words are there. What a
+/// point records since trace format 6: an interpreter's dispatch loop can
+/// pass a point with every register and stack word equal while the objects
+/// they point to differ; comparing those too in the task saves a trap per
+/// such pass (python3: thousands per point).
+pub fn deep_state(regs: &Regs, mem: &TraceeMemory) -> Vec<u64> {
+    let mut state = state_with_stack(regs, mem, DEEP_STACK_WORDS);
+    let stack_words = (state.len() - REGISTER_WORDS) as u64;
+    let mut mask = 0u64;
+    for (bit, &register) in POINTER_REGISTERS.iter().enumerate() {
+        let addr = state[register];
+        if !(0x10000..0x0000_8000_0000_0000).contains(&addr) {
+            continue;
+        }
+        // Only memory the task itself may read: the check loads it.
+        let Some(bytes) = mem.read_as_task(addr, POINTED_WORDS * 8) else { continue };
+        mask |= 1 << bit;
+        state.extend(bytes.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk"))));
+    }
+    state.push(stack_words | mask << 8);
+    state
+}
+
+/// Splits a [`deep_state`] into its [`exact_state`] part and the pointed
+/// memory; `None` if the layout word does not describe it.
+pub fn split_deep(state: &[u64]) -> Option<(&[u64], Vec<Pointed>)> {
+    let (&layout, rest) = state.split_last()?;
+    let stack_words = (layout & 0xff) as usize;
+    let mask = layout >> 8;
+    if stack_words > DEEP_STACK_WORDS || mask >> POINTER_REGISTERS.len() != 0 {
+        return None;
+    }
+    let head_len = REGISTER_WORDS + stack_words;
+    if rest.len() != head_len + mask.count_ones() as usize * POINTED_WORDS {
+        return None;
+    }
+    let (head, mut words) = rest.split_at(head_len);
+    let mut pointed = Vec::new();
+    for (bit, &register) in POINTER_REGISTERS.iter().enumerate() {
+        if mask & (1 << bit) != 0 {
+            let (these, next) = words.split_at(POINTED_WORDS);
+            pointed.push(Pointed { register, words: these.try_into().expect("POINTED_WORDS words") });
+            words = next;
+        }
+    }
+    Some((head, pointed))
+}
+
+/// What pointed memory will read while a check is installed: where a
+/// register points into the patched bytes at `at`, they read as `patch`
+/// (the recorded words hold the original code).
+pub fn with_patch(pointed: &[Pointed], head: &[u64], at: u64, patch: &[u8]) -> Vec<Pointed> {
+    pointed
+        .iter()
+        .map(|p| {
+            let base = head[p.register];
+            let mut bytes: Vec<u8> = p.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            for (i, b) in bytes.iter_mut().enumerate() {
+                let addr = base.wrapping_add(i as u64);
+                if addr >= at && addr < at + patch.len() as u64 {
+                    *b = patch[(addr - at) as usize];
+                }
+            }
+            let mut words = [0u64; POINTED_WORDS];
+            for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+                *w = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
+            }
+            Pointed { register: p.register, words }
+        })
+        .collect()
+}
+
 /// The state a point compares, in storage order: rax, rbx, rcx, rdx, rsi,
 /// rdi, rbp, rsp, r8-r15, rflags & [`FLAGS_MASK`], then up to
 /// [`STACK_WORDS`] words from rsp up (fewer where the stack ends).
 pub fn exact_state(regs: &Regs, mem: &TraceeMemory) -> Vec<u64> {
+    state_with_stack(regs, mem, STACK_WORDS)
+}
+
+/// [`exact_state`] with up to `stack_words` stack words: replay reads as
+/// many as the recorded state holds.
+pub fn state_with_stack(regs: &Regs, mem: &TraceeMemory, stack_words: usize) -> Vec<u64> {
     let mut state = vec![
         regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.rsp, regs.r8, regs.r9, regs.r10,
         regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.eflags & FLAGS_MASK,
     ];
-    let stack = mem.read_partial(regs.rsp, STACK_WORDS * 8);
+    let stack = mem.read_partial(regs.rsp, stack_words * 8);
     state.extend(stack.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk"))));
     state
 }
@@ -133,6 +237,10 @@ pub struct Check {
     pub code: Vec<u8>,
     /// Where the task stops after the `int3` of a match.
     pub hit: u64,
+    /// Where a pass that does not match goes on (rcx and rdx restored): a
+    /// pointed word that faults (its memory not mapped yet on an earlier
+    /// pass) is a miss too.
+    pub miss: u64,
 }
 
 /// The registers in the order the check compares them: those that loops
@@ -179,16 +287,21 @@ pub fn progress_word(now: &[u64], target: &[u64]) -> Option<usize> {
 /// compared with `lea` (rcx = word - expected) and `jrcxz`, neither of which
 /// touches the flags. The flags themselves are left to the replayer's final
 /// fingerprint comparison. With `fast` (a word index from
-/// [`progress_word`]), that word is compared first.
-pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> Option<Check> {
-    if state.len() < REGISTER_WORDS || state.len() > REGISTER_WORDS + STACK_WORDS {
+/// [`progress_word`]), that word is compared first. The `pointed` words
+/// (from [`split_deep`]) are compared last, once every register equals the
+/// recorded one, so the addresses read are those that were readable then.
+pub fn assemble(site: &Site, page: u64, state: &[u64], pointed: &[Pointed], fast: Option<usize>) -> Option<Check> {
+    if state.len() < REGISTER_WORDS || state.len() > REGISTER_WORDS + DEEP_STACK_WORDS {
         return None;
     }
     if fast.is_some_and(|i| i >= state.len() || i == FLAGS_WORD) {
         return None;
     }
-    let scratch = page + PAGE;
-    let build = || -> Result<(CodeAssembler, iced_x86::code_asm::CodeLabel), iced_x86::IcedError> {
+    let scratch = page + CODE_LEN;
+    if pointed.iter().any(|p| p.register >= REGISTER_WORDS || p.register == 7 || p.register >= state.len()) {
+        return None;
+    }
+    let build = || -> Result<(CodeAssembler, iced_x86::code_asm::CodeLabel, iced_x86::code_asm::CodeLabel), iced_x86::IcedError> {
         let mut a = CodeAssembler::new(64)?;
         let mut miss = a.create_label();
         let mut body = a.create_label();
@@ -210,7 +323,7 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> O
             .chain(COMPARE_ORDER.iter().map(|&(i, _)| i))
             .chain(REGISTER_WORDS..state.len())
             .chain(std::iter::once(7));
-        let mut done = [false; REGISTER_WORDS + STACK_WORDS];
+        let mut done = [false; REGISTER_WORDS + DEEP_STACK_WORDS];
         for index in order {
             if std::mem::replace(&mut done[index], true) {
                 continue;
@@ -234,6 +347,28 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> O
             a.jmp(miss)?;
             a.set_label(&mut equal)?;
         }
+        for p in pointed {
+            for (k, &expected) in p.words.iter().enumerate() {
+                // rdx = the register (parked ones from the scratch page),
+                // then the word it points to.
+                match p.register {
+                    0 => a.mov(rdx, rax)?,
+                    2 => load(&mut a, Register::RDX, 0)?,
+                    3 => load(&mut a, Register::RDX, 1)?,
+                    i => {
+                        let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
+                        a.mov(rdx, reg)?
+                    }
+                }
+                a.mov(rdx, qword_ptr(rdx + (8 * k) as i32))?;
+                a.mov(rcx, expected.wrapping_neg())?;
+                a.lea(rcx, ptr(rcx + rdx))?;
+                let mut equal = a.create_label();
+                a.jrcxz(equal)?;
+                a.jmp(miss)?;
+                a.set_label(&mut equal)?;
+            }
+        }
         load(&mut a, Register::RCX, 0)?;
         load(&mut a, Register::RDX, 1)?;
         a.int3()?;
@@ -247,22 +382,27 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], fast: Option<usize>) -> O
             a.add_instruction(*instr)?;
         }
         a.jmp(site.addr + site.original.len() as u64)?;
-        Ok((a, hit))
+        Ok((a, hit, miss))
     };
-    let (mut a, hit) = build().ok()?;
+    let (mut a, hit, miss) = build().ok()?;
     let result = a.assemble_options(page, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS).ok()?;
     let hit = result.label_ip(&hit).ok()?;
+    let miss = result.label_ip(&miss).ok()?;
     let code = result.inner.code_buffer;
-    (code.len() <= PAGE as usize).then_some(Check { code, hit })
+    (code.len() <= CODE_LEN as usize).then_some(Check { code, hit, miss })
 }
 
 /// Size of a page.
 pub const PAGE: u64 = 4096;
 
-/// What a check maps: a page of code and, after it, a page of scratch
-/// memory where it parks two registers (mapped read-write-execute in one
-/// go; the code never writes its own page).
-pub const CHECK_LEN: u64 = 2 * PAGE;
+/// Room for a check's code: two pages (a deep state's 128 stack words
+/// and 60 pointed words take about 6 KiB of compares).
+pub const CODE_LEN: u64 = 2 * PAGE;
+
+/// What a check maps: its code and, after it, a page of scratch memory
+/// where it parks two registers (mapped read-write-execute in one go; the
+/// code never writes its own pages).
+pub const CHECK_LEN: u64 = CODE_LEN + PAGE;
 
 /// Index of the flags in an exact state.
 const FLAGS_WORD: usize = 16;
@@ -338,7 +478,7 @@ mod tests {
         let s = site(&code, 0x401000).unwrap();
         assert_eq!(s.original.len(), 6);
         let state: Vec<u64> = (0..25).collect();
-        let check = assemble(&s, 0x402000, &state, None).expect("assembles");
+        let check = assemble(&s, 0x402000, &state, &[], None).expect("assembles");
         assert!(check.hit > 0x402000 && check.hit < 0x402000 + check.code.len() as u64);
         // The byte before the hit address is int3. (int1 would do too, but
         // under some hypervisors its trap leaves rip on the instruction.)
@@ -373,25 +513,25 @@ mod tests {
         let s = site(&code, 0x401000).unwrap();
         let state: Vec<u64> = (0..25).map(|i| i * 0x1111).collect();
         for fast in [0, 1, 2, 3, 7, 9, 15, 17, 24] {
-            let check = assemble(&s, 0x402000, &state, Some(fast)).unwrap_or_else(|| panic!("word {fast}"));
+            let check = assemble(&s, 0x402000, &state, &[], Some(fast)).unwrap_or_else(|| panic!("word {fast}"));
             let decoded: Vec<Instruction> =
                 Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
             assert!(decoded.iter().any(|i| i.mnemonic() == Mnemonic::Jrcxz), "word {fast}");
             assert_eq!(check.code[(check.hit - 0x402000 - 1) as usize], 0xcc);
         }
-        assert!(assemble(&s, 0x402000, &state, Some(16)).is_none(), "flags are not a fast word");
+        assert!(assemble(&s, 0x402000, &state, &[], Some(16)).is_none(), "flags are not a fast word");
         // Nothing below rsp is written, and no flag-writing instruction runs
         // before the displaced ones.
-        let check = assemble(&s, 0x402000, &state, Some(3)).unwrap();
+        let check = assemble(&s, 0x402000, &state, &[], Some(3)).unwrap();
         let decoded: Vec<Instruction> =
             Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
         for i in &decoded {
             assert!(!matches!(i.mnemonic(), Mnemonic::Push | Mnemonic::Pushfq | Mnemonic::Cmp | Mnemonic::And), "{i:?}");
         }
         // rcx and rdx are parked in the scratch page, rip-relative.
-        let parked = decoded.iter().filter(|i| i.is_ip_rel_memory_operand() && i.ip_rel_memory_address() == 0x403000);
+        let parked = decoded.iter().filter(|i| i.is_ip_rel_memory_operand() && i.ip_rel_memory_address() == 0x402000 + CODE_LEN);
         assert!(parked.count() >= 3);
-        assert!(assemble(&s, 0x402000, &state, Some(25)).is_none());
+        assert!(assemble(&s, 0x402000, &state, &[], Some(25)).is_none());
     }
 
     #[test]
@@ -411,5 +551,49 @@ mod tests {
         // Nothing within reach: a page far from every gap.
         let full = [map(LOWEST, HIGHEST)];
         assert_eq!(free_page_near(&full, 0x5555_5555_5000), None);
+    }
+
+    #[test]
+    fn a_deep_state_splits_into_registers_stack_and_pointed_memory() {
+        let mut state: Vec<u64> = (0..17 + 8).collect();
+        // rbx (bit 1) and r9 (index 9, bit 8) point to memory.
+        state.extend([10, 11, 12, 13, 90, 91, 92, 93]);
+        state.push(8 | (1 << 1 | 1 << 8) << 8);
+        let (head, pointed) = split_deep(&state).expect("valid layout");
+        assert_eq!(head.len(), 25);
+        assert_eq!(pointed, vec![Pointed { register: 1, words: [10, 11, 12, 13] }, Pointed { register: 9, words: [90, 91, 92, 93] }]);
+        // A layout word that does not match the length is refused.
+        let mut bad = state.clone();
+        bad.remove(20);
+        assert!(split_deep(&bad).is_none());
+        assert!(split_deep(&[]).is_none());
+        // Where a register points into the patched code, the check expects the patch.
+        let head: Vec<u64> = (0..25).map(|i| if i == 1 { 0x401000 } else { 0 }).collect();
+        let original = [Pointed { register: 1, words: [0x1111_1111_1111_1111, 2, 3, 4] }];
+        let patched = with_patch(&original, &head, 0x401002, &[0xe9, 0xaa]);
+        assert_eq!(patched[0].words[0], 0x1111_1111_aae9_1111);
+        assert_eq!(&patched[0].words[1..], &[2, 3, 4]);
+    }
+
+    #[test]
+    fn a_check_compares_pointed_words_after_the_registers() {
+        let code = [0x48, 0x83, 0xc2, 0x01, 0xeb, 0xfa, 0x90, 0x90];
+        let s = site(&code, 0x401000).unwrap();
+        let state: Vec<u64> = (0..25).map(|i| i * 0x1111).collect();
+        let pointed = [Pointed { register: 3, words: [1, 2, 3, 4] }, Pointed { register: 12, words: [5, 6, 7, 8] }];
+        let plain = assemble(&s, 0x402000, &state, &[], None).unwrap();
+        let check = assemble(&s, 0x402000, &state, &pointed, None).unwrap();
+        assert!(check.code.len() > plain.code.len());
+        assert!(check.miss > check.hit && check.miss < 0x402000 + check.code.len() as u64);
+        let decoded: Vec<Instruction> =
+            Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
+        // Eight loads through rdx, at offsets 0, 8, 16, 24.
+        let loads = decoded
+            .iter()
+            .filter(|i| i.mnemonic() == Mnemonic::Mov && i.memory_base() == Register::RDX && i.op0_register() == Register::RDX)
+            .count();
+        assert_eq!(loads, 8);
+        // rsp holds no pointed words (the stack words cover it).
+        assert!(assemble(&s, 0x402000, &state, &[Pointed { register: 7, words: [0; 4] }], None).is_none());
     }
 }

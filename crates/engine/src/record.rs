@@ -1843,7 +1843,7 @@ impl Session {
             return tracee::cont(tid, 0).map_err(Into::into);
         };
         tracee::set_exec_breakpoint(tid, None)?;
-        let state = point::exact_state(&regs, &task.mem);
+        let state = point::deep_state(&regs, &task.mem);
         task.exit_point = None;
         let parent = task.domain;
         let held = if deliverable { task.held.pop_front() } else { None };

@@ -569,6 +569,8 @@ struct PointSearch {
     fingerprint: u64,
     /// The recorded registers and stack words (empty before format 3).
     state: Vec<u64>,
+    /// The recorded memory behind the registers (format 6 on).
+    pointed: Vec<point::Pointed>,
     /// The fingerprint is [`machine::deep_fingerprint`] (format 4 on).
     deep: bool,
     /// The check, while installed.
@@ -584,6 +586,8 @@ struct InstalledCheck {
     page: u64,
     /// Where the task stops after the check's `int1`.
     hit: u64,
+    /// Where a pass that does not match goes on.
+    miss: u64,
     /// A `syscall` instruction, to unmap the page.
     syscall_insn: u64,
 }
@@ -2016,15 +2020,23 @@ impl Session {
         self.load_buffer(live)?;
         let rec = self.rec(live)?;
         let armed = self.task(live)?.armed.as_ref().map(|a| (a.rip, a.fingerprint));
-        let deep = self.queue.reader.format_version() >= 4;
+        let version = self.queue.reader.format_version();
+        let deep = version >= 4;
         // The search for the next point, built (with a copy of its state)
         // only when it is not the one already armed.
         let (wanted, search) = match self.queue.peek_for(rec).map(|p| &p.event) {
             Some(Event::Preempt(p)) if Some((p.rip, p.fingerprint)) != armed => {
+                // From format 6 the state ends with the pointed memory; a
+                // state whose layout word does not fit gets no check.
+                let (state, pointed) = match version {
+                    6.. => point::split_deep(&p.state).map(|(head, pointed)| (head.to_vec(), pointed)).unwrap_or_default(),
+                    _ => (p.state.clone(), Vec::new()),
+                };
                 let search = PointSearch {
                     rip: p.rip,
                     fingerprint: p.fingerprint,
-                    state: p.state.clone(),
+                    state,
+                    pointed,
                     deep,
                     check: None,
                     tried: false,
@@ -2075,7 +2087,8 @@ impl Session {
     fn at_point(&self, live: Tid, regs: &Regs) -> Result<bool> {
         let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
         let mem = self.mem(live)?;
-        if !search.state.is_empty() && point::exact_state(regs, mem) != search.state {
+        let stack_words = search.state.len().saturating_sub(point::REGISTER_WORDS);
+        if !search.state.is_empty() && point::state_with_stack(regs, mem, stack_words) != search.state {
             return Ok(false);
         }
         let patched = search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice()));
@@ -2092,8 +2105,8 @@ impl Session {
     /// point's code, the address space or the trace (version 2 points have
     /// no exact state) does not allow it.
     fn install_check(&mut self, live: Tid, regs: &Regs) -> Result<Option<InstalledCheck>> {
-        let state = match self.task(live)?.armed.as_ref() {
-            Some(search) if !search.state.is_empty() => search.state.clone(),
+        let (state, pointed) = match self.task(live)?.armed.as_ref() {
+            Some(search) if !search.state.is_empty() => (search.state.clone(), search.pointed.clone()),
             _ => return Ok(None),
         };
         let mem = self.mem(live)?;
@@ -2103,10 +2116,11 @@ impl Session {
         else {
             return Ok(None);
         };
-        let fast = point::progress_word(&point::exact_state(regs, mem), &state);
-        let (Some(check), Some(jump)) = (point::assemble(&site, page, &state, fast), point::jump_bytes(&site, page)) else {
-            return Ok(None);
-        };
+        let stack_words = state.len().saturating_sub(point::REGISTER_WORDS);
+        let fast = point::progress_word(&point::state_with_stack(regs, mem, stack_words), &state);
+        let Some(jump) = point::jump_bytes(&site, page) else { return Ok(None) };
+        let pointed = point::with_patch(&pointed, &state, site.addr, &jump);
+        let Some(check) = point::assemble(&site, page, &state, &pointed, fast) else { return Ok(None) };
         const PROT_READ_WRITE_EXEC: u64 = 0x1 | 0x2 | 0x4;
         let flags = machine::MAP_PRIVATE | machine::MAP_ANONYMOUS | machine::MAP_FIXED_NOREPLACE;
         let args = [page, point::CHECK_LEN, PROT_READ_WRITE_EXEC, flags, u64::MAX, 0];
@@ -2120,7 +2134,7 @@ impl Session {
         let mem = self.mem(live)?;
         mem.write(page, &check.code)?;
         mem.write(site.addr, &jump)?;
-        Ok(Some(InstalledCheck { site, page, hit: check.hit, syscall_insn }))
+        Ok(Some(InstalledCheck { site, page, hit: check.hit, miss: check.miss, syscall_insn }))
     }
 
     /// Puts the point's code back and unmaps the check's page.
@@ -2229,6 +2243,16 @@ impl Session {
                     Some(check) if check.site.guards.contains(&regs.rip) => return self.on_guard_hit(live),
                     _ => {}
                 }
+            }
+        }
+        if sig == machine::SIGSEGV || sig == machine::SIGBUS {
+            let check = self.task(live)?.armed.as_ref().and_then(|a| a.check.as_ref());
+            if let Some(check) = check.filter(|c| (c.page..c.page + point::CODE_LEN).contains(&regs.rip)) {
+                // A pointed word whose memory is not mapped on this pass:
+                // not the point.
+                regs.rip = check.miss;
+                tracee::set_regs(live, &regs)?;
+                return tracee::cont(live, 0).map_err(Into::into);
             }
         }
         if sig == machine::SIGSEGV {

@@ -18,8 +18,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// events (replay of an older trace keeps stopping at it). Version 5 goes
 /// with version 2 of the in-process syscall buffer (writes, pipe reads and
 /// writes buffered; a buffered pipe call followed by its pipe's serial):
-/// replay of an older trace that used the buffer is refused.
-pub const FORMAT_VERSION: u32 = 5;
+/// replay of an older trace that used the buffer is refused. Version 6
+/// appends to a preemption's state the memory its registers point to and
+/// a layout word (same encoding, a longer list).
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
