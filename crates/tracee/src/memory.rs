@@ -105,3 +105,31 @@ impl TraceeMemory {
             .map_err(|source| TraceeError::Sys { tid: self.tid, op: "write tracee memory", source })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_as_the_task_respects_protections_that_proc_mem_forces_through() {
+        const PAGE: usize = 4096;
+        // SAFETY: a fresh private anonymous mapping of two pages, used only
+        // through the handle below and unmapped at the end.
+        let base = unsafe {
+            libc::mmap(std::ptr::null_mut(), 2 * PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let addr = base as u64;
+        let mem = TraceeMemory::open(std::process::id() as Tid).unwrap();
+        mem.write(addr, &[7u8; 32]).unwrap();
+        mem.write(addr + PAGE as u64, &[9u8; 32]).unwrap();
+        // SAFETY: the second page of the mapping made above.
+        assert_eq!(unsafe { libc::mprotect(base.cast::<u8>().add(PAGE).cast(), PAGE, libc::PROT_NONE) }, 0);
+        assert_eq!(mem.read_as_task(addr, 32), Some(vec![7u8; 32]));
+        assert_eq!(mem.read_as_task(addr + PAGE as u64, 32), None, "a PROT_NONE page (a guard page)");
+        assert_eq!(mem.read_as_task(addr + PAGE as u64 - 8, 16), None, "half readable");
+        assert_eq!(mem.read(addr + PAGE as u64, 32).unwrap(), vec![9u8; 32], "/proc/PID/mem reads it anyway");
+        // SAFETY: the mapping made above, no longer used.
+        assert_eq!(unsafe { libc::munmap(base, 2 * PAGE) }, 0);
+    }
+}
