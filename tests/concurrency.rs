@@ -636,7 +636,7 @@ fn every_kind_of_shared_resource_gets_rendezvous_serials() {
     let profile = profiler(&r.trace, &[]);
     let serials = resource_serials(&profile);
     let kinds: BTreeSet<&str> = serials.keys().map(|(kind, _)| kind.as_str()).collect();
-    for kind in ["futex", "memory map", "files table", "inode", "pid", "ppid", "ipc", "unix address"] {
+    for kind in ["futex", "memory map", "files table", "inode", "file", "pid", "ppid", "ipc", "unix address"] {
         assert!(kinds.contains(kind), "no {kind} serial: {kinds:?}");
     }
     for ((kind, id), list) in &serials {

@@ -15,7 +15,7 @@
 //! During replay the replayer overwrites the stub with [`REPLAY_STUB`], which
 //! plays the kernel's part from the recorded record instead, so the library
 //! runs the very same instructions in both modes.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -157,3 +157,46 @@ pub const REPLAY_STUB: [u8; 30] = {
         0xc3, // ret
     ]
 };
+
+/// The index of the first `byte` in `code` at or after `from`, looking at
+/// eight bytes per step with general registers only (a word has a zero
+/// byte where `word ^ pattern` does). The library scans libc's code for
+/// syscall sites with it at every process start.
+pub fn next_byte(code: &[u8], from: usize, byte: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(byte);
+    let mut i = from;
+    while i + 8 <= code.len() {
+        let word = u64::from_le_bytes(code[i..i + 8].try_into().expect("8 bytes")) ^ pattern;
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            break;
+        }
+        i += 8;
+    }
+    code.get(i..)?.iter().position(|&b| b == byte).map(|k| i + k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_byte_finds_every_occurrence_in_and_across_words() {
+        let mut code = [0x90u8; 40];
+        for &at in &[0, 7, 8, 15, 16, 33, 39] {
+            code[at] = 0x05;
+        }
+        let mut found = Vec::new();
+        let mut i = 0;
+        while let Some(at) = next_byte(&code, i, 0x05) {
+            found.push(at);
+            i = at + 1;
+        }
+        assert_eq!(found, vec![0, 7, 8, 15, 16, 33, 39]);
+        // Bytes that differ from 0x05 by borrow patterns do not count.
+        assert_eq!(next_byte(&[0x04, 0x06, 0x85, 0x0f, 0x05], 0, 0x05), Some(4));
+        assert_eq!(next_byte(&[0x90; 20], 0, 0x05), None);
+        assert_eq!(next_byte(&[0x05], 1, 0x05), None);
+    }
+}

@@ -88,6 +88,12 @@ impl<V: Copy> FdTable<V> {
         self.fds.insert(fd, Entry { value, cloexec: false });
     }
 
+    /// Records what a descriptor just opened refers to, with its
+    /// close-on-exec flag.
+    pub fn insert_opened(&mut self, fd: u64, value: V, cloexec: bool) {
+        self.fds.insert(fd, Entry { value, cloexec });
+    }
+
     fn copy(&mut self, old: u64, new: u64, cloexec: bool) {
         match self.fds.get(&old).copied() {
             Some(e) => {

@@ -382,6 +382,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         pipes: BTreeMap::new(),
         pipe_serials: std::collections::HashMap::new(),
         serials: std::collections::HashMap::new(),
+        open_files: Default::default(),
         domains: BTreeMap::new(),
         serialize: opts.serialize,
         output_lock: None,
@@ -665,6 +666,8 @@ struct Session {
     pipe_serials: std::collections::HashMap<u64, u64>,
     /// The last serial given to each other shared resource (kind, id).
     serials: std::collections::HashMap<(u8, u64), u64>,
+    /// The open file descriptions of each process's descriptors.
+    open_files: resources::OpenFiles,
     /// The memory domains, by id (the tid of the task that founded it).
     domains: BTreeMap<Tid, Domain>,
     /// Every task in one domain.
@@ -717,7 +720,11 @@ impl Session {
         }
         let used = match &event {
             Event::Syscall(call) | Event::Buffered(call) => match self.tasks.get(&call.tid) {
-                Some(task) => resources::used(call, task.tgid, |addr, len| task.mem.read(addr, len).ok()),
+                Some(task) => {
+                    let mut used = resources::used(call, task.tgid, |addr, len| task.mem.read(addr, len).ok());
+                    used.extend(self.open_files.follow(call, task.tgid).map(|id| (resource_kind::FILE, id)));
+                    used
+                }
                 None => Vec::new(),
             },
             _ => Vec::new(),
@@ -1254,6 +1261,7 @@ impl Session {
         if !is_thread {
             let table = self.fds(parent_tgid).clone();
             self.std_fds.insert(child, table);
+            self.open_files.fork(parent_tgid, child);
             // The child has a copy of (or shares) the parent's buffer.
             if let Some(&stop_at) = self.buffers.get(&parent_tgid) {
                 self.buffers.insert(child, stop_at);
@@ -1686,6 +1694,7 @@ impl Session {
         self.fds(tgid).exec();
         // Close-on-exec is not followed for pipes: their table starts again.
         self.pipes.remove(&tgid);
+        self.open_files.exec(tgid);
         self.want_token_after_kernel(tid, events)
     }
 

@@ -16,12 +16,69 @@
 //! | ipc | the System V object id | shm*, sem*, msg* |
 //! | unix address | a hash of the socket path | bind, connect to an AF_UNIX address |
 //! | inode | device and inode number | stat, fstat, newfstatat, statx results |
+//! | file | the open file description, numbered by open | read, write, readv, writev, lseek, getdents64 |
 //!
 //! Files opened by name get their inode's serial from the stat the
 //! syscall buffer makes before a buffered open; a stopped open has none.
 
+use std::collections::BTreeMap;
+
 use scribe_syscalls::nr;
 use scribe_trace::{resource_kind, SyscallRecord, Tid};
+
+use crate::fdmodel::FdTable;
+
+/// The open file descriptions (what `open` creates: a file and an offset)
+/// each process's descriptors refer to, numbered in the order they were
+/// opened, followed through dup, close, fork and exec.
+#[derive(Debug, Default)]
+pub struct OpenFiles {
+    tables: BTreeMap<Tid, FdTable<u64>>,
+    next: u64,
+}
+
+impl OpenFiles {
+    /// Follows `call` of process `tgid` (in trace order) and returns the
+    /// open file description it reads, writes or seeks, if it is one that
+    /// an open made.
+    pub fn follow(&mut self, call: &SyscallRecord, tgid: Tid) -> Option<u64> {
+        const O_CLOEXEC: u64 = 0o2000000;
+        let table = self.tables.entry(tgid).or_default();
+        if call.result < 0 {
+            return None;
+        }
+        match call.nr {
+            nr::OPEN | nr::OPENAT | nr::CREAT => {
+                let flags = match call.nr {
+                    nr::OPEN => call.args[1],
+                    nr::OPENAT => call.args[2],
+                    _ => 0,
+                };
+                self.next += 1;
+                table.insert_opened(call.result as u64, self.next, flags & O_CLOEXEC != 0);
+                None
+            }
+            nr::READ | nr::WRITE | nr::READV | nr::WRITEV | nr::LSEEK | nr::GETDENTS64 => table.get(call.args[0]),
+            other => {
+                table.apply(other, &call.args, call.result);
+                None
+            }
+        }
+    }
+
+    /// A new process gets a copy of its parent's descriptors.
+    pub fn fork(&mut self, parent: Tid, child: Tid) {
+        let table = self.tables.get(&parent).cloned().unwrap_or_default();
+        self.tables.insert(child, table);
+    }
+
+    /// After execve only the descriptors without close-on-exec remain.
+    pub fn exec(&mut self, tgid: Tid) {
+        if let Some(table) = self.tables.get_mut(&tgid) {
+            table.exec();
+        }
+    }
+}
 
 /// The resources `call`, made by a task of process `tgid`, worked on, as
 /// (kind, id) pairs. `read` reads tracee memory (for socket addresses).
@@ -193,5 +250,27 @@ mod tests {
         assert_ne!(id(addr(b"\0abstract")), id(addr(b"\0other")));
         let inet = 2u16.to_le_bytes().to_vec();
         assert!(id(inet).is_empty(), "not a unix address");
+    }
+
+    #[test]
+    fn open_file_descriptions_follow_dup_fork_close_and_exec() {
+        let mut files = OpenFiles::default();
+        let open = |fd: i64, flags: u64| call(nr::OPENAT, [0, 0, flags, 0, 0, 0], fd);
+        let read = |fd: u64| call(nr::READ, [fd, 0, 10, 0, 0, 0], 10);
+        assert_eq!(files.follow(&open(3, 0), 5), None);
+        let first = files.follow(&read(3), 5).expect("an opened file");
+        assert_eq!(files.follow(&call(nr::DUP2, [3, 7, 0, 0, 0, 0], 7), 5), None);
+        assert_eq!(files.follow(&read(7), 5), Some(first), "a dup shares the description");
+        files.fork(5, 6);
+        assert_eq!(files.follow(&read(3), 6), Some(first), "so does a forked child");
+        files.follow(&open(4, 0o2000000), 6);
+        let second = files.follow(&read(4), 6).unwrap();
+        assert_ne!(first, second);
+        files.exec(6);
+        assert_eq!(files.follow(&read(4), 6), None, "close-on-exec");
+        assert_eq!(files.follow(&read(3), 6), Some(first));
+        files.follow(&call(nr::CLOSE, [3, 0, 0, 0, 0, 0], 0), 5);
+        assert_eq!(files.follow(&read(3), 5), None);
+        assert_eq!(files.follow(&read(9), 5), None, "never opened here (a pipe, stdin)");
     }
 }
