@@ -38,7 +38,7 @@ pub const STACK_WORDS: usize = 8;
 pub const DEEP_STACK_WORDS: usize = 128;
 
 /// Words of an exact state before the stack words: 16 registers and flags.
-pub const REGISTER_WORDS: usize = 17;
+const REGISTER_WORDS: usize = 17;
 
 /// The arithmetic flags and DF: what a point compares of rflags (RF, TF
 /// and the system flags are the tracer's business).
@@ -146,8 +146,13 @@ pub fn exact_state(regs: &Regs, mem: &TraceeMemory) -> Vec<u64> {
     state_with_stack(regs, mem, STACK_WORDS)
 }
 
-/// [`exact_state`] with up to `stack_words` stack words: replay reads as
-/// many as the recorded state holds.
+/// The current state shaped like `recorded` (an exact state, or the head
+/// of a deep one): as many stack words as it holds.
+pub fn state_like(regs: &Regs, mem: &TraceeMemory, recorded: &[u64]) -> Vec<u64> {
+    state_with_stack(regs, mem, recorded.len().saturating_sub(REGISTER_WORDS))
+}
+
+/// [`exact_state`] with up to `stack_words` stack words.
 pub fn state_with_stack(regs: &Regs, mem: &TraceeMemory, stack_words: usize) -> Vec<u64> {
     let mut state = vec![
         regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.rsp, regs.r8, regs.r9, regs.r10,
@@ -323,50 +328,43 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], pointed: &[Pointed], fast
             .chain(COMPARE_ORDER.iter().map(|&(i, _)| i))
             .chain(REGISTER_WORDS..state.len())
             .chain(std::iter::once(7));
+        // rdx = general register `index` (the parked ones from the scratch page).
+        let register_to_rdx = |a: &mut CodeAssembler, index: usize| match index {
+            0 => a.mov(rdx, rax),
+            2 => load(a, Register::RDX, 0),
+            3 => load(a, Register::RDX, 1),
+            7 => a.mov(rdx, rsp),
+            i => {
+                let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
+                a.mov(rdx, reg)
+            }
+        };
+        // rcx = rdx - expected, with no flag written; on to `miss` unless 0.
+        let compare_rdx = |a: &mut CodeAssembler, expected: u64| -> Result<(), iced_x86::IcedError> {
+            a.mov(rcx, expected.wrapping_neg())?;
+            a.lea(rcx, ptr(rcx + rdx))?;
+            let mut equal = a.create_label();
+            a.jrcxz(equal)?;
+            a.jmp(miss)?;
+            a.set_label(&mut equal)
+        };
         let mut done = [false; REGISTER_WORDS + DEEP_STACK_WORDS];
         for index in order {
             if std::mem::replace(&mut done[index], true) {
                 continue;
             }
-            // rdx = the word; rcx = word - expected, with no flag written.
             match index {
-                0 => a.mov(rdx, rax)?,
-                2 => load(&mut a, Register::RDX, 0)?,
-                3 => load(&mut a, Register::RDX, 1)?,
-                7 => a.mov(rdx, rsp)?,
                 i if i >= REGISTER_WORDS => a.mov(rdx, qword_ptr(rsp + (8 * (i - REGISTER_WORDS)) as i32))?,
-                i => {
-                    let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
-                    a.mov(rdx, reg)?
-                }
+                i => register_to_rdx(&mut a, i)?,
             }
-            a.mov(rcx, state[index].wrapping_neg())?;
-            a.lea(rcx, ptr(rcx + rdx))?;
-            let mut equal = a.create_label();
-            a.jrcxz(equal)?;
-            a.jmp(miss)?;
-            a.set_label(&mut equal)?;
+            compare_rdx(&mut a, state[index])?;
         }
         for p in pointed {
             for (k, &expected) in p.words.iter().enumerate() {
-                // rdx = the register (parked ones from the scratch page),
-                // then the word it points to.
-                match p.register {
-                    0 => a.mov(rdx, rax)?,
-                    2 => load(&mut a, Register::RDX, 0)?,
-                    3 => load(&mut a, Register::RDX, 1)?,
-                    i => {
-                        let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
-                        a.mov(rdx, reg)?
-                    }
-                }
+                // rdx = the register, then the word it points to.
+                register_to_rdx(&mut a, p.register)?;
                 a.mov(rdx, qword_ptr(rdx + (8 * k) as i32))?;
-                a.mov(rcx, expected.wrapping_neg())?;
-                a.lea(rcx, ptr(rcx + rdx))?;
-                let mut equal = a.create_label();
-                a.jrcxz(equal)?;
-                a.jmp(miss)?;
-                a.set_label(&mut equal)?;
+                compare_rdx(&mut a, expected)?;
             }
         }
         load(&mut a, Register::RCX, 0)?;

@@ -1958,7 +1958,7 @@ impl Session {
                     break;
                 }
             }
-            // The serial of a buffered pipe call is replayed with it.
+            // The serials of a buffered call are replayed with it.
             if serial_index.is_some_and(|index| !self.queue.buffered_serials.remove(&index)) {
                 break;
             }
@@ -2095,8 +2095,7 @@ impl Session {
     fn at_point(&self, live: Tid, regs: &Regs) -> Result<bool> {
         let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
         let mem = self.mem(live)?;
-        let stack_words = search.state.len().saturating_sub(point::REGISTER_WORDS);
-        if !search.state.is_empty() && point::state_with_stack(regs, mem, stack_words) != search.state {
+        if !search.state.is_empty() && point::state_like(regs, mem, &search.state) != search.state {
             return Ok(false);
         }
         let patched = search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice()));
@@ -2124,8 +2123,7 @@ impl Session {
         else {
             return Ok(None);
         };
-        let stack_words = state.len().saturating_sub(point::REGISTER_WORDS);
-        let fast = point::progress_word(&point::state_with_stack(regs, mem, stack_words), &state);
+        let fast = point::progress_word(&point::state_like(regs, mem, &state), &state);
         let Some(jump) = point::jump_bytes(&site, page) else { return Ok(None) };
         let pointed = point::with_patch(&pointed, &state, site.addr, &jump);
         let Some(check) = point::assemble(&site, page, &state, &pointed, fast) else { return Ok(None) };
