@@ -94,15 +94,6 @@ pub fn spawn_config(header: &Header, version: u32) -> SpawnConfig {
     }
 }
 
-/// The inode of a pipe or FIFO from the `struct stat` fstat wrote, or
-/// `None` for any other file (or too few bytes).
-pub fn fifo_inode(stat: &[u8]) -> Option<u64> {
-    const S_IFMT: u32 = 0o170000;
-    const S_IFIFO: u32 = 0o010000;
-    let inode = u64::from_le_bytes(stat.get(8..16)?.try_into().ok()?);
-    let mode = u32::from_le_bytes(stat.get(24..28)?.try_into().ok()?);
-    (mode & S_IFMT == S_IFIFO).then_some(inode)
-}
 
 /// Makes the syscall a task is stopped at (seccomp stop) not run, returning
 /// `result` instead (see seccomp(2), SECCOMP_RET_TRACE).

@@ -380,7 +380,6 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         last_flush: Instant::now(),
         std_fds: BTreeMap::new(),
         pipes: BTreeMap::new(),
-        pipe_serials: std::collections::HashMap::new(),
         serials: std::collections::HashMap::new(),
         open_files: Default::default(),
         domains: BTreeMap::new(),
@@ -662,9 +661,8 @@ struct Session {
     /// Per process (by tgid): the pipe inode each descriptor refers to
     /// (`None`: not a pipe), filled as descriptors are used.
     pipes: BTreeMap<Tid, FdTable<Option<u64>>>,
-    /// The last serial given to each pipe (by inode).
-    pipe_serials: std::collections::HashMap<u64, u64>,
-    /// The last serial given to each other shared resource (kind, id).
+    /// The last serial given to each shared resource (kind, id; pipes by
+    /// inode).
     serials: std::collections::HashMap<(u8, u64), u64>,
     /// The open file descriptions of each process's descriptors.
     open_files: resources::OpenFiles,
@@ -732,13 +730,18 @@ impl Session {
         self.writer.push(&event)?;
         if let Some(tid) = event.tid() {
             for (kind, id) in used {
-                let serial = self.serials.entry((kind, id)).or_insert(0);
-                *serial += 1;
-                let serial = *serial;
-                self.writer.push(&Event::Resource(ResourceRecord { tid, kind, id, serial }))?;
+                let serial = self.serial_event(tid, kind, id);
+                self.writer.push(&serial)?;
             }
         }
         Ok(())
+    }
+
+    /// The next serial of resource `id` of `kind`, used by `tid`.
+    fn serial_event(&mut self, tid: Tid, kind: u8, id: u64) -> Event {
+        let serial = self.serials.entry((kind, id)).or_insert(0);
+        *serial += 1;
+        Event::Resource(ResourceRecord { tid, kind, id, serial: *serial })
     }
 
     fn task(&mut self, tid: Tid) -> Result<&mut Task> {
@@ -1426,14 +1429,12 @@ impl Session {
                 _ => None,
             };
             if call.nr == sc::nr::FSTAT && call.result == 0 {
-                fifo = call.outputs.first().and_then(|out| machine::fifo_inode(&out.bytes)).map(|inode| (call.args[0], inode));
+                fifo = call.outputs.first().and_then(|out| resources::fifo_inode(&out.bytes)).map(|inode| (call.args[0], inode));
             }
             self.push(Event::Buffered(call))?;
             if let Some(id) = pipe {
-                let serial = self.pipe_serials.entry(id).or_insert(0);
-                *serial += 1;
-                let serial = *serial;
-                self.push(Event::Resource(ResourceRecord { tid, kind: resource_kind::PIPE, id, serial }))?;
+                let serial = self.serial_event(tid, resource_kind::PIPE, id);
+                self.push(serial)?;
             }
         }
         Ok(())
@@ -1592,9 +1593,7 @@ impl Session {
         for id in pipes {
             // Taken at the exit, in the order this recorder sees exits: one
             // order of the pipe's operations that agrees with every task's.
-            let serial = self.pipe_serials.entry(id).or_insert(0);
-            *serial += 1;
-            events.push(Event::Resource(ResourceRecord { tid, kind: resource_kind::PIPE, id, serial: *serial }));
+            events.push(self.serial_event(tid, resource_kind::PIPE, id));
         }
         events.extend(map.map(Event::MapFile));
         if std::mem::take(&mut self.task(tid)?.std_write) {
