@@ -410,14 +410,20 @@ const WOULD_BLOCK: [i64; 2] = [-11, -95]; // EAGAIN, EOPNOTSUPP
 /// RWF_NOWAIT for preadv2 and pwritev2.
 const RWF_NOWAIT: u64 = 8;
 
-/// `read` on a pipe, tried without blocking; `None` to make it traced.
-unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize) -> Option<i64> {
-    let iov = [buf as u64, count as u64];
-    let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
-    let mut c = call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes);
-    c.made = Some((nr::PREADV2, [fd as u64, iov.as_ptr() as u64, 1, u64::MAX, 0, RWF_NOWAIT]));
+/// Makes `c` (a read or write of `iov`'s one buffer on a pipe) as
+/// `made_nr` (preadv2 or pwritev2) at the current offset without blocking;
+/// the record keeps `c`'s own number and arguments. `None` to make it traced.
+unsafe fn without_blocking(mut c: Call, made_nr: u32, iov: &[u64; 2]) -> Option<i64> {
+    c.made = Some((made_nr, [c.args[0], iov.as_ptr() as u64, 1, u64::MAX, 0, RWF_NOWAIT]));
     c.retry_traced_on = WOULD_BLOCK;
     buffered(&c)
+}
+
+/// `read` on a pipe, tried without blocking; `None` to make it traced.
+unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize) -> Option<i64> {
+    let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
+    let c = call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes);
+    without_blocking(c, nr::PREADV2, &[buf as u64, count as u64])
 }
 
 // ---- implementations (C ABI, called by the exported shims) ----
@@ -459,10 +465,7 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>) 
     match fd_kind(fd) {
         FdKind::Regular | FdKind::Null => run_raw(c),
         FdKind::Pipe if offset.is_none() => {
-            let iov = [buf as u64, count as u64];
-            c.made = Some((nr::PWRITEV2, [fd as u64, iov.as_ptr() as u64, 1, u64::MAX, 0, RWF_NOWAIT]));
-            c.retry_traced_on = WOULD_BLOCK;
-            match buffered(&c) {
+            match without_blocking(c, nr::PWRITEV2, &[buf as u64, count as u64]) {
                 // Part of a big write went in: the rest waits for the
                 // reader, traced, and the program sees one write.
                 Some(done) if done > 0 && (done as usize) < count => {
