@@ -967,10 +967,7 @@ impl Session {
             return Ok(());
         }
         let bitmap = self.fds(tgid).output_bitmap();
-        match syscallbuf::set_std_fds(&self.task(tid)?.mem, bitmap) {
-            Err(_) if !syscallbuf::region_mapped(tid) => Ok(()),
-            other => other,
-        }
+        syscallbuf::set_std_fds(&self.task(tid)?.mem, tid, bitmap)
     }
 
     /// Whether a task of `tid`'s domain other than `tid` could run now (or a

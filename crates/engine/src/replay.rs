@@ -1929,10 +1929,7 @@ impl Session {
             return Ok(());
         }
         let bitmap = self.fds(rec).output_bitmap();
-        match syscallbuf::set_std_fds(self.mem(live)?, bitmap) {
-            Err(_) if !syscallbuf::region_mapped(live) => Ok(()),
-            other => other,
-        }
+        syscallbuf::set_std_fds(self.mem(live)?, live, bitmap)
     }
 
     /// Before a task runs user code: writes the buffered calls it made

@@ -72,10 +72,14 @@ pub fn set_window(mem: &TraceeMemory, used: u32, stop_at: u32) -> Result<()> {
     Ok(())
 }
 
-/// Sets the STD_FDS bitmap: writes to these descriptors stop at Scribe.
-pub fn set_std_fds(mem: &TraceeMemory, bitmap: u64) -> Result<()> {
-    mem.write(abi::HEADER_ADDR + header::STD_FDS, &bitmap.to_le_bytes())?;
-    Ok(())
+/// Sets the STD_FDS bitmap of task `tid`'s buffer (from
+/// `StdFds::output_bitmap`): writes to those descriptors stop at Scribe.
+/// A process being torn down (its buffer gone) is left alone.
+pub fn set_std_fds(mem: &TraceeMemory, tid: Tid, bitmap: u64) -> Result<()> {
+    match mem.write(abi::HEADER_ADDR + header::STD_FDS, &bitmap.to_le_bytes()) {
+        Err(_) if !region_mapped(tid) => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Sets the FLAGS field (how much buffered calls keep, by verbosity).
