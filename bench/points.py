@@ -42,7 +42,7 @@ RECORD_STATS = re.compile(
     r"points in user code: (\d+) spin-wait preemptions, (\d+) loop preemptions, "
     r"(\d+) at a return address, (\d+) signal deliveries")
 REPLAY_STATS = re.compile(
-    r"replayed \d+ events, (\d+) preemptions and (\d+) signal points found with "
+    r"replayed \d+ events[^,]*, (\d+) preemptions and (\d+) signal points found with "
     r"(\d+) traps and (\d+) in-task checks \((\d+) removed by a guard\)")
 
 

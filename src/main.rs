@@ -274,8 +274,9 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events, {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard)",
+                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard)",
                     outcome.events,
+                    outcome.max_lookahead,
                     outcome.preemptions,
                     outcome.signal_points,
                     outcome.breakpoint_hits,

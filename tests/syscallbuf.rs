@@ -166,3 +166,30 @@ fn pipe_and_file_writes_are_buffered_and_replay_exactly() {
         }
     }
 }
+
+/// In `writer | cat`, cat waits in its first read while the writer makes
+/// 200,000 buffered calls: replay must not read all of them into memory to
+/// find cat's next event (it once held the whole trace, 206 MB for a
+/// million calls); the task waits until its event comes within the
+/// scheduler's window instead.
+#[test]
+fn a_reader_waiting_for_a_long_writer_does_not_make_replay_hold_the_trace() {
+    require_library();
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let shell = format!("{} 200000 | cat", program("getppid_loop").display());
+    let rec = record(&trace, &argv!["sh", "-c", shell], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "200000 of 200000 getppid calls gave the first result\n");
+    let rep = replay_with(&["--stats"], &trace);
+    assert_same_run(&rec, &rep, "pipeline");
+    let err = stderr_str(&rep);
+    let number_after = |prefix: &str| -> usize {
+        let at = err.find(prefix).unwrap_or_else(|| panic!("no `{prefix}` in {err}")) + prefix.len();
+        err[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let events = number_after("replayed ");
+    let ahead = number_after("at most ");
+    assert!(events > 200_000, "{err}");
+    assert!(ahead < 10_000, "{ahead} of {events} events held ahead: {err}");
+}

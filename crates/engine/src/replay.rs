@@ -106,6 +106,9 @@ pub struct ReplayOutcome {
     pub breakpoint_hits: u64,
     /// Signals delivered at recorded points in user code.
     pub signal_points: u64,
+    /// The most events read ahead of the replay and held at once (bounded
+    /// by the scheduler's window, not by the length of the trace).
+    pub max_lookahead: usize,
     /// In-task point checks installed (each spares a trap per pass).
     pub point_checks: u64,
     /// Checks removed because a branch led into the bytes they cover.
@@ -267,6 +270,7 @@ impl Replayer {
             last_progress: std::time::Instant::now(),
             open_files: BTreeMap::new(),
             golive_requested: false,
+            unpark_anyway: false,
             stop_digests: Vec::new(),
             stop_registers: BTreeMap::new(),
             shared_files: BTreeMap::new(),
@@ -312,6 +316,7 @@ impl Replayer {
             preemptions: session.preemptions,
             breakpoint_hits: session.breakpoint_hits,
             signal_points: session.signal_points,
+            max_lookahead: session.queue.max_lookahead,
             point_checks: session.point_checks,
             guard_hits: session.guard_hits,
             stopped_at: session.stopped_at,
@@ -355,6 +360,8 @@ struct EventQueue {
     /// Event indexes of the resource serials of buffered calls (they stay after
     /// their call and are replayed with its batch, see `load_buffer`).
     buffered_serials: std::collections::HashSet<u64>,
+    /// The longest `ahead` has been.
+    max_lookahead: usize,
 }
 
 impl EventQueue {
@@ -369,6 +376,7 @@ impl EventQueue {
             after_syscall: false,
             after_buffered: None,
             buffered_serials: Default::default(),
+            max_lookahead: 0,
         }
     }
 
@@ -434,6 +442,7 @@ impl EventQueue {
                 }
             }
         }
+        self.max_lookahead = self.max_lookahead.max(self.ahead.len());
     }
 
     fn peek(&mut self, n: usize) -> Option<&Positioned> {
@@ -481,14 +490,23 @@ impl EventQueue {
     /// recorder writes without regard to which task runs user code (task
     /// exits, vfork calls); `None` when another task's event comes first.
     fn find_for(&mut self, rec: Tid) -> Option<usize> {
+        match self.find_within(rec, usize::MAX) {
+            Lookup::Found(i) => Some(i),
+            Lookup::NotNext | Lookup::Beyond => None,
+        }
+    }
+
+    /// Like [`EventQueue::find_for`], looking at no more than `span` events
+    /// past those known to be other domains'.
+    fn find_within(&mut self, rec: Tid, span: usize) -> Lookup {
         let domain = self.domain(rec);
         // Events known not to be this domain's are skipped without a look.
         let start = self.clean_prefix.get(&domain).copied().unwrap_or(0);
         let mut clean = true;
-        for i in start.. {
-            let p = self.peek(i)?;
+        for i in start..start.saturating_add(span) {
+            let Some(p) = self.peek(i) else { return Lookup::NotNext };
             if p.event.tid() == Some(rec) {
-                return Some(i);
+                return Lookup::Found(i);
             }
             // Domains were recorded in parallel: another domain's events
             // may stand before this task's next one.
@@ -503,10 +521,16 @@ impl EventQueue {
             }
             clean = false;
             if !self.unordered_at(i) {
-                return None;
+                return Lookup::NotNext;
             }
         }
-        None
+        Lookup::Beyond
+    }
+
+    /// Whether task `rec`'s next event lies beyond the scheduler's window,
+    /// so that looking for it would read that far ahead into memory.
+    fn next_is_far(&mut self, rec: Tid) -> bool {
+        self.find_within(rec, WINDOW) == Lookup::Beyond
     }
 
     /// Whether the event at `i` of the lookahead may stand before a later
@@ -535,6 +559,14 @@ impl EventQueue {
         self.domain_of.get(&rec).copied().unwrap_or(rec)
     }
 
+    /// The next event of task `rec` if it is within the window.
+    fn peek_near(&mut self, rec: Tid) -> Option<&Positioned> {
+        match self.find_within(rec, WINDOW) {
+            Lookup::Found(i) => self.ahead.get(i),
+            Lookup::NotNext | Lookup::Beyond => None,
+        }
+    }
+
     /// The next event of task `rec` (see [`EventQueue::find_for`]).
     fn peek_for(&mut self, rec: Tid) -> Option<&Positioned> {
         let i = self.find_for(rec)?;
@@ -554,6 +586,31 @@ impl EventQueue {
     }
 }
 
+/// What looking for a task's next event found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// At this index of the lookahead.
+    Found(usize),
+    /// Another task's event comes first, or the trace ends.
+    NotNext,
+    /// Not within the limit looked at.
+    Beyond,
+}
+
+/// How far ahead in the trace the scheduler looks for events to replay; a
+/// task whose next event is further waits (see [`State::Parked`]), which
+/// bounds the events held in memory.
+const WINDOW: usize = 4096;
+
+/// What a parked task does when its next event comes within the window.
+#[derive(Debug, Clone)]
+enum Continuation {
+    /// Leave the syscall it is stopped in (see `Session::resume_after_syscall`).
+    AfterSyscall { call: SyscallRecord, at_exit: bool },
+    /// Run user code, delivering this signal (0 for none).
+    Resume { sig: i32 },
+}
+
 /// Where a replayed task is, as the replayer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -567,6 +624,10 @@ enum State {
     Running,
     /// Inside a re-executed syscall that does not return soon (exit, vfork).
     InKernel,
+    /// Stopped between events, its next event too far ahead in the trace to
+    /// look at yet (another process runs meanwhile, e.g. the writer of the
+    /// pipe it reads): it goes on when that event comes within the window.
+    Parked,
 }
 
 /// The search for a recorded point in user code: a hardware breakpoint at
@@ -633,6 +694,8 @@ struct LiveTask {
     /// It replayed a syscall that changed which descriptors are the
     /// original outputs: written to the buffer header when it resumes.
     std_fds_changed: bool,
+    /// How it goes on, while parked.
+    parked: Option<Continuation>,
 }
 
 impl LiveTask {
@@ -651,6 +714,7 @@ impl LiveTask {
             loaded: None,
             at_vfork_exit: false,
             seccomp_regs: None,
+            parked: None,
             std_fds_changed: false,
         }
     }
@@ -686,6 +750,9 @@ struct Session {
     open_files: BTreeMap<Tid, crate::golive::OpenFiles>,
     /// SIGUSR1 asked the replay to go live.
     golive_requested: bool,
+    /// Parked tasks are let go on even with their next event far ahead:
+    /// nothing else can run.
+    unpark_anyway: bool,
     /// State digests taken at the bookmark replay stopped or went live at.
     stop_digests: Vec<scribe_trace::StateDigest>,
     /// Registers of the stopped tasks at the bookmark replay stopped at.
@@ -883,7 +950,15 @@ impl Session {
                 && !self.tasks.values().any(|t| matches!(t.state, State::Starting | State::InKernel))
                 && self.queue.peek(0).is_some()
             {
-                return Err(self.stuck());
+                // A parked task goes on rather than the replay stopping,
+                // whatever that costs in lookahead.
+                let parked = self.tasks.iter().find(|(_, t)| t.state == State::Parked).map(|(&live, _)| live);
+                let Some(live) = parked else { return Err(self.stuck()) };
+                self.unpark_anyway = true;
+                let unparked = self.unpark(live);
+                self.unpark_anyway = false;
+                unparked?;
+                continue;
             }
             let Some((live, status)) = tracee::wait_interruptible(-1)? else {
                 if tracee::take_control_signals() & (1 << 10) != 0 {
@@ -932,8 +1007,6 @@ impl Session {
     /// original stdout/stderr, bookmarks and the end of the trace.
     /// Returns the program's status once the trace is fully replayed.
     fn advance(&mut self) -> Result<Option<ExitStatus>> {
-        /// How far ahead in the trace to look for other domains' events.
-        const WINDOW: usize = 4096;
         'rescan: loop {
             if self.queue.peek(0).is_none() {
                 if self.tasks.is_empty() {
@@ -988,7 +1061,7 @@ impl Session {
                         // Killed during recording where replay has it
                         // waiting (SIGKILL has no delivery stop): kill it.
                         if x.signal == machine::SIGKILL {
-                            if let (Some(live), Some(State::AtSeccomp | State::AtStart)) = (live, state) {
+                            if let (Some(live), Some(State::AtSeccomp | State::AtStart | State::Parked)) = (live, state) {
                                 tracee::kill_task(live);
                                 self.set_state(live, State::InKernel)?;
                             }
@@ -1059,6 +1132,11 @@ impl Session {
                     continue;
                 };
                 match (&event, state) {
+                    // Its next event (or that event's serial) is in reach now.
+                    (_, Some(State::Parked)) => {
+                        self.unpark(live)?;
+                        continue 'rescan;
+                    }
                     (Event::Syscall(c), Some(State::AtSeccomp)) if is_write && earlier_write_pending => {
                         let to_terminal =
                             matches!(self.fds(c.tid).stream(c.args[0]), Some(StdStream::Stdout | StdStream::Stderr));
@@ -1235,8 +1313,13 @@ impl Session {
         }
         self.notice("the program goes live");
         for &live in &lives {
-            if matches!(self.tasks[&live].state, State::AtSeccomp | State::AtStart | State::Starting) {
-                let _ = tracee::cont(live, 0);
+            let task = &self.tasks[&live];
+            let sig = match &task.parked {
+                Some(Continuation::Resume { sig }) => *sig,
+                _ => 0,
+            };
+            if matches!(task.state, State::AtSeccomp | State::AtStart | State::Starting | State::Parked) {
+                let _ = tracee::cont(live, sig);
             }
         }
         self.tokens.clear();
@@ -1550,13 +1633,13 @@ impl Session {
     /// the kernel then saves and restores the mask exactly as it did.
     fn replay_masked_wait(&mut self, live: Tid, rec: Tid, mut regs: Regs, call: &SyscallRecord) -> Result<Option<()>> {
         let interrupted = is_restart_code(call.result) || call.result == -(machine::EINTR as i64);
+        if !interrupted {
+            return Ok(None);
+        }
         let signo = match self.queue.peek_for(rec).map(|p| &p.event) {
             Some(Event::Signal(s)) if s.origin != scribe_trace::signal_origin::FAULT => s.signo,
             _ => return Ok(None),
         };
-        if !interrupted {
-            return Ok(None);
-        }
         let mem = self.mem(live)?;
         let mask = match call.nr {
             sc::nr::RT_SIGSUSPEND => call.args[0],
@@ -1685,6 +1768,9 @@ impl Session {
     /// Resumes a task after a syscall, injecting a signal that the recording
     /// delivered right at that syscall's return.
     fn resume_after_syscall(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, at_exit: bool) -> Result<()> {
+        if self.should_park(rec) {
+            return self.park(live, Continuation::AfterSyscall { call: call.clone(), at_exit });
+        }
         self.set_state(live, State::Running)?;
         let Some(signo) = self.signal_at_syscall_exit(rec) else {
             if is_restart_code(call.result) {
@@ -1718,6 +1804,30 @@ impl Session {
         regs.rip -= 2;
         tracee::set_regs(live, &regs)?;
         Ok(())
+    }
+
+    /// Whether task `rec`, about to go on, should wait for its next event
+    /// to come within the window instead (see [`State::Parked`]).
+    fn should_park(&mut self, rec: Tid) -> bool {
+        !self.unpark_anyway && self.queue.next_is_far(rec)
+    }
+
+    fn park(&mut self, live: Tid, how: Continuation) -> Result<()> {
+        self.task_mut(live)?.parked = Some(how);
+        self.set_state(live, State::Parked)
+    }
+
+    /// Lets a parked task go on as it would have when it was parked.
+    fn unpark(&mut self, live: Tid) -> Result<()> {
+        let Some(how) = self.task_mut(live)?.parked.take() else { return Ok(()) };
+        let rec = self.rec(live)?;
+        match how {
+            Continuation::AfterSyscall { call, at_exit } => self.resume_after_syscall(live, rec, &call, at_exit),
+            Continuation::Resume { sig } => {
+                self.set_state(live, State::Running)?;
+                self.resume(live, sig)
+            }
+        }
     }
 
     /// The registers of a task at its syscall's exit stop, letting it get
@@ -1944,7 +2054,8 @@ impl Session {
         let mut batch: Vec<Positioned> = Vec::new();
         let mut size = 0u64;
         loop {
-            let (call_size, serial_index) = match self.queue.peek_for(rec) {
+            // A batch was written in one piece: its next call is near.
+            let (call_size, serial_index) = match self.queue.peek_near(rec) {
                 Some(Positioned { event: Event::Buffered(call), .. }) => (Some(syscallbuf::encoded_size(call)), None),
                 Some(Positioned { event: Event::Resource(_), index, .. }) => (None, Some(*index)),
                 _ => break,
@@ -2022,14 +2133,18 @@ impl Session {
         if std::mem::take(&mut self.task_mut(live)?.std_fds_changed) {
             self.write_std_fds(live)?;
         }
-        self.load_buffer(live)?;
         let rec = self.rec(live)?;
+        if self.should_park(rec) {
+            return self.park(live, Continuation::Resume { sig });
+        }
+        self.load_buffer(live)?;
         let armed = self.task(live)?.armed.as_ref().map(|a| (a.rip, a.fingerprint));
         let version = self.queue.reader.format_version();
         let deep = version >= 4;
         // The search for the next point, built (with a copy of its state)
-        // only when it is not the one already armed.
-        let (wanted, search) = match self.queue.peek_for(rec).map(|p| &p.event) {
+        // only when it is not the one already armed. (A point is written
+        // right after the batch drained at it, so it is near.)
+        let (wanted, search) = match self.queue.peek_near(rec).map(|p| &p.event) {
             Some(Event::Preempt(p)) if Some((p.rip, p.fingerprint)) != armed => {
                 // From format 6 the state ends with the pointed memory; a
                 // state whose layout word does not fit gets no check.
