@@ -274,14 +274,15 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard)",
+                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} file mappings of files on disk",
                     outcome.events,
                     outcome.max_lookahead,
                     outcome.preemptions,
                     outcome.signal_points,
                     outcome.breakpoint_hits,
                     outcome.point_checks,
-                    outcome.guard_hits
+                    outcome.guard_hits,
+                    outcome.files_mapped_itself
                 );
             }
             match outcome.stopped_at {

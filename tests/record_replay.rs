@@ -312,6 +312,30 @@ fn every_level_replays() {
     }
 }
 
+/// Replay maps big private file mappings from the file on disk (libc and
+/// /usr/bin/ls here) instead of copying them in; a portable trace, which
+/// holds the contents, copies them; both replay what the recording printed.
+#[test]
+fn big_file_mappings_map_the_file_on_disk_unless_the_trace_holds_it() {
+    let mapped_from_disk = |opts: &[&str]| -> u64 {
+        let dir = tmpdir();
+        let trace = dir.path().join("t.scribe");
+        let rec = record_with(&trace, opts, &argv![program("mmapfile"), dir.path().join("mapped.bin")], None);
+        assert!(rec.status.success(), "{}", show(&rec));
+        let rep = replay_with(&["--stats"], &trace);
+        assert_same_run(&rec, &rep, "mmapfile");
+        let err = stderr_str(&rep);
+        let count = err
+            .trim_end()
+            .split(", ")
+            .find_map(|part| part.strip_suffix(" file mappings of files on disk"))
+            .unwrap_or_else(|| panic!("no count of file mappings in {err}"));
+        count.trim().parse().unwrap()
+    };
+    assert!(mapped_from_disk(&[]) >= 2, "libc and ls should be mapped from disk");
+    assert_eq!(mapped_from_disk(&["--portable"]), 0);
+}
+
 #[test]
 fn portable_trace_replays_after_mapped_file_changed() {
     let dir = tmpdir();

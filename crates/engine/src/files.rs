@@ -141,6 +141,14 @@ impl FileStore {
         Ok(())
     }
 
+    /// The path of file `id` when replay uses the file on disk (checked to
+    /// have the recorded content); `None` when the trace holds the content.
+    pub fn on_disk_path(&mut self, id: u32) -> Result<Option<&[u8]>> {
+        self.verify(id)?;
+        let record = self.record(id)?;
+        Ok(record.contents.is_none().then_some(record.path.as_slice()))
+    }
+
     /// Reads up to `len` bytes of file `id` at `offset` (short at end of file).
     pub fn read(&mut self, id: u32, offset: u64, len: u64) -> Result<Vec<u8>> {
         self.verify(id)?;

@@ -111,6 +111,9 @@ pub struct ReplayOutcome {
     pub max_lookahead: usize,
     /// In-task point checks installed (each spares a trap per pass).
     pub point_checks: u64,
+    /// File mappings made by mapping the file on disk (the others are
+    /// copied from the recorded or checked content).
+    pub files_mapped_itself: u64,
     /// Checks removed because a branch led into the bytes they cover.
     pub guard_hits: u64,
     /// Set when replay stopped before the program's end.
@@ -282,6 +285,7 @@ impl Replayer {
             breakpoint_hits: 0,
             signal_points: 0,
             point_checks: 0,
+            files_mapped_itself: 0,
             guard_hits: 0,
             buffers: Default::default(),
             buffered: 0,
@@ -318,6 +322,7 @@ impl Replayer {
             signal_points: session.signal_points,
             max_lookahead: session.queue.max_lookahead,
             point_checks: session.point_checks,
+            files_mapped_itself: session.files_mapped_itself,
             guard_hits: session.guard_hits,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
@@ -774,6 +779,7 @@ struct Session {
     breakpoint_hits: u64,
     signal_points: u64,
     point_checks: u64,
+    files_mapped_itself: u64,
     guard_hits: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
     buffers: std::collections::BTreeSet<Tid>,
@@ -1540,6 +1546,7 @@ impl Session {
                 self.echo_output(live, rec, call)?;
                 false
             }
+            Policy::Execute if nr == sc::nr::MMAP && self.map_file_itself(live, rec, regs, call, p)? => true,
             Policy::Execute | Policy::ExecuteThenEmulate => {
                 let mut regs = regs;
                 let placed = nr == sc::nr::MMAP || nr == sc::nr::MREMAP;
@@ -1907,6 +1914,89 @@ impl Session {
         }
         tracee::set_syscall_args(regs, &args);
         Ok(())
+    }
+
+    /// A private mapping of a file replay reads from disk, big enough that
+    /// mapping the file beats copying it (see `map_file_itself`).
+    fn maps_file_itself(&mut self, rec: Tid, call: &SyscallRecord) -> Result<Option<Vec<u8>>> {
+        /// Mapping the file costs four ptrace stops more than copying it,
+        /// about what copying 64 KiB into the task costs.
+        const MIN_LEN: u64 = 64 << 10;
+        const MAP_TYPE: u64 = 0x3;
+        let flags = call.args[3];
+        if call.result < 0 || flags & machine::MAP_ANONYMOUS != 0 || flags & MAP_TYPE != machine::MAP_PRIVATE || call.args[1] < MIN_LEN {
+            return Ok(None);
+        }
+        let Some(Positioned { event: Event::MapFile(map), .. }) = self.queue.peek_for(rec) else { return Ok(None) };
+        let (Some(id), addr, offset) = (map.file_id, map.addr, map.offset) else { return Ok(None) };
+        if addr != call.result as u64 || offset != call.args[5] {
+            return Ok(None);
+        }
+        let path = self.queue.files.on_disk_path(id)?;
+        Ok(path.filter(|p| !p.contains(&0)).map(|p| [p, &[0]].concat()))
+    }
+
+    /// Replays an mmap of a file that is on disk with the recorded content
+    /// by mapping that file, where the general way maps anonymous memory
+    /// and copies the content in (for `make`, 245 MB copied through
+    /// /proc/PID/mem, most of it never read). The task has no descriptor
+    /// for the file (its open was emulated), so the mmap becomes an openat
+    /// of the path (written below the stack's red zone, then put back),
+    /// followed by the mmap itself and a close, all run through the
+    /// program's own `syscall` instruction. Returns false, with nothing
+    /// done, where this does not apply; the task ends at the mmap's exit
+    /// stop with the program's registers, as the general way leaves it.
+    fn map_file_itself(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<bool> {
+        const AT_FDCWD: u64 = -100i64 as u64;
+        const O_RDONLY_CLOEXEC: u64 = 0o2000000;
+        const RED_ZONE: u64 = 128;
+        let Some(path) = self.maps_file_itself(rec, call)? else { return Ok(false) };
+        let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
+        let mem = self.mem(live)?;
+        let Ok(saved) = mem.read(scratch, path.len()) else { return Ok(false) };
+        if mem.write(scratch, &path).is_err() {
+            return Ok(false);
+        }
+        let mut open = regs;
+        open.orig_rax = u64::from(sc::nr::OPENAT);
+        tracee::set_syscall_args(&mut open, &[AT_FDCWD, scratch, O_RDONLY_CLOEXEC, 0, 0, 0]);
+        tracee::set_regs(live, &open)?;
+        tracee::cont_syscall(live, 0)?;
+        let mut exit = self.wait_syscall_exit(live, rec, p)?;
+        let fd = exit.rax as i64;
+        let addr = call.result as u64;
+        let [_, len, prot, flags, _, offset] = call.args;
+        let fixed = (flags & !machine::MAP_FIXED_NOREPLACE) | machine::MAP_FIXED;
+        let mut mapped = -1;
+        if fd >= 0 {
+            (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), [addr, len, prot, fixed, fd as u64, offset])?;
+            (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [fd as u64, 0, 0, 0, 0, 0])?;
+        }
+        self.mem(live)?.write(scratch, &saved)?;
+        if mapped as u64 != addr {
+            // The task could not open or map it (another root, a mount
+            // namespace): the general way, from the copy replay checked.
+            let mut anon = call.args;
+            anon[0] = addr;
+            anon[3] = (fixed & !(machine::MAP_SHARED | 0x3)) | machine::MAP_PRIVATE | machine::MAP_ANONYMOUS;
+            anon[4] = u64::MAX;
+            anon[5] = 0;
+            (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), anon)?;
+            if mapped as u64 != addr {
+                let what = format!("re-executed mmap returned {mapped}, recorded {}", call.result);
+                return Err(self.divergence(rec, Some(live), what, Some(p), describe_stop(call.nr, &call.args)));
+            }
+            self.fill_mapping(live, rec)?;
+        } else {
+            let map = self.queue.take_for(rec).expect("peeked event exists");
+            self.remember(&map);
+            self.files_mapped_itself += 1;
+        }
+        exit.rax = addr;
+        exit.orig_rax = u64::from(call.nr);
+        tracee::set_syscall_args(&mut exit, &call.args);
+        tracee::set_regs(live, &exit)?;
+        Ok(true)
     }
 
     /// Fills a replayed file mapping with the recorded content.

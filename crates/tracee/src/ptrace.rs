@@ -337,6 +337,39 @@ pub fn remote_syscall(tid: Tid, insn: u64, nr: u64, args: [u64; 6]) -> Result<i6
     Ok(result)
 }
 
+/// From a syscall-exit stop whose registers are `at_exit`, runs one more
+/// system call through the same `syscall` instruction and returns its
+/// result (a negative errno on failure); the tracee is left at that call's
+/// exit stop, with the call's registers.
+///
+/// The instruction must be one the seccomp filter traces (the call stops
+/// there first). Signals that arrive meanwhile are discarded, as replay
+/// discards every signal it did not inject.
+pub fn syscall_again(tid: Tid, at_exit: &Regs, nr: u64, args: [u64; 6]) -> Result<(i64, Regs)> {
+    let mut regs = *at_exit;
+    regs.rip = at_exit.rip.wrapping_sub(2);
+    regs.rax = nr;
+    regs.orig_rax = u64::MAX;
+    set_syscall_args(&mut regs, &args);
+    set_regs(tid, &regs)?;
+    cont(tid, 0)?;
+    loop {
+        match wait(tid)?.1 {
+            WaitStatus::Event(PtraceEvent::Seccomp) => cont_syscall(tid, 0)?,
+            WaitStatus::SyscallStop => {
+                let regs = get_regs(tid)?;
+                return Ok((regs.rax as i64, regs));
+            }
+            WaitStatus::Exited(_) | WaitStatus::Signaled { .. } | WaitStatus::Event(PtraceEvent::Exit) => {
+                return Err(TraceeError::Gone { tid, op: "syscall run again" })
+            }
+            WaitStatus::Signal(_) => cont(tid, 0)?,
+            // Any other event stop of this call: go on to its exit.
+            WaitStatus::Event(_) => cont_syscall(tid, 0)?,
+        }
+    }
+}
+
 /// Sends `signal` to one thread (tgkill); errors are ignored because the
 /// thread may have exited meanwhile.
 pub fn signal_thread(tgid: Tid, tid: Tid, signal: i32) {
