@@ -659,6 +659,21 @@ fn every_kind_of_shared_resource_gets_rendezvous_serials() {
         tids.len()
     };
     assert!(users("ipc") >= 2 && users("unix address") >= 2, "ipc by {}, unix address by {}", users("ipc"), users("unix address"));
+    // The eventfd and the socketpair (one id for both ends) are
+    // descriptions that the child writes and the parent reads.
+    assert_eq!(r.field("eventfd:"), "3 (8 bytes); socketpair: pair (4 bytes)");
+    let mut file_users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut last = "";
+    for line in profile.lines() {
+        if line.starts_with('[') {
+            last = line.split(']').next().unwrap_or("");
+        } else if let Some(rest) = line.trim_start().strip_prefix("resource lock, type = file, id = ") {
+            let id = rest.split(',').next().unwrap_or("");
+            file_users.entry(id.to_string()).or_default().insert(last.to_string());
+        }
+    }
+    let shared = file_users.values().filter(|tids| tids.len() >= 2).count();
+    assert!(shared >= 2, "descriptions used by two processes: {file_users:?}");
 
     // Move the child's semop (its serial on the semaphore) far ahead.
     let gap = dir.path().join("gap.scribe");

@@ -3,9 +3,12 @@
  * variable), the memory map (mmap, munmap), the files table (open,
  * close), inodes (stat of the same file from two processes), pids and
  * parent pids (fork, wait), a System V semaphore and shared memory
- * segment, and a unix socket address (bind in the parent, connect in the
- * child). Prints what each step saw. argv[1]: a directory for the files. */
+ * segment, a unix socket address (bind in the parent, connect in the
+ * child), and descriptions made without open: an eventfd and a
+ * socketpair the child writes and the parent reads. Prints what each step
+ * saw. argv[1]: a directory for the files. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -72,8 +76,15 @@ int main(int argc, char **argv) {
     if (bind(server, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(server, 1) != 0)
         return 3;
 
+    int efd = eventfd(0, 0);
+    int pair[2];
+    if (efd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+        return 6;
     pid_t child = fork();
     if (child == 0) {
+        uint64_t three = 3;
+        if (write(efd, &three, sizeof three) != sizeof three || send(pair[1], "pair", 4, 0) != 4)
+            _exit(7);
         struct stat st;
         stat(path, &st);
         struct sembuf down = {0, -1, 0};
@@ -88,6 +99,11 @@ int main(int argc, char **argv) {
         close(c);
         _exit(0);
     }
+    uint64_t counted = 0;
+    char from_pair[8] = {0};
+    ssize_t got_counted = read(efd, &counted, sizeof counted);
+    ssize_t got_pair = recv(pair[0], from_pair, 4, MSG_WAITALL);
+    printf("eventfd: %lld (%zd bytes); socketpair: %.4s (%zd bytes)\n", (long long)counted, got_counted, from_pair, got_pair);
     int conn = accept(server, NULL, NULL);
     char got[128] = {0};
     ssize_t n = read(conn, got, sizeof got - 1);

@@ -16,7 +16,7 @@
 //! | ipc | the System V object id | shm*, sem*, msg* |
 //! | unix address | a hash of the socket path | bind, connect to an AF_UNIX address |
 //! | inode | device and inode number | stat, fstat, newfstatat, statx results |
-//! | file | the open file description, numbered by open | read, write, readv, writev, lseek, getdents64 |
+//! | file | the open file description, numbered when made (open, socket, accept, eventfd, memfd...; one number for both ends of a socketpair) | read, write, readv, writev, lseek, getdents64, send/recv family |
 //!
 //! Files opened by name get their inode's serial from the stat the
 //! syscall buffer makes before a buffered open; a stopped open has none.
@@ -28,9 +28,12 @@ use scribe_trace::{resource_kind, SyscallRecord, Tid};
 
 use crate::fdmodel::FdTable;
 
-/// The open file descriptions (what `open` creates: a file and an offset)
-/// each process's descriptors refer to, numbered in the order they were
-/// opened, followed through dup, close, fork and exec.
+/// The open file descriptions (what `open` creates: a file and an offset;
+/// or a socket, eventfd, timerfd...) each process's descriptors refer to,
+/// numbered in the order they were made, followed through dup, close,
+/// fork and exec. Both ends of a socketpair get one number: what one end
+/// sends the other receives, so that is the order to keep. (Pipes have
+/// serials of their own.)
 #[derive(Debug, Default)]
 pub struct OpenFiles {
     tables: BTreeMap<Tid, FdTable<u64>>,
@@ -43,22 +46,44 @@ impl OpenFiles {
     /// an open made.
     pub fn follow(&mut self, call: &SyscallRecord, tgid: Tid) -> Option<u64> {
         const O_CLOEXEC: u64 = 0o2000000;
+        const MFD_CLOEXEC: u64 = 1;
         let table = self.tables.entry(tgid).or_default();
         if call.result < 0 {
             return None;
         }
+        let a = &call.args;
+        // The flags argument of a call that makes one descriptor, and the
+        // close-on-exec bit in it (O_CLOEXEC's value, but for memfd).
+        let made = match call.nr {
+            nr::OPEN | nr::SOCKET => Some((a[1], O_CLOEXEC)),
+            nr::OPENAT => Some((a[2], O_CLOEXEC)),
+            nr::ACCEPT4 => Some((a[3], O_CLOEXEC)),
+            nr::EVENTFD2 | nr::TIMERFD_CREATE => Some((a[1], O_CLOEXEC)),
+            nr::SIGNALFD4 if a[0] as i64 == -1 => Some((a[3], O_CLOEXEC)),
+            nr::EPOLL_CREATE1 | nr::INOTIFY_INIT1 => Some((a[0], O_CLOEXEC)),
+            nr::MEMFD_CREATE => Some((a[1], MFD_CLOEXEC)),
+            nr::CREAT | nr::ACCEPT | nr::EVENTFD | nr::EPOLL_CREATE | nr::INOTIFY_INIT | nr::USERFAULTFD => Some((0, O_CLOEXEC)),
+            nr::SIGNALFD if a[0] as i64 == -1 => Some((0, O_CLOEXEC)),
+            _ => None,
+        };
+        if let Some((flags, cloexec_bit)) = made {
+            self.next += 1;
+            table.insert_opened(call.result as u64, self.next, flags & cloexec_bit != 0);
+            return None;
+        }
         match call.nr {
-            nr::OPEN | nr::OPENAT | nr::CREAT => {
-                let flags = match call.nr {
-                    nr::OPEN => call.args[1],
-                    nr::OPENAT => call.args[2],
-                    _ => 0,
-                };
+            nr::SOCKETPAIR => {
+                // The two descriptors the call wrote, as ints.
+                let fds = call.outputs.iter().find(|o| o.addr == a[3]).filter(|o| o.bytes.len() >= 8)?;
                 self.next += 1;
-                table.insert_opened(call.result as u64, self.next, flags & O_CLOEXEC != 0);
+                for end in fds.bytes[..8].chunks(4) {
+                    let fd = u32::from_le_bytes(end.try_into().expect("4 bytes"));
+                    table.insert_opened(u64::from(fd), self.next, a[1] & O_CLOEXEC != 0);
+                }
                 None
             }
-            nr::READ | nr::WRITE | nr::READV | nr::WRITEV | nr::LSEEK | nr::GETDENTS64 => table.get(call.args[0]),
+            nr::READ | nr::WRITE | nr::READV | nr::WRITEV | nr::LSEEK | nr::GETDENTS64 | nr::SENDTO | nr::RECVFROM
+            | nr::SENDMSG | nr::RECVMSG | nr::SENDMMSG | nr::RECVMMSG => table.get(a[0]),
             other => {
                 table.apply(other, &call.args, call.result);
                 None
@@ -287,5 +312,25 @@ mod tests {
         files.follow(&call(nr::CLOSE, [3, 0, 0, 0, 0, 0], 0), 5);
         assert_eq!(files.follow(&read(3), 5), None);
         assert_eq!(files.follow(&read(9), 5), None, "never opened here (a pipe, stdin)");
+    }
+
+    #[test]
+    fn sockets_eventfds_and_both_ends_of_a_socketpair_are_descriptions() {
+        let mut files = OpenFiles::default();
+        let send = |fd: u64| call(nr::SENDTO, [fd, 0, 4, 0, 0, 0], 4);
+        files.follow(&call(nr::SOCKET, [1, 1 | 0o2000000, 0, 0, 0, 0], 3), 5);
+        let socket = files.follow(&send(3), 5).expect("a socket");
+        files.follow(&call(nr::EVENTFD2, [0, 0, 0, 0, 0, 0], 4), 5);
+        let eventfd = files.follow(&call(nr::WRITE, [4, 0, 8, 0, 0, 0], 8), 5).expect("an eventfd");
+        assert_ne!(socket, eventfd);
+        let mut pair = call(nr::SOCKETPAIR, [1, 1, 0, 0x1000, 0, 0], 0);
+        pair.outputs.push(scribe_trace::MemBytes { addr: 0x1000, bytes: [6u32.to_le_bytes(), 7u32.to_le_bytes()].concat() });
+        files.follow(&pair, 5);
+        let end = files.follow(&send(6), 5).expect("one end");
+        assert_eq!(files.follow(&call(nr::RECVFROM, [7, 0, 4, 0, 0, 0], 4), 5), Some(end), "the other end");
+        assert!(end != socket && end != eventfd);
+        files.exec(5);
+        assert_eq!(files.follow(&send(3), 5), None, "SOCK_CLOEXEC");
+        assert_eq!(files.follow(&send(6), 5), Some(end));
     }
 }
