@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, resource_kind, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    BookmarkRecord, PreemptRecord, StateDigest, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter,
+    BookmarkRecord, PreemptRecord, StateDigest, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -352,7 +352,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         }
         other => other.into(),
     })?;
-    let writer = match TraceWriter::create(&output, &header) {
+    let writer = match TraceWriter::create(&output, &header).and_then(BackgroundWriter::spawn) {
         Ok(w) => w,
         Err(e) => {
             tracee::kill_task(tid);
@@ -423,7 +423,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
             for &tid in session.tasks.keys() {
                 tracee::kill_task(tid);
             }
-            let _ = session.writer.push(&Event::End(EndRecord { reason: end_reason::ERROR, message: err.to_string() }));
+            let _ = session.writer.push(Event::End(EndRecord { reason: end_reason::ERROR, message: err.to_string() }));
             let _ = session.writer.finish();
             Err(err)
         }
@@ -649,7 +649,7 @@ impl Domain {
 /// ran user code, and replay follows it. Tasks blocked in the kernel do not
 /// hold the token, so a thread waiting in `read` or `futex` lets others run.
 struct Session {
-    writer: TraceWriter,
+    writer: BackgroundWriter,
     files: FileTable,
     tasks: BTreeMap<Tid, Task>,
     level: u8,
@@ -727,11 +727,12 @@ impl Session {
             },
             _ => Vec::new(),
         };
-        self.writer.push(&event)?;
-        if let Some(tid) = event.tid() {
+        let tid = event.tid();
+        self.writer.push(event)?;
+        if let Some(tid) = tid {
             for (kind, id) in used {
                 let serial = self.serial_event(tid, kind, id);
-                self.writer.push(&serial)?;
+                self.writer.push(serial)?;
             }
         }
         Ok(())

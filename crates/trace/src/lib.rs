@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod background;
 pub mod codec;
 pub mod error;
 pub mod event;
@@ -57,6 +58,7 @@ pub mod format;
 pub mod reader;
 pub mod writer;
 
+pub use background::BackgroundWriter;
 pub use codec::{DecodeError, DecodeErrorKind, Decoder, Encoder, Wire};
 pub use error::TraceError;
 pub use event::*;

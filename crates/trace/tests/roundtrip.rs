@@ -270,3 +270,70 @@ fn writer_reports_io_errors_and_then_refuses() {
     assert!(w.push(&small_event(0)).is_err());
     assert!(w.flush().is_err());
 }
+
+/// A writer whose bytes stay readable after it moved to another thread.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn background_writer_writes_the_same_bytes_as_the_writer_it_wraps() {
+    let events: Vec<Event> = (0..5000).map(small_event).collect();
+    let mut direct = TraceWriter::from_writer(Vec::new(), &header()).unwrap();
+    let shared = Shared::default();
+    let mut background = BackgroundWriter::spawn(TraceWriter::from_writer(shared.clone(), &header()).unwrap()).unwrap();
+    for (i, event) in events.iter().enumerate() {
+        direct.push(event).unwrap();
+        background.push(event.clone()).unwrap();
+        if i == 1234 {
+            direct.flush().unwrap();
+            // A flush waits until everything pushed is in the output.
+            let size = background.flush().unwrap();
+            assert_eq!(size, shared.0.lock().unwrap().len() as u64);
+            assert_eq!(size, direct.bytes_written());
+        }
+    }
+    assert_eq!(background.events_written(), 5000);
+    let size = background.finish().unwrap();
+    let expected = direct.into_inner().unwrap();
+    let written = shared.0.lock().unwrap().clone();
+    assert_eq!(size, written.len() as u64);
+    assert!(written == expected, "the background writer's trace differs");
+    let mut reader = TraceReader::from_reader(&written[..]).unwrap();
+    assert_eq!(reader.by_ref().count(), 5000);
+}
+
+#[test]
+fn background_writer_reports_the_threads_io_error_and_then_refuses() {
+    struct Failing;
+    impl std::io::Write for Failing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // Room for the file header only.
+            if buf.len() > 200 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = BackgroundWriter::spawn(TraceWriter::from_writer(Failing, &header()).unwrap()).unwrap();
+    let incompressible = Event::Exec(ExecRecord { stack: Rng::new(3).bytes(5000), ..Default::default() });
+    w.push(incompressible).unwrap();
+    let err = w.flush().unwrap_err();
+    assert!(err.to_string().contains("writing chunk at offset"), "{err}");
+    assert!(w.flush().is_err());
+    let later = (0..1000).try_for_each(|i| w.push(small_event(i)));
+    assert!(later.is_err(), "pushes after the error must fail once they reach the thread");
+    assert!(w.finish().is_err());
+}
