@@ -674,6 +674,28 @@ fn every_kind_of_shared_resource_gets_rendezvous_serials() {
     }
     let shared = file_users.values().filter(|tids| tids.len() >= 2).count();
     assert!(shared >= 2, "descriptions used by two processes: {file_users:?}");
+    // The child renamed and chmodded the file by name: both calls carry the
+    // file's inode serial, and the parent's stat of the new name comes after.
+    let status = r.field("child status:");
+    assert!(status.starts_with("0;") && status.ends_with("mode 600"), "{status}");
+    let mut inode_uses: Vec<(String, String, u64)> = Vec::new(); // (call line, id, serial)
+    let mut call = "";
+    for line in profile.lines() {
+        if line.starts_with('[') {
+            call = line;
+        } else if let Some(rest) = line.trim_start().strip_prefix("resource lock, type = inode, id = ") {
+            let (id, serial) = rest.split_once(", serial = ").unwrap();
+            inode_uses.push((call.to_string(), id.to_string(), serial.parse().unwrap()));
+        }
+    }
+    let by_call = |name: &str| inode_uses.iter().find(|(c, _, _)| c.contains(name)).unwrap_or_else(|| panic!("no inode serial on {name}: {inode_uses:?}"));
+    let (rename_line, file, rename_serial) = by_call("] rename(");
+    let (_, chmod_file, chmod_serial) = by_call("] chmod(");
+    assert_eq!(chmod_file, file);
+    assert!(chmod_serial > rename_serial);
+    let child = rename_line.split(']').next().unwrap();
+    let parent_stat = inode_uses.iter().find(|(c, id, serial)| id == file && !c.starts_with(child) && serial > chmod_serial);
+    assert!(parent_stat.is_some(), "the parent's stat of the moved file has no later serial: {inode_uses:?}");
 
     // Move the child's semop (its serial on the semaphore) far ahead.
     let gap = dir.path().join("gap.scribe");

@@ -5,7 +5,9 @@
  * parent pids (fork, wait), a System V semaphore and shared memory
  * segment, a unix socket address (bind in the parent, connect in the
  * child), and descriptions made without open: an eventfd and a
- * socketpair the child writes and the parent reads. Prints what each step
+ * socketpair the child writes and the parent reads; and an inode changed by
+ * name (the child renames and chmods the file the parent stats after).
+ * Prints what each step
  * saw. argv[1]: a directory for the files. */
 #include <pthread.h>
 #include <stdint.h>
@@ -80,6 +82,8 @@ int main(int argc, char **argv) {
     int pair[2];
     if (efd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
         return 6;
+    char moved[4200];
+    snprintf(moved, sizeof moved, "%s.moved", path);
     pid_t child = fork();
     if (child == 0) {
         uint64_t three = 3;
@@ -87,6 +91,8 @@ int main(int argc, char **argv) {
             _exit(7);
         struct stat st;
         stat(path, &st);
+        if (rename(path, moved) != 0 || chmod(moved, 0600) != 0)
+            _exit(8);
         struct sembuf down = {0, -1, 0};
         semop(sem, &down, 1);
         int c = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -111,10 +117,10 @@ int main(int argc, char **argv) {
     int status;
     waitpid(child, &status, 0);
     struct stat st;
-    stat(path, &st);
+    stat(moved, &st);
     printf("from the socket: %.*s\n", (int)(n > 0 ? n : 0), got);
     printf("semaphore: %d\n", semctl(sem, 0, GETVAL));
-    printf("child status: %d; file size %lld\n", WEXITSTATUS(status), (long long)st.st_size);
+    printf("child status: %d; file size %lld, mode %o\n", WEXITSTATUS(status), (long long)st.st_size, st.st_mode & 0777);
     shmdt(seg);
     shmctl(shm, IPC_RMID, NULL);
     semctl(sem, 0, IPC_RMID);

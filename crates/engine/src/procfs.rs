@@ -88,6 +88,29 @@ pub fn kernel_release() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
+/// The device and inode numbers of the file `path` names for task `tid`
+/// (relative to its descriptor `dirfd`, or its working directory for
+/// `AT_FDCWD`; absolute paths from its root), following a final symbolic
+/// link if `follow`; `None` if there is no such file.
+pub fn inode_of(tid: Tid, dirfd: i64, path: &[u8], follow: bool) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    const AT_FDCWD: i64 = -100;
+    if path.is_empty() {
+        return None;
+    }
+    let start = match (path.first(), dirfd) {
+        (Some(b'/'), _) => format!("/proc/{tid}/root"),
+        (_, AT_FDCWD) => format!("/proc/{tid}/cwd/"),
+        (_, fd) if fd >= 0 => format!("/proc/{tid}/fd/{fd}/"),
+        _ => return None,
+    };
+    let full = [start.as_bytes(), path].concat();
+    let full = std::path::Path::new(std::ffi::OsStr::from_bytes(&full));
+    let meta = if follow { std::fs::metadata(full) } else { std::fs::symlink_metadata(full) };
+    meta.ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// Where descriptor `fd` of task `tid` points (the /proc/TID/fd link, such
 /// as a path or `pipe:[1234]`), or `None` when it is not open.
 pub fn fd_target(tid: Tid, fd: u64) -> Option<String> {

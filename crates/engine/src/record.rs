@@ -483,6 +483,20 @@ struct Pending {
     regs_digest: Option<u64>,
     /// Inodes of the pipes it works on (their serials are taken at its exit).
     pipes: Vec<u64>,
+    /// Inodes of the files it changes by name, looked up before it runs.
+    named: Vec<u64>,
+}
+
+/// The inode ids of the files `names` lead to for task `tid` now (names
+/// that lead nowhere are left out).
+fn named_inodes(tid: Tid, mem: &TraceeMemory, names: &[resources::Name]) -> Vec<u64> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let path = mem.read_cstr(name.path, 4096);
+            procfs::inode_of(tid, name.dirfd, &path, name.follow).map(|(dev, ino)| resources::inode_id(dev, ino))
+        })
+        .collect()
 }
 
 /// A signal that arrived while its task ran user code, held until the
@@ -1360,7 +1374,8 @@ impl Session {
         let tgid = task.tgid;
         let pipes = self.pipes_used(tid, tgid, nr, &args);
         let task = self.task(tid)?;
-        let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)), pipes };
+        let named = named_inodes(tid, &task.mem, &resources::named_inodes(nr, &args).0);
+        let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)), pipes, named };
         if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
             // These never return: record them now.
             let is_leader = task.tgid == tid;
@@ -1582,7 +1597,12 @@ impl Session {
         } else {
             None
         };
-        let Pending { nr, args, inputs, regs_digest, pipes } = pending;
+        let Pending { nr, args, inputs, regs_digest, pipes, mut named } = pending;
+        if result >= 0 {
+            named.extend(named_inodes(tid, &self.task(tid)?.mem, &resources::named_inodes(nr, &args).1));
+        } else {
+            named.clear();
+        }
         self.fds(tgid).apply(nr, &args, result);
         if let Some(table) = self.pipes.get_mut(&tgid) {
             table.apply(nr, &args, result);
@@ -1592,6 +1612,9 @@ impl Session {
             // Taken at the exit, in the order this recorder sees exits: one
             // order of the pipe's operations that agrees with every task's.
             events.push(self.serial_event(tid, resource_kind::PIPE, id));
+        }
+        for id in named {
+            events.push(self.serial_event(tid, resource_kind::INODE, id));
         }
         events.extend(map.map(Event::MapFile));
         if std::mem::take(&mut self.task(tid)?.std_write) {

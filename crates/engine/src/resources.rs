@@ -20,6 +20,10 @@
 //!
 //! Files opened by name get their inode's serial from the stat the
 //! syscall buffer makes before a buffered open; a stopped open has none.
+//! Calls that change a file through its name (unlink, rename, mkdir,
+//! chmod, truncate...) get the serial of the inode the name leads to,
+//! looked up by the recorder before the call for names that go away and
+//! after it for names it makes (see [`named_inodes`]).
 
 use std::collections::BTreeMap;
 
@@ -167,8 +171,52 @@ pub fn used(call: &SyscallRecord, tgid: Tid, read: impl Fn(u64, usize) -> Option
     out
 }
 
-/// The id of an inode: its number mixed with its device (as `stat` encodes it).
-fn inode_id(dev: u64, ino: u64) -> u64 {
+/// A name a syscall works on: where to look up its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name {
+    /// The directory descriptor relative names start from (`AT_FDCWD`: -100).
+    pub dirfd: i64,
+    /// The address of the path in the tracee.
+    pub path: u64,
+    /// Whether a symbolic link at the end of the path is followed.
+    pub follow: bool,
+}
+
+/// The names syscall `nr` with `args` changes, as the names to look up
+/// before it runs (those it may remove or replace, and those whose inode
+/// it changes) and after it succeeded (those it makes).
+pub fn named_inodes(nr: u32, a: &[u64; 6]) -> (Vec<Name>, Vec<Name>) {
+    const AT_FDCWD: i64 = -100;
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    const AT_SYMLINK_FOLLOW: u64 = 0x400;
+    let cwd = |path: u64, follow: bool| Name { dirfd: AT_FDCWD, path, follow };
+    let at = |dirfd: u64, path: u64, follow: bool| Name { dirfd: dirfd as i32 as i64, path, follow };
+    match nr {
+        nr::UNLINK | nr::RMDIR => (vec![cwd(a[0], false)], vec![]),
+        nr::UNLINKAT => (vec![at(a[0], a[1], false)], vec![]),
+        nr::RENAME => (vec![cwd(a[0], false), cwd(a[1], false)], vec![]),
+        nr::RENAMEAT | nr::RENAMEAT2 => (vec![at(a[0], a[1], false), at(a[2], a[3], false)], vec![]),
+        nr::LINK => (vec![cwd(a[0], false)], vec![]),
+        nr::LINKAT => (vec![at(a[0], a[1], a[4] & AT_SYMLINK_FOLLOW != 0)], vec![]),
+        nr::CHMOD | nr::CHOWN | nr::TRUNCATE | nr::UTIME | nr::UTIMES => (vec![cwd(a[0], true)], vec![]),
+        nr::LCHOWN => (vec![cwd(a[0], false)], vec![]),
+        nr::FCHMODAT => (vec![at(a[0], a[1], true)], vec![]),
+        nr::FCHMODAT2 => (vec![at(a[0], a[1], a[3] & AT_SYMLINK_NOFOLLOW == 0)], vec![]),
+        nr::FCHOWNAT => (vec![at(a[0], a[1], a[4] & AT_SYMLINK_NOFOLLOW == 0)], vec![]),
+        nr::FUTIMESAT if a[1] != 0 => (vec![at(a[0], a[1], true)], vec![]),
+        // A null path changes the descriptor's own file (futimens).
+        nr::UTIMENSAT if a[1] != 0 => (vec![at(a[0], a[1], a[3] & AT_SYMLINK_NOFOLLOW == 0)], vec![]),
+        nr::MKDIR | nr::MKNOD => (vec![], vec![cwd(a[0], false)]),
+        nr::MKDIRAT | nr::MKNODAT => (vec![], vec![at(a[0], a[1], false)]),
+        nr::SYMLINK => (vec![], vec![cwd(a[1], false)]),
+        nr::SYMLINKAT => (vec![], vec![at(a[1], a[2], false)]),
+        _ => (vec![], vec![]),
+    }
+}
+
+/// The id of an inode: its number mixed with its device (as `stat` encodes
+/// it, and `std::fs::Metadata` gives it).
+pub fn inode_id(dev: u64, ino: u64) -> u64 {
     ino ^ dev.rotate_left(40)
 }
 
@@ -312,6 +360,24 @@ mod tests {
         files.follow(&call(nr::CLOSE, [3, 0, 0, 0, 0, 0], 0), 5);
         assert_eq!(files.follow(&read(3), 5), None);
         assert_eq!(files.follow(&read(9), 5), None, "never opened here (a pipe, stdin)");
+    }
+
+    #[test]
+    fn names_are_looked_up_before_calls_that_remove_them_and_after_calls_that_make_them() {
+        const AT_FDCWD: i64 = -100;
+        let (before, after) = named_inodes(nr::RENAMEAT2, &[5, 0x10, AT_FDCWD as u64, 0x20, 0, 0]);
+        let plain = |dirfd: i64, path: u64| Name { dirfd, path, follow: false };
+        assert_eq!(before, vec![plain(5, 0x10), plain(AT_FDCWD, 0x20)]);
+        assert!(after.is_empty());
+        let (before, after) = named_inodes(nr::MKDIR, &[0x30, 0o755, 0, 0, 0, 0]);
+        assert!(before.is_empty());
+        assert_eq!(after, vec![plain(AT_FDCWD, 0x30)]);
+        // chmod follows a symbolic link; fchownat only without AT_SYMLINK_NOFOLLOW.
+        assert!(named_inodes(nr::CHMOD, &[0x40, 0o600, 0, 0, 0, 0]).0[0].follow);
+        assert!(!named_inodes(nr::FCHOWNAT, &[3, 0x40, 0, 0, 0x100, 0]).0[0].follow);
+        // utimensat with a null path works on the descriptor itself.
+        assert_eq!(named_inodes(nr::UTIMENSAT, &[3, 0, 0, 0, 0, 0]), (vec![], vec![]));
+        assert_eq!(named_inodes(nr::READ, &[3, 0, 0, 0, 0, 0]), (vec![], vec![]));
     }
 
     #[test]
