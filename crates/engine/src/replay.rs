@@ -348,6 +348,8 @@ pub fn position(p: &Positioned) -> String {
 struct EventQueue {
     reader: TraceReader,
     ahead: VecDeque<Positioned>,
+    /// The memory domain of each event of `ahead`.
+    ahead_domains: VecDeque<Option<Tid>>,
     files: FileStore,
     /// Why the stream ended, once it has.
     end: Option<String>,
@@ -374,6 +376,7 @@ impl EventQueue {
         EventQueue {
             reader,
             ahead: VecDeque::new(),
+            ahead_domains: VecDeque::new(),
             files: FileStore::default(),
             end: None,
             domain_of: Default::default(),
@@ -404,12 +407,21 @@ impl EventQueue {
                 Some(Ok(p)) => match p.event {
                     Event::Buffered(ref call) => {
                         self.after_buffered = Some(call.tid);
-                        self.ahead.push_back(p);
+                        self.push_ahead(p);
                     }
                     Event::File(record) => self.files.add(record),
                     Event::TaskStart(ref t) => {
-                        self.domain_of.entry(t.tid).or_insert(t.parent);
-                        self.ahead.push_back(p);
+                        if let std::collections::hash_map::Entry::Vacant(entry) = self.domain_of.entry(t.tid) {
+                            entry.insert(t.parent);
+                            // Its events read before (none, as the recorder
+                            // writes them) would name the wrong domain.
+                            for (q, domain) in self.ahead.iter().zip(self.ahead_domains.iter_mut()) {
+                                if q.event.tid() == Some(t.tid) {
+                                    *domain = Some(t.parent);
+                                }
+                            }
+                        }
+                        self.push_ahead(p);
                     }
                     Event::Resource(ref r) if r.kind != resource_kind::TERMINAL => {
                         // Before its syscall: the task's last event, at the
@@ -418,16 +430,16 @@ impl EventQueue {
                         match self.ahead.back() {
                             Some(last) if last.event.tid() == Some(r.tid) && matches!(last.event, Event::Syscall(_)) => {
                                 let at = self.ahead.len() - 1;
-                                self.ahead.insert(at, p);
+                                self.insert_ahead(at, p);
                             }
                             _ if after_buffered == Some(r.tid) => {
                                 self.after_buffered = after_buffered;
                                 self.buffered_serials.insert(p.index);
-                                self.ahead.push_back(p);
+                                self.push_ahead(p);
                             }
                             // Not right after its syscall (a trace written
                             // otherwise): it still counts, in trace order.
-                            _ => self.ahead.push_back(p),
+                            _ => self.push_ahead(p),
                         }
                         self.after_syscall = true;
                     }
@@ -436,9 +448,9 @@ impl EventQueue {
                     Event::Regs(_) | Event::Resource(_) => {}
                     Event::Syscall(_) => {
                         self.after_syscall = true;
-                        self.ahead.push_back(p);
+                        self.push_ahead(p);
                     }
-                    _ => self.ahead.push_back(p),
+                    _ => self.push_ahead(p),
                 },
                 Some(Err(e)) => self.end = Some(e.to_string()),
                 None if self.reader.ended_cleanly() => self.end = Some("end of the trace".into()),
@@ -448,6 +460,22 @@ impl EventQueue {
             }
         }
         self.max_lookahead = self.max_lookahead.max(self.ahead.len());
+    }
+
+    fn push_ahead(&mut self, p: Positioned) {
+        let at = self.ahead.len();
+        self.insert_ahead(at, p);
+    }
+
+    fn insert_ahead(&mut self, at: usize, p: Positioned) {
+        self.ahead_domains.insert(at, p.event.tid().map(|tid| self.domain(tid)));
+        self.ahead.insert(at, p);
+    }
+
+    /// The memory domain of the event at `i` of the lookahead (read with
+    /// it, so that walking the lookahead needs no lookup per event).
+    fn domain_at(&self, i: usize) -> Option<Tid> {
+        self.ahead_domains.get(i).copied().flatten()
     }
 
     fn peek(&mut self, n: usize) -> Option<&Positioned> {
@@ -464,6 +492,7 @@ impl EventQueue {
     /// clean prefixes true.
     fn remove(&mut self, index: usize) -> Option<Positioned> {
         let p = self.ahead.remove(index)?;
+        self.ahead_domains.remove(index);
         for clean in self.clean_prefix.values_mut() {
             if index < *clean {
                 *clean -= 1;
@@ -1038,15 +1067,30 @@ impl Session {
                     blocked.insert(domain);
                 }
             }
+            // Whether every domain waits, computed again only when `blocked`
+            // grew (this loop walks thousands of events per stop).
+            let mut checked_blocked = usize::MAX;
             for i in 0..WINDOW {
-                if domains.iter().all(|d| blocked.contains(d)) && i > 0 {
-                    // Every domain waits: nothing further ahead can run.
+                if blocked.len() != checked_blocked {
+                    checked_blocked = blocked.len();
+                    if i > 0 && domains.iter().all(|d| blocked.contains(d)) {
+                        // Every domain waits: nothing further ahead can run.
+                        break;
+                    }
+                }
+                if self.queue.peek(i).is_none() {
                     break;
                 }
-                let Some(p) = self.queue.peek(i) else { break };
+                let p = &self.queue.ahead[i];
+                let domain = self.queue.domain_at(i);
+                // Most events walked belong to a waiting domain: all that
+                // counts of them is whether they write (looked at in place).
+                if domain.is_some_and(|d| blocked.contains(&d)) && !matches!(p.event, Event::Exit(_) | Event::Bookmark(_) | Event::End(_)) {
+                    earlier_write_pending |= matches!(&p.event, Event::Syscall(c) if crate::record::is_write(c.nr));
+                    continue;
+                }
                 let event = without_data(&p.event);
                 let rec = event.tid();
-                let domain = rec.map(|r| self.queue.domain(r));
                 let live = rec.and_then(|r| self.live_of.get(&r).copied());
                 let state = live.and_then(|l| self.tasks.get(&l)).map(|t| t.state);
                 match (&event, state) {
