@@ -171,7 +171,8 @@ fn pipe_and_file_writes_are_buffered_and_replay_exactly() {
 /// 200,000 buffered calls: replay must not read all of them into memory to
 /// find cat's next event (it once held the whole trace, 206 MB for a
 /// million calls); the task waits until its event comes within the
-/// scheduler's window instead.
+/// scheduler's window instead, so what it holds is bounded by the window
+/// and one batch of buffered calls, not by the trace.
 #[test]
 fn a_reader_waiting_for_a_long_writer_does_not_make_replay_hold_the_trace() {
     require_library();
@@ -191,5 +192,7 @@ fn a_reader_waiting_for_a_long_writer_does_not_make_replay_hold_the_trace() {
     let events = number_after("replayed ");
     let ahead = number_after("at most ");
     assert!(events > 200_000, "{err}");
-    assert!(ahead < 10_000, "{ahead} of {events} events held ahead: {err}");
+    // The window (4096 events, twice when looking from a domain's first
+    // event) plus one full buffer's batch (1 MiB of 88-byte records).
+    assert!(ahead < 25_000, "{ahead} of {events} events held ahead: {err}");
 }
