@@ -1218,6 +1218,9 @@ impl Session {
                     continue;
                 }
                 let Some(live) = live else {
+                    // Its task does not run here yet: it waits, and so do
+                    // terminal writes after a write of it.
+                    earlier_write_pending |= is_write;
                     blocked.insert(domain);
                     continue;
                 };
