@@ -196,3 +196,28 @@ fn a_reader_waiting_for_a_long_writer_does_not_make_replay_hold_the_trace() {
     // event) plus one full buffer's batch (1 MiB of 88-byte records).
     assert!(ahead < 25_000, "{ahead} of {events} events held ahead: {err}");
 }
+
+/// The preload library's content goes into every trace that used it, so a
+/// rebuilt or upgraded library on disk does not make older traces
+/// unreplayable (replay once refused them: "changed since it was recorded").
+#[test]
+fn a_trace_replays_after_the_preload_library_changed_on_disk() {
+    require_library();
+    let dir = tmpdir();
+    let built = std::path::Path::new(SCRIBE).with_file_name("libscribe_preload.so");
+    let library = dir.path().join("libscribe_preload.so");
+    std::fs::copy(&built, &library).unwrap();
+    // An old file (a fresh one's content is kept in any case).
+    make_old(&library);
+    let trace = dir.path().join("t.scribe");
+    let mut command = std::process::Command::new(SCRIBE);
+    command.env("SCRIBE_PRELOAD", &library).arg("record").arg("-o").arg(&trace).arg("--").arg(system_exe("ls")).args(["-l", "/usr/bin"]);
+    let rec = run(command, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert!(buffered_lines(&trace) > 100, "the copied library was not used");
+    let mut rebuilt = std::fs::read(&library).unwrap();
+    rebuilt.extend_from_slice(&[0; 4096]);
+    std::fs::write(&library, rebuilt).unwrap();
+    let rep = replay(&trace);
+    assert_same_run(&rec, &rep, "ls after its preload library changed");
+}

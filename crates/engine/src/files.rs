@@ -28,6 +28,8 @@ pub struct FileTable {
     next_id: u32,
     portable: bool,
     start_time_ns: i64,
+    /// Paths whose content always goes into the trace.
+    kept: HashSet<Vec<u8>>,
 }
 
 /// Hashes a whole file, returning its SHA-256 and, when asked, its bytes.
@@ -51,7 +53,16 @@ fn hash_file(file: &mut File, keep: bool) -> std::io::Result<([u8; 32], Option<V
 impl FileTable {
     /// A table for a recording that started at `start_time_ns`.
     pub fn new(portable: bool, start_time_ns: i64) -> Self {
-        FileTable { by_identity: HashMap::new(), next_id: 0, portable, start_time_ns }
+        FileTable { by_identity: HashMap::new(), next_id: 0, portable, start_time_ns, kept: HashSet::new() }
+    }
+
+    /// Puts the content of the file at `path` (as /proc shows it: absolute,
+    /// symbolic links resolved) into the trace whenever it is used, so that
+    /// replay does not depend on that file staying as it is. Scribe's own
+    /// preload library is kept this way: rebuilding or upgrading Scribe
+    /// does not make older traces unreplayable.
+    pub fn keep_contents_of(&mut self, path: &[u8]) {
+        self.kept.insert(path.to_vec());
     }
 
     /// Identifies the file reachable at `open_path` (a real path or a
@@ -73,7 +84,8 @@ impl FileTable {
         let unstable = display_path.ends_with(b" (deleted)")
             || display_path.starts_with(b"/memfd:")
             || !display_path.starts_with(b"/")
-            || mtime_ns >= self.start_time_ns - RECENT_NS;
+            || mtime_ns >= self.start_time_ns - RECENT_NS
+            || self.kept.contains(display_path);
         let (sha256, contents) = hash_file(&mut file, self.portable || unstable)?;
         let id = self.next_id;
         self.next_id += 1;
@@ -213,6 +225,14 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         let mut table = FileTable::new(true, i64::MAX / 2);
         let (_, record) = table.identify(&path, b"/new.txt").unwrap().unwrap();
+        assert_eq!(record.unwrap().contents.as_deref(), Some(&b"abc"[..]));
+        // Not portable, an old file: kept only when asked for by path.
+        let mut table = FileTable::new(false, i64::MAX / 2);
+        let (_, record) = table.identify(&path, b"/old.txt").unwrap().unwrap();
+        assert_eq!(record.unwrap().contents, None);
+        let mut table = FileTable::new(false, i64::MAX / 2);
+        table.keep_contents_of(b"/old.txt");
+        let (_, record) = table.identify(&path, b"/old.txt").unwrap().unwrap();
         assert_eq!(record.unwrap().contents.as_deref(), Some(&b"abc"[..]));
     }
 }

@@ -319,9 +319,13 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
             entry
         })
         .collect();
+    let mut preload = None;
     if opts.syscall_buffer {
         match syscallbuf::locate_library() {
-            Some(library) => add_preload(&mut env, &library),
+            Some(library) => {
+                add_preload(&mut env, &library);
+                preload = std::fs::canonicalize(&library).ok();
+            }
             None => {
                 if let Some(notify) = &notify {
                     notify(&format!(
@@ -370,9 +374,13 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         libc_signal::USR2,
     ]);
     tracee::set_interval_timer(if opts.chaos { CHAOS_TICK } else { TICK });
+    let mut files = FileTable::new(opts.portable, start_time_ns as i64);
+    if let Some(library) = &preload {
+        files.keep_contents_of(library.as_os_str().as_bytes());
+    }
     let mut session = Session {
         writer,
-        files: FileTable::new(opts.portable, start_time_ns as i64),
+        files,
         tasks: BTreeMap::new(),
         level: opts.level,
         leader: tid,
