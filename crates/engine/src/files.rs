@@ -16,6 +16,7 @@ use scribe_trace::FileRecord;
 use sha2::{Digest, Sha256};
 
 use crate::error::{EngineError, Result};
+use crate::hashcache::{HashCache, Identity};
 
 /// Files modified this close to (or after) the start of recording may still
 /// change before replay, so their content goes into the trace.
@@ -30,6 +31,12 @@ pub struct FileTable {
     start_time_ns: i64,
     /// Paths whose content always goes into the trace.
     kept: HashSet<Vec<u8>>,
+    cache: HashCache,
+}
+
+/// Now, in nanoseconds since the epoch (as file times are).
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Hashes a whole file, returning its SHA-256 and, when asked, its bytes.
@@ -53,7 +60,12 @@ fn hash_file(file: &mut File, keep: bool) -> std::io::Result<([u8; 32], Option<V
 impl FileTable {
     /// A table for a recording that started at `start_time_ns`.
     pub fn new(portable: bool, start_time_ns: i64) -> Self {
-        FileTable { by_identity: HashMap::new(), next_id: 0, portable, start_time_ns, kept: HashSet::new() }
+        FileTable { by_identity: HashMap::new(), next_id: 0, portable, start_time_ns, kept: HashSet::new(), cache: HashCache::disabled() }
+    }
+
+    /// Takes known hashes from `cache` and adds new ones to it.
+    pub fn use_cache(&mut self, cache: HashCache) {
+        self.cache = cache;
     }
 
     /// Puts the content of the file at `path` (as /proc shows it: absolute,
@@ -86,7 +98,16 @@ impl FileTable {
             || !display_path.starts_with(b"/")
             || mtime_ns >= self.start_time_ns - RECENT_NS
             || self.kept.contains(display_path);
-        let (sha256, contents) = hash_file(&mut file, self.portable || unstable)?;
+        let store = self.portable || unstable;
+        let identity = Identity::of(&meta);
+        let (sha256, contents) = match self.cache.get(&identity) {
+            Some(sha256) if !store => (sha256, None),
+            _ => {
+                let (sha256, contents) = hash_file(&mut file, store)?;
+                self.cache.insert(identity, sha256, now_ns());
+                (sha256, contents)
+            }
+        };
         let id = self.next_id;
         self.next_id += 1;
         self.by_identity.insert(key, id);
@@ -101,6 +122,7 @@ pub struct FileStore {
     records: HashMap<u32, FileRecord>,
     verified: HashSet<u32>,
     open: HashMap<u32, File>,
+    cache: HashCache,
 }
 
 fn display(path: &[u8]) -> String {
@@ -108,6 +130,12 @@ fn display(path: &[u8]) -> String {
 }
 
 impl FileStore {
+    /// Takes known hashes from `cache` (a file whose identity it knows with
+    /// the recorded hash is not read to check it) and adds new ones.
+    pub fn use_cache(&mut self, cache: HashCache) {
+        self.cache = cache;
+    }
+
     /// Remembers a file record read from the trace.
     pub fn add(&mut self, record: FileRecord) {
         self.records.insert(record.id, record);
@@ -134,9 +162,18 @@ impl FileStore {
             let mut file = File::open(&path).map_err(|e| {
                 EngineError::File(format!("cannot open {} for replay: {e} (record with --portable to keep file contents in the trace)", path.display()))
             })?;
-            let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-            let (sha256, _) = hash_file(&mut file, false)
-                .map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
+            let meta = file.metadata().map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
+            let (len, identity) = (meta.len(), Identity::of(&meta));
+            let sha256 = match self.cache.get(&identity) {
+                Some(sha256) => sha256,
+                None => {
+                    let (sha256, _) = hash_file(&mut file, false)
+                        .map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
+                    self.cache.insert(identity, sha256, now_ns());
+                    sha256
+                }
+            };
+            let record = self.record(id)?;
             if len != record.size || sha256 != record.sha256 {
                 return Err(EngineError::File(format!(
                     "{} changed since it was recorded (recorded {} bytes, sha256 {}; now {} bytes, sha256 {}); replay needs the recorded content: restore the file or record with --portable",
@@ -216,6 +253,43 @@ mod tests {
         std::fs::File::create(&path).unwrap().write_all(b"HELLO world").unwrap();
         let err = store.verify(id).unwrap_err().to_string();
         assert!(err.contains("data.bin") && err.contains("changed"), "{err}");
+    }
+
+    #[test]
+    fn cached_hashes_spare_reading_but_never_hide_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.so");
+        std::fs::write(&path, b"hello world").unwrap();
+        let mut table = FileTable::new(false, i64::MAX / 2);
+        let (id, record) = table.identify(&path, path.as_os_str().as_bytes()).unwrap().unwrap();
+        let record = record.unwrap();
+        // The file counts as settled ten seconds from now.
+        let later = now_ns() + 10_000_000_000;
+        let cache_path = dir.path().join("file-hashes");
+        let identity = Identity::of(&std::fs::metadata(&path).unwrap());
+        HashCache::at(&cache_path).insert(identity, record.sha256, later);
+
+        // A table finds the hash in the cache: here a wrong one proves it.
+        let mut cached = HashCache::disabled();
+        cached.insert(identity, [9; 32], later);
+        let mut table = FileTable::new(false, i64::MAX / 2);
+        table.use_cache(cached);
+        let (_, seen) = table.identify(&path, b"/lib.so").unwrap().unwrap();
+        assert_eq!(seen.unwrap().sha256, [9; 32]);
+
+        let mut store = FileStore::default();
+        store.use_cache(HashCache::at(&cache_path));
+        store.add(record.clone());
+        store.verify(id).unwrap();
+
+        // Same size, other content: the ctime moved, so the cache misses.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, b"HELLO world").unwrap();
+        let mut store = FileStore::default();
+        store.use_cache(HashCache::at(&cache_path));
+        store.add(record);
+        let err = store.verify(id).unwrap_err().to_string();
+        assert!(err.contains("changed"), "{err}");
     }
 
     #[test]

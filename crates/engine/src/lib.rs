@@ -21,6 +21,7 @@ pub mod fdmodel;
 pub mod files;
 pub mod format;
 pub mod golive;
+pub mod hashcache;
 pub mod machine;
 pub mod point;
 pub mod procfs;

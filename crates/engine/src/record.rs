@@ -375,6 +375,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
     ]);
     tracee::set_interval_timer(if opts.chaos { CHAOS_TICK } else { TICK });
     let mut files = FileTable::new(opts.portable, start_time_ns as i64);
+    files.use_cache(crate::hashcache::HashCache::for_user());
     if let Some(library) = &preload {
         files.keep_contents_of(library.as_os_str().as_bytes());
     }

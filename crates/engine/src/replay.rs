@@ -380,13 +380,15 @@ struct EventQueue {
 
 impl EventQueue {
     fn new(reader: TraceReader) -> Self {
+        let mut files = FileStore::default();
+        files.use_cache(crate::hashcache::HashCache::for_user());
         EventQueue {
             reader,
             ahead: VecDeque::new(),
             ahead_domains: VecDeque::new(),
             specials: 0,
             exits: Vec::new(),
-            files: FileStore::default(),
+            files,
             end: None,
             domain_of: Default::default(),
             clean_prefix: Default::default(),
