@@ -82,8 +82,11 @@ impl HashCache {
     /// The cache kept in the file at `path` (created when first written).
     pub fn at(path: &Path) -> Self {
         let mut text = String::new();
-        if let Ok(file) = File::open(path) {
-            // A cache file that is not text, or too big, counts as empty.
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_CACHE_LEN) {
+            // Entries appended past the part read would never be found.
+            let _ = std::fs::remove_file(path);
+        } else if let Ok(file) = File::open(path) {
+            // A cache file that is not text counts as empty.
             let _ = file.take(MAX_CACHE_LEN).read_to_string(&mut text);
         }
         HashCache { file: Some(path.to_path_buf()), known: parse(&text) }
