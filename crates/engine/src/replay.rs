@@ -513,7 +513,7 @@ impl EventQueue {
     fn remove(&mut self, index: usize) -> Option<Positioned> {
         let p = self.ahead.remove(index)?;
         self.ahead_domains.remove(index);
-        self.specials -= usize::from(is_special(&p.event));
+        self.specials = self.specials.saturating_sub(usize::from(is_special(&p.event)));
         if let Event::Exit(_) = &p.event {
             self.exits.retain(|&(index, _, _)| index != p.index);
         }
