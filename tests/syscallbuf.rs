@@ -221,3 +221,41 @@ fn a_trace_replays_after_the_preload_library_changed_on_disk() {
     let rep = replay(&trace);
     assert_same_run(&rec, &rep, "ls after its preload library changed");
 }
+
+/// A buffered call that the program makes otherwise than recorded (here:
+/// the trace is edited so that one recorded call has another buffer
+/// address) is reported as a divergence naming that call. Replay compares
+/// a whole batch in one go and decodes it only when the bytes differ.
+#[test]
+fn a_buffered_call_made_otherwise_is_a_divergence() {
+    use scribe_trace::{Event, TraceReader, TraceWriter};
+    require_library();
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![system_exe("ls"), "-l", "/usr/bin"], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    let edited = dir.path().join("edited.scribe");
+    let mut reader = TraceReader::open(&trace).unwrap();
+    let mut writer = TraceWriter::create(&edited, &reader.header().clone()).unwrap();
+    let mut changed = 0;
+    for item in reader.by_ref() {
+        let mut event = item.unwrap().event;
+        if let Event::Buffered(call) = &mut event {
+            // The 50th buffered call, well inside the program's work.
+            changed += 1;
+            if changed == 50 {
+                call.args[1] ^= 0x10;
+            }
+        }
+        writer.push(&event).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(changed > 50, "only {changed} buffered calls");
+    let out = replay(&edited);
+    assert_no_panic(&out, "replay of an edited buffered call");
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr_str(&out);
+    assert!(err.contains("a buffered syscall differs from the recording"), "{err}");
+    // And the unedited trace still replays.
+    assert_same_run(&rec, &replay(&trace), "ls -l");
+}
