@@ -57,6 +57,18 @@ fn hash_file(file: &mut File, keep: bool) -> std::io::Result<([u8; 32], Option<V
     Ok((hasher.finalize().into(), kept))
 }
 
+/// The SHA-256 of `file`, which `meta` describes: from `cache` when it
+/// knows this version of the file, else read and added to it.
+fn cached_hash(cache: &mut HashCache, file: &mut File, meta: &std::fs::Metadata) -> std::io::Result<[u8; 32]> {
+    let identity = Identity::of(meta);
+    if let Some(sha256) = cache.get(&identity) {
+        return Ok(sha256);
+    }
+    let (sha256, _) = hash_file(file, false)?;
+    cache.insert(identity, sha256, now_ns());
+    Ok(sha256)
+}
+
 impl FileTable {
     /// A table for a recording that started at `start_time_ns`.
     pub fn new(portable: bool, start_time_ns: i64) -> Self {
@@ -98,15 +110,12 @@ impl FileTable {
             || !display_path.starts_with(b"/")
             || mtime_ns >= self.start_time_ns - RECENT_NS
             || self.kept.contains(display_path);
-        let store = self.portable || unstable;
-        let identity = Identity::of(&meta);
-        let (sha256, contents) = match self.cache.get(&identity) {
-            Some(sha256) if !store => (sha256, None),
-            _ => {
-                let (sha256, contents) = hash_file(&mut file, store)?;
-                self.cache.insert(identity, sha256, now_ns());
-                (sha256, contents)
-            }
+        let (sha256, contents) = if self.portable || unstable {
+            let (sha256, contents) = hash_file(&mut file, true)?;
+            self.cache.insert(Identity::of(&meta), sha256, now_ns());
+            (sha256, contents)
+        } else {
+            (cached_hash(&mut self.cache, &mut file, &meta)?, None)
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -163,16 +172,9 @@ impl FileStore {
                 EngineError::File(format!("cannot open {} for replay: {e} (record with --portable to keep file contents in the trace)", path.display()))
             })?;
             let meta = file.metadata().map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
-            let (len, identity) = (meta.len(), Identity::of(&meta));
-            let sha256 = match self.cache.get(&identity) {
-                Some(sha256) => sha256,
-                None => {
-                    let (sha256, _) = hash_file(&mut file, false)
-                        .map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
-                    self.cache.insert(identity, sha256, now_ns());
-                    sha256
-                }
-            };
+            let len = meta.len();
+            let sha256 = cached_hash(&mut self.cache, &mut file, &meta)
+                .map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
             let record = self.record(id)?;
             if len != record.size || sha256 != record.sha256 {
                 return Err(EngineError::File(format!(
