@@ -498,7 +498,7 @@ struct Pending {
 
 /// The inode ids of the files `names` lead to for task `tid` now (names
 /// that lead nowhere are left out).
-fn named_inodes(tid: Tid, mem: &TraceeMemory, names: &[resources::Name]) -> Vec<u64> {
+fn inodes_of_names(tid: Tid, mem: &TraceeMemory, names: &[resources::Name]) -> Vec<u64> {
     names
         .iter()
         .filter_map(|name| {
@@ -1383,7 +1383,7 @@ impl Session {
         let tgid = task.tgid;
         let pipes = self.pipes_used(tid, tgid, nr, &args);
         let task = self.task(tid)?;
-        let named = named_inodes(tid, &task.mem, &resources::named_inodes(nr, &args).0);
+        let named = inodes_of_names(tid, &task.mem, &resources::named_inodes(nr, &args).0);
         let pending = Pending { nr, args, inputs, regs_digest: (level >= 2).then(|| machine::regs_digest(&regs)), pipes, named };
         if nr == sc::nr::EXIT || nr == sc::nr::EXIT_GROUP {
             // These never return: record them now.
@@ -1608,7 +1608,7 @@ impl Session {
         };
         let Pending { nr, args, inputs, regs_digest, pipes, mut named } = pending;
         if result >= 0 {
-            named.extend(named_inodes(tid, &self.task(tid)?.mem, &resources::named_inodes(nr, &args).1));
+            named.extend(inodes_of_names(tid, &self.task(tid)?.mem, &resources::named_inodes(nr, &args).1));
         } else {
             named.clear();
         }
