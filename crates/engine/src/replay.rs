@@ -1676,7 +1676,7 @@ impl Session {
                 let mut regs = regs;
                 let placed = nr == sc::nr::MMAP || nr == sc::nr::MREMAP;
                 if placed {
-                    self.place_mapping(&mut regs, call)?;
+                    tracee::set_syscall_args(&mut regs, &placed_args(call));
                     tracee::set_regs(live, &regs)?;
                 }
                 let placed = placed || self.shm_as_mapping(live, rec, &mut regs, call)?;
@@ -2016,31 +2016,6 @@ impl Session {
         Ok(true)
     }
 
-    /// Makes a re-executed mmap/mremap land at the recorded address; file
-    /// mappings become private anonymous memory filled afterwards.
-    fn place_mapping(&mut self, regs: &mut Regs, call: &SyscallRecord) -> Result<()> {
-        let mut args = call.args;
-        let addr = call.result as u64;
-        if call.nr == sc::nr::MMAP {
-            let file_backed = args[3] & machine::MAP_ANONYMOUS == 0;
-            let mut flags = args[3] & !machine::MAP_FIXED_NOREPLACE;
-            if file_backed {
-                flags = (flags & !(machine::MAP_SHARED | 0x3)) | machine::MAP_PRIVATE | machine::MAP_ANONYMOUS;
-                args[4] = u64::MAX; // fd -1
-                args[5] = 0;
-            }
-            args[0] = addr;
-            args[3] = flags | machine::MAP_FIXED;
-        } else if addr != args[0] {
-            const MREMAP_MAYMOVE: u64 = 1;
-            const MREMAP_FIXED: u64 = 2;
-            args[3] |= MREMAP_MAYMOVE | MREMAP_FIXED;
-            args[4] = addr;
-        }
-        tracee::set_syscall_args(regs, &args);
-        Ok(())
-    }
-
     /// A private mapping of a file replay reads from disk, big enough that
     /// mapping the file beats copying it (see `map_file_itself`).
     fn maps_file_itself(&mut self, rec: Tid, call: &SyscallRecord) -> Result<Option<Vec<u8>>> {
@@ -2101,12 +2076,7 @@ impl Session {
         if mapped as u64 != addr {
             // The task could not open or map it (another root, a mount
             // namespace): the general way, from the copy replay checked.
-            let mut anon = call.args;
-            anon[0] = addr;
-            anon[3] = (fixed & !(machine::MAP_SHARED | 0x3)) | machine::MAP_PRIVATE | machine::MAP_ANONYMOUS;
-            anon[4] = u64::MAX;
-            anon[5] = 0;
-            (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), anon)?;
+            (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), placed_args(call))?;
             if mapped as u64 != addr {
                 let what = format!("re-executed mmap returned {mapped}, recorded {}", call.result);
                 return Err(self.divergence(rec, Some(live), what, Some(p), describe_stop(call.nr, &call.args)));
@@ -2683,6 +2653,31 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 /// The calls of a batch of `Buffered` events.
 fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = &SyscallRecord> {
     batch.iter().filter_map(|p| if let Event::Buffered(c) = &p.event { Some(c) } else { None })
+}
+
+/// The arguments that make a re-executed mmap/mremap land at the recorded
+/// address; a file mapping becomes private anonymous memory, filled
+/// afterwards.
+fn placed_args(call: &SyscallRecord) -> [u64; 6] {
+    let mut args = call.args;
+    let addr = call.result as u64;
+    if call.nr == sc::nr::MMAP {
+        let file_backed = args[3] & machine::MAP_ANONYMOUS == 0;
+        let mut flags = args[3] & !machine::MAP_FIXED_NOREPLACE;
+        if file_backed {
+            flags = (flags & !(machine::MAP_SHARED | 0x3)) | machine::MAP_PRIVATE | machine::MAP_ANONYMOUS;
+            args[4] = u64::MAX; // fd -1
+            args[5] = 0;
+        }
+        args[0] = addr;
+        args[3] = flags | machine::MAP_FIXED;
+    } else if addr != args[0] {
+        const MREMAP_MAYMOVE: u64 = 1;
+        const MREMAP_FIXED: u64 = 2;
+        args[3] |= MREMAP_MAYMOVE | MREMAP_FIXED;
+        args[4] = addr;
+    }
+    args
 }
 
 /// Events the scheduler's scan must meet wherever they stand in the window
