@@ -2277,6 +2277,7 @@ impl Session {
     /// buffered calls loaded for it, and applies them.
     fn settle_buffer(&mut self, live: Tid) -> Result<()> {
         let Some(batch) = self.task_mut(live)?.loaded.take() else { return Ok(()) };
+        let loaded_bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
         let rec = self.rec(live)?;
         let mem = self.mem(live)?;
         let header = match syscallbuf::read_header(mem) {
@@ -2288,25 +2289,12 @@ impl Session {
         // and what the stub gave back: a batch made as recorded leaves the
         // bytes as they were loaded. Only otherwise are they decoded to
         // find the call that differs.
-        let loaded_bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
-        let mem = self.mem(live)?;
         let as_loaded = header.used as usize == loaded_bytes.len()
             && (loaded_bytes.is_empty() || mem.read(scribe_bufabi::RECORDS_ADDR, loaded_bytes.len()).is_ok_and(|b| b == loaded_bytes));
-        let made = if as_loaded { Vec::new() } else { syscallbuf::read_records(mem, rec, header.used)? };
-        let expected: Vec<&SyscallRecord> = if as_loaded { Vec::new() } else { buffered_calls(&batch).collect() };
-        for (i, want) in expected.iter().enumerate() {
-            let Some(got) = made.get(i) else {
-                let what = format!("the program made {} of the {} buffered syscalls recorded here", made.len(), expected.len());
-                let observed = "a stop before the recorded buffered call".to_string();
-                return Err(self.divergence(rec, Some(live), what, Some(&batch[i]), observed));
-            };
-            let same_input = got.inputs.iter().map(|m| &m.bytes).eq(want.inputs.iter().map(|m| &m.bytes));
-            if got.nr != want.nr || got.args != want.args || !same_input {
-                let observed = format_event(&Event::Buffered(got.clone()), &FormatOptions::default()).join(" ");
-                return Err(self.divergence(rec, Some(live), "a buffered syscall differs from the recording".into(), Some(&batch[i]), observed));
-            }
+        if !as_loaded {
+            self.find_differing_call(live, rec, &batch, header.used)?;
         }
-        syscallbuf::set_window(mem, 0, 0)?;
+        syscallbuf::set_window(self.mem(live)?, 0, 0)?;
         self.buffered += batch.len() as u64;
         for p in batch {
             match &p.event {
@@ -2318,6 +2306,28 @@ impl Session {
                 _ => {}
             }
             self.remember_owned(p);
+        }
+        Ok(())
+    }
+
+    /// Decodes the calls the program made through the buffer (`used`
+    /// bytes) and reports the first that differs from `batch`, or the
+    /// first recorded one it did not make.
+    fn find_differing_call(&self, live: Tid, rec: Tid, batch: &[Positioned], used: u32) -> Result<()> {
+        let made = syscallbuf::read_records(self.mem(live)?, rec, used)?;
+        let expected: Vec<&Positioned> = batch.iter().filter(|p| matches!(p.event, Event::Buffered(_))).collect();
+        for (i, &p) in expected.iter().enumerate() {
+            let Event::Buffered(want) = &p.event else { unreachable!("filtered above") };
+            let Some(got) = made.get(i) else {
+                let what = format!("the program made {} of the {} buffered syscalls recorded here", made.len(), expected.len());
+                let observed = "a stop before the recorded buffered call".to_string();
+                return Err(self.divergence(rec, Some(live), what, Some(p), observed));
+            };
+            let same_input = got.inputs.iter().map(|m| &m.bytes).eq(want.inputs.iter().map(|m| &m.bytes));
+            if got.nr != want.nr || got.args != want.args || !same_input {
+                let observed = format_event(&Event::Buffered(got.clone()), &FormatOptions::default()).join(" ");
+                return Err(self.divergence(rec, Some(live), "a buffered syscall differs from the recording".into(), Some(p), observed));
+            }
         }
         Ok(())
     }
