@@ -762,6 +762,20 @@ impl Wire for TaskStartRecord {
     }
 }
 
+impl Wire for JoinRecord {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.i32(self.tid);
+        enc.i32(self.domain);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(JoinRecord {
+            tid: dec.i32()?,
+            domain: dec.i32()?,
+        })
+    }
+}
+
 /// The exact state is a trailing field added in format version 3, written
 /// as nothing when empty (as the bookmark digests are).
 impl Wire for PreemptRecord {
@@ -876,6 +890,7 @@ impl Wire for Event {
             Event::TaskStart(r) => r.encode(enc),
             Event::Preempt(r) => r.encode(enc),
             Event::Buffered(r) => r.encode(enc),
+            Event::Join(r) => r.encode(enc),
             Event::End(r) => r.encode(enc),
         });
     }
@@ -901,6 +916,7 @@ impl Wire for Event {
             kind::TASK_START => Event::TaskStart(b.get()?),
             kind::PREEMPT => Event::Preempt(b.get()?),
             kind::BUFFERED => Event::Buffered(b.get()?),
+            kind::JOIN => Event::Join(b.get()?),
             kind::END => Event::End(b.get()?),
             other => return Err(dec.err_at(kind_at, DecodeErrorKind::UnknownKind(other))),
         };

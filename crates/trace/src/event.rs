@@ -250,6 +250,17 @@ pub struct TaskStartRecord {
     pub parent: Tid,
 }
 
+/// A task's memory domain joining another: from this event on, the tasks
+/// of both run user code one at a time, in trace order. Written when a
+/// process maps a shared file that a process of another domain maps too.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JoinRecord {
+    /// The task whose mapping joined the domains; its domain joins `domain`.
+    pub tid: Tid,
+    /// The domain joined (named, as domains are, by its first task).
+    pub domain: Tid,
+}
+
 /// A task stopped by the scheduler while running user code, so another
 /// could run. Replay stops it at the first execution of `rip` whose
 /// registers and stack top give the same `fingerprint`.
@@ -319,6 +330,8 @@ pub enum Event {
     /// A system call the program made through Scribe's in-process buffer,
     /// without a stop; replay plays it from the buffer too.
     Buffered(SyscallRecord),
+    /// Two memory domains become one.
+    Join(JoinRecord),
 }
 
 /// Persisted kind bytes of each event type.
@@ -351,6 +364,8 @@ pub mod kind {
     pub const PREEMPT: u8 = 13;
     /// `Event::Buffered`
     pub const BUFFERED: u8 = 14;
+    /// `Event::Join`
+    pub const JOIN: u8 = 15;
 }
 
 impl Event {
@@ -370,6 +385,7 @@ impl Event {
             Event::TaskStart(e) => Some(e.tid),
             Event::Preempt(e) => Some(e.tid),
             Event::Buffered(e) => Some(e.tid),
+            Event::Join(e) => Some(e.tid),
         }
     }
 
@@ -390,6 +406,7 @@ impl Event {
             Event::TaskStart(_) => kind::TASK_START,
             Event::Preempt(_) => kind::PREEMPT,
             Event::Buffered(_) => kind::BUFFERED,
+            Event::Join(_) => kind::JOIN,
         }
     }
 
@@ -410,6 +427,7 @@ impl Event {
             Event::TaskStart(_) => "start",
             Event::Preempt(_) => "preempt",
             Event::Buffered(_) => "buffered",
+            Event::Join(_) => "join",
         }
     }
 }

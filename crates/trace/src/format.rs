@@ -20,8 +20,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// writes buffered; a buffered pipe call followed by its pipe's serial):
 /// replay of an older trace that used the buffer is refused. Version 6
 /// appends to a preemption's state the memory its registers point to and
-/// a layout word (same encoding, a longer list).
-pub const FORMAT_VERSION: u32 = 6;
+/// a layout word (same encoding, a longer list). Version 7 adds the `Join`
+/// event (two memory domains become one) and an inode serial after each
+/// mmap of a shared file, which replay uses to share the mapping's pages
+/// between the processes that map that file.
+pub const FORMAT_VERSION: u32 = 7;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

@@ -212,6 +212,20 @@ pub fn all_variants() -> Vec<Event> {
                 },
             ],
         }),
+        Event::TaskStart(TaskStartRecord { tid: 7, parent: 3 }),
+        Event::Preempt(PreemptRecord {
+            tid: 7,
+            rip: 0x401000,
+            fingerprint: u64::MAX,
+            state: vec![0, 1, u64::MAX],
+        }),
+        Event::Buffered(SyscallRecord {
+            tid: 7,
+            nr: 39,
+            result: 7,
+            ..Default::default()
+        }),
+        Event::Join(JoinRecord { tid: 9, domain: i32::MAX }),
         Event::End(EndRecord {
             reason: end_reason::ERROR,
             message: String::new(),
