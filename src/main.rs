@@ -274,7 +274,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} file mappings of files on disk",
+                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} file mappings of files on disk, {} mappings of shared files",
                     outcome.events,
                     outcome.max_lookahead,
                     outcome.preemptions,
@@ -282,7 +282,8 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.breakpoint_hits,
                     outcome.point_checks,
                     outcome.guard_hits,
-                    outcome.files_mapped_itself
+                    outcome.files_mapped_itself,
+                    outcome.shared_file_mappings
                 );
             }
             match outcome.stopped_at {

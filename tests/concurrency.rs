@@ -227,6 +227,57 @@ fn shared_anon_mapping_seen_by_parent() {
     assert_eq!(r.field("child status:"), "0", "{out}");
 }
 
+/// Checks the counter `shared_file` prints: 50 rounds in which the parent
+/// triples it and the child adds the round, each seen by the other.
+fn assert_shared_file_rounds(r: &Recorded) {
+    let (mut counter, mut seen) = (1000u64, 0u64);
+    for round in 0..50u64 {
+        counter = counter.wrapping_mul(3).wrapping_add(round);
+        seen = seen.wrapping_mul(31).wrapping_add(counter);
+    }
+    assert_eq!(num::<u64>(r, "counter:"), counter, "{}", r.stdout());
+    assert_eq!(num::<u64>(r, "seen:"), seen, "{}", r.stdout());
+}
+
+#[test]
+fn shared_file_mapping_stays_shared_after_fork() {
+    // Parent and child hand a counter back and forth through semaphores in
+    // a MAP_SHARED file mapping. Replay used to make every file mapping
+    // private, so the child's posts never reached the parent.
+    let r = case(argv![program("shared_file"), "shared_file.bin"]).replays(2).run();
+    assert_shared_file_rounds(&r);
+    let out = r.stdout();
+    assert_eq!(r.field("child pid matches fork:"), "yes", "{out}");
+    assert_eq!(r.field("child status:"), "0", "{out}");
+}
+
+#[test]
+fn processes_that_map_one_file_by_name_share_it_in_replay() {
+    // Parent and child each map the file after the fork: they start in
+    // memory domains of their own, which the second mapping joins.
+    // Replay maps one memory file for both; before, each process got
+    // private pages and the child's posts never reached the parent.
+    let r = case(argv![program("shared_file"), "shared_file.bin", "late"]).replays(3).run();
+    assert_shared_file_rounds(&r);
+    let out = r.stdout();
+    assert_eq!(r.field("child status:"), "0", "{out}");
+    let joins = profiler(&r.trace, &["-k", "join"]);
+    assert_eq!(joins.lines().filter(|l| l.contains("joins the memory domain")).count(), 1, "{joins}");
+    let stats = replay_with(&["--stats"], &r.trace);
+    assert!(stderr_str(&stats).contains("2 mappings of shared files"), "{}", stderr_str(&stats));
+}
+
+#[test]
+fn threads_blocked_in_the_kernel_at_a_group_exit_replay() {
+    // The recorder writes the calls the exit interrupted just before each
+    // thread's exit; replay used to wait for them forever, or resume a
+    // thread the exit had already killed ("task is gone").
+    let r = case(argv![program("exit_blocked")]).status(7).replays(5).run();
+    assert_eq!(r.field("threads started:"), "9", "{}", r.stdout());
+    let trace = profiler(&r.trace, &["-k", "exit"]);
+    assert_eq!(trace.lines().filter(|l| l.contains("exit 7")).count(), 10, "{trace}");
+}
+
 #[test]
 fn profiler_separates_fork_wait_tasks() {
     let dir = tmpdir();
@@ -520,6 +571,46 @@ print('time:', time.time())
     let _: i64 = num(&r, "order:");
     let t: f64 = num(&r, "time:");
     assert!((t - now_secs()).abs() < 300.0, "time {t} is far from now");
+}
+
+#[test]
+fn python_multiprocessing_replays() {
+    // Pool workers meet the parent through semaphores in /dev/shm files:
+    // inherited mappings with "fork", and each worker's own mapping by
+    // name with "forkserver" (which joins memory domains). Replay used to
+    // give each process private pages, and the workers diverged.
+    let Some(python) = find_exe("python3") else {
+        eprintln!("skipping: python3 not found");
+        return;
+    };
+    let dir = tmpdir();
+    let script = dir.path().join("pool.py");
+    fs::write(
+        &script,
+        "\
+import multiprocessing as mp, sys
+def square(x):
+    return x * x
+if __name__ == '__main__':
+    mp.set_start_method(sys.argv[1])
+    with mp.Pool(2) as pool:
+        print('sum:', sum(pool.map(square, range(200))))
+    queue = mp.Queue()
+    workers = [mp.Process(target=queue.put, args=(k,)) for k in range(3)]
+    for w in workers:
+        w.start()
+    print('got:', sorted(queue.get() for _ in workers))
+    for w in workers:
+        w.join()
+",
+    )
+    .expect("write the script");
+    for method in ["fork", "forkserver"] {
+        let r = case(argv![&python, &script, method]).replays(2).run();
+        let out = r.stdout();
+        assert_eq!(num::<u64>(&r, "sum:"), (0..200u64).map(|x| x * x).sum::<u64>(), "{method}: {out}");
+        assert_eq!(r.field("got:"), "[0, 1, 2]", "{method}: {out}");
+    }
 }
 
 #[test]

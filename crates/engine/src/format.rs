@@ -135,6 +135,7 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             .chain(b.digests.iter().map(|d| format!("    state: {}", state_digest(d))))
             .collect(),
         Event::TaskStart(t) => vec![format!("[{}] runs (process {})", t.tid, t.parent)],
+        Event::Join(j) => vec![format!("[{}] joins the memory domain of task {} (a shared file mapping)", j.tid, j.domain)],
         Event::Preempt(p) => vec![format!("[{}] preempted at {:#x}, fingerprint {:#018x}", p.tid, p.rip, p.fingerprint)],
         Event::End(e) => {
             let reason = match e.reason {
@@ -217,6 +218,7 @@ fn format_raw(event: &Event) -> String {
             b.digests.iter().map(|d| format!("{}:{:#x}:{:#x}", d.pid, d.memory, d.registers)).collect::<Vec<_>>().join(",")
         ),
         Event::TaskStart(t) => format!("{name} tid={} parent={}", t.tid, t.parent),
+        Event::Join(j) => format!("{name} tid={} domain={}", j.tid, j.domain),
         Event::Preempt(p) => format!("{name} tid={} rip={:#x} fingerprint={:#x}", p.tid, p.rip, p.fingerprint),
         Event::End(e) => format!("{name} reason={} message={:?}", e.reason, e.message),
     }

@@ -111,6 +111,12 @@ pub fn inode_of(tid: Tid, dirfd: i64, path: &[u8], follow: bool) -> Option<(u64,
     meta.ok().map(|m| (m.dev(), m.ino()))
 }
 
+/// Device and inode of what descriptor `fd` of task `tid` refers to.
+pub fn fd_inode(tid: Tid, fd: u64) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{tid}/fd/{fd}")).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// Where descriptor `fd` of task `tid` points (the /proc/TID/fd link, such
 /// as a path or `pipe:[1234]`), or `None` when it is not open.
 pub fn fd_target(tid: Tid, fd: u64) -> Option<String> {

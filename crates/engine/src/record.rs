@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, resource_kind, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    BookmarkRecord, PreemptRecord, StateDigest, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
+    BookmarkRecord, JoinRecord, PreemptRecord, StateDigest, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -390,6 +390,8 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         std_fds: BTreeMap::new(),
         pipes: BTreeMap::new(),
         serials: std::collections::HashMap::new(),
+        shared_inodes: std::collections::HashMap::new(),
+        joining: BTreeMap::new(),
         open_files: Default::default(),
         domains: BTreeMap::new(),
         serialize: opts.serialize,
@@ -429,9 +431,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
             })
         }
         Err(err) => {
-            for &tid in session.tasks.keys() {
-                tracee::kill_task(tid);
-            }
+            tracee::kill_and_reap(session.tasks.keys().copied());
             let _ = session.writer.push(Event::End(EndRecord { reason: end_reason::ERROR, message: err.to_string() }));
             let _ = session.writer.finish();
             Err(err)
@@ -506,6 +506,16 @@ fn inodes_of_names(tid: Tid, mem: &TraceeMemory, names: &[resources::Name]) -> V
             procfs::inode_of(tid, name.dirfd, &path, name.follow).map(|(dev, ino)| resources::inode_id(dev, ino))
         })
         .collect()
+}
+
+/// The inode of the file a successful mmap mapped shared, and whether the
+/// mapping is writable.
+fn shared_file_mapping(tid: Tid, nr: u32, args: &[u64; 6]) -> Option<(u64, bool)> {
+    const MAP_TYPE: u64 = 0x3;
+    const PROT_WRITE: u64 = 0x2;
+    let shared = nr == sc::nr::MMAP && args[3] & machine::MAP_ANONYMOUS == 0 && args[3] & MAP_TYPE != machine::MAP_PRIVATE;
+    let inode = shared.then(|| procfs::fd_inode(tid, args[4])).flatten()?;
+    Some((resources::inode_id(inode.0, inode.1), args[2] & PROT_WRITE != 0))
 }
 
 /// A signal that arrived while its task ran user code, held until the
@@ -687,6 +697,12 @@ struct Session {
     /// The last serial given to each shared resource (kind, id; pipes by
     /// inode).
     serials: std::collections::HashMap<(u8, u64), u64>,
+    /// The domain of the processes that map each inode shared, and whether
+    /// one of them maps it writable.
+    shared_inodes: std::collections::HashMap<u64, (Tid, bool)>,
+    /// Tasks whose domain joins another before they run again (they
+    /// mapped a file that a process of that domain maps shared), with it.
+    joining: BTreeMap<Tid, Tid>,
     /// The open file descriptions of each process's descriptors.
     open_files: resources::OpenFiles,
     /// The memory domains, by id (the tid of the task that founded it).
@@ -923,11 +939,66 @@ impl Session {
                     self.domain(id).ready = keep;
                     break;
                 };
+                let tid = self.domains[&id].ready[index];
+                if let Some(&into) = self.joining.get(&tid).filter(|&&into| into != id) {
+                    if self.domains.get(&into).is_some_and(|d| d.token.is_some()) {
+                        // Both domains must pause for the join: this one
+                        // waits (its holder is preempted, see `others_waiting`).
+                        break;
+                    }
+                    self.domain(id).ready.remove(index);
+                    self.join_domains(id, into, tid)?;
+                    self.grant(into, tid)?;
+                    break;
+                }
+                self.joining.remove(&tid);
                 let tid = self.domain(id).ready.remove(index).expect("index is in range");
                 self.grant(id, tid)?;
             }
         }
         Ok(())
+    }
+
+    /// Notes that `tid` mapped the file `inode` shared. Where that shares
+    /// written memory (this mapping or an earlier one of the inode is
+    /// writable) with a process of another domain, the two domains become
+    /// one before `tid` runs again. Files every process maps read-only
+    /// (glibc's gconv cache) join nothing. Returns whether the inode is
+    /// written through a shared mapping.
+    fn join_domains_through(&mut self, tid: Tid, inode: u64, writable: bool) -> Result<bool> {
+        let mine = self.task(tid)?.domain;
+        let Some(&(other, written)) = self.shared_inodes.get(&inode) else {
+            self.shared_inodes.insert(inode, (mine, writable));
+            return Ok(writable);
+        };
+        let written = written || writable;
+        if !written {
+            return Ok(false);
+        }
+        if other != mine && self.tasks.values().any(|t| t.domain == other) {
+            self.joining.insert(tid, other);
+            self.shared_inodes.insert(inode, (other, true));
+        } else {
+            self.shared_inodes.insert(inode, (mine, true));
+        }
+        Ok(true)
+    }
+
+    /// Makes domain `from` part of domain `into`, neither running user code
+    /// now, and writes the `Join` event of `tid`, the task whose mapping
+    /// joined them.
+    fn join_domains(&mut self, from: Tid, into: Tid, tid: Tid) -> Result<()> {
+        self.joining.remove(&tid);
+        for task in self.tasks.values_mut().filter(|t| t.domain == from) {
+            task.domain = into;
+        }
+        for domain in self.shared_inodes.values_mut().map(|(d, _)| d).chain(self.joining.values_mut()).filter(|d| **d == from) {
+            *domain = into;
+        }
+        if let Some(old) = self.domains.remove(&from) {
+            self.domain(into).ready.extend(old.ready);
+        }
+        self.push(Event::Join(JoinRecord { tid, domain: into }))
     }
 
     fn grant(&mut self, id: Tid, tid: Tid) -> Result<()> {
@@ -999,6 +1070,7 @@ impl Session {
     fn others_waiting(&self, tid: Tid) -> bool {
         let id = self.domain_of(tid);
         self.bookmark_pending
+            || self.joining.values().any(|&into| into == id)
             || self.domains.get(&id).is_some_and(|d| d.ready.iter().any(|&t| t != tid && self.eligible(t)))
     }
 
@@ -1601,8 +1673,15 @@ impl Session {
         let outputs = read_ranges(&task.mem, &ranges);
         let tgid = task.tgid;
         let mut events = Vec::new();
-        let map = if pending.nr == sc::nr::MMAP && result >= 0 && pending.args[3] & machine::MAP_ANONYMOUS == 0 {
-            Some(self.identify_mapping(tid, &pending.args, result as u64, &mut events)?)
+        let mapped = pending.nr == sc::nr::MMAP && result >= 0 && pending.args[3] & machine::MAP_ANONYMOUS == 0;
+        // A file written through shared mappings: which processes share its
+        // pages (they may join domains), and its content is what they hold.
+        let shared_inode = match shared_file_mapping(tid, pending.nr, &pending.args).filter(|_| mapped) {
+            Some((inode, writable)) => self.join_domains_through(tid, inode, writable)?.then_some(inode),
+            None => None,
+        };
+        let map = if mapped {
+            Some(self.identify_mapping(tid, &pending.args, result as u64, shared_inode.is_some(), &mut events)?)
         } else {
             None
         };
@@ -1612,6 +1691,9 @@ impl Session {
         } else {
             named.clear();
         }
+        // Replay shares the pages of every such mapping of the inode; the
+        // serial names it and orders the mappings.
+        named.extend(shared_inode);
         self.fds(tgid).apply(nr, &args, result);
         if let Some(table) = self.pipes.get_mut(&tgid) {
             table.apply(nr, &args, result);
@@ -1643,7 +1725,7 @@ impl Session {
 
     /// Describes where the content of a new file mapping comes from, adding
     /// the file's record to `events` first if it is new.
-    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64, events: &mut Vec<Event>) -> Result<MapRecord> {
+    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64, from_memory: bool, events: &mut Vec<Event>) -> Result<MapRecord> {
         let fd = args[4] as i32;
         let link = PathBuf::from(format!("/proc/{tid}/fd/{fd}"));
         let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
@@ -1657,7 +1739,11 @@ impl Session {
             file_id: None,
             data: None,
         };
-        match self.files.identify(&link, &display) {
+        // A file written through shared mappings holds what the processes
+        // wrote there, which changes neither its size nor its times: the
+        // content is read from the mapping, not identified by hash.
+        let identified = if from_memory { Ok(None) } else { self.files.identify(&link, &display) };
+        match identified {
             Ok(Some((id, record))) => {
                 events.extend(record.map(Event::File));
                 map.file_id = Some(id);
@@ -1934,6 +2020,7 @@ impl Session {
         self.release(tid);
         self.release_output_lock(tid)?;
         self.release_vfork_parent(tid);
+        self.joining.remove(&tid);
         for domain in self.domains.values_mut() {
             domain.ready.retain(|&t| t != tid);
         }

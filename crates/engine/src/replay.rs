@@ -114,6 +114,9 @@ pub struct ReplayOutcome {
     /// File mappings made by mapping the file on disk (the others are
     /// copied from the recorded or checked content).
     pub files_mapped_itself: u64,
+    /// Mappings of shared files made from one memory file per file, shared
+    /// by the processes that map it.
+    pub shared_file_mappings: u64,
     /// Checks removed because a branch led into the bytes they cover.
     pub guard_hits: u64,
     /// Set when replay stopped before the program's end.
@@ -265,7 +268,7 @@ impl Replayer {
             early_stops: Default::default(),
             std_fds: BTreeMap::new(),
             tgid_of: BTreeMap::new(),
-            tokens: BTreeMap::new(),
+            tokens: Default::default(),
             history: VecDeque::new(),
             history_len: self.options.backtrace.max(self.options.last_events).max(1),
             replayed: 0,
@@ -286,6 +289,8 @@ impl Replayer {
             signal_points: 0,
             point_checks: 0,
             files_mapped_itself: 0,
+            shared_file_mappings: 0,
+            shared_files_by_inode: BTreeMap::new(),
             guard_hits: 0,
             buffers: Default::default(),
             buffered: 0,
@@ -301,10 +306,7 @@ impl Replayer {
         let _ = session.options.stdout.flush();
         let _ = session.options.stderr.flush();
         if result.is_err() {
-            for &live in session.tasks.keys() {
-                tracee::kill_task(live);
-                let _ = tracee::wait(live);
-            }
+            tracee::kill_and_reap(session.tasks.keys().copied());
         }
         if let (Err(EngineError::Divergence(d)), Some(observer)) = (&result, session.options.observer.as_mut()) {
             observer.divergence(d);
@@ -323,6 +325,7 @@ impl Replayer {
             max_lookahead: session.queue.max_lookahead,
             point_checks: session.point_checks,
             files_mapped_itself: session.files_mapped_itself,
+            shared_file_mappings: session.shared_file_mappings,
             guard_hits: session.guard_hits,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
@@ -363,6 +366,8 @@ struct EventQueue {
     /// The memory domain of each recorded task, from its first TaskStart
     /// (tasks not listed are in a domain of their own).
     domain_of: std::collections::HashMap<Tid, Tid>,
+    /// Domains that joined another (`Join` events read), with that one.
+    joined: std::collections::HashMap<Tid, Tid>,
     /// Per memory domain: how many leading events of `ahead` are known not
     /// to be its own, so that looking for a domain whose next event is far
     /// ahead does not walk the same events at every stop.
@@ -391,6 +396,7 @@ impl EventQueue {
             files,
             end: None,
             domain_of: Default::default(),
+            joined: Default::default(),
             clean_prefix: Default::default(),
             after_syscall: false,
             after_buffered: None,
@@ -422,18 +428,22 @@ impl EventQueue {
                     }
                     Event::File(record) => self.files.add(record),
                     Event::TaskStart(ref t) => {
+                        // Written when the task first runs: its domain may
+                        // have joined another since the recorder chose it.
+                        let parent = self.joined_domain(t.parent);
                         if let std::collections::hash_map::Entry::Vacant(entry) = self.domain_of.entry(t.tid) {
-                            entry.insert(t.parent);
+                            entry.insert(parent);
                             // Its events read before (none, as the recorder
                             // writes them) would name the wrong domain.
                             for (q, domain) in self.ahead.iter().zip(self.ahead_domains.iter_mut()) {
                                 if q.event.tid() == Some(t.tid) {
-                                    *domain = Some(t.parent);
+                                    *domain = Some(parent);
                                 }
                             }
                         }
                         self.push_ahead(p);
                     }
+
                     Event::Resource(ref r) if r.kind != resource_kind::TERMINAL => {
                         // Before its syscall: the task's last event, at the
                         // back (the terminal's serials come later, after
@@ -617,6 +627,54 @@ impl EventQueue {
         self.domain_of.get(&rec).copied().unwrap_or(rec)
     }
 
+    /// What became of domain `domain` through the joins read so far.
+    fn joined_domain(&self, mut domain: Tid) -> Tid {
+        while let Some(&into) = self.joined.get(&domain) {
+            domain = into;
+        }
+        domain
+    }
+
+    /// Makes domain `from` part of `into`, when replay reaches the join:
+    /// every event left of `from` comes after it in the trace (the domain's
+    /// order put them there), and events left of `into` before it come
+    /// first in the joined order, as they ran first.
+    fn join_domains(&mut self, from: Tid, into: Tid) {
+        if from == into {
+            return;
+        }
+        self.joined.insert(from, into);
+        // The task that names the domain may have no entry of its own.
+        self.domain_of.insert(from, into);
+        for domain in self.domain_of.values_mut().chain(self.ahead_domains.iter_mut().flatten()) {
+            if *domain == from {
+                *domain = into;
+            }
+        }
+        self.clean_prefix.remove(&from);
+        self.clean_prefix.remove(&into);
+    }
+
+    /// Index of the first event of task `rec` in the window, whatever
+    /// stands before it.
+    fn first_of_task(&mut self, rec: Tid) -> Option<usize> {
+        (0..WINDOW).map_while(|i| self.peek(i).map(|p| p.event.tid())).position(|tid| tid == Some(rec))
+    }
+
+    /// Whether the next event of task `rec` after the one at `i` is its exit
+    /// (looking no further than the window).
+    fn exit_follows(&mut self, rec: Tid, i: usize) -> bool {
+        for j in i + 1..i + 1 + WINDOW {
+            match self.peek(j).map(|p| &p.event) {
+                Some(Event::Exit(x)) if x.tid == rec => return true,
+                Some(e) if e.tid() == Some(rec) => return false,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// The next event of task `rec` if it is within the window.
     fn peek_near(&mut self, rec: Tid) -> Option<&Positioned> {
         match self.find_within(rec, WINDOW) {
@@ -721,6 +779,9 @@ struct InstalledCheck {
 
 struct LiveTask {
     rec: Tid,
+    /// The inode of the last inode serial replayed for this task, taken
+    /// by its next replayed syscall.
+    inode_serial: Option<u64>,
     mem: TraceeMemory,
     state: State,
     /// A signal the replayer is delivering to this task.
@@ -762,6 +823,7 @@ impl LiveTask {
     fn new(rec: Tid, mem: TraceeMemory, state: State) -> Self {
         LiveTask {
             rec,
+            inode_serial: None,
             mem,
             state,
             injecting: None,
@@ -796,8 +858,10 @@ struct Session {
     std_fds: BTreeMap<Tid, StdFds>,
     /// Process (recorded tgid) of each recorded tid.
     tgid_of: BTreeMap<Tid, Tid>,
-    /// The live task running user code in each memory domain.
-    tokens: BTreeMap<Tid, Tid>,
+    /// The live tasks running user code (one per memory domain; two when
+    /// the domains of two running tasks have been joined since, see
+    /// `EventQueue::join_domains`), which hold their domains' tokens.
+    tokens: std::collections::BTreeSet<Tid>,
     /// The last events replayed (positions are formatted only when shown:
     /// buffered calls make millions of events).
     history: VecDeque<Positioned>,
@@ -835,7 +899,12 @@ struct Session {
     breakpoint_hits: u64,
     signal_points: u64,
     point_checks: u64,
-    files_mapped_itself: u64,
+files_mapped_itself: u64,
+    /// Mappings of shared files replayed from a memory file shared by
+    /// every process that maps the same file (`map_shared_file`).
+    shared_file_mappings: u64,
+    /// The memory file standing for each shared file (by recorded inode).
+    shared_files_by_inode: BTreeMap<u64, std::fs::File>,
     guard_hits: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
     buffers: std::collections::BTreeSet<Tid>,
@@ -891,12 +960,10 @@ impl Session {
     fn set_state(&mut self, live: Tid, state: State) -> Result<()> {
         let task = self.task_mut(live)?;
         task.state = state;
-        let rec = task.rec;
-        let domain = self.queue.domain(rec);
         if state == State::Running {
-            self.tokens.insert(domain, live);
-        } else if self.tokens.get(&domain) == Some(&live) {
-            self.tokens.remove(&domain);
+            self.tokens.insert(live);
+        } else {
+            self.tokens.remove(&live);
         }
         Ok(())
     }
@@ -1102,7 +1169,9 @@ impl Session {
                 }
                 return Err(self.trace_ended(self.leader));
             }
-            let mut blocked: std::collections::BTreeSet<Tid> = self.tokens.keys().copied().collect();
+            // A domain's token is held while one of its tasks runs.
+            let mut blocked: std::collections::BTreeSet<Tid> =
+                self.tokens.iter().filter_map(|live| self.tasks.get(live)).map(|t| self.queue.domain(t.rec)).collect();
             // A write not yet replayed in a blocked domain may go to the
             // terminal: later terminal writes must wait for it.
             let mut earlier_write_pending = false;
@@ -1183,6 +1252,28 @@ impl Session {
                         // they hold nobody up.
                         continue;
                     }
+                    // The call a task died in, come into the window after
+                    // the task ended (see `take_call_died_in`).
+                    (Event::Syscall(_), None) if rec.is_some_and(|r| self.ended.contains_key(&r) && self.queue.exit_follows(r, i)) => {
+                        let p = self.queue.take_at(i).expect("peeked event exists");
+                        self.remember_owned(p);
+                        continue 'rescan;
+                    }
+                    // Two domains become one where neither runs user code
+                    // and each has replayed what it did before the join;
+                    // until then the events after it wait, in both.
+                    (Event::Join(j), _) => {
+                        let from = self.queue.domain_at(i).unwrap_or(j.tid);
+                        let into = self.queue.joined_domain(j.domain);
+                        if blocked.contains(&from) || blocked.contains(&into) {
+                            blocked.extend([from, into]);
+                            continue;
+                        }
+                        self.queue.join_domains(from, into);
+                        let p = self.queue.take_at(i).expect("peeked event exists");
+                        self.remember_owned(p);
+                        continue 'rescan;
+                    }
                     (Event::Bookmark(_) | Event::End(_), _) if i > 0 || !self.tokens.is_empty() => break,
                     (Event::Bookmark(b), _) => {
                         let id = b.id;
@@ -1251,6 +1342,12 @@ impl Session {
                     blocked.insert(domain);
                     continue;
                 };
+                if self.tasks.get(&live).is_some_and(|t| t.exiting) {
+                    // Its process's group exit is killing it: its last call
+                    // is taken when it ends (see above).
+                    blocked.insert(domain);
+                    continue;
+                }
                 match (&event, state) {
                     // Its next event (or that event's serial) is in reach now.
                     (_, Some(State::Parked)) => {
@@ -1289,6 +1386,11 @@ impl Session {
                             continue;
                         }
                         self.serials.complete(r.kind, r.id, r.serial);
+                        if r.kind == resource_kind::INODE {
+                            // Read by the task's call, replayed next: an mmap
+                            // of a shared file finds its pages by it.
+                            self.task_mut(live)?.inode_serial = Some(r.id);
+                        }
                         let p = self.queue.take_at(i).expect("peeked event exists");
                         self.remember(&p);
                         continue 'rescan;
@@ -1513,10 +1615,7 @@ impl Session {
 
     /// Ends every live task (replay stops before the program does).
     fn kill_all(&mut self) {
-        for (&live, _) in std::mem::take(&mut self.tasks).iter() {
-            tracee::kill_task(live);
-            let _ = tracee::wait(live);
-        }
+        tracee::kill_and_reap(std::mem::take(&mut self.tasks).into_keys());
         self.live_of.clear();
         self.tokens.clear();
     }
@@ -1612,6 +1711,7 @@ impl Session {
 
     fn replay_syscall(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let nr = call.nr;
+        let inode = self.task_mut(live)?.inode_serial.take();
         if nr == sc::nr::EXIT && self.tgid_of.get(&rec).is_some_and(|&g| g != rec) {
             // A thread's exit clears its tid word and wakes joiners
             // (CLONE_CHILD_CLEARTID); let that finish before anything else
@@ -1629,10 +1729,18 @@ impl Session {
         if nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT {
             let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
             if nr == sc::nr::EXIT_GROUP {
+                let mut mates = Vec::new();
                 for task in self.tasks.values_mut() {
                     if self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec) == tgid {
                         task.exiting = true;
+                        mates.push(task.rec);
                     }
+                }
+                // Their last calls go now, not when the kernel has killed
+                // them: until then they would stand before the next events
+                // of other processes of this domain.
+                for mate in mates.into_iter().filter(|&mate| mate != rec) {
+                    self.take_call_died_in(mate);
                 }
             }
             self.task_mut(live)?.exiting = true;
@@ -1671,6 +1779,7 @@ impl Session {
                 self.echo_output(live, rec, call)?;
                 false
             }
+            Policy::Execute if nr == sc::nr::MMAP && self.map_shared_file(live, rec, regs, call, p, inode)? => true,
             Policy::Execute if nr == sc::nr::MMAP && self.map_file_itself(live, rec, regs, call, p)? => true,
             Policy::Execute | Policy::ExecuteThenEmulate => {
                 let mut regs = regs;
@@ -2047,19 +2156,90 @@ impl Session {
     /// done, where this does not apply; the task ends at the mmap's exit
     /// stop with the program's registers, as the general way leaves it.
     fn map_file_itself(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<bool> {
-        const AT_FDCWD: u64 = -100i64 as u64;
         const O_RDONLY_CLOEXEC: u64 = 0o2000000;
-        const RED_ZONE: u64 = 128;
         let Some(path) = self.maps_file_itself(rec, call)? else { return Ok(false) };
+        let mapped = self.map_through_open(live, rec, regs, call, p, (&path, O_RDONLY_CLOEXEC))?;
+        self.files_mapped_itself += u64::from(mapped == Some(true));
+        Ok(mapped.is_some())
+    }
+
+    /// Replays an mmap of a shared file (`inode`, named by the serial
+    /// before the call) by mapping a memory file the replayer keeps for
+    /// that inode, so that every process that maps the file shares the
+    /// pages, as they shared the file's: processes that open a semaphore
+    /// or a database's shared memory by name meet only there. The recorded
+    /// content goes into the memory file first: it is what the file held
+    /// at this mmap, in an order the memory domains keep (see `Join`).
+    /// Returns false, with nothing done, where this does not apply.
+    fn map_shared_file(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned, inode: Option<u64>) -> Result<bool> {
+        const MAP_TYPE: u64 = 0x3;
+        const O_RDWR_CLOEXEC: u64 = 0o2000002;
+        const PAGE: u64 = 4096;
+        let flags = call.args[3];
+        let Some(inode) = inode else { return Ok(false) };
+        if call.result < 0 || flags & machine::MAP_ANONYMOUS != 0 || flags & MAP_TYPE == machine::MAP_PRIVATE {
+            return Ok(false);
+        }
+        let Some(Positioned { event: Event::MapFile(map), .. }) = self.queue.peek_for(rec) else { return Ok(false) };
+        let (file_id, data, offset) = (map.file_id, map.data.clone(), map.offset);
+        let len = call.args[1].saturating_add(PAGE - 1) & !(PAGE - 1);
+        let bytes = match (file_id, data) {
+            (Some(id), _) => self.queue.files.read(id, offset, len)?,
+            (None, Some(data)) => data,
+            (None, None) => Vec::new(),
+        };
+        let object = match self.shared_files_by_inode.entry(inode) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => match tracee::memory_file("scribe-shared-file") {
+                Ok(file) => e.insert(file),
+                Err(_) => return Ok(false),
+            },
+        };
+        let filled = (|| {
+            use std::os::unix::fs::FileExt;
+            let end = offset.saturating_add(len);
+            if object.metadata()?.len() < end {
+                object.set_len(end)?;
+            }
+            object.write_all_at(&bytes, offset)
+        })();
+        if filled.is_err() {
+            return Ok(false);
+        }
+        let path = format!("/proc/{}/fd/{}\0", std::process::id(), std::os::fd::AsRawFd::as_raw_fd(object));
+        let mapped = self.map_through_open(live, rec, regs, call, p, (path.as_bytes(), O_RDWR_CLOEXEC))?;
+        self.shared_file_mappings += u64::from(mapped == Some(true));
+        Ok(mapped.is_some())
+    }
+
+    /// Runs, at the seccomp stop of the mmap `call`, an openat of `path`
+    /// (NUL-terminated) with `open_flags`, the mmap itself with that descriptor at the
+    /// recorded address, and a close, through the program's own `syscall`
+    /// instruction; where that fails, the general way (anonymous memory
+    /// filled with the recorded content). Returns whether the file was
+    /// mapped, or `None` with nothing done when the path cannot be put in
+    /// the task's memory. The task ends at the mmap's exit stop with the
+    /// program's registers and the recorded result.
+    fn map_through_open(
+        &mut self,
+        live: Tid,
+        rec: Tid,
+        regs: Regs,
+        call: &SyscallRecord,
+        p: &Positioned,
+        (path, open_flags): (&[u8], u64),
+    ) -> Result<Option<bool>> {
+        const AT_FDCWD: u64 = -100i64 as u64;
+        const RED_ZONE: u64 = 128;
         let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
         let mem = self.mem(live)?;
-        let Ok(saved) = mem.read(scratch, path.len()) else { return Ok(false) };
-        if mem.write(scratch, &path).is_err() {
-            return Ok(false);
+        let Ok(saved) = mem.read(scratch, path.len()) else { return Ok(None) };
+        if mem.write(scratch, path).is_err() {
+            return Ok(None);
         }
         let mut open = regs;
         open.orig_rax = u64::from(sc::nr::OPENAT);
-        tracee::set_syscall_args(&mut open, &[AT_FDCWD, scratch, O_RDONLY_CLOEXEC, 0, 0, 0]);
+        tracee::set_syscall_args(&mut open, &[AT_FDCWD, scratch, open_flags, 0, 0, 0]);
         tracee::set_regs(live, &open)?;
         tracee::cont_syscall(live, 0)?;
         let mut exit = self.wait_syscall_exit(live, rec, p)?;
@@ -2073,7 +2253,8 @@ impl Session {
             (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [fd as u64, 0, 0, 0, 0, 0])?;
         }
         self.mem(live)?.write(scratch, &saved)?;
-        if mapped as u64 != addr {
+        let through_file = mapped as u64 == addr;
+        if !through_file {
             // The task could not open or map it (another root, a mount
             // namespace): the general way, from the copy replay checked.
             (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), placed_args(call))?;
@@ -2085,13 +2266,12 @@ impl Session {
         } else {
             let map = self.queue.take_for(rec).expect("peeked event exists");
             self.remember(&map);
-            self.files_mapped_itself += 1;
         }
         exit.rax = addr;
         exit.orig_rax = u64::from(call.nr);
         tracee::set_syscall_args(&mut exit, &call.args);
         tracee::set_regs(live, &exit)?;
-        Ok(true)
+        Ok(Some(through_file))
     }
 
     /// Fills a replayed file mapping with the recorded content.
@@ -2633,11 +2813,24 @@ impl Session {
             WaitStatus::Exited(code) => ExitStatus::Exited(code),
             _ => return Ok(()),
         };
-        self.tokens.retain(|_, holder| *holder != live);
+        self.tokens.remove(&live);
         let Some(task) = self.tasks.remove(&live) else { return Ok(()) };
         self.live_of.remove(&task.rec);
         self.ended.insert(task.rec, status);
+        self.take_call_died_in(task.rec);
         Ok(())
+    }
+
+    /// Takes out the call task `rec` was in when a group exit or a signal
+    /// killed it: the recorder writes it just before the task's exit, and
+    /// there is nothing of it to replay. Taken as soon as the task ends,
+    /// since the scheduler's scan stops early when every live domain waits.
+    fn take_call_died_in(&mut self, rec: Tid) {
+        let Some(i) = self.queue.first_of_task(rec) else { return };
+        if matches!(self.queue.ahead[i].event, Event::Syscall(_)) && self.queue.exit_follows(rec, i) {
+            let p = self.queue.take_at(i).expect("found event exists");
+            self.remember_owned(p);
+        }
     }
 }
 
@@ -2666,16 +2859,23 @@ fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = &SyscallRecord> 
 }
 
 /// The arguments that make a re-executed mmap/mremap land at the recorded
-/// address; a file mapping becomes private anonymous memory, filled
-/// afterwards.
+/// address; a file mapping becomes anonymous memory, filled afterwards.
+/// A writable shared one stays shared, so that the processes forked later
+/// share it as they shared the file's pages (their semaphores and
+/// counters live there); the others become private, which the replayer
+/// can fill through /proc/PID/mem whatever their protection.
 fn placed_args(call: &SyscallRecord) -> [u64; 6] {
+    const MAP_TYPE: u64 = 0x3;
+    const PROT_WRITE: u64 = 0x2;
     let mut args = call.args;
     let addr = call.result as u64;
     if call.nr == sc::nr::MMAP {
         let file_backed = args[3] & machine::MAP_ANONYMOUS == 0;
         let mut flags = args[3] & !machine::MAP_FIXED_NOREPLACE;
         if file_backed {
-            flags = (flags & !(machine::MAP_SHARED | 0x3)) | machine::MAP_PRIVATE | machine::MAP_ANONYMOUS;
+            let shared = flags & MAP_TYPE != machine::MAP_PRIVATE && args[2] & PROT_WRITE != 0;
+            let kind = if shared { machine::MAP_SHARED } else { machine::MAP_PRIVATE };
+            flags = (flags & !MAP_TYPE) | kind | machine::MAP_ANONYMOUS;
             args[4] = u64::MAX; // fd -1
             args[5] = 0;
         }
@@ -2693,7 +2893,7 @@ fn placed_args(call: &SyscallRecord) -> [u64; 6] {
 /// Events the scheduler's scan must meet wherever they stand in the window
 /// (exits too, when they can be applied: see `Session::exit_to_apply`).
 fn is_special(event: &Event) -> bool {
-    matches!(event, Event::Bookmark(_) | Event::End(_))
+    matches!(event, Event::Bookmark(_) | Event::End(_) | Event::Join(_))
 }
 
 fn without_data(event: &Event) -> Event {

@@ -253,6 +253,31 @@ pub fn kill_task(tid: Tid) {
     }
 }
 
+/// Kills the given tracees and reaps them all.
+///
+/// Every one is sent SIGKILL before any is waited for: waiting for a
+/// thread-group leader returns only once its other threads are gone, and
+/// those may sit in a ptrace stop (or stop again at their exit event) until
+/// this tracer resumes them, which the loop does for any stop it meets.
+pub fn kill_and_reap(tids: impl IntoIterator<Item = Tid>) {
+    let mut left: std::collections::BTreeSet<Tid> = tids.into_iter().collect();
+    for &tid in &left {
+        kill_task(tid);
+    }
+    while !left.is_empty() {
+        match wait(-1) {
+            Ok((tid, WaitStatus::Exited(_) | WaitStatus::Signaled { .. })) => {
+                left.remove(&tid);
+            }
+            Ok((tid, _)) => {
+                let _ = cont(tid, 0);
+            }
+            // No tracee of this thread is left.
+            Err(_) => break,
+        }
+    }
+}
+
 /// Offset of `u_debugreg` in `struct user` (x86-64), for PTRACE_POKEUSER.
 const DEBUGREG_OFFSET: usize = 848;
 
