@@ -17,7 +17,7 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon syscallbuf racy_counter spin_flag setitimer; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked syscallbuf racy_counter spin_flag setitimer; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 mkdir -p "$work/proj"
@@ -39,6 +39,16 @@ for t in ts: t.join()
 print("total", total)
 PY
 
+cat > "$work/pool.py" <<'PY'
+import multiprocessing as mp
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    mp.set_start_method("forkserver")
+    with mp.Pool(2) as pool:
+        print("sum", sum(pool.map(square, range(200))))
+PY
+
 # Each entry: record options, then -- and the command.
 workloads=(
   "-- $work/thread_pool"
@@ -47,6 +57,8 @@ workloads=(
   "-- $work/pipeline"
   "-- $work/condvar"
   "-- $work/shared_anon"
+  "-- $work/shared_file $work/shared.bin late"
+  "-- $work/exit_blocked"
   "-- $work/syscallbuf $work"
   "-- sh -c 'seq 20000 | sort -r | head -3'"
   "-- make -B -s -j2 -C $work/proj"
@@ -54,6 +66,7 @@ workloads=(
   "--chaos -- $work/spin_flag"
   "-- $work/setitimer"
   "--chaos -- python3 $work/threads.py"
+  "-- python3 $work/pool.py"
 )
 
 end=$(( $(date +%s) + minutes * 60 ))

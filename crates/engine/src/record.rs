@@ -533,6 +533,9 @@ struct Task {
     tgid: Tid,
     /// The memory domain: tasks of one domain run user code one at a time.
     domain: Tid,
+    /// Its events to write hold the mapping of a file written through
+    /// shared mappings, whose content is read when they are written.
+    reads_shared_mapping: bool,
     mem: TraceeMemory,
     pending: Option<Pending>,
     /// Digest of the registers at the last syscall exit, to recognise a
@@ -627,6 +630,7 @@ impl Task {
         Task {
             tgid,
             domain: tgid,
+            reads_shared_mapping: false,
             mem,
             pending: None,
             exit_point: None,
@@ -1004,7 +1008,19 @@ impl Session {
     fn grant(&mut self, id: Tid, tid: Tid) -> Result<()> {
         let task = self.task(tid)?;
         task.settle = false;
-        let events = task.grant.take().unwrap_or_default();
+        let mut events = task.grant.take().unwrap_or_default();
+        if std::mem::take(&mut task.reads_shared_mapping) {
+            // Read now, when no task sharing the file runs user code (the
+            // domains are joined by now): at the mmap's exit another task
+            // of the domain could still be writing there, and replay, which
+            // puts this content into the shared pages at this event, would
+            // undo that write.
+            for event in &mut events {
+                if let Event::MapFile(map) = event {
+                    map.data = Some(task.mem.read_partial(map.addr, map.len as usize));
+                }
+            }
+        }
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
         }
@@ -1741,9 +1757,13 @@ impl Session {
         };
         // A file written through shared mappings holds what the processes
         // wrote there, which changes neither its size nor its times: the
-        // content is read from the mapping, not identified by hash.
-        let identified = if from_memory { Ok(None) } else { self.files.identify(&link, &display) };
-        match identified {
+        // content is read from the mapping when the task is granted (see
+        // `grant`), not identified by hash.
+        if from_memory {
+            self.task(tid)?.reads_shared_mapping = true;
+            return Ok(map);
+        }
+        match self.files.identify(&link, &display) {
             Ok(Some((id, record))) => {
                 events.extend(record.map(Event::File));
                 map.file_id = Some(id);

@@ -290,6 +290,7 @@ impl Replayer {
             point_checks: 0,
             files_mapped_itself: 0,
             shared_file_mappings: 0,
+            killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
             guard_hits: 0,
             buffers: Default::default(),
@@ -903,6 +904,9 @@ files_mapped_itself: u64,
     /// Mappings of shared files replayed from a memory file shared by
     /// every process that maps the same file (`map_shared_file`).
     shared_file_mappings: u64,
+    /// Recorded tasks killed by a group exit of their process that replay
+    /// has applied (see `drop_after_group_exit`).
+    killed_by_group_exit: std::collections::HashSet<Tid>,
     /// The memory file standing for each shared file (by recorded inode).
     shared_files_by_inode: BTreeMap<u64, std::fs::File>,
     guard_hits: u64,
@@ -1253,10 +1257,15 @@ impl Session {
                         continue;
                     }
                     // The call a task died in, come into the window after
-                    // the task ended (see `take_call_died_in`).
+                    // the task ended (see `take_call_died_in`), and the
+                    // events of tasks a group exit killed.
                     (Event::Syscall(_), None) if rec.is_some_and(|r| self.ended.contains_key(&r) && self.queue.exit_follows(r, i)) => {
                         let p = self.queue.take_at(i).expect("peeked event exists");
                         self.remember_owned(p);
+                        continue 'rescan;
+                    }
+                    (_, _) if rec.is_some_and(|r| self.killed_by_group_exit.contains(&r)) => {
+                        self.drop_after_group_exit(rec.expect("checked above"));
                         continue 'rescan;
                     }
                     // Two domains become one where neither runs user code
@@ -1736,11 +1745,12 @@ impl Session {
                         mates.push(task.rec);
                     }
                 }
-                // Their last calls go now, not when the kernel has killed
+                // Their last events go now, not when the kernel has killed
                 // them: until then they would stand before the next events
                 // of other processes of this domain.
                 for mate in mates.into_iter().filter(|&mate| mate != rec) {
-                    self.take_call_died_in(mate);
+                    self.killed_by_group_exit.insert(mate);
+                    self.drop_after_group_exit(mate);
                 }
             }
             self.task_mut(live)?.exiting = true;
@@ -2817,8 +2827,31 @@ impl Session {
         let Some(task) = self.tasks.remove(&live) else { return Ok(()) };
         self.live_of.remove(&task.rec);
         self.ended.insert(task.rec, status);
-        self.take_call_died_in(task.rec);
+        if self.killed_by_group_exit.contains(&task.rec) {
+            self.drop_after_group_exit(task.rec);
+        } else {
+            self.take_call_died_in(task.rec);
+        }
         Ok(())
+    }
+
+    /// Takes out the events of task `rec`, killed by its process's group
+    /// exit, that come after the exit in the trace, up to its own exit
+    /// (serials counted done). The recorder writes the call the task was
+    /// in when it died, and a task granted just as the exit began can
+    /// have finished a call or two (a thread on its way out blocked its
+    /// signals): replay's task is dead and makes none of them.
+    fn drop_after_group_exit(&mut self, rec: Tid) {
+        while let Some(i) = self.queue.first_of_task(rec) {
+            if matches!(self.queue.ahead[i].event, Event::Exit(_)) {
+                return;
+            }
+            let p = self.queue.take_at(i).expect("found event exists");
+            if let Event::Resource(r) = &p.event {
+                self.serials.complete(r.kind, r.id, r.serial);
+            }
+            self.remember_owned(p);
+        }
     }
 
     /// Takes out the call task `rec` was in when a group exit or a signal
