@@ -268,6 +268,15 @@ fn processes_that_map_one_file_by_name_share_it_in_replay() {
 }
 
 #[test]
+fn an_exec_while_threads_are_blocked_in_the_kernel_replays() {
+    // The kernel completes such an exec only after the other threads have
+    // exited, which needs the tracer to let them go: replay waited for the
+    // exec alone and hung (cargo build, which execs from a threaded process).
+    let r = case(argv![program("exec_threads"), "echo", "exec done"]).replays(3).run();
+    assert_eq!(r.stdout(), "threads started: 4\nexec done\n");
+}
+
+#[test]
 fn threads_blocked_in_the_kernel_at_a_group_exit_replay() {
     // The recorder writes the calls the exit interrupted just before each
     // thread's exit; replay used to wait for them forever, or resume a
@@ -536,6 +545,31 @@ fn make_j2_builds_small_project() {
         "prog's output is missing:\n{out}"
     );
     assert!(proj.join("prog").is_file());
+}
+
+#[test]
+fn cargo_build_replays() {
+    // cargo runs rustc from a process with threads (its jobserver helper),
+    // and rustc is multi-threaded: a real Rust build, recorded and replayed.
+    let Some(cargo) = find_exe("cargo") else {
+        eprintln!("skipping: cargo not found");
+        return;
+    };
+    let dir = tmpdir();
+    let proj = dir.path();
+    fs::create_dir_all(proj.join("src")).unwrap();
+    fs::write(proj.join("Cargo.toml"), "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n").unwrap();
+    fs::write(
+        proj.join("src/main.rs"),
+        "fn main() {\n    let t = std::thread::spawn(|| (1..=100u64).sum::<u64>());\n    println!(\"sum {}\", t.join().unwrap());\n}\n",
+    )
+    .unwrap();
+    let env = system_exe("env");
+    let script = format!("{} build --offline -q -j2 && ./target/debug/hello", cargo.display());
+    let cmd = argv![env, "-u", "CARGO_TARGET_DIR", "-u", "CARGO_BUILD_TARGET_DIR", "-u", "MAKEFLAGS", "sh", "-c", script];
+    let r = case(cmd).in_dir(proj).timeout(Duration::from_secs(120)).run();
+    assert_eq!(r.stdout(), "sum 5050\n");
+    assert!(proj.join("target/debug/hello").is_file());
 }
 
 #[test]

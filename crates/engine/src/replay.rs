@@ -1246,7 +1246,8 @@ impl Session {
                         }
                         // Killed during recording where replay has it
                         // waiting (SIGKILL has no delivery stop): kill it.
-                        if x.signal == machine::SIGKILL {
+                        let dying = live.and_then(|l| self.tasks.get(&l)).is_some_and(|t| t.exiting);
+                        if x.signal == machine::SIGKILL && !dying {
                             if let (Some(live), Some(State::AtSeccomp | State::AtStart | State::Parked)) = (live, state) {
                                 tracee::kill_task(live);
                                 self.set_state(live, State::InKernel)?;
@@ -2342,8 +2343,31 @@ impl Session {
         let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
         let exec = exec.clone();
+        // The exec kills the process's other threads, as a group exit does.
+        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let mates: Vec<Tid> = self
+            .tasks
+            .values()
+            .map(|t| t.rec)
+            .filter(|&mate| mate != rec && self.tgid_of.get(&mate).copied().unwrap_or(mate) == tgid)
+            .collect();
+        for &mate in &mates {
+            if let Some(&mate_live) = self.live_of.get(&mate) {
+                self.task_mut(mate_live)?.exiting = true;
+            }
+            self.killed_by_group_exit.insert(mate);
+            self.drop_after_group_exit(mate);
+        }
         tracee::cont_syscall(live, 0)?;
-        let (_, status) = tracee::wait(live)?;
+        let status = loop {
+            let (stopped, status) = tracee::wait(if mates.is_empty() { live } else { -1 })?;
+            if stopped == live {
+                break status;
+            }
+            // The kernel finishes the exec only once the other threads are
+            // gone: they stop at their exit, and this tracer lets them go.
+            self.dispatch(stopped, status)?;
+        };
         if status != WaitStatus::Event(PtraceEvent::Exec) {
             return Err(self.divergence(rec, Some(live), format!("execve did not succeed as recorded ({status:?})"), Some(&p), describe_stop(nr, &args)));
         }
