@@ -630,8 +630,12 @@ impl EventQueue {
 
     /// What became of domain `domain` through the joins read so far.
     fn joined_domain(&self, mut domain: Tid) -> Tid {
-        while let Some(&into) = self.joined.get(&domain) {
-            domain = into;
+        // Bounded: a trace is untrusted input, and a cycle must not hang.
+        for _ in 0..=self.joined.len() {
+            match self.joined.get(&domain) {
+                Some(&into) => domain = into,
+                None => break,
+            }
         }
         domain
     }
