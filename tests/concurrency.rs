@@ -277,6 +277,19 @@ fn an_exec_while_threads_are_blocked_in_the_kernel_replays() {
 }
 
 #[test]
+fn a_task_waiting_for_a_far_event_runs_on_before_its_siblings() {
+    // Replay parks a task whose next event is far ahead in the trace. It
+    // used to park it before the user code it runs after its syscall, and
+    // a sibling whose event came first read the variable that code sets
+    // before it was set (zstd -T2 | zstd -d diverged this way).
+    // Without the syscall buffer every call is an event: the child's
+    // 20,000 getppid calls put both threads' next events far ahead of the
+    // main thread's sleep, and the sibling's comes first.
+    let r = case(argv![program("park_order")]).opts(&["--no-syscall-buffer"]).replays(3).run();
+    assert_eq!(r.stdout(), "shared: 42\nchild status: 0\n");
+}
+
+#[test]
 fn threads_blocked_in_the_kernel_at_a_group_exit_replay() {
     // The recorder writes the calls the exit interrupted just before each
     // thread's exit; replay used to wait for them forever, or resume a

@@ -1180,6 +1180,11 @@ impl Session {
             // A domain's token is held while one of its tasks runs.
             let mut blocked: std::collections::BTreeSet<Tid> =
                 self.tokens.iter().filter_map(|live| self.tasks.get(live)).map(|t| self.queue.domain(t.rec)).collect();
+            // Parked tasks by domain. One was parked where it would have
+            // run user code: in the recording that ran before any later
+            // event of its domain, so it goes on before such an event.
+            let parked: BTreeMap<Tid, Tid> =
+                self.tasks.iter().filter(|(_, t)| t.state == State::Parked).map(|(&live, t)| (self.queue.domain(t.rec), live)).collect();
             // A write not yet replayed in a blocked domain may go to the
             // terminal: later terminal writes must wait for it.
             let mut earlier_write_pending = false;
@@ -1279,6 +1284,12 @@ impl Session {
                     (Event::Join(j), _) => {
                         let from = self.queue.domain_at(i).unwrap_or(j.tid);
                         let into = self.queue.joined_domain(j.domain);
+                        if let Some(&waiting) = parked.get(&from).or_else(|| parked.get(&into)) {
+                            // What it runs before its next event comes
+                            // before the join (see below).
+                            self.unpark(waiting)?;
+                            continue 'rescan;
+                        }
                         if blocked.contains(&from) || blocked.contains(&into) {
                             blocked.extend([from, into]);
                             continue;
@@ -1356,6 +1367,13 @@ impl Session {
                     blocked.insert(domain);
                     continue;
                 };
+                if let Some(&waiting) = parked.get(&domain).filter(|&&waiting| waiting != live) {
+                    // Another task of this domain was parked before running
+                    // on from its last event: it runs first (its domain then
+                    // waits for its next stop), as it did when recorded.
+                    self.unpark(waiting)?;
+                    continue 'rescan;
+                }
                 if self.tasks.get(&live).is_some_and(|t| t.exiting) {
                     // Its process's group exit is killing it: its last call
                     // is taken when it ends (see above).
