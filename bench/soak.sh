@@ -17,7 +17,7 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked syscallbuf racy_counter spin_flag setitimer; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked park_order syscallbuf racy_counter spin_flag setitimer; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 mkdir -p "$work/proj"
@@ -59,8 +59,10 @@ workloads=(
   "-- $work/shared_anon"
   "-- $work/shared_file $work/shared.bin late"
   "-- $work/exit_blocked"
+  "--no-syscall-buffer -- $work/park_order"
   "-- $work/syscallbuf $work"
   "-- sh -c 'seq 20000 | sort -r | head -3'"
+  "-- sh -c 'tar cf - /usr/include 2>/dev/null | zstd -q -T2 -3 | zstd -dq | sha256sum'"
   "-- make -B -s -j2 -C $work/proj"
   "--chaos -- $work/racy_counter 4 2000000"
   "--chaos -- $work/spin_flag"
