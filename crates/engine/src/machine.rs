@@ -37,6 +37,16 @@ pub const MAP_PRIVATE: u64 = 0x02;
 pub const MAP_FIXED: u64 = 0x10;
 /// MAP_FIXED_NOREPLACE.
 pub const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+/// The mapping-type bits of mmap's flags (shared, private, shared-validate).
+pub const MAP_TYPE: u64 = 0x03;
+/// PROT_WRITE.
+pub const PROT_WRITE: u64 = 0x02;
+
+/// Whether mmap `flags` map a file shared (MAP_SHARED or
+/// MAP_SHARED_VALIDATE, not anonymous).
+pub fn maps_file_shared(flags: u64) -> bool {
+    flags & MAP_ANONYMOUS == 0 && flags & MAP_TYPE != MAP_PRIVATE
+}
 
 /// How a program (or task) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

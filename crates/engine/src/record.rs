@@ -508,14 +508,14 @@ fn inodes_of_names(tid: Tid, mem: &TraceeMemory, names: &[resources::Name]) -> V
         .collect()
 }
 
-/// The inode of the file a successful mmap mapped shared, and whether the
-/// mapping is writable.
-fn shared_file_mapping(tid: Tid, nr: u32, args: &[u64; 6]) -> Option<(u64, bool)> {
-    const MAP_TYPE: u64 = 0x3;
-    const PROT_WRITE: u64 = 0x2;
-    let shared = nr == sc::nr::MMAP && args[3] & machine::MAP_ANONYMOUS == 0 && args[3] & MAP_TYPE != machine::MAP_PRIVATE;
-    let inode = shared.then(|| procfs::fd_inode(tid, args[4])).flatten()?;
-    Some((resources::inode_id(inode.0, inode.1), args[2] & PROT_WRITE != 0))
+/// For a successful file mmap: the inode of the file if it was mapped
+/// shared, and whether the mapping is writable.
+fn shared_file_mapping(tid: Tid, args: &[u64; 6]) -> Option<(u64, bool)> {
+    if !machine::maps_file_shared(args[3]) {
+        return None;
+    }
+    let (dev, ino) = procfs::fd_inode(tid, args[4])?;
+    Some((resources::inode_id(dev, ino), args[2] & machine::PROT_WRITE != 0))
 }
 
 /// A signal that arrived while its task ran user code, held until the
@@ -1692,7 +1692,7 @@ impl Session {
         let mapped = pending.nr == sc::nr::MMAP && result >= 0 && pending.args[3] & machine::MAP_ANONYMOUS == 0;
         // A file written through shared mappings: which processes share its
         // pages (they may join domains), and its content is what they hold.
-        let shared_inode = match shared_file_mapping(tid, pending.nr, &pending.args).filter(|_| mapped) {
+        let shared_inode = match mapped.then(|| shared_file_mapping(tid, &pending.args)).flatten() {
             Some((inode, writable)) => self.join_domains_through(tid, inode, writable)?.then_some(inode),
             None => None,
         };
@@ -1742,9 +1742,6 @@ impl Session {
     /// Describes where the content of a new file mapping comes from, adding
     /// the file's record to `events` first if it is new.
     fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64, from_memory: bool, events: &mut Vec<Event>) -> Result<MapRecord> {
-        let fd = args[4] as i32;
-        let link = PathBuf::from(format!("/proc/{tid}/fd/{fd}"));
-        let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         let mut map = MapRecord {
             tid,
             addr,
@@ -1763,6 +1760,9 @@ impl Session {
             self.task(tid)?.reads_shared_mapping = true;
             return Ok(map);
         }
+        let fd = args[4] as i32;
+        let link = PathBuf::from(format!("/proc/{tid}/fd/{fd}"));
+        let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         match self.files.identify(&link, &display) {
             Ok(Some((id, record))) => {
                 events.extend(record.map(Event::File));

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use scribe_syscalls::{self as sc, Replay as Policy};
-use scribe_trace::{resource_kind, Event, ExecRecord, Header, Positioned, SyscallRecord, Tid, TraceReader};
+use scribe_trace::{resource_kind, Event, ExecRecord, Header, MapRecord, Positioned, SyscallRecord, Tid, TraceReader};
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
 use crate::error::{Divergence, EngineError, Result};
@@ -944,6 +944,11 @@ impl Session {
         self.tasks.get_mut(&live).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
     }
 
+    /// The process (recorded tgid) of recorded task `rec`.
+    fn process_of(&self, rec: Tid) -> Tid {
+        self.tgid_of.get(&rec).copied().unwrap_or(rec)
+    }
+
     fn rec(&self, live: Tid) -> Result<Tid> {
         self.task(live).map(|t| t.rec)
     }
@@ -954,14 +959,14 @@ impl Session {
 
     /// Follows the process's open files through a replayed syscall.
     fn track_files(&mut self, live: Tid, rec: Tid, call: &SyscallRecord) {
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         if let (Some(task), Some(files)) = (self.tasks.get(&live), self.open_files.get_mut(&tgid)) {
             files.apply(call, &task.mem);
         }
     }
 
     fn fds(&mut self, rec: Tid) -> &mut StdFds {
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         self.std_fds.entry(tgid).or_insert_with(StdFds::at_start)
     }
 
@@ -1474,7 +1479,7 @@ impl Session {
     fn state_digests(&self) -> Result<Vec<scribe_trace::StateDigest>> {
         let mut processes: BTreeMap<Tid, Vec<(Tid, Tid, &LiveTask)>> = BTreeMap::new();
         for (&live, task) in self.tasks.iter().filter(|(_, t)| !t.exiting) {
-            let tgid = self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec);
+            let tgid = self.process_of(task.rec);
             processes.entry(tgid).or_default().push((task.rec, live, task));
         }
         let mut digests = Vec::with_capacity(processes.len());
@@ -1559,7 +1564,7 @@ impl Session {
         }
         for &live in &lives {
             let task = &self.tasks[&live];
-            let tgid = self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec);
+            let tgid = self.process_of(task.rec);
             if let Some(search) = &task.armed {
                 if let Some(check) = &search.check {
                     // The code goes back even if the task runs; its page
@@ -1759,22 +1764,8 @@ impl Session {
             }
         }
         if nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT {
-            let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
             if nr == sc::nr::EXIT_GROUP {
-                let mut mates = Vec::new();
-                for task in self.tasks.values_mut() {
-                    if self.tgid_of.get(&task.rec).copied().unwrap_or(task.rec) == tgid {
-                        task.exiting = true;
-                        mates.push(task.rec);
-                    }
-                }
-                // Their last events go now, not when the kernel has killed
-                // them: until then they would stand before the next events
-                // of other processes of this domain.
-                for mate in mates.into_iter().filter(|&mate| mate != rec) {
-                    self.killed_by_group_exit.insert(mate);
-                    self.drop_after_group_exit(mate);
-                }
+                self.kill_other_threads(rec);
             }
             self.task_mut(live)?.exiting = true;
             self.set_state(live, State::InKernel)?;
@@ -1876,7 +1867,7 @@ impl Session {
         let (gone, new_shared): (Vec<Range>, Option<Range>) = match call.nr {
             sc::nr::MMAP => {
                 let range = (result, result.saturating_add(page_up(args[1])));
-                let shared_file = args[3] & machine::MAP_SHARED != 0 && args[3] & machine::MAP_ANONYMOUS == 0;
+                let shared_file = machine::maps_file_shared(args[3]);
                 (vec![range], shared_file.then_some(range))
             }
             sc::nr::MUNMAP => (vec![(args[0], args[0].saturating_add(page_up(args[1])))], None),
@@ -1888,7 +1879,7 @@ impl Session {
             ),
             _ => return,
         };
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         let ranges = self.shared_files.entry(tgid).or_default();
         for (gone_start, gone_end) in gone {
             *ranges = ranges
@@ -1961,7 +1952,7 @@ impl Session {
                     }
                     self.tasks.insert(child, task);
                     self.live_of.insert(child_rec, child);
-                    let parent_tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+                    let parent_tgid = self.process_of(rec);
                     if flags & CLONE_THREAD != 0 {
                         self.tgid_of.insert(child_rec, parent_tgid);
                     } else {
@@ -2164,9 +2155,8 @@ impl Session {
         /// Mapping the file costs four ptrace stops more than copying it,
         /// about what copying 64 KiB into the task costs.
         const MIN_LEN: u64 = 64 << 10;
-        const MAP_TYPE: u64 = 0x3;
         let flags = call.args[3];
-        if call.result < 0 || flags & machine::MAP_ANONYMOUS != 0 || flags & MAP_TYPE != machine::MAP_PRIVATE || call.args[1] < MIN_LEN {
+        if call.result < 0 || flags & machine::MAP_ANONYMOUS != 0 || flags & machine::MAP_TYPE != machine::MAP_PRIVATE || call.args[1] < MIN_LEN {
             return Ok(None);
         }
         let Some(Positioned { event: Event::MapFile(map), .. }) = self.queue.peek_for(rec) else { return Ok(None) };
@@ -2205,22 +2195,18 @@ impl Session {
     /// at this mmap, in an order the memory domains keep (see `Join`).
     /// Returns false, with nothing done, where this does not apply.
     fn map_shared_file(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned, inode: Option<u64>) -> Result<bool> {
-        const MAP_TYPE: u64 = 0x3;
         const O_RDWR_CLOEXEC: u64 = 0o2000002;
         const PAGE: u64 = 4096;
-        let flags = call.args[3];
         let Some(inode) = inode else { return Ok(false) };
-        if call.result < 0 || flags & machine::MAP_ANONYMOUS != 0 || flags & MAP_TYPE == machine::MAP_PRIVATE {
+        if call.result < 0 || !machine::maps_file_shared(call.args[3]) {
             return Ok(false);
         }
-        let Some(Positioned { event: Event::MapFile(map), .. }) = self.queue.peek_for(rec) else { return Ok(false) };
-        let (file_id, data, offset) = (map.file_id, map.data.clone(), map.offset);
+        let Some(i) = self.queue.find_for(rec) else { return Ok(false) };
+        let EventQueue { ahead, files, .. } = &mut self.queue;
+        let Event::MapFile(map) = &ahead[i].event else { return Ok(false) };
+        let offset = map.offset;
         let len = call.args[1].saturating_add(PAGE - 1) & !(PAGE - 1);
-        let bytes = match (file_id, data) {
-            (Some(id), _) => self.queue.files.read(id, offset, len)?,
-            (None, Some(data)) => data,
-            (None, None) => Vec::new(),
-        };
+        let bytes = mapping_content(files, map, len)?;
         let object = match self.shared_files_by_inode.entry(inode) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => match tracee::memory_file("scribe-shared-file") {
@@ -2315,11 +2301,7 @@ impl Session {
         }
         let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::MapFile(map) = &p.event else { unreachable!("checked above") };
-        let bytes = match (map.file_id, &map.data) {
-            (Some(id), _) => self.queue.files.read(id, map.offset, map.len)?,
-            (None, Some(data)) => data.clone(),
-            (None, None) => Vec::new(),
-        };
+        let bytes = mapping_content(&mut self.queue.files, map, map.len)?;
         if !bytes.is_empty() {
             self.mem(live)?.write(map.addr, &bytes)?;
         }
@@ -2366,23 +2348,10 @@ impl Session {
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
         let exec = exec.clone();
         // The exec kills the process's other threads, as a group exit does.
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
-        let mates: Vec<Tid> = self
-            .tasks
-            .values()
-            .map(|t| t.rec)
-            .filter(|&mate| mate != rec && self.tgid_of.get(&mate).copied().unwrap_or(mate) == tgid)
-            .collect();
-        for &mate in &mates {
-            if let Some(&mate_live) = self.live_of.get(&mate) {
-                self.task_mut(mate_live)?.exiting = true;
-            }
-            self.killed_by_group_exit.insert(mate);
-            self.drop_after_group_exit(mate);
-        }
+        let killed_threads = self.kill_other_threads(rec);
         tracee::cont_syscall(live, 0)?;
         let status = loop {
-            let (stopped, status) = tracee::wait(if mates.is_empty() { live } else { -1 })?;
+            let (stopped, status) = tracee::wait(if killed_threads { -1 } else { live })?;
             if stopped == live {
                 break status;
             }
@@ -2402,7 +2371,7 @@ impl Session {
         }
         self.remember(&call);
         self.fds(rec).exec();
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         self.buffers.remove(&tgid);
         self.vfork_children.remove(&tgid);
         if let Some(files) = self.open_files.get_mut(&tgid) {
@@ -2417,7 +2386,7 @@ impl Session {
     /// batch just run and loads the next one here.
     fn on_buffer_request(&mut self, live: Tid, regs: Regs) -> Result<()> {
         let rec = self.rec(live)?;
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
             if self.queue.reader.format_version() < 5 {
                 let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 4 or older): replay it with the Scribe that recorded it".into();
@@ -2455,7 +2424,7 @@ impl Session {
     /// into its buffer header, as the recorder did at the same event.
     fn write_std_fds(&mut self, live: Tid) -> Result<()> {
         let rec = self.rec(live)?;
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         if !self.buffers.contains(&tgid) || self.vfork_children.contains(&tgid) {
             return Ok(());
         }
@@ -2468,7 +2437,7 @@ impl Session {
     /// library use exactly those (STOP_AT).
     fn load_buffer(&mut self, live: Tid) -> Result<()> {
         let rec = self.rec(live)?;
-        let tgid = self.tgid_of.get(&rec).copied().unwrap_or(rec);
+        let tgid = self.process_of(rec);
         if !self.buffers.contains(&tgid) || self.task(live)?.loaded.is_some() {
             return Ok(());
         }
@@ -2881,6 +2850,26 @@ impl Session {
         Ok(())
     }
 
+    /// Notes that the other threads of task `rec`'s process are being
+    /// killed by its exit_group or execve (the kernel does it): they are
+    /// never resumed, and their events after this one are taken out now,
+    /// not when they end, since until then they would stand before the
+    /// next events of other processes of the domain. Returns whether there
+    /// were any.
+    fn kill_other_threads(&mut self, rec: Tid) -> bool {
+        let tgid = self.process_of(rec);
+        let mates: Vec<Tid> =
+            self.tasks.iter().filter(|(_, t)| t.rec != rec && self.process_of(t.rec) == tgid).map(|(&live, _)| live).collect();
+        for &live in &mates {
+            let task = self.tasks.get_mut(&live).expect("listed above");
+            task.exiting = true;
+            let mate = task.rec;
+            self.killed_by_group_exit.insert(mate);
+            self.drop_after_group_exit(mate);
+        }
+        !mates.is_empty()
+    }
+
     /// Takes out the events of task `rec`, killed by its process's group
     /// exit, that come after the exit in the trace, up to its own exit
     /// (serials counted done). The recorder writes the call the task was
@@ -2944,17 +2933,15 @@ fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = &SyscallRecord> 
 /// counters live there); the others become private, which the replayer
 /// can fill through /proc/PID/mem whatever their protection.
 fn placed_args(call: &SyscallRecord) -> [u64; 6] {
-    const MAP_TYPE: u64 = 0x3;
-    const PROT_WRITE: u64 = 0x2;
     let mut args = call.args;
     let addr = call.result as u64;
     if call.nr == sc::nr::MMAP {
         let file_backed = args[3] & machine::MAP_ANONYMOUS == 0;
         let mut flags = args[3] & !machine::MAP_FIXED_NOREPLACE;
         if file_backed {
-            let shared = flags & MAP_TYPE != machine::MAP_PRIVATE && args[2] & PROT_WRITE != 0;
+            let shared = machine::maps_file_shared(flags) && args[2] & machine::PROT_WRITE != 0;
             let kind = if shared { machine::MAP_SHARED } else { machine::MAP_PRIVATE };
-            flags = (flags & !MAP_TYPE) | kind | machine::MAP_ANONYMOUS;
+            flags = (flags & !machine::MAP_TYPE) | kind | machine::MAP_ANONYMOUS;
             args[4] = u64::MAX; // fd -1
             args[5] = 0;
         }
@@ -2967,6 +2954,16 @@ fn placed_args(call: &SyscallRecord) -> [u64; 6] {
         args[4] = addr;
     }
     args
+}
+
+/// The recorded content of a file mapping, `len` bytes of it: from the
+/// file store, or the bytes the trace holds.
+fn mapping_content(files: &mut FileStore, map: &MapRecord, len: u64) -> Result<Vec<u8>> {
+    Ok(match (map.file_id, &map.data) {
+        (Some(id), _) => files.read(id, map.offset, len)?,
+        (None, Some(data)) => data.clone(),
+        (None, None) => Vec::new(),
+    })
 }
 
 /// Events the scheduler's scan must meet wherever they stand in the window
