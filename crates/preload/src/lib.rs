@@ -79,12 +79,39 @@ mod nr {
     pub const NEWFSTATAT: u32 = 262;
     pub const READLINKAT: u32 = 267;
     pub const STATX: u32 = 332;
+    pub const STAT: u32 = 4;
+    pub const LSTAT: u32 = 6;
+    pub const IOCTL: u32 = 16;
+    pub const ACCESS: u32 = 21;
+    pub const UNAME: u32 = 63;
+    pub const GETCWD: u32 = 79;
+    pub const GETRLIMIT: u32 = 97;
+    pub const SYSINFO: u32 = 99;
+    pub const GETUID: u32 = 102;
+    pub const GETGID: u32 = 104;
+    pub const GETEUID: u32 = 107;
+    pub const GETEGID: u32 = 108;
+    pub const FACCESSAT: u32 = 269;
+    pub const PRLIMIT64: u32 = 302;
+    pub const FACCESSAT2: u32 = 439;
 }
 
 const AT_FDCWD: u64 = -100i64 as u64;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const STAT_LEN: u32 = 144;
 const STATX_LEN: u32 = 256;
+/// `struct utsname`: six fields of 65 bytes.
+const UTSNAME_LEN: u32 = 390;
+/// `struct sysinfo` on x86-64.
+const SYSINFO_LEN: u32 = 112;
+/// `struct rlimit`: two u64.
+const RLIMIT_LEN: u32 = 16;
+/// The kernel's `struct termios` (what TCGETS writes).
+const TERMIOS_LEN: u32 = 36;
+/// `struct winsize`.
+const WINSIZE_LEN: u32 = 8;
+const TCGETS: u64 = 0x5401;
+const TIOCGWINSZ: u64 = 0x5413;
 
 /// Set once the region is mapped and Scribe accepted it.
 static READY: AtomicBool = AtomicBool::new(false);
@@ -535,6 +562,23 @@ fn plain_call(nr: u32, a: [u64; 6]) -> Option<Call> {
         // time() is asked without tloc (see `time_impl`).
         nr::TIME if a[0] == 0 => call(nr, a, nothing, 0, 0, Output::Nothing),
         nr::GETPID | nr::GETPPID | nr::GETTID => call(nr, a, nothing, 0, 0, Output::Nothing),
+        nr::STAT | nr::LSTAT => call(nr, a, path(0), a[1], STAT_LEN, Output::OnSuccess(STAT_LEN)),
+        // Questions about a path, an identity or a limit: they never block,
+        // and a compiler driver asks hundreds of them (make -j2: 300
+        // access, 600 opens of include files that do not exist).
+        nr::ACCESS => call(nr, a, path(0), 0, 0, Output::Nothing),
+        nr::FACCESSAT | nr::FACCESSAT2 => call(nr, a, path(1), 0, 0, Output::Nothing),
+        nr::GETUID | nr::GETGID | nr::GETEUID | nr::GETEGID => call(nr, a, nothing, 0, 0, Output::Nothing),
+        nr::GETCWD => call(nr, a, nothing, a[0], output_bound(a[1] as usize), Output::ResultBytes),
+        nr::UNAME => call(nr, a, nothing, a[0], UTSNAME_LEN, Output::OnSuccess(UTSNAME_LEN)),
+        nr::SYSINFO => call(nr, a, nothing, a[0], SYSINFO_LEN, Output::OnSuccess(SYSINFO_LEN)),
+        nr::GETRLIMIT => call(nr, a, nothing, a[1], RLIMIT_LEN, Output::OnSuccess(RLIMIT_LEN)),
+        // Only a question (no new limit); the old one is written if asked.
+        nr::PRLIMIT64 if a[2] == 0 && a[3] != 0 => call(nr, a, nothing, a[3], RLIMIT_LEN, Output::OnSuccess(RLIMIT_LEN)),
+        nr::PRLIMIT64 if a[2] == 0 => call(nr, a, nothing, 0, 0, Output::Nothing),
+        // isatty() and the window size: terminal questions that never wait.
+        nr::IOCTL if a[1] == TCGETS => call(nr, a, nothing, a[2], TERMIOS_LEN, Output::OnSuccess(TERMIOS_LEN)),
+        nr::IOCTL if a[1] == TIOCGWINSZ => call(nr, a, nothing, a[2], WINSIZE_LEN, Output::OnSuccess(WINSIZE_LEN)),
         _ => return None,
     })
 }
@@ -656,8 +700,27 @@ unsafe extern "C" fn gettid_impl() -> i64 {
     errno_result(plain_raw(nr::GETTID, [0; 6]))
 }
 
+// libc makes these four without an error check after the `syscall` (they
+// cannot fail), so its sites are not patched: the names are defined here.
+unsafe extern "C" fn getuid_impl() -> i64 {
+    plain_raw(nr::GETUID, [0; 6])
+}
+
+unsafe extern "C" fn getgid_impl() -> i64 {
+    plain_raw(nr::GETGID, [0; 6])
+}
+
+unsafe extern "C" fn geteuid_impl() -> i64 {
+    plain_raw(nr::GETEUID, [0; 6])
+}
+
+unsafe extern "C" fn getegid_impl() -> i64 {
+    plain_raw(nr::GETEGID, [0; 6])
+}
+
 /// Opens never block on regular files and directories (FIFOs and devices
-/// can): those are buffered, and so is the creation of a missing file.
+/// can): those are buffered, and so are the creation of a missing file and
+/// the failure to open one.
 unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
     const O_CREAT: i32 = 0o100;
     const O_NOFOLLOW: i32 = 0o400000;
@@ -669,13 +732,26 @@ unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64
         return traced(nr::OPENAT, args);
     }
     let stat_flags = if flags & O_NOFOLLOW != 0 { AT_SYMLINK_NOFOLLOW } else { 0 };
-    let safe = match file_type(dirfd, path, stat_flags) {
-        Ok(kind) => kind == S_IFREG || kind == S_IFDIR,
-        Err(ENOENT) => flags & O_CREAT != 0,
-        Err(_) => false,
+    let (safe, missing) = match file_type(dirfd, path, stat_flags) {
+        Ok(kind) => (kind == S_IFREG || kind == S_IFDIR, false),
+        Err(ENOENT) => (flags & O_CREAT != 0, flags & O_CREAT == 0),
+        Err(_) => (false, false),
     };
     if safe {
         return run_raw(call(nr::OPENAT, args, path, 0, 0, Output::Nothing));
+    }
+    if missing {
+        // The open can only fail as the stat did (a compiler looks for each
+        // header in every include directory). It is answered by the same
+        // stat again rather than made, so that a file created meanwhile (a
+        // FIFO would block) is not opened here: that stat succeeds, and the
+        // open is made traced.
+        let mut scratch = [0u8; STAT_LEN as usize];
+        let stat_args = [dirfd as i64 as u64, path as u64, scratch.as_mut_ptr() as u64, stat_flags, 0, 0];
+        let mut c = call(nr::OPENAT, args, path, 0, 0, Output::Nothing);
+        c.made = Some((nr::NEWFSTATAT, stat_args));
+        c.retry_traced_on = [0, NEVER];
+        return run_raw(c);
     }
     traced(nr::OPENAT, args)
 }
@@ -813,6 +889,10 @@ export! {
     getpid => getpid_impl;
     getppid => getppid_impl;
     gettid => gettid_impl;
+    getuid => getuid_impl;
+    getgid => getgid_impl;
+    geteuid => geteuid_impl;
+    getegid => getegid_impl;
     open => open_impl;
     open64 => open_impl;
     __open_2 => open_2_impl;
@@ -851,7 +931,7 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 19] = [
+const HOOKED: [u32; 34] = [
     nr::READ,
     nr::WRITE,
     nr::PWRITE64,
@@ -871,6 +951,21 @@ const HOOKED: [u32; 19] = [
     nr::GETPPID,
     nr::GETTID,
     nr::TIME,
+    nr::STAT,
+    nr::LSTAT,
+    nr::IOCTL,
+    nr::ACCESS,
+    nr::UNAME,
+    nr::GETCWD,
+    nr::GETRLIMIT,
+    nr::SYSINFO,
+    nr::GETUID,
+    nr::GETGID,
+    nr::GETEUID,
+    nr::GETEGID,
+    nr::FACCESSAT,
+    nr::PRLIMIT64,
+    nr::FACCESSAT2,
 ];
 
 /// A hooked syscall made by libc: buffered when it can be, else traced.

@@ -1,0 +1,62 @@
+/* Questions a compiler driver or a shell asks thousands of times: does a
+ * path exist (access, open of a missing file), who am I, where am I, what
+ * are my limits, is this a terminal. Each answer is printed so that replay
+ * must give the same ones. Usage: queries DIR */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || chdir(argv[1]) != 0) {
+        fprintf(stderr, "usage: queries DIR\n");
+        return 2;
+    }
+    int missing = 0;
+    char path[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(path, sizeof path, "include%d/stdio.h", i % 10);
+        if (open(path, O_RDONLY | O_CLOEXEC) < 0 && errno == ENOENT)
+            missing++;
+    }
+    printf("missing opens: %d\n", missing);
+    /* A file that appears between two opens: the second open finds it. */
+    int before = open("late", O_RDONLY);
+    int saved = errno;
+    close(open("late", O_WRONLY | O_CREAT, 0600));
+    int after = open("late", O_RDONLY);
+    printf("late: before %d (%s), after %s\n", before, strerror(saved), after >= 0 ? "opened" : "failed");
+    /* A directory component that is a file. */
+    int through = open("late/x", O_RDONLY);
+    printf("through a file: %d (%s)\n", through, strerror(errno));
+    int accessible = 0;
+    for (int i = 0; i < 100; i++)
+        accessible += access(i % 2 ? "late" : "nothing", R_OK) == 0;
+    accessible += faccessat(AT_FDCWD, "late", W_OK, 0) == 0;
+    printf("accessible: %d\n", accessible);
+    printf("ids: %d %d %d %d\n", (int)getuid(), (int)getgid(), (int)geteuid(), (int)getegid());
+    char cwd[256];
+    printf("cwd: %s\n", getcwd(cwd, sizeof cwd) ? cwd : strerror(errno));
+    struct utsname u;
+    uname(&u);
+    printf("uname: %s %s\n", u.sysname, u.machine);
+    struct sysinfo si;
+    sysinfo(&si);
+    printf("uptime: %ld procs: %d\n", si.uptime, si.procs);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    printf("nofile: %llu\n", (unsigned long long)rl.rlim_cur);
+    printf("isatty(1): %d isatty(fd of file): %d\n", isatty(1), isatty(after));
+    struct winsize ws = {0};
+    printf("winsize: %d\n", ioctl(0, TIOCGWINSZ, &ws));
+    return 0;
+}
