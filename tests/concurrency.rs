@@ -301,6 +301,17 @@ fn threads_blocked_in_the_kernel_at_a_group_exit_replay() {
 }
 
 #[test]
+fn a_group_exit_from_a_thread_replays_while_the_others_make_calls() {
+    // Replay has the other threads at syscall stops when the exit runs;
+    // the kernel kills them after the exiting thread is gone, and replay
+    // used to call itself stuck when it looked before their ends came (a
+    // Go program, whose main goroutine exits from any thread, failed 2 of
+    // 4 replays of one trace).
+    let r = case(argv![program("exit_from_thread")]).status(3).replays(10).run();
+    assert_eq!(r.stdout(), "ending after calls\n");
+}
+
+#[test]
 fn profiler_separates_fork_wait_tasks() {
     let dir = tmpdir();
     let trace = dir.path().join("fork_wait.scribe");

@@ -1110,8 +1110,10 @@ impl Session {
             if let Some(done) = self.advance()? {
                 return Ok(done);
             }
+            // A task a group exit is killing still has its end to report
+            // (the kernel kills it after the exiting thread has gone).
             if self.tokens.is_empty()
-                && !self.tasks.values().any(|t| matches!(t.state, State::Starting | State::InKernel))
+                && !self.tasks.values().any(|t| matches!(t.state, State::Starting | State::InKernel) || t.exiting)
                 && self.queue.peek(0).is_some()
             {
                 // A parked task goes on rather than the replay stopping,
