@@ -312,6 +312,22 @@ fn a_group_exit_from_a_thread_replays_while_the_others_make_calls() {
 }
 
 #[test]
+fn children_killed_by_their_parent_replay() {
+    // SIGKILL has no delivery stop: replay kills the child itself once it
+    // has replayed what it did before. It used to kill only a child waiting
+    // at a syscall (one that computed ran forever), to kill it as soon as
+    // its exit came into view (before the events of an exec'd sleep), to
+    // stop at a time-stamp read the child reached after its recorded death,
+    // and to miss a signal at a syscall exit behind the call a spawned
+    // sleep died in. The recorder gave up when a task was killed while it
+    // handled its stop ("task N is gone").
+    let r = case(argv![program("kill_children"), "4"]).replays(3).run();
+    assert_eq!(r.stdout(), "computing: 4\ncalling: 4\nexec'd: 4\nspawned: 4\n");
+    let trace = profiler(&r.trace, &["-k", "exit"]);
+    assert_eq!(trace.lines().filter(|l| l.contains("killed by SIGKILL")).count(), 16, "{trace}");
+}
+
+#[test]
 fn profiler_separates_fork_wait_tasks() {
     let dir = tmpdir();
     let trace = dir.path().join("fork_wait.scribe");

@@ -49,6 +49,16 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// The task a ptrace request found gone (killed meanwhile), if that is the error.
+    pub fn gone_task(&self) -> Option<Tid> {
+        match self {
+            EngineError::Tracee(TraceeError::Gone { tid, .. }) => Some(*tid),
+            _ => None,
+        }
+    }
+}
+
 /// The details of a divergence, for the report.
 #[derive(Debug, Clone)]
 pub struct Divergence {

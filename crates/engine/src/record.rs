@@ -840,33 +840,38 @@ impl Session {
                 }
                 continue;
             }
-            if !self.tasks.get(&tid).is_some_and(|t| t.started) && !matches!(status, WaitStatus::Exited(_) | WaitStatus::Signaled { .. }) {
-                self.on_new_task_stop(tid)?;
-                continue;
-            }
-            match status {
-                WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
-                WaitStatus::SyscallStop => self.on_syscall_exit(tid)?,
-                WaitStatus::Event(PtraceEvent::Exec) => self.on_exec(tid)?,
-                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => self.on_clone(tid, status)?,
-                WaitStatus::Event(PtraceEvent::Exit) => {
-                    self.release(tid);
-                    tracee::cont(tid, 0)?;
-                }
-                WaitStatus::Event(_) => tracee::cont(tid, 0)?,
-                WaitStatus::Signal(sig) => self.on_signal(tid, sig)?,
-                WaitStatus::Exited(code) => {
-                    if let Some(status) = self.on_task_end(tid, ExitStatus::Exited(code))? {
-                        return Ok(status);
-                    }
-                }
-                WaitStatus::Signaled { signal, .. } => {
-                    if let Some(status) = self.on_task_end(tid, ExitStatus::Signaled(signal))? {
-                        return Ok(status);
-                    }
-                }
+            match self.on_stop(tid, status) {
+                Ok(Some(status)) => return Ok(status),
+                Ok(None) => {}
+                // Killed by another process (SIGKILL) while its stop was
+                // being handled: its end is reported next.
+                Err(e) if e.gone_task() == Some(tid) => self.release(tid),
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Handles one stop of `tid`; the program's exit status once it is over.
+    fn on_stop(&mut self, tid: Tid, status: WaitStatus) -> Result<Option<ExitStatus>> {
+        if !self.tasks.get(&tid).is_some_and(|t| t.started) && !matches!(status, WaitStatus::Exited(_) | WaitStatus::Signaled { .. }) {
+            self.on_new_task_stop(tid)?;
+            return Ok(None);
+        }
+        match status {
+            WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
+            WaitStatus::SyscallStop => self.on_syscall_exit(tid)?,
+            WaitStatus::Event(PtraceEvent::Exec) => self.on_exec(tid)?,
+            WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => self.on_clone(tid, status)?,
+            WaitStatus::Event(PtraceEvent::Exit) => {
+                self.release(tid);
+                tracee::cont(tid, 0)?;
+            }
+            WaitStatus::Event(_) => tracee::cont(tid, 0)?,
+            WaitStatus::Signal(sig) => self.on_signal(tid, sig)?,
+            WaitStatus::Exited(code) => return self.on_task_end(tid, ExitStatus::Exited(code)),
+            WaitStatus::Signaled { signal, .. } => return self.on_task_end(tid, ExitStatus::Signaled(signal)),
+        }
+        Ok(None)
     }
 
     fn domain_of(&self, tid: Tid) -> Tid {

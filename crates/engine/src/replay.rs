@@ -605,13 +605,20 @@ impl EventQueue {
     /// Whether the event at `i` of the lookahead may stand before a later
     /// event of its domain without holding it up: an exit, a bookmark, a
     /// clone or vfork (written when the child appears, see the recorder),
-    /// or one of the resource serials moved before such a clone.
+    /// one of the resource serials moved before such a clone, or the call
+    /// a task died in.
     fn unordered_at(&mut self, i: usize) -> bool {
         let is_clone = |e: &Event| matches!(e, Event::Syscall(c) if c.nr == sc::nr::VFORK || crate::record::is_clone(c.nr));
         let owner = match self.peek(i).map(|p| &p.event) {
             Some(Event::Exit(_) | Event::Bookmark(_)) => return true,
             Some(e) if is_clone(e) => return true,
             Some(Event::Resource(r)) => r.tid,
+            // The call a task was in when it was killed, written with its
+            // exit whenever the kernel reported that (see `take_call_died_in`).
+            Some(Event::Syscall(c)) => {
+                let tid = c.tid;
+                return self.exits.iter().any(|&(_, t, _)| t == tid) && self.exit_follows(tid, i);
+            }
             _ => return false,
         };
         for j in i + 1.. {
@@ -1054,9 +1061,17 @@ impl Session {
     }
 
     /// Takes the next recorded event, which must belong to task `rec`.
-    fn next_for(&mut self, rec: Tid, live: Tid, observed: impl Fn() -> String) -> Result<Positioned> {
-        if let Some(p) = self.queue.take_for(rec) {
-            return Ok(p);
+    /// `None` when the task's next event is its death by SIGKILL: it was
+    /// killed before this stop in the recording (SIGKILL has no delivery
+    /// stop), so it is killed here instead of going on.
+    fn next_for(&mut self, rec: Tid, live: Tid, observed: impl Fn() -> String) -> Result<Option<Positioned>> {
+        if let Some(i) = self.queue.find_for(rec) {
+            if matches!(&self.queue.ahead[i].event, Event::Exit(x) if x.signal == machine::SIGKILL) {
+                tracee::kill_task(live);
+                self.set_state(live, State::InKernel)?;
+                return Ok(None);
+            }
+            return Ok(self.queue.remove(i));
         }
         match self.queue.peek(0) {
             Some(_) => {
@@ -1260,13 +1275,19 @@ impl Session {
                             }
                             continue 'rescan;
                         }
-                        // Killed during recording where replay has it
-                        // waiting (SIGKILL has no delivery stop): kill it.
+                        // Killed during recording (SIGKILL has no delivery
+                        // stop): killed here once it has replayed all it did
+                        // before, wherever it waits or runs (a child its
+                        // parent kills while it computes). The exit can come
+                        // into the window long before that, and the kill in
+                        // the parent is not made again.
                         let dying = live.and_then(|l| self.tasks.get(&l)).is_some_and(|t| t.exiting);
                         if x.signal == machine::SIGKILL && !dying {
-                            if let (Some(live), Some(State::AtSeccomp | State::AtStart | State::Parked)) = (live, state) {
-                                tracee::kill_task(live);
-                                self.set_state(live, State::InKernel)?;
+                            if let (Some(live), Some(State::AtSeccomp | State::AtStart | State::Parked | State::Running)) = (live, state) {
+                                if self.queue.first_of_task(rec) == Some(i) {
+                                    tracee::kill_task(live);
+                                    self.set_state(live, State::InKernel)?;
+                                }
                             }
                         }
                         // Exits are written whenever the kernel reports them:
@@ -1730,7 +1751,7 @@ impl Session {
         if (nr == sc::nr::EXECVE || nr == sc::nr::EXECVEAT) && matches!(self.queue.peek_for(rec).map(|p| &p.event), Some(Event::Exec(_))) {
             return self.replay_exec(live, rec, nr, args);
         }
-        let p = self.next_for(rec, live, observed)?;
+        let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
         let Event::Syscall(call) = &p.event else {
             return Err(self.divergence(rec, Some(live), format!("the task made a syscall where the recording has a {} event", p.event.kind_name()), Some(&p), observed()));
         };
@@ -2366,7 +2387,7 @@ impl Session {
         }
         self.apply_exec(live, &exec, &p)?;
         self.remember(&p);
-        let call = self.next_for(rec, live, || describe_stop(nr, &args))?;
+        let Some(call) = self.next_for(rec, live, || describe_stop(nr, &args))? else { return Ok(()) };
         match &call.event {
             Event::Syscall(c) if c.nr == nr && same_args(nr, &c.args, &args) => {}
             _ => return Err(self.divergence(rec, Some(live), "the execve differs from the recording".into(), Some(&call), describe_stop(nr, &args))),
@@ -2406,7 +2427,7 @@ impl Session {
         } else if self.buffers.contains(&tgid) {
             self.settle_buffer(live)?;
             let observed = || "a full syscall buffer".to_string();
-            let p = self.next_for(rec, live, observed)?;
+            let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
             if !matches!(&p.event, Event::Syscall(c) if c.nr == magic::FLUSH) {
                 return Err(self.divergence(rec, Some(live), "the syscall buffer filled up at another point".into(), Some(&p), observed()));
             }
@@ -2789,7 +2810,7 @@ impl Session {
             if let Some(kind) = machine::tsc_instruction_at(self.mem(live)?, regs.rip) {
                 self.settle_buffer(live)?;
                 let observed = || format!("{kind:?} at {:#x}", regs.rip);
-                let p = self.next_for(rec, live, observed)?;
+                let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
                 let Event::Rdtsc(r) = &p.event else {
                     return Err(self.divergence(rec, Some(live), "the task read the time-stamp counter where the recording has another event".into(), Some(&p), observed()));
                 };
@@ -2813,7 +2834,7 @@ impl Session {
         }
         self.settle_buffer(live)?;
         let observed = || format!("signal {} at {:#x}", sc::signal_name(sig).unwrap_or("?"), regs.rip);
-        let p = self.next_for(rec, live, observed)?;
+        let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
         let Event::Signal(s) = &p.event else {
             return Err(self.divergence(rec, Some(live), "the task received a signal the recording does not have here".into(), Some(&p), observed()));
         };
