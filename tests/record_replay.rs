@@ -137,6 +137,18 @@ fn random_replays_kernel_randomness() {
     assert_eq!(r.field("rand:").split(' ').count(), 3);
 }
 
+/// io_uring is refused (ENOSYS) when recording: the kernel would read
+/// requests and write completions in the program's memory without a stop.
+/// A program that falls back to read() records and replays.
+#[test]
+fn io_uring_is_refused_and_the_fallback_replays() {
+    let dir = tmpdir();
+    let file = dir.path().join("lines");
+    std::fs::write(&file, "the first line\nthe second\n").unwrap();
+    let r = assert_replays(argv![program("io_uring"), file]);
+    assert_eq!(r.stdout(), "io_uring: Function not implemented\nfirst line: the first line\n");
+}
+
 #[test]
 fn pid_replays_recorded_ids() {
     let r = assert_replays(argv![program("pid")]);

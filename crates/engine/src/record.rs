@@ -1460,6 +1460,11 @@ impl Session {
             // arbitrary times; refusing registration keeps memory deterministic
             // (libc falls back when rseq is unavailable).
             Some(machine::ENOSYS)
+        } else if nr == sc::nr::IO_URING_SETUP {
+            // The kernel would read requests from and write completions to
+            // the program's memory on its own threads, none of which a stop
+            // sees; programs fall back to plain syscalls without it.
+            Some(machine::ENOSYS)
         } else {
             self.refused_copy(tid, nr, &args)?
         };
