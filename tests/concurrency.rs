@@ -129,6 +129,24 @@ fn pthread_kill_wakes_blocked_threads() {
 }
 
 #[test]
+fn a_loop_entered_at_its_condition_replays_its_points_quickly() {
+    // The entry jump lands in the bytes an in-task check displaces for a
+    // point just before the compare, which removes the check; replay gave
+    // the check up for good and then trapped at every pass (a million per
+    // entry): 4 of 4 replays ran past a minute. Now the check comes back.
+    let r = case(argv![program("rotated_loop"), "100"])
+        .opts(&["--chaos"])
+        .timeout(Duration::from_secs(30))
+        .replays(2)
+        .run();
+    let sums: Vec<String> = r.field("sums:").split(' ').map(str::to_string).collect();
+    assert_eq!(sums.len(), 2, "{}", r.stdout());
+    let trace = profiler(&r.trace, &[]);
+    let points = trace.lines().filter(|l| l.contains("] preempted at ")).count();
+    assert!(points >= 2, "only {points} points");
+}
+
+#[test]
 fn spin_flag_needs_preemption() {
     let r = case(argv![program("spin_flag")])
         .timeout(SPIN_TIMEOUT)

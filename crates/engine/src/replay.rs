@@ -772,8 +772,30 @@ struct PointSearch {
     deep: bool,
     /// The check, while installed.
     check: Option<InstalledCheck>,
-    /// A check was tried for this point (it is not tried twice).
+    /// A check was tried for this point and is not to be tried again: it
+    /// could not be installed, or branches into its bytes keep removing it
+    /// (see [`PointSearch::reinstall_after_guard_hit`]).
     tried: bool,
+    /// How many times a branch into the check's bytes removed it.
+    guard_hits: u32,
+    /// When the check was last installed.
+    installed_at: Option<std::time::Instant>,
+}
+
+impl PointSearch {
+    /// Whether a check that a branch into its bytes just removed is to be
+    /// installed again at the breakpoint's next hit. A loop that is entered
+    /// at its condition (`k := 0; jmp cond`) enters at such a branch target
+    /// once per entry, and a point just before the condition is guarded
+    /// there: giving the check up made every later pass trap (a Go loop of
+    /// a million passes per entry outlasted the deadlock limit). A check
+    /// that stayed in place a while is worth its 6 stops again; one that a
+    /// branch removes right away, again and again, is not.
+    fn reinstall_after_guard_hit(&mut self) -> bool {
+        self.guard_hits += 1;
+        let lived = self.installed_at.map(|at| at.elapsed()).unwrap_or_default();
+        self.guard_hits <= 3 || lived >= std::time::Duration::from_millis(2)
+    }
 }
 
 /// A point check patched into a task's process.
@@ -2593,6 +2615,8 @@ impl Session {
                     deep,
                     check: None,
                     tried: false,
+                    guard_hits: 0,
+                    installed_at: None,
                 };
                 (Some((p.rip, p.fingerprint)), Some(search))
             }
@@ -2623,7 +2647,9 @@ impl Session {
             if let Some(check) = self.install_check(live, &regs)? {
                 tracee::set_exec_breakpoints(live, &check.site.guards)?;
                 self.point_checks += 1;
-                self.task_mut(live)?.armed.as_mut().expect("armed").check = Some(check);
+                let search = self.task_mut(live)?.armed.as_mut().expect("armed");
+                search.check = Some(check);
+                search.installed_at = Some(std::time::Instant::now());
                 // The jump now at this address leads into the check.
                 return tracee::cont(live, 0).map_err(Into::into);
             }
@@ -2715,12 +2741,14 @@ impl Session {
     }
 
     /// A branch led into the bytes the check's jump covers: the code goes
-    /// back as it was, and the search goes on with the breakpoint.
+    /// back as it was, and the search goes on with the breakpoint, which
+    /// installs the check again at its next hit (a few times).
     fn on_guard_hit(&mut self, live: Tid) -> Result<()> {
         self.guard_hits += 1;
         let search = self.task_mut(live)?.armed.as_mut().expect("called for an armed task");
         let rip = search.rip;
         let check = search.check.take().expect("installed");
+        search.tried = !search.reinstall_after_guard_hit();
         self.remove_check(live, &check)?;
         tracee::set_exec_breakpoint(live, Some(rip))?;
         tracee::cont(live, 0).map_err(Into::into)
