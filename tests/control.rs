@@ -75,6 +75,53 @@ fn sigusr1_detaches_the_recorder() {
     assert!(replayed.len() < 20 && !replayed.is_empty(), "{replayed:?}");
 }
 
+/// Starts `interrupted` under the recorder (in a process group of its
+/// own), waits for its "ready", sends SIGINT with `kill ARGS`, and returns
+/// the recorder's status and the program's output.
+fn interrupt_recording(trace: &std::path::Path, kill_args: impl Fn(u32) -> Vec<String>) -> (i32, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::CommandExt;
+    let mut child = record_command(trace, &[program("interrupted").into_os_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "ready\n");
+    let sent = Command::new("kill").args(kill_args(child.id())).status().unwrap();
+    assert!(sent.success());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    (status_code(child.wait().unwrap()), first + &rest)
+}
+
+#[test]
+fn sigint_to_the_recorder_alone_interrupts_the_program_once() {
+    // `kill -INT` to the recorder used to be dropped: the program never
+    // heard of it (Ctrl-C reaches the whole group, the program included).
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let (status, printed) = interrupt_recording(&trace, |pid| vec!["-INT".into(), pid.to_string()]);
+    assert_eq!((status, printed.as_str()), (3, "ready\ninterrupts: 1\n"));
+    let rep = replay(&trace);
+    assert_eq!((status_code(rep.status), stdout_str(&rep)), (3, printed), "{}", show(&rep));
+}
+
+#[test]
+fn sigint_to_the_whole_group_reaches_the_program_once() {
+    // The recorder gets the group's SIGINT too, and must not pass on a
+    // second one.
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let (status, printed) = interrupt_recording(&trace, |pid| vec!["-INT".into(), "--".into(), format!("-{pid}")]);
+    assert_eq!((status, printed.as_str()), (3, "ready\ninterrupts: 1\n"));
+    let rep = replay(&trace);
+    assert_eq!((status_code(rep.status), stdout_str(&rep)), (3, printed), "{}", show(&rep));
+}
+
 #[test]
 fn auto_bookmarks_are_listed_and_replay_stops_at_one() {
     let dir = tmpdir();

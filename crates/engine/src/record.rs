@@ -34,6 +34,9 @@ use scribe_bufabi::magic;
 const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 /// How often the recorder wakes up to flush and to check time slices.
 const TICK: Duration = Duration::from_millis(20);
+/// How long a SIGINT sent to the recorder waits for the program to report
+/// one of its own before it is passed on (see `forward_interrupt`).
+const INTERRUPT_GRACE: Duration = Duration::from_millis(200);
 /// How long a task may run user code while others wait before it is preempted.
 const TIME_SLICE: Duration = Duration::from_millis(40);
 /// In chaos mode, time slices are drawn between these two, evenly on a log scale.
@@ -403,6 +406,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         chaos: opts.chaos.then(ChaosRng::seeded),
         detached: false,
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
+        forward_interrupt_at: None,
         next_bookmark: 0,
         auto_bookmark: opts.auto_bookmark.map(|d| (d, Instant::now() + d)),
         notify,
@@ -729,6 +733,9 @@ struct Session {
     detached: bool,
     /// When to detach by itself.
     detach_at: Option<Instant>,
+    /// When to pass on a SIGINT that a process sent to the recorder alone,
+    /// unless the program reports one of its own by then.
+    forward_interrupt_at: Option<Instant>,
     /// The id the next bookmark gets.
     next_bookmark: u32,
     /// Interval and next time of automatic bookmarks.
@@ -1153,6 +1160,7 @@ impl Session {
             self.detach()?;
             return Ok(());
         }
+        self.forward_interrupt(signals, now);
         for sig in [libc_signal::TERM, libc_signal::HUP, libc_signal::QUIT] {
             if signals & (1 << sig) != 0 {
                 return Err(EngineError::Program(format!(
@@ -1162,6 +1170,24 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Passes a SIGINT that a process sent to the recorder on to the
+    /// program, as `kill -INT` to a program run without Scribe would
+    /// interrupt it. Ctrl-C on the terminal reaches the whole foreground
+    /// group, the program included, and so does a kill of the process
+    /// group: those are not passed on (the terminal's SIGINT is known by
+    /// its sender; for a kill, the program's own SIGINT reported within
+    /// [`INTERRUPT_GRACE`] shows it got one).
+    fn forward_interrupt(&mut self, signals: u32, now: Instant) {
+        let int = 1 << libc_signal::INT;
+        if signals & int != 0 && tracee::take_signals_sent_by_processes() & int != 0 {
+            self.forward_interrupt_at = Some(now + INTERRUPT_GRACE);
+        }
+        if self.forward_interrupt_at.is_some_and(|at| now >= at) {
+            self.forward_interrupt_at = None;
+            tracee::signal_thread(self.leader, self.leader, libc_signal::INT);
+        }
     }
 
     /// Whether the pending bookmark can be placed now, with no token held.
@@ -1844,6 +1870,11 @@ impl Session {
     }
 
     fn on_signal(&mut self, tid: Tid, sig: i32) -> Result<()> {
+        if sig == libc_signal::INT && self.tasks.get(&tid).is_some_and(|t| t.tgid == self.leader) {
+            // The program has its SIGINT: one sent to the recorder too
+            // came from a kill of the whole group.
+            self.forward_interrupt_at = None;
+        }
         let regs = tracee::get_regs(tid)?;
         if sig == machine::SIGSTOP && std::mem::take(&mut self.task(tid)?.preempt_requested) {
             return self.on_preempt_stop(tid, &regs);

@@ -19,14 +19,32 @@ pub fn read_tscp() -> (u64, u32) {
 /// Control signals received by this process, as a bit set of signal numbers.
 static PENDING_CONTROL: AtomicU32 = AtomicU32::new(0);
 
-extern "C" fn note_signal(sig: libc::c_int) {
+/// The control signals among them that a process sent with kill() or
+/// tgkill() (not the terminal, not the kernel).
+static SENT_BY_PROCESS: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn note_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
     if (0..32).contains(&sig) {
         PENDING_CONTROL.fetch_or(1 << sig, Ordering::SeqCst);
+        // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo.
+        let code = if info.is_null() { 1 } else { unsafe { (*info).si_code } };
+        // SI_USER, SI_QUEUE, SI_TKILL are 0 or negative; the terminal's
+        // SIGINT comes with SI_KERNEL.
+        if code <= 0 {
+            SENT_BY_PROCESS.fetch_or(1 << sig, Ordering::SeqCst);
+        }
     }
 }
 
+/// Returns and clears the set of control signals that a process (rather
+/// than the terminal or the kernel) sent since the last call.
+pub fn take_signals_sent_by_processes() -> u32 {
+    SENT_BY_PROCESS.swap(0, Ordering::SeqCst)
+}
+
 /// Installs handlers (without SA_RESTART, so a blocking waitpid returns
-/// EINTR) that only note the arrival of each of `signals`.
+/// EINTR) that only note the arrival of each of `signals`, and whether a
+/// process sent it.
 ///
 /// Handlers, unlike SIG_IGN, are reset by execve, so traced programs still
 /// start with default dispositions.
@@ -36,9 +54,10 @@ pub fn catch_control_signals(signals: &[i32]) {
         // sigaction struct is fully initialised before the call.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = note_signal as extern "C" fn(libc::c_int) as usize;
+            action.sa_sigaction =
+                note_signal as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) as usize;
             libc::sigemptyset(&mut action.sa_mask);
-            action.sa_flags = 0;
+            action.sa_flags = libc::SA_SIGINFO;
             libc::sigaction(sig, &action, std::ptr::null_mut());
         }
     }
