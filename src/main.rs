@@ -37,6 +37,11 @@ enum Command {
     ///
     /// The program's stdin, stdout and stderr pass through unchanged, and
     /// scribe exits with the program's exit status (128+N if killed by signal N).
+    ///
+    /// Signals to the recorder: SIGUSR1 detaches (the program runs on
+    /// unrecorded), SIGUSR2 adds a bookmark, SIGINT is passed on to the
+    /// program, SIGTERM/SIGHUP/SIGQUIT kill the program and end the trace
+    /// with the reason.
     Record(RecordArgs),
     /// Re-execute a recorded program deterministically from its trace.
     ///
