@@ -344,7 +344,9 @@ fn print_divergence(trace: &std::path::Path, d: &scribe_engine::Divergence) {
         }
     }
     if !d.backtrace.is_empty() {
-        let _ = writeln!(err, "  last {} events before the divergence:", d.backtrace.len());
+        // Processes run in parallel, so events later in the trace may have
+        // been replayed before the expected one.
+        let _ = writeln!(err, "  last {} events replayed, in the order replay took them (other processes may be ahead):", d.backtrace.len());
         for line in &d.backtrace {
             let _ = writeln!(err, "    {line}");
         }
