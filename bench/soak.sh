@@ -17,7 +17,7 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked park_order syscallbuf racy_counter spin_flag setitimer; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 mkdir -p "$work/proj"
@@ -59,6 +59,10 @@ workloads=(
   "-- $work/shared_anon"
   "-- $work/shared_file $work/shared.bin late"
   "-- $work/exit_blocked"
+  "-- $work/exit_from_thread"
+  "-- $work/kill_children 3"
+  "--chaos -- $work/rotated_loop 50"
+  "-- sh -c 'seq 1 12 | xargs -P2 -I{} timeout 0.05 sleep 1; echo done'"
   "--no-syscall-buffer -- $work/park_order"
   "-- $work/syscallbuf $work"
   "-- sh -c 'seq 20000 | sort -r | head -3'"

@@ -330,6 +330,26 @@ fn a_group_exit_from_a_thread_replays_while_the_others_make_calls() {
 }
 
 #[test]
+fn timeout_under_xargs_records_and_replays() {
+    // timeout(1) waits with sigsuspend and wait4 while its SIGALRM,
+    // SIGTERM, SIGCONT and SIGCHLD arrive. A signal the recorder held was
+    // injected at a wait4 while the program blocked it: the kernel neither
+    // delivered it nor restarted the call, and timeout printed "error
+    // waiting for command: Unknown error 513" (2 of 6 recordings). Replay
+    // lost the recorded signal of a masked wait when a real SIGCHLD came
+    // first (4 of 8 replays).
+    let cmd = argv!["/bin/sh", "-c", "seq 1 8 | xargs -P2 -I{} timeout 0.05 sleep 1; echo \"xargs: $?\""];
+    for _ in 0..4 {
+        let dir = tmpdir();
+        let trace = dir.path().join("t.scribe");
+        let rec = record(&trace, &cmd, None);
+        assert_eq!((status_code(rec.status), stdout_str(&rec), stderr_str(&rec)), (0, "xargs: 123\n".to_string(), String::new()));
+        let rep = replay(&trace);
+        assert_same_run(&rec, &rep, "timeout under xargs");
+    }
+}
+
+#[test]
 fn children_killed_by_their_parent_replay() {
     // SIGKILL has no delivery stop: replay kills the child itself once it
     // has replayed what it did before. It used to kill only a child waiting

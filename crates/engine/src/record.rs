@@ -530,6 +530,11 @@ struct HeldSignal {
     siginfo: [u8; tracee::SIGINFO_SIZE],
 }
 
+/// Whether syscall `nr` waits under a signal mask of its own.
+fn swaps_signal_mask(nr: u32) -> bool {
+    matches!(nr, sc::nr::RT_SIGSUSPEND | sc::nr::PSELECT6 | sc::nr::PPOLL | sc::nr::EPOLL_PWAIT | sc::nr::EPOLL_PWAIT2)
+}
+
 /// The recorder's view of one traced task.
 #[derive(Debug)]
 struct Task {
@@ -1477,8 +1482,18 @@ impl Session {
         // an old context about once in twenty runs). The next syscall, after
         // the handler has returned, delivers it.
         if nr != sc::nr::RT_SIGRETURN {
-            if let Some(held) = self.task(tid)?.held.pop_front() {
-                return self.interrupt_for_signal(tid, regs, nr, args, held);
+            if let Some(signo) = self.task(tid)?.held.front().map(|h| h.signo) {
+                // Not while the task blocks it: the kernel would not
+                // deliver it at the exit, and with no signal to deliver it
+                // would not restart the call either, so the program would
+                // see ERESTARTNOINTR (`timeout` printed "error waiting for
+                // command: Unknown error 513"). A call that swaps the mask
+                // (sigsuspend) may unblock it: those still take it.
+                let blocked = tracee::get_sigmask(tid)? & (1 << (signo - 1)) != 0;
+                if !blocked || swaps_signal_mask(nr) {
+                    let held = self.task(tid)?.held.pop_front().expect("looked at above");
+                    return self.interrupt_for_signal(tid, regs, nr, args, held);
+                }
             }
         }
         let refused = if nr == sc::nr::RSEQ {
@@ -1861,6 +1876,14 @@ impl Session {
                 inputs: p.inputs,
                 regs_digest: p.regs_digest,
             }));
+        }
+        let serialize = self.serialize;
+        let task = self.task(tid)?;
+        if !serialize && task.domain != tid {
+            // It shares memory with nobody now: a vfork child was in its
+            // parent's domain until here, and make's compilers (spawned
+            // with vfork) ran one at a time. Replay moves it at this event.
+            task.domain = tid;
         }
         self.fds(tgid).exec();
         // Close-on-exec is not followed for pipes: their table starts again.

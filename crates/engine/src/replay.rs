@@ -647,6 +647,26 @@ impl EventQueue {
         domain
     }
 
+    /// Task `rec` exec'd: it shares memory with nobody now, so it leaves
+    /// the domain it was in (a vfork child is in its parent's until then,
+    /// and the recorder moves it out at the same point; traces of older
+    /// recorders kept it there, an order that replay may loosen, since the
+    /// two processes share no memory).
+    fn leave_domain(&mut self, rec: Tid) {
+        let Some(&old) = self.domain_of.get(&rec) else { return };
+        if old == rec {
+            return;
+        }
+        self.domain_of.remove(&rec);
+        for (q, domain) in self.ahead.iter().zip(self.ahead_domains.iter_mut()) {
+            if q.event.tid() == Some(rec) {
+                *domain = Some(rec);
+            }
+        }
+        self.clean_prefix.remove(&old);
+        self.clean_prefix.remove(&rec);
+    }
+
     /// Makes domain `from` part of `into`, when replay reaches the join:
     /// every event left of `from` comes after it in the trace (the domain's
     /// order put them there), and events left of `into` before it come
@@ -1717,6 +1737,14 @@ impl Session {
                 if magic::is_magic(regs.orig_rax) {
                     return self.on_buffer_request(live, regs);
                 }
+                let task = self.task(live)?;
+                if task.injecting.is_some() && task.restore_call.is_some() && regs.orig_rax == u64::from(sc::nr::RT_SIGSUSPEND) {
+                    // A masked wait (see `replay_masked_wait`) that a signal
+                    // of the replay's own world interrupted first (a real
+                    // SIGCHLD): the kernel restarted it, and it waits again
+                    // for the recorded signal, which is on its way.
+                    return tracee::cont(live, 0).map_err(Into::into);
+                }
                 // Now, as the recorder drained it at this stop: another task
                 // of the process may use the buffer before this event is due.
                 self.settle_buffer(live)?;
@@ -2409,6 +2437,7 @@ impl Session {
         }
         self.apply_exec(live, &exec, &p)?;
         self.remember(&p);
+        self.queue.leave_domain(rec);
         let Some(call) = self.next_for(rec, live, || describe_stop(nr, &args))? else { return Ok(()) };
         match &call.event {
             Event::Syscall(c) if c.nr == nr && same_args(nr, &c.args, &args) => {}
@@ -2855,7 +2884,12 @@ impl Session {
             // A group-stop, not a delivery.
             return self.resume(live, 0);
         };
-        let injected = self.task_mut(live)?.injecting.take() == Some(sig);
+        // A signal of the replay's own world may come before the injected
+        // one, which stays expected.
+        let injected = self.task(live)?.injecting == Some(sig);
+        if injected {
+            self.task_mut(live)?.injecting = None;
+        }
         if !injected && !machine::is_fault(sig, &siginfo) {
             // Not a recorded signal: the replay's own world sent it.
             return self.resume(live, 0);
