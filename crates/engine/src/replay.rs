@@ -648,10 +648,11 @@ impl EventQueue {
     }
 
     /// Task `rec` exec'd: it shares memory with nobody now, so it leaves
-    /// the domain it was in (a vfork child is in its parent's until then,
-    /// and the recorder moves it out at the same point; traces of older
-    /// recorders kept it there, an order that replay may loosen, since the
-    /// two processes share no memory).
+    /// the domain it was in (a vfork child is in its parent's until then),
+    /// as the recorder moved it at the same point. Only for traces of
+    /// format 8 on: an older trace has the child's later events in its
+    /// parent's order, and loosening that order made a `make -j2` trace
+    /// wait forever for a serial.
     fn leave_domain(&mut self, rec: Tid) {
         let Some(&old) = self.domain_of.get(&rec) else { return };
         if old == rec {
@@ -2437,7 +2438,10 @@ impl Session {
         }
         self.apply_exec(live, &exec, &p)?;
         self.remember(&p);
-        self.queue.leave_domain(rec);
+        if self.queue.reader.format_version() >= 8 {
+            // Recorded with the same convention (see `leave_domain`).
+            self.queue.leave_domain(rec);
+        }
         let Some(call) = self.next_for(rec, live, || describe_stop(nr, &args))? else { return Ok(()) };
         match &call.event {
             Event::Syscall(c) if c.nr == nr && same_args(nr, &c.args, &args) => {}
