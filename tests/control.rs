@@ -319,6 +319,24 @@ fn replay_stopped_at_each_bookmark_has_the_recorded_memory_and_registers() {
 }
 
 #[test]
+fn a_bookmark_while_a_pipe_read_waits_has_the_recorded_memory_in_replay() {
+    // The syscall buffer tries the read without waiting, gets EAGAIN and
+    // makes it traced. It used to drop that try's record, so replay ran
+    // less of the library and left other bytes on the stack: every bookmark
+    // during the wait failed its memory digest, and going live there too.
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.05"], &argv![program("pipe_wait")], None);
+    assert_eq!(stdout_str(&rec), "read 6: hello\n", "{}", show(&rec));
+    let marks = profiler(&trace, &["-k", "bookmark"]);
+    assert!(marks.contains("bookmark 1"), "{marks}");
+    for id in ["1", "2"] {
+        let rep = replay_with(&["--stop-at", id], &trace);
+        assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+    }
+}
+
+#[test]
 fn golive_checks_the_bookmark_digest_before_going_live() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");

@@ -313,12 +313,13 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     set_u64(abi::HEADER_ADDR + header::CURRENT_OUTPUT, output);
     let (made_nr, made_args) = call.made.unwrap_or((call.nr, call.args));
     let result = untraced(made_nr, made_args);
-    if call.retry_traced_on.contains(&result) {
-        // Not kept: replay's batch ends here too, and the traced call follows.
-        set(header::IN_LIB, 0);
-        return None;
-    }
-    let out_len = call.output.len(result, &call.args).min(call.out_max);
+    // A result on which the call is made again traced (it would have
+    // waited) is kept too, with no output: replay's stub answers it the
+    // same way, so the library runs the very same code in both modes and
+    // leaves the same stack behind (a bookmark taken while the traced call
+    // waited differed in memory when the record was dropped here).
+    let retry = call.retry_traced_on.contains(&result);
+    let out_len = if retry { 0 } else { call.output.len(result, &call.args).min(call.out_max) };
     set_u64(at(record::RESULT), result as u64);
     core::ptr::write_volatile(at(record::OUTPUT_LEN) as *mut u32, out_len);
     if out_len > 0 {
@@ -328,7 +329,7 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     core::ptr::write_volatile(at(record::SIZE) as *mut u32, size);
     set(header::USED, used + size);
     set(header::IN_LIB, 0);
-    Some(result)
+    (!retry).then_some(result)
 }
 
 /// Buffers `call` if it can, else makes it traced; the kernel's result.
