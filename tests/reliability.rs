@@ -625,6 +625,12 @@ fn ptrace_traceme_fails_with_eperm() {
         "PTRACE_TRACEME under scribe should fail with EPERM: {out}"
     );
     assert!(out.contains("after ptrace"), "{out}");
+    // The recorder says why, once.
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![program("traceme")], None);
+    let err = stderr_str(&rec);
+    assert_eq!(err.matches("called ptrace: a recorded program cannot trace others").count(), 1, "{err}");
 }
 
 // ---------------------------------------------------------------------------

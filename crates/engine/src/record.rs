@@ -407,6 +407,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         detached: false,
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
         forward_interrupt_at: None,
+        told_ptrace: false,
         next_bookmark: 0,
         auto_bookmark: opts.auto_bookmark.map(|d| (d, Instant::now() + d)),
         notify,
@@ -738,6 +739,8 @@ struct Session {
     detached: bool,
     /// When to detach by itself.
     detach_at: Option<Instant>,
+    /// The program was told once that ptrace fails under Scribe.
+    told_ptrace: bool,
     /// When to pass on a SIGINT that a process sent to the recorder alone,
     /// unless the program reports one of its own by then.
     forward_interrupt_at: Option<Instant>,
@@ -1495,6 +1498,12 @@ impl Session {
                     return self.interrupt_for_signal(tid, regs, nr, args, held);
                 }
             }
+        }
+        if nr == sc::nr::PTRACE && !std::mem::replace(&mut self.told_ptrace, true) {
+            // The kernel answers it (EPERM for PTRACE_TRACEME, an attach
+            // fails): a task has one tracer. Said once, since a debugger
+            // run under Scribe would otherwise just report it cannot trace.
+            self.tell(&format!("task {tid} called ptrace: a recorded program cannot trace others (Scribe is its tracer), so such calls fail"));
         }
         let refused = if nr == sc::nr::RSEQ {
             // The kernel writes the current CPU into a registered rseq area at
