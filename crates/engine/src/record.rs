@@ -1040,6 +1040,17 @@ impl Session {
                     map.data = Some(task.mem.read_partial(map.addr, map.len as usize));
                 }
             }
+            // The shared mapping's serial, numbered in write order (see
+            // `on_syscall_exit`).
+            for event in &mut events {
+                if let Event::Resource(r) = event {
+                    if r.kind == resource_kind::INODE && r.serial == 0 {
+                        let counter = self.serials.entry((r.kind, r.id)).or_insert(0);
+                        *counter += 1;
+                        r.serial = *counter;
+                    }
+                }
+            }
         }
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
@@ -1768,8 +1779,14 @@ impl Session {
             named.clear();
         }
         // Replay shares the pages of every such mapping of the inode; the
-        // serial names it and orders the mappings.
-        named.extend(shared_inode);
+        // serial names it and orders the mappings. It is numbered when the
+        // task is granted (see `grant`), in the order the events are
+        // written: the mapping may have joined two domains, and a number
+        // taken here, at the exit, could go to a task whose events (after
+        // its own join) come later than those of a task numbered after it,
+        // which replay could never satisfy (a forkserver pool's two workers
+        // waited for each other's mapping).
+        let shared_serial = shared_inode.map(|id| Event::Resource(ResourceRecord { tid, kind: resource_kind::INODE, id, serial: 0 }));
         self.fds(tgid).apply(nr, &args, result);
         if let Some(table) = self.pipes.get_mut(&tgid) {
             table.apply(nr, &args, result);
@@ -1783,6 +1800,7 @@ impl Session {
         for id in named {
             events.push(self.serial_event(tid, resource_kind::INODE, id));
         }
+        events.extend(shared_serial);
         events.extend(map.map(Event::MapFile));
         if std::mem::take(&mut self.task(tid)?.std_write) {
             // It kept its token: write the event now, in output order, with
