@@ -1904,14 +1904,6 @@ impl Session {
                 regs_digest: p.regs_digest,
             }));
         }
-        let serialize = self.serialize;
-        let task = self.task(tid)?;
-        if !serialize && task.domain != tid {
-            // It shares memory with nobody now: a vfork child was in its
-            // parent's domain until here, and make's compilers (spawned
-            // with vfork) ran one at a time. Replay moves it at this event.
-            task.domain = tid;
-        }
         self.fds(tgid).exec();
         // Close-on-exec is not followed for pipes: their table starts again.
         self.pipes.remove(&tgid);

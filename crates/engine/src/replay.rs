@@ -647,27 +647,6 @@ impl EventQueue {
         domain
     }
 
-    /// Task `rec` exec'd: it shares memory with nobody now, so it leaves
-    /// the domain it was in (a vfork child is in its parent's until then),
-    /// as the recorder moved it at the same point. Only for traces of
-    /// format 8 on: an older trace has the child's later events in its
-    /// parent's order, and loosening that order made a `make -j2` trace
-    /// wait forever for a serial.
-    fn leave_domain(&mut self, rec: Tid) {
-        let Some(&old) = self.domain_of.get(&rec) else { return };
-        if old == rec {
-            return;
-        }
-        self.domain_of.remove(&rec);
-        for (q, domain) in self.ahead.iter().zip(self.ahead_domains.iter_mut()) {
-            if q.event.tid() == Some(rec) {
-                *domain = Some(rec);
-            }
-        }
-        self.clean_prefix.remove(&old);
-        self.clean_prefix.remove(&rec);
-    }
-
     /// Makes domain `from` part of `into`, when replay reaches the join:
     /// every event left of `from` comes after it in the trace (the domain's
     /// order put them there), and events left of `into` before it come
@@ -692,6 +671,23 @@ impl EventQueue {
     /// stands before it.
     fn first_of_task(&mut self, rec: Tid) -> Option<usize> {
         (0..WINDOW).map_while(|i| self.peek(i).map(|p| p.event.tid())).position(|tid| tid == Some(rec))
+    }
+
+    /// Whether the next event of task `rec` after the one at `i` is its
+    /// death by SIGKILL (looking no further than the window).
+    fn killed_after(&mut self, rec: Tid, i: usize) -> bool {
+        if !self.exits.iter().any(|&(_, t, signal)| t == rec && signal == machine::SIGKILL) {
+            return false;
+        }
+        for j in i + 1..i + 1 + WINDOW {
+            match self.peek(j).map(|p| &p.event) {
+                Some(Event::Exit(x)) if x.tid == rec => return x.signal == machine::SIGKILL,
+                Some(e) if e.tid() == Some(rec) => return false,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// Whether the next event of task `rec` after the one at `i` is its exit
@@ -1109,7 +1105,15 @@ impl Session {
     /// stop), so it is killed here instead of going on.
     fn next_for(&mut self, rec: Tid, live: Tid, observed: impl Fn() -> String) -> Result<Option<Positioned>> {
         if let Some(i) = self.queue.find_for(rec) {
-            if matches!(&self.queue.ahead[i].event, Event::Exit(x) if x.signal == machine::SIGKILL) {
+            // Its death, or the call it died in (written with result 0 just
+            // before the death, see `take_call_died_in`): a brk it was in
+            // when the SIGKILL came returned a real break in replay.
+            let dies = match &self.queue.ahead[i].event {
+                Event::Exit(x) => x.signal == machine::SIGKILL,
+                Event::Syscall(_) => self.queue.killed_after(rec, i),
+                _ => false,
+            };
+            if dies {
                 tracee::kill_task(live);
                 self.set_state(live, State::InKernel)?;
                 return Ok(None);
@@ -2438,10 +2442,6 @@ impl Session {
         }
         self.apply_exec(live, &exec, &p)?;
         self.remember(&p);
-        if self.queue.reader.format_version() >= 8 {
-            // Recorded with the same convention (see `leave_domain`).
-            self.queue.leave_domain(rec);
-        }
         let Some(call) = self.next_for(rec, live, || describe_stop(nr, &args))? else { return Ok(()) };
         match &call.event {
             Event::Syscall(c) if c.nr == nr && same_args(nr, &c.args, &args) => {}

@@ -23,11 +23,8 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// a layout word (same encoding, a longer list). Version 7 adds the `Join`
 /// event (two memory domains become one) and an inode serial after each
 /// mmap of a shared file, which replay uses to share the mapping's pages
-/// between the processes that map that file. Version 8 changed no layout
-/// but a convention: a task that execs leaves the memory domain it was in
-/// (a vfork child was in its parent's for good), and replay follows the
-/// domains of a version 8 trace that way; it keeps older traces' domains.
-pub const FORMAT_VERSION: u32 = 8;
+/// between the processes that map that file.
+pub const FORMAT_VERSION: u32 = 7;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
