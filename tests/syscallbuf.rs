@@ -143,9 +143,12 @@ fn pipe_and_file_writes_are_buffered_and_replay_exactly() {
     let buffered = |prefix: &str| calls.iter().filter(|l| l.contains(prefix) && l.ends_with("(buffered)")).count();
     // 300 writes of the parent to the pipe (fd 1), most without waiting.
     assert!(buffered("] write(1, ") >= 100, "{} buffered pipe writes", buffered("] write(1, "));
-    // The file (fd 1 again, once the pipe is closed) and /dev/null.
-    assert!(buffered(", 1000) = 1000") >= 50, "file writes not buffered");
-    assert!(buffered(", 512) = 512") >= 100, "/dev/null writes not buffered");
+    // The file (fd 1 again, once the pipe is closed) and /dev/null: 50
+    // and 100 writes. The reader's SIGCHLD may come meanwhile, and the
+    // write after it stops so that the signal is delivered there (seen
+    // once in a CI run: 49 of 50).
+    assert!(buffered(", 1000) = 1000") >= 48, "file writes not buffered: {}", buffered(", 1000) = 1000"));
+    assert!(buffered(", 512) = 512") >= 98, "/dev/null writes not buffered: {}", buffered(", 512) = 512"));
     assert_eq!(buffered("] pwrite64("), 1);
     // Writes to the original stdout are never buffered.
     let to_stdout: Vec<&&str> = calls.iter().filter(|l| l.contains("] write(9, ")).collect();
