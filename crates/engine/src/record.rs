@@ -798,9 +798,15 @@ impl Session {
 
     /// The next serial of resource `id` of `kind`, used by `tid`.
     fn serial_event(&mut self, tid: Tid, kind: u8, id: u64) -> Event {
+        let serial = self.next_serial(kind, id);
+        Event::Resource(ResourceRecord { tid, kind, id, serial })
+    }
+
+    /// Takes the next serial of resource `id` of `kind`.
+    fn next_serial(&mut self, kind: u8, id: u64) -> u64 {
         let serial = self.serials.entry((kind, id)).or_insert(0);
         *serial += 1;
-        Event::Resource(ResourceRecord { tid, kind, id, serial: *serial })
+        *serial
     }
 
     fn task(&mut self, tid: Tid) -> Result<&mut Task> {
@@ -1045,9 +1051,7 @@ impl Session {
             for event in &mut events {
                 if let Event::Resource(r) = event {
                     if r.kind == resource_kind::INODE && r.serial == 0 {
-                        let counter = self.serials.entry((r.kind, r.id)).or_insert(0);
-                        *counter += 1;
-                        r.serial = *counter;
+                        r.serial = self.next_serial(r.kind, r.id);
                     }
                 }
             }

@@ -676,32 +676,28 @@ impl EventQueue {
     /// Whether the next event of task `rec` after the one at `i` is its
     /// death by SIGKILL (looking no further than the window).
     fn killed_after(&mut self, rec: Tid, i: usize) -> bool {
-        if !self.exits.iter().any(|&(_, t, signal)| t == rec && signal == machine::SIGKILL) {
-            return false;
-        }
-        for j in i + 1..i + 1 + WINDOW {
-            match self.peek(j).map(|p| &p.event) {
-                Some(Event::Exit(x)) if x.tid == rec => return x.signal == machine::SIGKILL,
-                Some(e) if e.tid() == Some(rec) => return false,
-                Some(_) => continue,
-                None => return false,
-            }
-        }
-        false
+        self.exits.iter().any(|&(_, t, signal)| t == rec && signal == machine::SIGKILL)
+            && self.exit_after(rec, i) == Some(machine::SIGKILL)
     }
 
     /// Whether the next event of task `rec` after the one at `i` is its exit
     /// (looking no further than the window).
     fn exit_follows(&mut self, rec: Tid, i: usize) -> bool {
+        self.exit_after(rec, i).is_some()
+    }
+
+    /// The killing signal (0 for none) of task `rec`'s exit, if that is its
+    /// next event after the one at `i` (looking no further than the window).
+    fn exit_after(&mut self, rec: Tid, i: usize) -> Option<i32> {
         for j in i + 1..i + 1 + WINDOW {
             match self.peek(j).map(|p| &p.event) {
-                Some(Event::Exit(x)) if x.tid == rec => return true,
-                Some(e) if e.tid() == Some(rec) => return false,
+                Some(Event::Exit(x)) if x.tid == rec => return Some(x.signal),
+                Some(e) if e.tid() == Some(rec) => return None,
                 Some(_) => continue,
-                None => return false,
+                None => return None,
             }
         }
-        false
+        None
     }
 
     /// The next event of task `rec` if it is within the window.
@@ -950,7 +946,7 @@ struct Session {
     breakpoint_hits: u64,
     signal_points: u64,
     point_checks: u64,
-files_mapped_itself: u64,
+    files_mapped_itself: u64,
     /// Mappings of shared files replayed from a memory file shared by
     /// every process that maps the same file (`map_shared_file`).
     shared_file_mappings: u64,
@@ -1114,8 +1110,7 @@ impl Session {
                 _ => false,
             };
             if dies {
-                tracee::kill_task(live);
-                self.set_state(live, State::InKernel)?;
+                self.kill_as_recorded(live)?;
                 return Ok(None);
             }
             return Ok(self.queue.remove(i));
@@ -1127,6 +1122,13 @@ impl Session {
             }
             None => Err(self.trace_ended(rec)),
         }
+    }
+
+    /// Kills `live`, which the recording has die of SIGKILL here (sent by
+    /// another process, whose `kill` is emulated); its end is reported next.
+    fn kill_as_recorded(&mut self, live: Tid) -> Result<()> {
+        tracee::kill_task(live);
+        self.set_state(live, State::InKernel)
     }
 
     fn trace_ended(&self, rec: Tid) -> EngineError {
@@ -1332,8 +1334,7 @@ impl Session {
                         if x.signal == machine::SIGKILL && !dying {
                             if let (Some(live), Some(State::AtSeccomp | State::AtStart | State::Parked | State::Running)) = (live, state) {
                                 if self.queue.first_of_task(rec) == Some(i) {
-                                    tracee::kill_task(live);
-                                    self.set_state(live, State::InKernel)?;
+                                    self.kill_as_recorded(live)?;
                                 }
                             }
                         }
