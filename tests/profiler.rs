@@ -260,6 +260,22 @@ fn profiler_kind_syscall_and_data() {
 }
 
 #[test]
+fn profiler_kind_buffered_shows_only_buffered_calls() {
+    let t = cat_trace("0");
+    let out = profiler(&t.trace, &["--kind", "buffered"]);
+    let calls = syscall_lines(&out);
+    assert!(
+        calls.iter().any(|(_, name, _)| name == "read"),
+        "--kind buffered does not show cat's buffered read:\n{out}"
+    );
+    let unmarked: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('[') && !l.ends_with("(buffered)"))
+        .collect();
+    assert!(unmarked.is_empty(), "--kind buffered printed stopped calls: {unmarked:?}");
+}
+
+#[test]
 fn profiler_kind_signal() {
     let (_dir, trace, _) = program_trace("sighandler", &[], 0);
     let out = profiler(&trace, &["--kind", "signal"]);

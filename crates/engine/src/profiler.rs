@@ -94,7 +94,7 @@ pub fn profile(path: &Path, opts: &ProfilerOptions, out: &mut dyn Write) -> Resu
         writeln!(out, "{line}").map_err(io)?;
     }
     let format = FormatOptions { raw: opts.raw, data_prefix: if opts.data_prefix == 0 { 48 } else { opts.data_prefix } };
-    let show_calls = opts.kinds.is_empty() || opts.kinds.iter().any(|k| k == "syscall");
+    let show_calls = opts.kinds.is_empty() || opts.kinds.iter().any(|k| k == "syscall" || k == "buffered");
     let show_data = opts.kinds.is_empty() || opts.kinds.iter().any(|k| k == "data");
     let mut summary = ProfileSummary { events: 0, printed: 0, stopped_by: None, complete: false, end_offset: 0 };
     for item in reader.by_ref() {
