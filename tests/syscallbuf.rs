@@ -289,3 +289,40 @@ fn failed_opens_and_other_questions_are_buffered() {
         );
     }
 }
+
+/// The library keeps the kind of each descriptor once it asked, and
+/// forgets it when the number may have changed hands behind its back (a
+/// close it did not make, a vfork child's descriptors), in recording and
+/// replay alike.
+#[test]
+fn descriptor_kinds_are_asked_once_and_forgotten_when_the_number_changes_hands() {
+    let dir = tmpdir();
+    let file = dir.path().join("data.txt");
+    std::fs::write(&file, "x".repeat(500)).unwrap();
+    let r = Case::new(argv![program("fd_kinds"), &file]).in_dir(dir.path()).replays(2).run();
+    assert_eq!(r.field("small reads:"), "200");
+    let a_fd: u32 = r.field("A").split(':').next().unwrap().parse().unwrap();
+    assert_eq!(r.field("A"), format!("{a_fd}: 6 late A"));
+    let b_fd: u32 = r.field("B").split(':').next().unwrap().parse().unwrap();
+    assert_eq!(r.field("B"), format!("{b_fd}: 9"));
+    let text = profiler(&r.trace, &[]);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    // The 200 one-byte reads ask the file's kind once, not 200 times.
+    let one_byte_reads = lines.iter().filter(|l| l.contains(", 1) = 1") && l.contains("] read(")).count();
+    let fstats = lines.iter().filter(|l| l.contains("] fstat(") && l.ends_with("(buffered)")).count();
+    assert!(one_byte_reads >= 200, "{one_byte_reads} one-byte reads");
+    assert!(fstats < 20, "{fstats} buffered fstats for {one_byte_reads} reads");
+    // A's pipe read is tried without waiting first (EAGAIN), then waits:
+    // the library did not take the pipe for the regular file its number was.
+    let tried = format!("] read({a_fd}, ");
+    assert!(
+        lines.iter().any(|l| l.contains(&tried) && l.contains("EAGAIN") && l.ends_with("(buffered)")),
+        "no non-blocking try of the pipe read on {a_fd}:\n{}",
+        lines.iter().filter(|l| l.contains(&tried)).copied().collect::<Vec<_>>().join("\n")
+    );
+    // B's read of the file is no pipe read (which would carry a pipe serial).
+    let all: Vec<&str> = text.lines().collect();
+    let b_read = all.iter().position(|l| l.contains(&format!("] read({b_fd}, ")) && l.contains(", 9) = 9")).expect("B's read in the trace");
+    let serials: Vec<&str> = all[b_read + 1..].iter().take_while(|l| !l.starts_with('[')).copied().collect();
+    assert!(!serials.iter().any(|l| l.contains("type = pipe")), "B's read of a file was made as a pipe read: {serials:?}");
+}

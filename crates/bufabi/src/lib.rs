@@ -32,7 +32,7 @@ pub const REGION_LEN: u64 = 0x2000 + CAPACITY as u64;
 /// Instruction pointer seen by seccomp for the stub's `syscall`.
 pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
 /// Version of this layout, passed at registration.
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 /// Largest output one buffered call may produce; larger calls are traced.
 pub const MAX_OUTPUT: u32 = 256 << 10;
 /// Largest input (a path, written bytes) copied into a record; longer ones are traced.
@@ -74,6 +74,13 @@ pub mod header {
     pub const STD_FDS: u64 = 32;
     /// u32: [`flags`](super::flags) Scribe sets at registration.
     pub const FLAGS: u64 = 40;
+    /// u32: changes whenever a descriptor of the process may have been
+    /// closed or replaced behind the library's back (a stopped close,
+    /// dup2, dup3 or close_range, a new task): the library then forgets
+    /// what it knew of its descriptors. Scribe writes it from its model of
+    /// the descriptor table at the same events as STD_FDS, in recording
+    /// and in replay alike.
+    pub const FD_GENERATION: u64 = 44;
     /// Size of the header.
     pub const LEN: usize = 48;
 }
@@ -113,8 +120,11 @@ pub mod record {
     pub const INPUT_LEN: usize = 76;
     /// u64: where the input bytes were read from.
     pub const INPUT_ADDR: usize = 80;
+    /// u64: for a read or write made on a pipe, the pipe's inode number
+    /// (its serials' id); 0 for any other call.
+    pub const PIPE: usize = 88;
     /// Size of a record header; input then output bytes follow, each padded to 8.
-    pub const LEN: usize = 88;
+    pub const LEN: usize = 96;
 }
 
 /// Rounds up to a multiple of 8.

@@ -41,11 +41,43 @@ struct Entry<V> {
 #[derive(Debug, Clone)]
 pub struct FdTable<V> {
     fds: HashMap<u64, Entry<V>>,
+    /// Changes at every call that may close or replace a descriptor, and
+    /// at every task start (see [`FdTable::generation`]).
+    generation: u32,
 }
 
 impl<V> Default for FdTable<V> {
     fn default() -> Self {
-        FdTable { fds: HashMap::new() }
+        FdTable { fds: HashMap::new(), generation: 0 }
+    }
+}
+
+impl<V> FdTable<V> {
+    /// The syscall buffer's FD_GENERATION: the preload library forgets the
+    /// kinds of descriptors it learned whenever this changes. It is a
+    /// function of the calls followed so far, so recording and replay,
+    /// which follow the same calls, write the same values.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// A task of the table's process starts (a new thread, a new process,
+    /// a vfork parent running again after its child is done): what the
+    /// library learned before may be about another table.
+    pub fn task_started(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// The table of a vfork child, which runs in its parent's memory (and
+    /// so with its parent's library state) but with a copy of the table:
+    /// its generations differ from every one its parent writes (the
+    /// parent's count up from below 2^31, the child's from above), so the
+    /// parent forgets what the child's library learned.
+    pub fn for_vfork_child(&self) -> Self
+    where
+        V: Clone,
+    {
+        FdTable { fds: self.fds.clone(), generation: self.generation ^ 0x8000_0000 }
     }
 }
 
@@ -105,8 +137,12 @@ impl<V: Copy> FdTable<V> {
         }
     }
 
-    /// Updates the table after a successful syscall (`result >= 0`).
+    /// Updates the table after a syscall (only successful ones change it;
+    /// any call that may close a descriptor changes the generation).
     pub fn apply(&mut self, nr_: u32, args: &[u64; 6], result: i64) {
+        if matches!(nr_, nr::CLOSE | nr::DUP2 | nr::DUP3 | nr::CLOSE_RANGE) {
+            self.generation = self.generation.wrapping_add(1);
+        }
         if result < 0 {
             return;
         }
@@ -199,5 +235,25 @@ mod tests {
         t.apply(nr::FCNTL, &[2, F_DUPFD, 100, 0, 0, 0], 100);
         assert_eq!(t.output_bitmap(), 0b100 | 1 << 63, "fd 1 now a pipe; fd 100 counts in the high bit");
         assert!(StdFds::changed_by(nr::DUP3) && !StdFds::changed_by(nr::WRITE));
+    }
+
+    #[test]
+    fn the_generation_changes_at_closes_and_starts_and_a_vfork_child_has_its_own() {
+        let mut t = StdFds::at_start();
+        let start = t.generation();
+        t.apply(nr::DUP, &[1, 0, 0, 0, 0, 0], 5);
+        t.apply(nr::FCNTL, &[1, F_DUPFD, 10, 0, 0, 0], 10);
+        assert_eq!(t.generation(), start, "a new descriptor replaces nothing");
+        t.apply(nr::CLOSE, &[5, 0, 0, 0, 0, 0], -4);
+        assert_ne!(t.generation(), start, "a close that failed may still have closed (EINTR)");
+        let after_close = t.generation();
+        t.apply(nr::DUP2, &[0, 3, 0, 0, 0, 0], 3);
+        assert_ne!(t.generation(), after_close);
+        let mut child = t.for_vfork_child();
+        let mut parent = t.clone();
+        child.apply(nr::CLOSE, &[3, 0, 0, 0, 0, 0], 0);
+        parent.task_started();
+        assert_ne!(child.generation(), parent.generation(), "the parent's return must not look like the child's last write");
+        assert_ne!(child.generation(), t.generation());
     }
 }

@@ -1059,7 +1059,12 @@ impl Session {
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
         }
-        let fds_changed = events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
+        let started = events.iter().any(|e| matches!(e, Event::TaskStart(_)));
+        if started {
+            let tgid = self.task(tid)?.tgid;
+            self.fds(tgid).task_started();
+        }
+        let fds_changed = started || events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
         for event in events {
             if let Event::Syscall(call) = &event {
                 if is_clone(call.nr) && call.result > 0 {
@@ -1104,16 +1109,20 @@ impl Session {
     }
 
     /// Writes which descriptors of `tid`'s process are the original
-    /// outputs into its syscall buffer's header. Only when the task that
-    /// changed them is let run again: replay writes the same value at the
-    /// same event, so the library's choices match.
+    /// outputs, and the generation of its descriptor table, into its
+    /// syscall buffer's header. Only when the task that changed them is let
+    /// run again (or starts): replay writes the same values at the same
+    /// events, so the library's choices match. A vfork child's bitmap is
+    /// not written: the header is its parent's.
     fn write_std_fds(&mut self, tid: Tid) -> Result<()> {
         let tgid = self.task(tid)?.tgid;
-        if !self.buffers.contains_key(&tgid) || self.vfork_children.contains(&tgid) {
+        if !self.buffers.contains_key(&tgid) {
             return Ok(());
         }
-        let bitmap = self.fds(tgid).output_bitmap();
-        syscallbuf::set_std_fds(&self.task(tid)?.mem, tid, bitmap)
+        let in_parent_memory = self.vfork_children.contains(&tgid);
+        let table = self.fds(tgid);
+        let (bitmap, generation) = ((!in_parent_memory).then(|| table.output_bitmap()), table.generation());
+        syscallbuf::set_fd_state(&self.task(tid)?.mem, tid, bitmap, generation)
     }
 
     /// Whether a task of `tid`'s domain other than `tid` could run now (or a
@@ -1425,7 +1434,8 @@ impl Session {
         let parent_domain = self.task(parent)?.domain;
         let tgid = if is_thread { parent_tgid } else { child };
         if !is_thread {
-            let table = self.fds(parent_tgid).clone();
+            let parent_table = self.fds(parent_tgid);
+            let table = if status == WaitStatus::Event(PtraceEvent::Vfork) { parent_table.for_vfork_child() } else { parent_table.clone() };
             self.std_fds.insert(child, table);
             self.open_files.fork(parent_tgid, child);
             // The child has a copy of (or shares) the parent's buffer.
@@ -1601,20 +1611,11 @@ impl Session {
             self.buffers.insert(tgid, stop_at);
         }
         self.buffered += calls.len() as u64;
-        // A pipe read or write is preceded by the library's fstat of its
-        // descriptor, whose inode is the pipe's.
-        let mut fifo: Option<(u64, u64)> = None;
-        for call in calls {
+        // The library names the pipe of a pipe read or write.
+        for syscallbuf::BufferedCall { call, pipe } in calls {
             self.fds(tgid).apply(call.nr, &call.args, call.result);
             if let Some(table) = self.pipes.get_mut(&tgid) {
                 table.apply(call.nr, &call.args, call.result);
-            }
-            let pipe = match fifo.take() {
-                Some((fd, inode)) if matches!(call.nr, sc::nr::READ | sc::nr::WRITE) && call.args[0] == fd => Some(inode),
-                _ => None,
-            };
-            if call.nr == sc::nr::FSTAT && call.result == 0 {
-                fifo = call.outputs.first().and_then(|out| resources::fifo_inode(&out.bytes)).map(|inode| (call.args[0], inode));
             }
             self.push(Event::Buffered(call))?;
             if let Some(id) = pipe {

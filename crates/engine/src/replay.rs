@@ -1503,9 +1503,13 @@ impl Session {
                         self.remember(&p);
                         continue 'rescan;
                     }
-                    (Event::TaskStart(_), Some(State::AtStart)) => {
+                    (Event::TaskStart(start), Some(State::AtStart)) => {
+                        let started = start.tid;
                         let p = self.queue.take_at(i).expect("peeked event exists");
                         self.remember(&p);
+                        // As the recorder does at a task's start.
+                        self.fds(started).task_started();
+                        self.task_mut(live)?.std_fds_changed = true;
                         if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
                             self.mem(live)?.write(addr, &tid.to_le_bytes())?;
                         }
@@ -2042,7 +2046,8 @@ impl Session {
                         if event == PtraceEvent::Vfork {
                             self.vfork_children.insert(child_rec);
                         }
-                        let table = self.fds(rec).clone();
+                        let parent_table = self.fds(rec);
+                        let table = if event == PtraceEvent::Vfork { parent_table.for_vfork_child() } else { parent_table.clone() };
                         self.std_fds.insert(child_rec, table);
                         if let Some(files) = self.open_files.get(&parent_tgid).cloned() {
                             self.open_files.insert(child_rec, files);
@@ -2467,8 +2472,9 @@ impl Session {
         let rec = self.rec(live)?;
         let tgid = self.process_of(rec);
         let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
-            if self.queue.reader.format_version() < 5 {
-                let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 4 or older): replay it with the Scribe that recorded it".into();
+            if self.queue.reader.format_version() < 9 {
+                // The library makes other buffered calls than an older one did.
+                let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 8 or older): replay it with the Scribe that recorded it".into();
                 return Err(EngineError::Unsupported { tid: rec, what });
             }
             if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {
@@ -2500,15 +2506,19 @@ impl Session {
     }
 
     /// Writes which descriptors of `live`'s process are the original outputs
-    /// into its buffer header, as the recorder did at the same event.
+    /// (not for a vfork child, in its parent's memory) and its descriptor
+    /// table's generation into its buffer header, as the recorder did at
+    /// the same event.
     fn write_std_fds(&mut self, live: Tid) -> Result<()> {
         let rec = self.rec(live)?;
         let tgid = self.process_of(rec);
-        if !self.buffers.contains(&tgid) || self.vfork_children.contains(&tgid) {
+        if !self.buffers.contains(&tgid) {
             return Ok(());
         }
-        let bitmap = self.fds(rec).output_bitmap();
-        syscallbuf::set_std_fds(self.mem(live)?, live, bitmap)
+        let in_parent_memory = self.vfork_children.contains(&tgid);
+        let table = self.fds(rec);
+        let (bitmap, generation) = ((!in_parent_memory).then(|| table.output_bitmap()), table.generation());
+        syscallbuf::set_fd_state(self.mem(live)?, live, bitmap, generation)
     }
 
     /// Before a task runs user code: writes the buffered calls it made
@@ -2598,7 +2608,7 @@ impl Session {
     /// bytes) and reports the first that differs from `batch`, or the
     /// first recorded one it did not make.
     fn find_differing_call(&self, live: Tid, rec: Tid, batch: &[Positioned], used: u32) -> Result<()> {
-        let made = syscallbuf::read_records(self.mem(live)?, rec, used)?;
+        let made: Vec<SyscallRecord> = syscallbuf::read_records(self.mem(live)?, rec, used)?.into_iter().map(|b| b.call).collect();
         let expected: Vec<&Positioned> = batch.iter().filter(|p| matches!(p.event, Event::Buffered(_))).collect();
         for (i, &p) in expected.iter().enumerate() {
             let Event::Buffered(want) = &p.event else { unreachable!("filtered above") };
@@ -3012,8 +3022,21 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 /// A copy of an event without its bulky data (memory contents, stacks),
 /// for decisions that only look at who and what.
 /// The calls of a batch of `Buffered` events.
-fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = &SyscallRecord> {
-    batch.iter().filter_map(|p| if let Event::Buffered(c) = &p.event { Some(c) } else { None })
+/// The buffered calls of `batch`, each with the pipe it worked on (the id
+/// of the pipe serial recorded after it), as the library writes them.
+fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = (&SyscallRecord, Option<u64>)> {
+    batch.iter().enumerate().filter_map(|(i, p)| {
+        let Event::Buffered(c) = &p.event else { return None };
+        let pipe = batch[i + 1..]
+            .iter()
+            .map_while(|next| match &next.event {
+                Event::Resource(r) => Some(r),
+                _ => None,
+            })
+            .find(|r| r.kind == resource_kind::PIPE)
+            .map(|r| r.id);
+        Some((c, pipe))
+    })
 }
 
 /// The arguments that make a re-executed mmap/mremap land at the recorded

@@ -233,16 +233,6 @@ pub fn stat_inode(stat: &[u8]) -> Option<u64> {
     Some(inode_id(u64_at(stat, 0)?, u64_at(stat, 8)?))
 }
 
-/// The inode of a pipe or FIFO from a `struct stat` (st_ino at 8, st_mode
-/// at 24): the id of the pipe's serials. `None` for any other file (or too
-/// few bytes).
-pub fn fifo_inode(stat: &[u8]) -> Option<u64> {
-    const S_IFMT: u32 = 0o170000;
-    const S_IFIFO: u32 = 0o010000;
-    let inode = u64_at(stat, 8)?;
-    (u32_at(stat, 24)? & S_IFMT == S_IFIFO).then_some(inode)
-}
-
 /// The inode id of a `struct statx` (stx_ino at 32, stx_dev_major/minor
 /// at 136/140), equal to [`stat_inode`] of the same file.
 pub fn statx_inode(statx: &[u8]) -> Option<u64> {
@@ -318,11 +308,6 @@ mod tests {
         fstat.outputs.push(MemBytes { addr: 0x5000, bytes: stat });
         assert_eq!(used(&fstat, 5, no_memory), vec![(resource_kind::INODE, stat_inode(&fstat.outputs[0].bytes).unwrap())]);
         assert_eq!(stat_inode(&[0; 10]), None, "short output");
-        assert_eq!(fifo_inode(&fstat.outputs[0].bytes), None, "a regular file (mode 0) is no pipe");
-        let mut fifo = fstat.outputs[0].bytes.clone();
-        fifo[24..28].copy_from_slice(&0o010600u32.to_le_bytes());
-        assert_eq!(fifo_inode(&fifo), Some(777));
-        assert_eq!(fifo_inode(&fifo[..20]), None);
     }
 
     #[test]

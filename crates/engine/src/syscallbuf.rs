@@ -72,11 +72,17 @@ pub fn set_window(mem: &TraceeMemory, used: u32, stop_at: u32) -> Result<()> {
     Ok(())
 }
 
-/// Sets the STD_FDS bitmap of task `tid`'s buffer (from
-/// `StdFds::output_bitmap`): writes to those descriptors stop at Scribe.
-/// A process being torn down (its buffer gone) is left alone.
-pub fn set_std_fds(mem: &TraceeMemory, tid: Tid, bitmap: u64) -> Result<()> {
-    match mem.write(abi::HEADER_ADDR + header::STD_FDS, &bitmap.to_le_bytes()) {
+/// Writes what Scribe's model of task `tid`'s descriptor table tells the
+/// library: the STD_FDS bitmap (from `StdFds::output_bitmap`; writes to
+/// those descriptors stop at Scribe), unless `bitmap` is `None`, and the
+/// FD_GENERATION. A process being torn down (its buffer gone) is left alone.
+pub fn set_fd_state(mem: &TraceeMemory, tid: Tid, bitmap: Option<u64>, generation: u32) -> Result<()> {
+    let written = match bitmap {
+        Some(bits) => mem.write(abi::HEADER_ADDR + header::STD_FDS, &bits.to_le_bytes()),
+        None => Ok(()),
+    }
+    .and_then(|()| mem.write(abi::HEADER_ADDR + header::FD_GENERATION, &generation.to_le_bytes()));
+    match written {
         Err(_) if !region_mapped(tid) => Ok(()),
         other => Ok(other?),
     }
@@ -112,8 +118,17 @@ pub fn registration_ok(args: &[u64; 6]) -> bool {
     args[0] == abi::REGION_START && args[1] == u64::from(abi::CAPACITY) && args[2] == abi::VERSION
 }
 
+/// One call read back from the buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferedCall {
+    /// The call as the program made it.
+    pub call: SyscallRecord,
+    /// The pipe (inode) a read or write worked on.
+    pub pipe: Option<u64>,
+}
+
 /// Reads and decodes the `used` bytes of records written by task `tid`.
-pub fn read_records(mem: &TraceeMemory, tid: Tid, used: u32) -> Result<Vec<SyscallRecord>> {
+pub fn read_records(mem: &TraceeMemory, tid: Tid, used: u32) -> Result<Vec<BufferedCall>> {
     if used > abi::CAPACITY {
         return Err(bad(tid, format!("the syscall buffer claims {used} bytes, more than its capacity")));
     }
@@ -126,8 +141,10 @@ fn bad(tid: Tid, what: String) -> EngineError {
 }
 
 /// Decodes a run of records; every length is checked against the bytes.
-pub fn decode(bytes: &[u8], tid: Tid) -> std::result::Result<Vec<SyscallRecord>, String> {
-    let mut calls = Vec::new();
+pub fn decode(bytes: &[u8], tid: Tid) -> std::result::Result<Vec<BufferedCall>, String> {
+    // Records of the common calls (a stat, a short read) take 100 to 250
+    // bytes: growing the vector as it fills cost more than decoding.
+    let mut calls = Vec::with_capacity(bytes.len() / 128);
     let mut at = 0usize;
     while at < bytes.len() {
         let rec = &bytes[at..];
@@ -162,7 +179,8 @@ pub fn decode(bytes: &[u8], tid: Tid) -> std::result::Result<Vec<SyscallRecord>,
             let addr = u64_at(rec, record::OUTPUT_ADDR);
             call.outputs.push(MemBytes { addr, bytes: rec[output_start..output_start + output_len as usize].to_vec() });
         }
-        calls.push(call);
+        let pipe = Some(u64_at(rec, record::PIPE)).filter(|&inode| inode != 0);
+        calls.push(BufferedCall { call, pipe });
         at += size;
     }
     Ok(calls)
@@ -178,11 +196,12 @@ pub fn encoded_size(call: &SyscallRecord) -> u64 {
     u64::from(abi::record_size(input as u32, output as u32))
 }
 
-/// Encodes calls as the library would have written them (the inverse of
-/// [`decode`]); `None` if they do not fit in the buffer.
-pub fn encode<'a>(calls: impl IntoIterator<Item = &'a SyscallRecord>) -> Option<Vec<u8>> {
+/// Encodes calls, each with the pipe it worked on, as the library would
+/// have written them (the inverse of [`decode`]); `None` if they do not
+/// fit in the buffer.
+pub fn encode<'a>(calls: impl IntoIterator<Item = (&'a SyscallRecord, Option<u64>)>) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
-    for call in calls {
+    for (call, pipe) in calls {
         let input = call.inputs.first();
         let output = call.outputs.first();
         let input_len = input.map_or(0, |m| m.bytes.len()) as u32;
@@ -204,6 +223,7 @@ pub fn encode<'a>(calls: impl IntoIterator<Item = &'a SyscallRecord>) -> Option<
         put(record::OUTPUT_LEN, &output_len.to_le_bytes());
         put(record::INPUT_LEN, &input_len.to_le_bytes());
         put(record::INPUT_ADDR, &input.map_or(0, |m| m.addr).to_le_bytes());
+        put(record::PIPE, &pipe.unwrap_or(0).to_le_bytes());
         if let Some(m) = input {
             put(record::LEN, &m.bytes);
         }
@@ -254,15 +274,18 @@ mod tests {
 
     #[test]
     fn encode_then_decode_gives_the_calls_back() {
-        let calls = vec![call(262, b"/etc/passwd\0", &[9; 144]), call(39, b"", b""), call(0, b"", b"abc")];
-        let bytes = encode(&calls).expect("fits");
+        let calls = [call(262, b"/etc/passwd\0", &[9; 144]), call(39, b"", b""), call(0, b"", b"abc")];
+        let pipes = [None, None, Some(4242)];
+        let bytes = encode(calls.iter().zip(pipes)).expect("fits");
         assert_eq!(bytes.len() % 8, 0);
-        assert_eq!(decode(&bytes, 7).expect("decodes"), calls);
+        let decoded = decode(&bytes, 7).expect("decodes");
+        assert_eq!(decoded.iter().map(|b| &b.call).collect::<Vec<_>>(), calls.iter().collect::<Vec<_>>());
+        assert_eq!(decoded.iter().map(|b| b.pipe).collect::<Vec<_>>(), pipes);
     }
 
     #[test]
     fn decode_rejects_bad_sizes_without_panicking() {
-        let bytes = encode(&[call(0, b"", b"abcdef")]).expect("fits");
+        let bytes = encode([(&call(0, b"", b"abcdef"), None)]).expect("fits");
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut], 7).is_err() || cut == 0, "cut at {cut}");
         }

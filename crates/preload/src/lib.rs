@@ -26,7 +26,7 @@
 
 use core::arch::{asm, naked_asm};
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use scribe_bufabi::{self as abi, header, magic, record};
 
@@ -257,6 +257,9 @@ struct Call {
     /// Results on which the call is not kept but made again traced (a
     /// non-blocking attempt that would have blocked).
     retry_traced_on: [i64; 2],
+    /// The inode of the pipe a read or write works on (0 for other calls):
+    /// Scribe gives the call a serial of that pipe.
+    pipe: u64,
 }
 
 /// No syscall returns this.
@@ -305,6 +308,7 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     set_u64(at(record::OUTPUT_ADDR), call.out_addr);
     core::ptr::write_volatile(at(record::INPUT_LEN) as *mut u32, in_len);
     set_u64(at(record::INPUT_ADDR), call.input as u64);
+    set_u64(at(record::PIPE), call.pipe);
     if in_len > 0 {
         core::ptr::copy_nonoverlapping(call.input, at(record::LEN) as *mut u8, in_len as usize);
     }
@@ -329,6 +333,9 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     core::ptr::write_volatile(at(record::SIZE) as *mut u32, size);
     set(header::USED, used + size);
     set(header::IN_LIB, 0);
+    if result == 0 && out_len == STAT_LEN {
+        remember_stat(call);
+    }
     (!retry).then_some(result)
 }
 
@@ -356,35 +363,25 @@ fn output_bound(size: usize) -> u32 {
 }
 
 fn call(nr: u32, args: [u64; 6], input: *const u8, out_addr: u64, out_max: u32, output: Output) -> Call {
-    Call { nr, args, input, input_bytes: None, out_addr, out_max, output, made: None, retry_traced_on: [NEVER; 2] }
+    Call { nr, args, input, input_bytes: None, out_addr, out_max, output, made: None, retry_traced_on: [NEVER; 2], pipe: 0 }
 }
 
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
-/// The file type bits of `fd`, or of `path` relative to `dirfd` when `path`
-/// is not null, asked through the buffer (the answer is part of the
-/// recording, so replay makes the same choice); `Err(result)` if the stat
-/// failed or could not be buffered (`Err(0)`).
-unsafe fn file_type(fd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
-    file_stat(fd, path, flags).map(|(mode, _)| mode & S_IFMT)
-}
-
-/// The mode and device number (of a device file) of `fd`, or of `path`;
-/// see [`file_type`].
-unsafe fn file_stat(fd: i32, path: *const u8, flags: u64) -> Result<(u32, u64), i64> {
+/// The file type bits of `path` relative to `dirfd`, asked through the
+/// buffer (the answer is part of the recording, so replay makes the same
+/// choice); `Err(result)` if the stat failed or could not be buffered
+/// (`Err(0)`).
+unsafe fn file_type(dirfd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
     let mut st = [0u64; STAT_LEN as usize / 8];
     let addr = st.as_mut_ptr() as u64;
-    let c = if path.is_null() {
-        call(nr::FSTAT, [fd as u64, addr, 0, 0, 0, 0], core::ptr::null(), addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
-    } else {
-        let args = [fd as i64 as u64, path as u64, addr, flags, 0, 0];
-        call(nr::NEWFSTATAT, args, path, addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
-    };
+    let args = [dirfd as i64 as u64, path as u64, addr, flags, 0, 0];
+    let c = call(nr::NEWFSTATAT, args, path, addr, STAT_LEN, Output::OnSuccess(STAT_LEN));
     match buffered(&c) {
-        // st_mode is the u32 at offset 24, st_rdev the u64 at 40.
-        Some(0) => Ok((st[3] as u32, st[5])),
+        // st_mode is the u32 at offset 24.
+        Some(0) => Ok(st[3] as u32 & S_IFMT),
         Some(err) => Err(err),
         None => Err(0),
     }
@@ -397,25 +394,130 @@ enum FdKind {
     Regular,
     /// A directory.
     Directory,
-    /// A pipe or FIFO: tried without blocking (RWF_NOWAIT).
-    Pipe,
+    /// A pipe or FIFO, with its inode: tried without blocking (RWF_NOWAIT).
+    Pipe(u64),
     /// /dev/null.
     Null,
     /// Anything else (terminals, sockets, other devices), or unknown.
     Other,
 }
 
-/// What `fd` refers to (asked through the buffer, see [`file_type`]).
+impl FdKind {
+    /// The kind of a file from its `struct stat` fields.
+    fn of(mode: u32, rdev: u64, ino: u64) -> FdKind {
+        const S_IFIFO: u32 = 0o010000;
+        const S_IFCHR: u32 = 0o020000;
+        /// makedev(1, 3).
+        const DEV_NULL: u64 = 0x103;
+        match mode & S_IFMT {
+            S_IFREG => FdKind::Regular,
+            S_IFDIR => FdKind::Directory,
+            S_IFIFO => FdKind::Pipe(ino),
+            S_IFCHR if rdev == DEV_NULL => FdKind::Null,
+            _ => FdKind::Other,
+        }
+    }
+}
+
+// ---- what the library knows of its descriptors ----
+//
+// Every read, write, close and getdents64 needs the kind of its descriptor,
+// and asking costs a buffered fstat each time: `find` made one for every
+// close and every getdents64, a third of all its calls. The kind learned
+// from any buffered fstat of a descriptor (the library's own or the
+// program's) is kept until the descriptor is closed. The library sees the
+// closes it makes; for the others (stopped closes, dup2 onto it, another
+// thread's stopped calls, a vfork child's changes) Scribe changes the
+// header's FD_GENERATION, and the library then forgets everything. What is
+// kept depends only on results and on that header field, which replay
+// reproduces at the same events, so replay asks the same fstats.
+
+/// Descriptors below this number have their kind kept.
+const KEPT_FDS: usize = 1024;
+/// 0 when not known, else 1 + the [`FdKind`] code (see `kind_code`).
+static FD_KINDS: [AtomicU8; KEPT_FDS] = [const { AtomicU8::new(0) }; KEPT_FDS];
+/// The inode of each descriptor kept as a pipe.
+static FD_PIPES: [AtomicU64; KEPT_FDS] = [const { AtomicU64::new(0) }; KEPT_FDS];
+/// The header's FD_GENERATION when the kept kinds were last valid.
+static FD_GENERATION_SEEN: AtomicU32 = AtomicU32::new(0);
+
+fn kind_code(kind: FdKind) -> u8 {
+    match kind {
+        FdKind::Regular => 1,
+        FdKind::Directory => 2,
+        FdKind::Pipe(_) => 3,
+        FdKind::Null => 4,
+        FdKind::Other => 5,
+    }
+}
+
+/// The slot of `fd` in the kept kinds, once the header is mapped (and the
+/// kinds are cleared if Scribe changed the generation).
+unsafe fn kept_slot(fd: i64) -> Option<usize> {
+    if !READY.load(Ordering::Relaxed) || !(0..KEPT_FDS as i64).contains(&fd) {
+        return None;
+    }
+    let generation = get(header::FD_GENERATION);
+    if generation != FD_GENERATION_SEEN.load(Ordering::Relaxed) {
+        for kind in &FD_KINDS {
+            kind.store(0, Ordering::Relaxed);
+        }
+        FD_GENERATION_SEEN.store(generation, Ordering::Relaxed);
+    }
+    Some(fd as usize)
+}
+
+unsafe fn kept_kind(fd: i32) -> Option<FdKind> {
+    let slot = kept_slot(i64::from(fd))?;
+    Some(match FD_KINDS[slot].load(Ordering::Relaxed) {
+        1 => FdKind::Regular,
+        2 => FdKind::Directory,
+        3 => FdKind::Pipe(FD_PIPES[slot].load(Ordering::Relaxed)),
+        4 => FdKind::Null,
+        5 => FdKind::Other,
+        _ => return None,
+    })
+}
+
+unsafe fn keep_kind(fd: i64, kind: Option<FdKind>) {
+    if let Some(slot) = kept_slot(fd) {
+        if let Some(FdKind::Pipe(inode)) = kind {
+            FD_PIPES[slot].store(inode, Ordering::Relaxed);
+        }
+        FD_KINDS[slot].store(kind.map_or(0, kind_code), Ordering::Relaxed);
+    }
+}
+
+/// Keeps the kind a successful buffered fstat of a descriptor (`fstat`, or
+/// `fstatat` with an empty path and AT_EMPTY_PATH) reported.
+unsafe fn remember_stat(call: &Call) {
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    let of_fd = match call.nr {
+        nr::FSTAT => true,
+        nr::NEWFSTATAT => call.args[3] & AT_EMPTY_PATH != 0 && !call.input.is_null() && *call.input == 0,
+        _ => false,
+    };
+    if of_fd {
+        // st_ino at 8, st_mode at 24, st_rdev at 40.
+        let st = call.out_addr as *const u8;
+        let ino = core::ptr::read_unaligned(st.add(8) as *const u64);
+        let mode = core::ptr::read_unaligned(st.add(24) as *const u32);
+        let rdev = core::ptr::read_unaligned(st.add(40) as *const u64);
+        keep_kind(call.args[0] as i64, Some(FdKind::of(mode, rdev, ino)));
+    }
+}
+
+/// What `fd` refers to: kept, or asked through the buffer (see [`file_type`]).
 unsafe fn fd_kind(fd: i32) -> FdKind {
-    const S_IFIFO: u32 = 0o010000;
-    const S_IFCHR: u32 = 0o020000;
-    /// makedev(1, 3).
-    const DEV_NULL: u64 = 0x103;
-    match file_stat(fd, core::ptr::null(), 0) {
-        Ok((mode, _)) if mode & S_IFMT == S_IFREG => FdKind::Regular,
-        Ok((mode, _)) if mode & S_IFMT == S_IFDIR => FdKind::Directory,
-        Ok((mode, _)) if mode & S_IFMT == S_IFIFO => FdKind::Pipe,
-        Ok((mode, rdev)) if mode & S_IFMT == S_IFCHR && rdev == DEV_NULL => FdKind::Null,
+    if let Some(kind) = kept_kind(fd) {
+        return kind;
+    }
+    let mut st = [0u64; STAT_LEN as usize / 8];
+    let addr = st.as_mut_ptr() as u64;
+    let c = call(nr::FSTAT, [fd as u64, addr, 0, 0, 0, 0], core::ptr::null(), addr, STAT_LEN, Output::OnSuccess(STAT_LEN));
+    match buffered(&c) {
+        // st_ino is the u64 at offset 8, st_mode the u32 at 24, st_rdev the u64 at 40.
+        Some(0) => FdKind::of(st[3] as u32, st[5], st[1]),
         _ => FdKind::Other,
     }
 }
@@ -447,10 +549,11 @@ unsafe fn without_blocking(mut c: Call, made_nr: u32, iov: &[u64; 2]) -> Option<
     buffered(&c)
 }
 
-/// `read` on a pipe, tried without blocking; `None` to make it traced.
-unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize) -> Option<i64> {
+/// `read` on the pipe `inode`, tried without blocking; `None` to make it traced.
+unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize, inode: u64) -> Option<i64> {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
-    let c = call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes);
+    let mut c = call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes);
+    c.pipe = inode;
     without_blocking(c, nr::PREADV2, &[buf as u64, count as u64])
 }
 
@@ -463,8 +566,8 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize) -> i64 {
             FdKind::Regular | FdKind::Null => {
                 return run_raw(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes))
             }
-            FdKind::Pipe => {
-                if let Some(result) = pipe_read(fd, buf, count) {
+            FdKind::Pipe(inode) => {
+                if let Some(result) = pipe_read(fd, buf, count, inode) {
                     return result;
                 }
             }
@@ -492,7 +595,8 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>) 
     c.input_bytes = Some(if with_data { count as u32 } else { 0 });
     match fd_kind(fd) {
         FdKind::Regular | FdKind::Null => run_raw(c),
-        FdKind::Pipe if offset.is_none() => {
+        FdKind::Pipe(inode) if offset.is_none() => {
+            c.pipe = inode;
             match without_blocking(c, nr::PWRITEV2, &[buf as u64, count as u64]) {
                 // Part of a big write went in: the rest waits for the
                 // reader, traced, and the program sees one write.
@@ -719,10 +823,18 @@ unsafe extern "C" fn getegid_impl() -> i64 {
     plain_raw(nr::GETEGID, [0; 6])
 }
 
+/// `openat`, buffered when it can be (see [`openat_made`]).
+unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
+    let fd = openat_made(dirfd, path, flags, mode);
+    // A new descriptor: nothing kept for its number can be about it.
+    keep_kind(fd, None);
+    fd
+}
+
 /// Opens never block on regular files and directories (FIFOs and devices
 /// can): those are buffered, and so are the creation of a missing file and
 /// the failure to open one.
-unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
+unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
     const O_CREAT: i32 = 0o100;
     const O_NOFOLLOW: i32 = 0o400000;
     const O_TMPFILE: i32 = 0o20200000;
@@ -780,10 +892,12 @@ unsafe fn close_raw(fd: i32) -> i64 {
         // Scribe follows which descriptors are the standard outputs at stops.
         return traced(nr::CLOSE, args);
     }
-    match file_type(fd, core::ptr::null(), 0) {
-        Ok(S_IFREG | S_IFDIR) => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
+    let result = match fd_kind(fd) {
+        FdKind::Regular | FdKind::Directory => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
         _ => traced(nr::CLOSE, args),
-    }
+    };
+    keep_kind(i64::from(fd), None);
+    result
 }
 
 unsafe extern "C" fn close_impl(fd: i32) -> i64 {
@@ -793,7 +907,7 @@ unsafe extern "C" fn close_impl(fd: i32) -> i64 {
 /// Reading a directory never blocks.
 unsafe fn getdents64_raw(fd: i32, dirp: *mut u8, count: usize) -> i64 {
     let args = [fd as u64, dirp as u64, count as u64, 0, 0, 0];
-    if count as u64 <= u64::from(abi::MAX_OUTPUT) && file_type(fd, core::ptr::null(), 0) == Ok(S_IFDIR) {
+    if count as u64 <= u64::from(abi::MAX_OUTPUT) && fd_kind(fd) == FdKind::Directory {
         return run_raw(call(nr::GETDENTS64, args, core::ptr::null(), dirp as u64, count as u32, Output::ResultBytes));
     }
     traced(nr::GETDENTS64, args)
@@ -812,9 +926,13 @@ unsafe fn fcntl_raw(fd: i32, cmd: i32, arg: u64) -> i64 {
     let args = [fd as u64, cmd as u64, arg, 0, 0, 0];
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC if is_std_output(fd) => traced(nr::FCNTL, args),
-        F_DUPFD | F_GETFD | F_SETFD | F_GETFL | F_SETFL | F_DUPFD_CLOEXEC => {
-            run_raw(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing))
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let kind = kept_kind(fd);
+            let result = run_raw(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing));
+            keep_kind(result, kind.filter(|_| result >= 0));
+            result
         }
+        F_GETFD | F_SETFD | F_GETFL | F_SETFL => run_raw(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing)),
         _ => traced(nr::FCNTL, args),
     }
 }

@@ -23,8 +23,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// a layout word (same encoding, a longer list). Version 7 adds the `Join`
 /// event (two memory domains become one) and an inode serial after each
 /// mmap of a shared file, which replay uses to share the mapping's pages
-/// between the processes that map that file.
-pub const FORMAT_VERSION: u32 = 7;
+/// between the processes that map that file. Version 9 changed no layout:
+/// it goes with version 3 of the syscall buffer, whose library keeps the
+/// kinds of descriptors it learned and so makes fewer buffered fstats than
+/// an older one (version 8 was an experiment that was taken back).
+pub const FORMAT_VERSION: u32 = 9;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
