@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use scribe_syscalls::{self as sc, Replay as Policy};
-use scribe_trace::{resource_kind, Event, ExecRecord, Header, MapRecord, Positioned, SyscallRecord, Tid, TraceReader};
+use scribe_trace::{resource_kind, BackgroundReader, Event, ExecRecord, Header, MapRecord, Positioned, SyscallRecord, Tid, TraceReader};
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
 use crate::error::{Divergence, EngineError, Result};
@@ -154,7 +154,8 @@ pub enum Stop {
 /// ```
 pub struct Replayer {
     path: PathBuf,
-    reader: TraceReader,
+    /// Decodes the trace ahead on a thread of its own.
+    reader: BackgroundReader,
     options: ReplayOptions,
 }
 
@@ -168,7 +169,7 @@ impl Replayer {
     /// Opens a trace for replay, reading its header.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let reader = TraceReader::open(&path)?;
+        let reader = BackgroundReader::spawn(TraceReader::open(&path)?)?;
         Ok(Replayer { path, reader, options: ReplayOptions::default() })
     }
 
@@ -350,7 +351,7 @@ pub fn position(p: &Positioned) -> String {
 
 /// The recorded events not yet replayed, with one-event-at-a-time lookahead.
 struct EventQueue {
-    reader: TraceReader,
+    reader: BackgroundReader,
     ahead: VecDeque<Positioned>,
     /// The memory domain of each event of `ahead`.
     ahead_domains: VecDeque<Option<Tid>>,
@@ -385,7 +386,7 @@ struct EventQueue {
 }
 
 impl EventQueue {
-    fn new(reader: TraceReader) -> Self {
+    fn new(reader: BackgroundReader) -> Self {
         let mut files = FileStore::default();
         files.use_cache(crate::hashcache::HashCache::for_user());
         EventQueue {
@@ -3149,7 +3150,7 @@ mod tests {
 
     /// A trace of `calls` syscalls of one task, the one at `with_serial`
     /// followed by a pipe serial.
-    fn trace_of_syscalls(path: &Path, calls: u64, with_serial: u64) -> TraceReader {
+    fn trace_of_syscalls(path: &Path, calls: u64, with_serial: u64) -> BackgroundReader {
         let mut writer = TraceWriter::create(path, &Header::default()).unwrap();
         for i in 0..calls {
             writer.push(&Event::Syscall(SyscallRecord { tid: 1, nr: 39, args: [i, 0, 0, 0, 0, 0], ..Default::default() })).unwrap();
@@ -3158,7 +3159,7 @@ mod tests {
             }
         }
         writer.finish().unwrap();
-        TraceReader::open(path).unwrap()
+        BackgroundReader::spawn(TraceReader::open(path).unwrap()).unwrap()
     }
 
     #[test]

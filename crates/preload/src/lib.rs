@@ -307,7 +307,10 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     }
     set_u64(at(record::OUTPUT_ADDR), call.out_addr);
     core::ptr::write_volatile(at(record::INPUT_LEN) as *mut u32, in_len);
-    set_u64(at(record::INPUT_ADDR), call.input as u64);
+    // Addresses of no bytes are written as 0, as the replayer writes the
+    // records it loads: a batch made as recorded then leaves the loaded
+    // bytes exactly as they were, which the replayer checks cheaply.
+    set_u64(at(record::INPUT_ADDR), if in_len > 0 { call.input as u64 } else { 0 });
     set_u64(at(record::PIPE), call.pipe);
     if in_len > 0 {
         core::ptr::copy_nonoverlapping(call.input, at(record::LEN) as *mut u8, in_len as usize);
@@ -326,6 +329,9 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     let out_len = if retry { 0 } else { call.output.len(result, &call.args).min(call.out_max) };
     set_u64(at(record::RESULT), result as u64);
     core::ptr::write_volatile(at(record::OUTPUT_LEN) as *mut u32, out_len);
+    if out_len == 0 {
+        set_u64(at(record::OUTPUT_ADDR), 0);
+    }
     if out_len > 0 {
         core::ptr::copy_nonoverlapping(call.out_addr as *const u8, output as *mut u8, out_len as usize);
     }

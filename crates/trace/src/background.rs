@@ -1,14 +1,19 @@
-//! A trace writer that encodes, compresses and writes on a thread of its
-//! own, so that the recorder's thread, which every stopped task waits for,
-//! only hands events over.
+//! A trace writer and a trace reader that each work on a thread of their
+//! own: the writer encodes, compresses and writes, so that the recorder's
+//! thread, which every stopped task waits for, only hands events over; the
+//! reader decompresses and decodes ahead, so that the replayer's thread,
+//! which every replayed task waits for, only takes them.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::mem;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::error::TraceError;
-use crate::event::Event;
+use crate::event::{Event, Header};
+use crate::reader::{Positioned, TraceReader};
 use crate::writer::TraceWriter;
 
 /// Events handed to the thread at once (fewer channel operations).
@@ -141,4 +146,96 @@ fn write_all<W: Write>(mut writer: TraceWriter<W>, from_recorder: Receiver<Messa
     }
     writer.flush()?;
     Ok(writer.bytes_written())
+}
+
+/// Events the reader thread hands over at once.
+const READ_BATCH: usize = 128;
+
+/// Batches the reader thread reads ahead at most (it waits when the
+/// replayer is this far behind), which bounds the memory they take.
+const READ_AHEAD_BATCHES: usize = 8;
+
+type ReadBatch = Vec<Result<Positioned, TraceError>>;
+
+/// Reads a trace through a [`TraceReader`] on another thread; an
+/// [`Iterator`] over the same items, in the same order.
+pub struct BackgroundReader {
+    header: Header,
+    version: u32,
+    batch: std::vec::IntoIter<Result<Positioned, TraceError>>,
+    from_thread: Option<Receiver<ReadBatch>>,
+    /// Set by the thread before it hands over its last batch.
+    ended_cleanly: Arc<AtomicBool>,
+}
+
+impl BackgroundReader {
+    /// Moves `reader` (its header already read) to a new thread.
+    pub fn spawn<R: Read + Send + 'static>(reader: TraceReader<R>) -> Result<Self, TraceError> {
+        let header = reader.header().clone();
+        let version = reader.format_version();
+        let ended_cleanly = Arc::new(AtomicBool::new(false));
+        let (to_replayer, from_thread) = sync_channel(READ_AHEAD_BATCHES);
+        let flag = Arc::clone(&ended_cleanly);
+        std::thread::Builder::new()
+            .name("scribe-trace-reader".into())
+            .spawn(move || read_all(reader, to_replayer, &flag))
+            .map_err(|e| TraceError::io("starting the trace reader thread", e))?;
+        Ok(BackgroundReader { header, version, batch: Vec::new().into_iter(), from_thread: Some(from_thread), ended_cleanly })
+    }
+
+    /// The trace's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The file's format version.
+    pub fn format_version(&self) -> u32 {
+        self.version
+    }
+
+    /// As [`TraceReader::ended_cleanly`], once every item was taken.
+    pub fn ended_cleanly(&self) -> bool {
+        self.from_thread.is_none() && self.ended_cleanly.load(Ordering::SeqCst)
+    }
+}
+
+impl Iterator for BackgroundReader {
+    type Item = Result<Positioned, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.batch.next() {
+                return Some(item);
+            }
+            match self.from_thread.as_ref()?.recv() {
+                Ok(batch) => self.batch = batch.into_iter(),
+                // The thread is done, and said so before its last batch.
+                Err(_) => {
+                    self.from_thread = None;
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for BackgroundReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundReader").field("version", &self.version).finish_non_exhaustive()
+    }
+}
+
+/// The reader thread: hands over batches until the trace ends (or the
+/// replayer is gone), saying first whether it ended cleanly.
+fn read_all<R: Read>(mut reader: TraceReader<R>, to_replayer: SyncSender<ReadBatch>, ended_cleanly: &AtomicBool) {
+    loop {
+        let batch: ReadBatch = reader.by_ref().take(READ_BATCH).collect();
+        let last = batch.len() < READ_BATCH;
+        if last {
+            ended_cleanly.store(reader.ended_cleanly(), Ordering::SeqCst);
+        }
+        if (!batch.is_empty() && to_replayer.send(batch).is_err()) || last {
+            return;
+        }
+    }
 }

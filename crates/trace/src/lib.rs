@@ -58,7 +58,7 @@ pub mod format;
 pub mod reader;
 pub mod writer;
 
-pub use background::BackgroundWriter;
+pub use background::{BackgroundReader, BackgroundWriter};
 pub use codec::{DecodeError, DecodeErrorKind, Decoder, Encoder, Wire};
 pub use error::TraceError;
 pub use event::*;

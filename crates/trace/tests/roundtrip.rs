@@ -337,3 +337,42 @@ fn background_writer_reports_the_threads_io_error_and_then_refuses() {
     assert!(later.is_err(), "pushes after the error must fail once they reach the thread");
     assert!(w.finish().is_err());
 }
+
+/// The background reader yields what the plain reader does, in order, and
+/// says the same about how the trace ended (and errors at the same item),
+/// for a whole trace, one cut in half, and one missing its last 3 bytes.
+#[test]
+fn the_background_reader_matches_the_plain_reader() {
+    let events: Vec<Event> = (0..5_000).map(small_event).chain(std::iter::once(end_event())).collect();
+    let mut w = TraceWriter::from_writer(Vec::new(), &header()).unwrap();
+    for (i, ev) in events.iter().enumerate() {
+        w.push(ev).unwrap();
+        if i % 700 == 0 {
+            w.flush().unwrap();
+        }
+    }
+    let whole = w.into_inner().unwrap();
+    let plain_items = |bytes: Vec<u8>| {
+        let mut reader = TraceReader::from_reader(std::io::Cursor::new(bytes)).unwrap();
+        let items: Vec<String> = reader.by_ref().map(|item| format!("{item:?}")).collect();
+        (items, reader.ended_cleanly())
+    };
+    let background_items = |bytes: Vec<u8>| {
+        let reader = TraceReader::from_reader(std::io::Cursor::new(bytes)).unwrap();
+        let mut background = BackgroundReader::spawn(reader).unwrap();
+        assert_eq!(background.header(), &header());
+        assert!(!background.ended_cleanly(), "said before the end");
+        let items: Vec<String> = background.by_ref().map(|item| format!("{item:?}")).collect();
+        (items, background.ended_cleanly())
+    };
+    let cuts = [whole.len(), whole.len() / 2, whole.len() - 3];
+    for cut in cuts {
+        let (plain, plain_clean) = plain_items(whole[..cut].to_vec());
+        let (background, background_clean) = background_items(whole[..cut].to_vec());
+        assert_eq!(plain.len(), background.len(), "cut at {cut}");
+        assert_eq!(plain, background, "cut at {cut}");
+        assert_eq!(plain_clean, background_clean, "cut at {cut}");
+    }
+    assert!(plain_items(whole.clone()).1, "the whole trace ends cleanly");
+    assert_eq!(plain_items(whole).0.len(), events.len());
+}
