@@ -137,14 +137,17 @@ impl<V: Copy> FdTable<V> {
         }
     }
 
-    /// Updates the table after a syscall (only successful ones change it;
-    /// any call that may close a descriptor changes the generation).
+    /// Updates the table after a syscall (only successful ones change it,
+    /// and the generation changes at each that may have closed a
+    /// descriptor). A failed call changes nothing: a call interrupted for
+    /// a signal (ERESTARTNOINTR) is in the trace twice, and the first time
+    /// the recorder writes nothing to the buffer header.
     pub fn apply(&mut self, nr_: u32, args: &[u64; 6], result: i64) {
-        if matches!(nr_, nr::CLOSE | nr::DUP2 | nr::DUP3 | nr::CLOSE_RANGE) {
-            self.generation = self.generation.wrapping_add(1);
-        }
         if result < 0 {
             return;
+        }
+        if matches!(nr_, nr::CLOSE | nr::DUP2 | nr::DUP3 | nr::CLOSE_RANGE) {
+            self.generation = self.generation.wrapping_add(1);
         }
         let new = result as u64;
         match nr_ {
@@ -244,8 +247,10 @@ mod tests {
         t.apply(nr::DUP, &[1, 0, 0, 0, 0, 0], 5);
         t.apply(nr::FCNTL, &[1, F_DUPFD, 10, 0, 0, 0], 10);
         assert_eq!(t.generation(), start, "a new descriptor replaces nothing");
-        t.apply(nr::CLOSE, &[5, 0, 0, 0, 0, 0], -4);
-        assert_ne!(t.generation(), start, "a close that failed may still have closed (EINTR)");
+        t.apply(nr::CLOSE, &[5, 0, 0, 0, 0, 0], -513);
+        assert_eq!(t.generation(), start, "an interrupted close is made again");
+        t.apply(nr::CLOSE, &[5, 0, 0, 0, 0, 0], 0);
+        assert_ne!(t.generation(), start);
         let after_close = t.generation();
         t.apply(nr::DUP2, &[0, 3, 0, 0, 0, 0], 3);
         assert_ne!(t.generation(), after_close);
