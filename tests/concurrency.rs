@@ -906,3 +906,17 @@ fn every_kind_of_shared_resource_gets_rendezvous_serials() {
     assert!(moved, "no second operation on an IPC object");
     assert_gap_stops_replay(&gap, "a semaphore's serials");
 }
+
+/// A signal that kills a process with threads ends them all at once: sent
+/// by the parent while the threads wait in pause() or read(), raised by
+/// abort(), or raised by a fault in a thread. Replay used to try to resume
+/// or to replay the calls of the threads the group exit had killed ("task
+/// N is gone").
+#[test]
+fn processes_with_threads_killed_by_a_signal_replay() {
+    let r = Case::new(argv![program("kill_threads"), "3"]).replays(2).run();
+    assert_eq!(
+        r.stdout(),
+        "child 0: signaled 1, signal 15\nchild 1: signaled 1, signal 6\nchild 2: signaled 1, signal 11\n"
+    );
+}

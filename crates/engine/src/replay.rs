@@ -1847,7 +1847,10 @@ impl Session {
                 }
             }
         }
-        if nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT {
+        // An exit the recorder interrupted to deliver a held signal first
+        // is replayed like any interrupted call: it comes again after the
+        // handler.
+        if (nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT) && !is_restart_code(call.result) {
             if nr == sc::nr::EXIT_GROUP {
                 self.kill_other_threads(rec);
             }
@@ -2634,6 +2637,16 @@ impl Session {
             self.write_std_fds(live)?;
         }
         let rec = self.rec(live)?;
+        let dies_of_it = |queue: &mut EventQueue| {
+            queue.first_of_task(rec).is_some_and(|i| matches!(&queue.ahead[i].event, Event::Exit(x) if x.signal == sig))
+        };
+        if sig != 0 && dies_of_it(&mut self.queue) {
+            // The recording has the task die of the signal it is given
+            // now: its delivery ends the whole process, as an exit_group
+            // does, and the other threads make none of the calls they
+            // were in (the recorder wrote them as they died).
+            self.kill_other_threads(rec);
+        }
         if self.should_park(rec) {
             return self.park(live, Continuation::Resume { sig });
         }
