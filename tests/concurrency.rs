@@ -920,3 +920,13 @@ fn processes_with_threads_killed_by_a_signal_replay() {
         "child 0: signaled 1, signal 15\nchild 1: signaled 1, signal 6\nchild 2: signaled 1, signal 11\n"
     );
 }
+
+/// A child spinning in memory shared with its parent holds its domain's
+/// token when the parent's kill comes: replay kills it where the
+/// recording has it die (it used to wait for its next event, which never
+/// came, while the parent waited for the token: a deadlock every time).
+#[test]
+fn a_child_spinning_in_shared_memory_killed_by_its_parent_replays() {
+    let r = Case::new(argv![program("kill_shared_spinner")]).replays(2).run();
+    assert_eq!(r.stdout(), "signal 9, counted 1\n");
+}

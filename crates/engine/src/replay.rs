@@ -1287,10 +1287,15 @@ impl Session {
             // grew (this loop walks thousands of events per stop).
             let mut checked_blocked = usize::MAX;
             let mut prefix_writes: Option<bool> = None;
+            // A task killed by SIGKILL in the recording may hold up its
+            // domain while it runs on (a child spinning in memory it shares
+            // with its parent, whose kill comes first in the trace): its
+            // exit further ahead must still be met, where it is killed.
+            let kill_ahead = self.exit_to_apply();
             for i in skipped..WINDOW {
                 if blocked.len() != checked_blocked {
                     checked_blocked = blocked.len();
-                    if i > 0 && domains.iter().all(|d| blocked.contains(d)) {
+                    if i > 0 && !kill_ahead && domains.iter().all(|d| blocked.contains(d)) {
                         // Every domain waits: nothing further ahead can run.
                         break;
                     }
@@ -1545,7 +1550,7 @@ impl Session {
         self.queue.exits.iter().any(|&(_, tid, signal)| {
             let state = self.live_of.get(&tid).and_then(|live| self.tasks.get(live)).map(|t| t.state);
             self.ended.contains_key(&tid)
-                || (signal == machine::SIGKILL && matches!(state, Some(State::AtSeccomp | State::AtStart | State::Parked)))
+                || (signal == machine::SIGKILL && matches!(state, Some(State::AtSeccomp | State::AtStart | State::Parked | State::Running)))
         })
     }
 
