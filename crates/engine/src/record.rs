@@ -1064,7 +1064,7 @@ impl Session {
             let tgid = self.task(tid)?.tgid;
             self.fds(tgid).task_started();
         }
-        let fds_changed = started || events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
+        let fd_state_changed = started || events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
         for event in events {
             if let Event::Syscall(call) = &event {
                 if is_clone(call.nr) && call.result > 0 {
@@ -1075,8 +1075,8 @@ impl Session {
             }
             self.push(event)?;
         }
-        if fds_changed {
-            self.write_std_fds(tid)?;
+        if fd_state_changed {
+            self.write_fd_state(tid)?;
         }
         let slice = match &mut self.chaos {
             Some(rng) => rng.slice(),
@@ -1114,7 +1114,7 @@ impl Session {
     /// run again (or starts): replay writes the same values at the same
     /// events, so the library's choices match. A vfork child's bitmap is
     /// not written: the header is its parent's.
-    fn write_std_fds(&mut self, tid: Tid) -> Result<()> {
+    fn write_fd_state(&mut self, tid: Tid) -> Result<()> {
         let tgid = self.task(tid)?.tgid;
         if !self.buffers.contains_key(&tgid) {
             return Ok(());
@@ -1637,7 +1637,7 @@ impl Session {
                 syscallbuf::set_window(mem, 0, u32::MAX)?;
                 syscallbuf::set_flags(mem, self.level)?;
                 self.buffers.insert(tgid, u32::MAX);
-                self.write_std_fds(tid)?;
+                self.write_fd_state(tid)?;
                 1
             } else {
                 -(machine::ENOSYS as i64)

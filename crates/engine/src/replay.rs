@@ -674,6 +674,12 @@ impl EventQueue {
         (0..WINDOW).map_while(|i| self.peek(i).map(|p| p.event.tid())).position(|tid| tid == Some(rec))
     }
 
+    /// Whether the next event of task `rec` (in the window) is its death
+    /// by signal `signo`.
+    fn dies_next_of(&mut self, rec: Tid, signo: i32) -> bool {
+        self.first_of_task(rec).is_some_and(|i| matches!(&self.ahead[i].event, Event::Exit(x) if x.signal == signo))
+    }
+
     /// Whether the next event of task `rec` after the one at `i` is its
     /// death by SIGKILL (looking no further than the window).
     fn killed_after(&mut self, rec: Tid, i: usize) -> bool {
@@ -860,9 +866,10 @@ struct LiveTask {
     at_vfork_exit: bool,
     /// Registers read at its current seccomp stop.
     seccomp_regs: Option<Regs>,
-    /// It replayed a syscall that changed which descriptors are the
-    /// original outputs: written to the buffer header when it resumes.
-    std_fds_changed: bool,
+    /// It replayed a syscall that changed its descriptor table, or it
+    /// started: the table's state (see `write_fd_state`) is written to the
+    /// buffer header when it resumes.
+    fd_state_changed: bool,
     /// How it goes on, while parked.
     parked: Option<Continuation>,
 }
@@ -886,7 +893,7 @@ impl LiveTask {
             at_vfork_exit: false,
             seccomp_regs: None,
             parked: None,
-            std_fds_changed: false,
+            fd_state_changed: false,
         }
     }
 }
@@ -1515,7 +1522,7 @@ impl Session {
                         self.remember(&p);
                         // As the recorder does at a task's start.
                         self.fds(started).task_started();
-                        self.task_mut(live)?.std_fds_changed = true;
+                        self.task_mut(live)?.fd_state_changed = true;
                         if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
                             self.mem(live)?.write(addr, &tid.to_le_bytes())?;
                         }
@@ -1938,7 +1945,7 @@ impl Session {
         }
         self.fds(rec).apply(nr, &call.args, call.result);
         if StdFds::changed_by(nr) {
-            self.task_mut(live)?.std_fds_changed = true;
+            self.task_mut(live)?.fd_state_changed = true;
         }
         self.track_files(live, rec, call);
         self.track_shared_files(rec, call);
@@ -2490,7 +2497,7 @@ impl Session {
                 syscallbuf::install_replay_stub(self.mem(live)?)?;
                 syscallbuf::set_flags(self.mem(live)?, self.queue.reader.header().level)?;
                 self.buffers.insert(tgid);
-                self.write_std_fds(live)?;
+                self.write_fd_state(live)?;
                 1
             } else {
                 -(machine::ENOSYS as i64)
@@ -2518,7 +2525,7 @@ impl Session {
     /// (not for a vfork child, in its parent's memory) and its descriptor
     /// table's generation into its buffer header, as the recorder did at
     /// the same event.
-    fn write_std_fds(&mut self, live: Tid) -> Result<()> {
+    fn write_fd_state(&mut self, live: Tid) -> Result<()> {
         let rec = self.rec(live)?;
         let tgid = self.process_of(rec);
         if !self.buffers.contains(&tgid) {
@@ -2638,14 +2645,11 @@ impl Session {
     /// Lets a task run user code, with a breakpoint at its recorded
     /// preemption point when that is its next event.
     fn resume(&mut self, live: Tid, sig: i32) -> Result<()> {
-        if std::mem::take(&mut self.task_mut(live)?.std_fds_changed) {
-            self.write_std_fds(live)?;
+        if std::mem::take(&mut self.task_mut(live)?.fd_state_changed) {
+            self.write_fd_state(live)?;
         }
         let rec = self.rec(live)?;
-        let dies_of_it = |queue: &mut EventQueue| {
-            queue.first_of_task(rec).is_some_and(|i| matches!(&queue.ahead[i].event, Event::Exit(x) if x.signal == sig))
-        };
-        if sig != 0 && dies_of_it(&mut self.queue) {
+        if sig != 0 && self.queue.dies_next_of(rec, sig) {
             // The recording has the task die of the signal it is given
             // now: its delivery ends the whole process, as an exit_group
             // does, and the other threads make none of the calls they
@@ -3038,9 +3042,6 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
     }
 }
 
-/// A copy of an event without its bulky data (memory contents, stacks),
-/// for decisions that only look at who and what.
-/// The calls of a batch of `Buffered` events.
 /// The buffered calls of `batch`, each with the pipe it worked on (the id
 /// of the pipe serial recorded after it), as the library writes them.
 fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = (&SyscallRecord, Option<u64>)> {

@@ -329,11 +329,10 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     let out_len = if retry { 0 } else { call.output.len(result, &call.args).min(call.out_max) };
     set_u64(at(record::RESULT), result as u64);
     core::ptr::write_volatile(at(record::OUTPUT_LEN) as *mut u32, out_len);
-    if out_len == 0 {
-        set_u64(at(record::OUTPUT_ADDR), 0);
-    }
     if out_len > 0 {
         core::ptr::copy_nonoverlapping(call.out_addr as *const u8, output as *mut u8, out_len as usize);
+    } else {
+        set_u64(at(record::OUTPUT_ADDR), 0);
     }
     let size = abi::record_size(in_len, out_len);
     core::ptr::write_volatile(at(record::SIZE) as *mut u32, size);
@@ -376,21 +375,32 @@ const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
-/// The file type bits of `path` relative to `dirfd`, asked through the
-/// buffer (the answer is part of the recording, so replay makes the same
-/// choice); `Err(result)` if the stat failed or could not be buffered
-/// (`Err(0)`).
-unsafe fn file_type(dirfd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
-    let mut st = [0u64; STAT_LEN as usize / 8];
+/// A `struct stat` as u64 words: st_ino is word 1, st_mode the low half
+/// of word 3, st_rdev word 5.
+type Stat = [u64; STAT_LEN as usize / 8];
+
+/// The `struct stat` of `fd` (`path` null) or of `path` relative to `fd`,
+/// asked through the buffer (the answer is part of the recording, so
+/// replay makes the same choice); `Err(result)` if the stat failed or
+/// could not be buffered (`Err(0)`).
+unsafe fn buffered_stat(fd: i32, path: *const u8, flags: u64) -> Result<Stat, i64> {
+    let mut st: Stat = [0; STAT_LEN as usize / 8];
     let addr = st.as_mut_ptr() as u64;
-    let args = [dirfd as i64 as u64, path as u64, addr, flags, 0, 0];
-    let c = call(nr::NEWFSTATAT, args, path, addr, STAT_LEN, Output::OnSuccess(STAT_LEN));
+    let c = if path.is_null() {
+        call(nr::FSTAT, [fd as u64, addr, 0, 0, 0, 0], core::ptr::null(), addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
+    } else {
+        call(nr::NEWFSTATAT, [fd as i64 as u64, path as u64, addr, flags, 0, 0], path, addr, STAT_LEN, Output::OnSuccess(STAT_LEN))
+    };
     match buffered(&c) {
-        // st_mode is the u32 at offset 24.
-        Some(0) => Ok(st[3] as u32 & S_IFMT),
+        Some(0) => Ok(st),
         Some(err) => Err(err),
         None => Err(0),
     }
+}
+
+/// The file type bits of `path` relative to `dirfd` (see [`buffered_stat`]).
+unsafe fn file_type(dirfd: i32, path: *const u8, flags: u64) -> Result<u32, i64> {
+    buffered_stat(dirfd, path, flags).map(|st| st[3] as u32 & S_IFMT)
 }
 
 /// What a descriptor refers to, as far as buffering cares.
@@ -518,13 +528,9 @@ unsafe fn fd_kind(fd: i32) -> FdKind {
     if let Some(kind) = kept_kind(fd) {
         return kind;
     }
-    let mut st = [0u64; STAT_LEN as usize / 8];
-    let addr = st.as_mut_ptr() as u64;
-    let c = call(nr::FSTAT, [fd as u64, addr, 0, 0, 0, 0], core::ptr::null(), addr, STAT_LEN, Output::OnSuccess(STAT_LEN));
-    match buffered(&c) {
-        // st_ino is the u64 at offset 8, st_mode the u32 at 24, st_rdev the u64 at 40.
-        Some(0) => FdKind::of(st[3] as u32, st[5], st[1]),
-        _ => FdKind::Other,
+    match buffered_stat(fd, core::ptr::null(), 0) {
+        Ok(st) => FdKind::of(st[3] as u32, st[5], st[1]),
+        Err(_) => FdKind::Other,
     }
 }
 
