@@ -326,3 +326,22 @@ fn descriptor_kinds_are_asked_once_and_forgotten_when_the_number_changes_hands()
     let serials: Vec<&str> = all[b_read + 1..].iter().take_while(|l| !l.starts_with('[')).copied().collect();
     assert!(!serials.iter().any(|l| l.contains("type = pipe")), "B's read of a file was made as a pipe read: {serials:?}");
 }
+
+/// The library's read, write, pread and open are cancellation points as
+/// glibc's are: a thread blocked in one (a pipe read or write, a FIFO's
+/// open) can be cancelled, and a pending request is acted on when a
+/// buffered read starts. Before, the first hung the recording.
+#[test]
+fn threads_are_cancelled_in_calls_the_library_makes() {
+    let dir = tmpdir();
+    let file = dir.path().join("data.txt");
+    std::fs::write(&file, "some bytes to read").unwrap();
+    let r = Case::new(argv![program("cancel_points"), dir.path().join("fifo"), &file]).in_dir(dir.path()).replays(2).run();
+    for what in ["blocked read", "blocked write", "blocked open", "pending cancel at a read"] {
+        assert_eq!(r.field(&format!("{what}:")), "cancelled", "{}", r.stdout());
+    }
+    assert_eq!(r.field("cleanups:"), "4");
+    // The request was acted on as the first read started, before it was made.
+    let preads = profiler(&r.trace, &[]).lines().filter(|l| l.contains("] pread64(") && l.contains(", 16, 0) =")).count();
+    assert_eq!(preads, 0, "the cancelled loop made {preads} reads");
+}

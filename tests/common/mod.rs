@@ -51,6 +51,8 @@ const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("syscallbuf", &["-pthread"]),
     ("resources", &["-pthread"]),
     ("syscallbuf_static", &["-pthread", "-static"]),
+    // Cleanup handlers run by unwinding, as in C++, not by longjmp.
+    ("cancel_points", &["-pthread", "-fexceptions"]),
 ];
 
 /// The extra flags `PROGRAM_FLAGS` lists for the program `stem`.

@@ -161,6 +161,50 @@ unsafe fn traced(nr: u32, a: [u64; 6]) -> i64 {
     ret
 }
 
+// ---- cancellation points ----
+//
+// read, write, open, close and the rest are pthread cancellation points:
+// glibc's versions act on a pending cancellation when they start, and let
+// the thread be cancelled while they block. The exported versions do the
+// same with glibc's public calls: they test for a pending request first,
+// and make the thread asynchronously cancellable around a call that may
+// block. Cancelling it there unwinds from this library's frames, which
+// carry unwind tables, so a C++ program's destructors run as they would.
+
+/// How a call that is not buffered is made.
+#[derive(Clone, Copy)]
+enum Slow {
+    /// A traced syscall: for libc's own patched sites, which are already
+    /// inside glibc's cancellation handling.
+    Traced,
+    /// A traced syscall during which the thread can be cancelled: for the
+    /// exported entry points, which stand in for glibc's.
+    Cancellable,
+}
+
+extern "C" {
+    fn pthread_testcancel();
+    fn pthread_setcanceltype(kind: i32, old: *mut i32) -> i32;
+}
+
+const PTHREAD_CANCEL_ASYNCHRONOUS: i32 = 1;
+
+impl Slow {
+    /// Makes syscall `nr` this way; returns what the kernel would.
+    unsafe fn call(self, nr: u32, args: [u64; 6]) -> i64 {
+        match self {
+            Slow::Traced => traced(nr, args),
+            Slow::Cancellable => {
+                let mut old = 0;
+                pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &mut old);
+                let result = traced(nr, args);
+                pthread_setcanceltype(old, &mut old);
+                result
+            }
+        }
+    }
+}
+
 /// A syscall through the stub: untraced while recording, played from the
 /// record while replaying.
 ///
@@ -571,7 +615,7 @@ unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize, inode: u64) -> Option<i
 
 // ---- implementations (C ABI, called by the exported shims) ----
 
-unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize) -> i64 {
+unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize, slow: Slow) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
     if count as u64 <= u64::from(abi::MAX_OUTPUT) {
         match fd_kind(fd) {
@@ -586,22 +630,22 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize) -> i64 {
             FdKind::Directory | FdKind::Other => {}
         }
     }
-    traced(nr::READ, args)
+    slow.call(nr::READ, args)
 }
 
 /// `write` and `pwrite64` (`offset` set): buffered to regular files and
 /// /dev/null, tried without blocking on pipes, traced otherwise.
-unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>) -> i64 {
+unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, slow: Slow) -> i64 {
     let (nr, args) = match offset {
         None => (nr::WRITE, [fd as u64, buf as u64, count as u64, 0, 0, 0]),
         Some(at) => (nr::PWRITE64, [fd as u64, buf as u64, count as u64, at as u64, 0, 0]),
     };
     if is_std_output(fd) {
-        return traced(nr, args);
+        return slow.call(nr, args);
     }
     let with_data = get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
     if with_data && count > abi::MAX_INPUT as usize {
-        return traced(nr, args);
+        return slow.call(nr, args);
     }
     let mut c = call(nr, args, buf, 0, 0, Output::Nothing);
     c.input_bytes = Some(if with_data { count as u32 } else { 0 });
@@ -614,26 +658,29 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>) 
                 // reader, traced, and the program sees one write.
                 Some(done) if done > 0 && (done as usize) < count => {
                     let rest = [fd as u64, buf as u64 + done as u64, (count - done as usize) as u64, 0, 0, 0];
-                    done + traced(nr::WRITE, rest).max(0)
+                    done + slow.call(nr::WRITE, rest).max(0)
                 }
                 Some(result) => result,
-                None => traced(nr, args),
+                None => slow.call(nr, args),
             }
         }
-        _ => traced(nr, args),
+        _ => slow.call(nr, args),
     }
 }
 
 unsafe extern "C" fn write_impl(fd: i32, buf: *const u8, count: usize) -> i64 {
-    errno_result(write_raw(fd, buf, count, None))
+    pthread_testcancel();
+    errno_result(write_raw(fd, buf, count, None, Slow::Cancellable))
 }
 
 unsafe extern "C" fn pwrite_impl(fd: i32, buf: *const u8, count: usize, offset: i64) -> i64 {
-    errno_result(write_raw(fd, buf, count, Some(offset)))
+    pthread_testcancel();
+    errno_result(write_raw(fd, buf, count, Some(offset), Slow::Cancellable))
 }
 
 unsafe extern "C" fn read_impl(fd: i32, buf: *mut u8, count: usize) -> i64 {
-    errno_result(read_raw(fd, buf, count))
+    pthread_testcancel();
+    errno_result(read_raw(fd, buf, count, Slow::Cancellable))
 }
 
 unsafe extern "C" fn read_chk_impl(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> i64 {
@@ -643,16 +690,17 @@ unsafe extern "C" fn read_chk_impl(fd: i32, buf: *mut u8, count: usize, buflen: 
     read_impl(fd, buf, count)
 }
 
-unsafe fn pread_raw(fd: i32, buf: *mut u8, count: usize, offset: i64) -> i64 {
+unsafe fn pread_raw(fd: i32, buf: *mut u8, count: usize, offset: i64, slow: Slow) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
     if count as u64 <= u64::from(abi::MAX_OUTPUT) && fd_kind(fd) == FdKind::Regular {
         return run_raw(call(nr::PREAD64, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
     }
-    traced(nr::PREAD64, args)
+    slow.call(nr::PREAD64, args)
 }
 
 unsafe extern "C" fn pread_impl(fd: i32, buf: *mut u8, count: usize, offset: i64) -> i64 {
-    errno_result(pread_raw(fd, buf, count, offset))
+    pthread_testcancel();
+    errno_result(pread_raw(fd, buf, count, offset, Slow::Cancellable))
 }
 
 unsafe extern "C" fn pread_chk_impl(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> i64 {
@@ -836,8 +884,8 @@ unsafe extern "C" fn getegid_impl() -> i64 {
 }
 
 /// `openat`, buffered when it can be (see [`openat_made`]).
-unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
-    let fd = openat_made(dirfd, path, flags, mode);
+unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32, slow: Slow) -> i64 {
+    let fd = openat_made(dirfd, path, flags, mode, slow);
     // A new descriptor: nothing kept for its number can be about it.
     keep_kind(fd, None);
     fd
@@ -846,7 +894,7 @@ unsafe fn openat_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64
 /// Opens never block on regular files and directories (FIFOs and devices
 /// can): those are buffered, and so are the creation of a missing file and
 /// the failure to open one.
-unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
+unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32, slow: Slow) -> i64 {
     const O_CREAT: i32 = 0o100;
     const O_NOFOLLOW: i32 = 0o400000;
     const O_TMPFILE: i32 = 0o20200000;
@@ -854,7 +902,7 @@ unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64
     let mode = if flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE { mode } else { 0 };
     let args = [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mode), 0, 0];
     if path.is_null() || flags & O_TMPFILE == O_TMPFILE {
-        return traced(nr::OPENAT, args);
+        return slow.call(nr::OPENAT, args);
     }
     let stat_flags = if flags & O_NOFOLLOW != 0 { AT_SYMLINK_NOFOLLOW } else { 0 };
     let (safe, missing) = match file_type(dirfd, path, stat_flags) {
@@ -878,42 +926,47 @@ unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64
         c.retry_traced_on = [0, NEVER];
         return run_raw(c);
     }
-    traced(nr::OPENAT, args)
+    slow.call(nr::OPENAT, args)
 }
 
 unsafe extern "C" fn open_impl(path: *const u8, flags: i32, mode: u32) -> i64 {
-    errno_result(openat_call(AT_FDCWD as i32, path, flags, mode))
+    pthread_testcancel();
+    errno_result(openat_call(AT_FDCWD as i32, path, flags, mode, Slow::Cancellable))
 }
 
 unsafe extern "C" fn open_2_impl(path: *const u8, flags: i32) -> i64 {
-    errno_result(openat_call(AT_FDCWD as i32, path, flags, 0))
+    pthread_testcancel();
+    errno_result(openat_call(AT_FDCWD as i32, path, flags, 0, Slow::Cancellable))
 }
 
 unsafe extern "C" fn openat_impl(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
-    errno_result(openat_call(dirfd, path, flags, mode))
+    pthread_testcancel();
+    errno_result(openat_call(dirfd, path, flags, mode, Slow::Cancellable))
 }
 
 unsafe extern "C" fn openat_2_impl(dirfd: i32, path: *const u8, flags: i32) -> i64 {
-    errno_result(openat_call(dirfd, path, flags, 0))
+    pthread_testcancel();
+    errno_result(openat_call(dirfd, path, flags, 0, Slow::Cancellable))
 }
 
 /// Closing a regular file or a directory never blocks (a socket may linger).
-unsafe fn close_raw(fd: i32) -> i64 {
+unsafe fn close_raw(fd: i32, slow: Slow) -> i64 {
     let args = [fd as u64, 0, 0, 0, 0, 0];
     if is_std_output(fd) {
         // Scribe follows which descriptors are the standard outputs at stops.
-        return traced(nr::CLOSE, args);
+        return slow.call(nr::CLOSE, args);
     }
     let result = match fd_kind(fd) {
         FdKind::Regular | FdKind::Directory => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
-        _ => traced(nr::CLOSE, args),
+        _ => slow.call(nr::CLOSE, args),
     };
     keep_kind(i64::from(fd), None);
     result
 }
 
 unsafe extern "C" fn close_impl(fd: i32) -> i64 {
-    errno_result(close_raw(fd))
+    pthread_testcancel();
+    errno_result(close_raw(fd, Slow::Cancellable))
 }
 
 /// Reading a directory never blocks.
@@ -928,13 +981,15 @@ unsafe fn getdents64_raw(fd: i32, dirp: *mut u8, count: usize) -> i64 {
 /// The fcntl commands that neither block nor write memory: descriptor
 /// flags, status flags, duplication. (Locks may wait; F_GETLK and friends
 /// write a struct.)
-unsafe fn fcntl_raw(fd: i32, cmd: i32, arg: u64) -> i64 {
+unsafe fn fcntl_raw(fd: i32, cmd: i32, arg: u64, slow: Slow) -> i64 {
     const F_DUPFD: i32 = 0;
     const F_GETFD: i32 = 1;
     const F_SETFD: i32 = 2;
     const F_GETFL: i32 = 3;
     const F_SETFL: i32 = 4;
     const F_DUPFD_CLOEXEC: i32 = 1030;
+    const F_SETLKW: i32 = 7;
+    const F_OFD_SETLKW: i32 = 38;
     let args = [fd as u64, cmd as u64, arg, 0, 0, 0];
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC if is_std_output(fd) => traced(nr::FCNTL, args),
@@ -945,12 +1000,14 @@ unsafe fn fcntl_raw(fd: i32, cmd: i32, arg: u64) -> i64 {
             result
         }
         F_GETFD | F_SETFD | F_GETFL | F_SETFL => run_raw(call(nr::FCNTL, args, core::ptr::null(), 0, 0, Output::Nothing)),
+        // Waiting for a lock is fcntl's only cancellation point.
+        F_SETLKW | F_OFD_SETLKW => slow.call(nr::FCNTL, args),
         _ => traced(nr::FCNTL, args),
     }
 }
 
 unsafe extern "C" fn fcntl_impl(fd: i32, cmd: i32, arg: u64) -> i64 {
-    errno_result(fcntl_raw(fd, cmd, arg))
+    errno_result(fcntl_raw(fd, cmd, arg, Slow::Cancellable))
 }
 
 // ---- exported entry points ----
@@ -963,10 +1020,15 @@ macro_rules! export {
         #[unsafe(naked)]
         #[no_mangle]
         pub unsafe extern "C" fn $name() {
+            // Described for the unwinder: a thread cancelled in the call
+            // unwinds through here into the program's frames.
             naked_asm!(
+                ".cfi_startproc",
                 "sub rsp, 8",
+                ".cfi_adjust_cfa_offset 8",
                 "call {imp}",
                 "add rsp, 8",
+                ".cfi_adjust_cfa_offset -8",
                 "xor ecx, ecx",
                 "xor edx, edx",
                 "xor esi, esi",
@@ -976,6 +1038,7 @@ macro_rules! export {
                 "xor r10d, r10d",
                 "xor r11d, r11d",
                 "ret",
+                ".cfi_endproc",
                 imp = sym $imp,
             )
         }
@@ -1104,14 +1167,14 @@ const HOOKED: [u32; 34] = [
 unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     let args = [a0, a1, a2, a3, a4, a5];
     match nr as u32 {
-        nr::READ => read_raw(a0 as i32, a1 as *mut u8, a2 as usize),
-        nr::PREAD64 => pread_raw(a0 as i32, a1 as *mut u8, a2 as usize, a3 as i64),
-        nr::WRITE => write_raw(a0 as i32, a1 as *const u8, a2 as usize, None),
-        nr::PWRITE64 => write_raw(a0 as i32, a1 as *const u8, a2 as usize, Some(a3 as i64)),
-        nr::CLOSE => close_raw(a0 as i32),
+        nr::READ => read_raw(a0 as i32, a1 as *mut u8, a2 as usize, Slow::Traced),
+        nr::PREAD64 => pread_raw(a0 as i32, a1 as *mut u8, a2 as usize, a3 as i64, Slow::Traced),
+        nr::WRITE => write_raw(a0 as i32, a1 as *const u8, a2 as usize, None, Slow::Traced),
+        nr::PWRITE64 => write_raw(a0 as i32, a1 as *const u8, a2 as usize, Some(a3 as i64), Slow::Traced),
+        nr::CLOSE => close_raw(a0 as i32, Slow::Traced),
         nr::GETDENTS64 => getdents64_raw(a0 as i32, a1 as *mut u8, a2 as usize),
-        nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32),
-        nr::FCNTL => fcntl_raw(a0 as i32, a1 as i32, a2),
+        nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32, Slow::Traced),
+        nr::FCNTL => fcntl_raw(a0 as i32, a1 as i32, a2, Slow::Traced),
         other => plain_raw(other, args),
     }
 }
