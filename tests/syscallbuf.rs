@@ -264,7 +264,7 @@ fn a_buffered_call_made_otherwise_is_a_divergence() {
 }
 
 /// The questions a compiler driver asks by the thousand (open a header
-/// that is not there, access, ids, cwd, limits, isatty) are answered
+/// that is not there, access, ids, cwd, limits, isatty, the cpu) are answered
 /// through the buffer and replay with the recorded answers; a file that
 /// appears between two opens is found by the second.
 #[test]
@@ -275,13 +275,14 @@ fn failed_opens_and_other_questions_are_buffered() {
     assert_eq!(r.field("late:"), "before -1 (No such file or directory), after opened");
     assert_eq!(r.field("through a file:"), "-1 (Not a directory)");
     assert_eq!(r.field("accessible:"), "51");
+    assert_eq!(r.field("sched_getcpu answered:"), "50");
     let text = profiler(&r.trace, &[]);
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
     let buffered = |pred: &dyn Fn(&str) -> bool| lines.iter().filter(|l| pred(l) && l.ends_with("(buffered)")).count();
     let failed_opens = buffered(&|l| l.contains("] openat(") && l.contains("= -1 ENOENT"));
     assert!(failed_opens >= 201, "{failed_opens} failed opens buffered");
     assert!(buffered(&|l| l.contains("] access(")) >= 100);
-    for name in ["getuid", "getgid", "geteuid", "getegid", "getcwd", "uname", "sysinfo", "prlimit64", "ioctl"] {
+    for name in ["getuid", "getgid", "geteuid", "getegid", "getcwd", "uname", "sysinfo", "prlimit64", "ioctl", "getcpu"] {
         let of_program: Vec<&&str> = lines.iter().filter(|l| l.contains(&format!("] {name}("))).collect();
         assert!(
             !of_program.is_empty() && of_program.iter().any(|l| l.ends_with("(buffered)")),

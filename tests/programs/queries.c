@@ -1,10 +1,11 @@
 /* Questions a compiler driver or a shell asks thousands of times: does a
  * path exist (access, open of a missing file), who am I, where am I, what
- * are my limits, is this a terminal. Each answer is printed so that replay
+ * are my limits, is this a terminal, which cpu. Each answer is printed so that replay
  * must give the same ones. Usage: queries DIR */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -58,5 +59,10 @@ int main(int argc, char **argv)
     printf("isatty(1): %d isatty(fd of file): %d\n", isatty(1), isatty(after));
     struct winsize ws = {0};
     printf("winsize: %d\n", ioctl(0, TIOCGWINSZ, &ws));
+    /* A thread pool asks which cpu it runs on. */
+    int on_cpu = 0;
+    for (int i = 0; i < 50; i++)
+        on_cpu += sched_getcpu() >= 0;
+    printf("sched_getcpu answered: %d\n", on_cpu);
     return 0;
 }

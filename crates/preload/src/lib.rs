@@ -94,6 +94,7 @@ mod nr {
     pub const FACCESSAT: u32 = 269;
     pub const PRLIMIT64: u32 = 302;
     pub const FACCESSAT2: u32 = 439;
+    pub const GETCPU: u32 = 309;
 }
 
 const AT_FDCWD: u64 = -100i64 as u64;
@@ -744,6 +745,10 @@ fn plain_call(nr: u32, a: [u64; 6]) -> Option<Call> {
         // isatty() and the window size: terminal questions that never wait.
         nr::IOCTL if a[1] == TCGETS => call(nr, a, nothing, a[2], TERMIOS_LEN, Output::OnSuccess(TERMIOS_LEN)),
         nr::IOCTL if a[1] == TIOCGWINSZ => call(nr, a, nothing, a[2], WINSIZE_LEN, Output::OnSuccess(WINSIZE_LEN)),
+        // sched_getcpu asks for the cpu only (the rseq area that would
+        // answer it is not registered under Scribe); a thread pool asks often.
+        nr::GETCPU if a[0] != 0 && a[1] == 0 => call(nr, a, nothing, a[0], 4, Output::OnSuccess(4)),
+        nr::GETCPU if a[0] == 0 && a[1] != 0 => call(nr, a, nothing, a[1], 4, Output::OnSuccess(4)),
         _ => return None,
     })
 }
@@ -1125,7 +1130,7 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 34] = [
+const HOOKED: [u32; 35] = [
     nr::READ,
     nr::WRITE,
     nr::PWRITE64,
@@ -1160,6 +1165,7 @@ const HOOKED: [u32; 34] = [
     nr::FACCESSAT,
     nr::PRLIMIT64,
     nr::FACCESSAT2,
+    nr::GETCPU,
 ];
 
 /// A hooked syscall made by libc: buffered when it can be, else traced.
