@@ -176,6 +176,21 @@ fn setitimer_interrupts_compute_loop() {
     assert!(num::<u64>(&r, "counter:") > 1000, "{}", r.stdout());
 }
 
+/// A timer firing every 3 ms at a computing thread while a sibling spins
+/// with the signal blocked: the computing thread keeps its token through
+/// the handler's rt_sigreturn, so it gets on with its work. Before, it gave
+/// the token to the spinner at each rt_sigreturn, came back a slice later to
+/// the next tick, and the recording never ended.
+#[test]
+fn a_timer_faster_than_a_time_slice_does_not_starve_the_thread_it_interrupts() {
+    let r = case(argv![program("timer_starve")]).timeout(SPIN_TIMEOUT).replays(2).run();
+    assert_eq!(r.field("sum:"), "2249992500000", "{}", r.stdout());
+    assert_eq!(r.field("ticks seen:"), "yes");
+    let text = profiler(&r.trace, &[]);
+    let handled = text.lines().filter(|l| l.contains("] rt_sigreturn(")).count();
+    assert!(handled > 0, "no tick was handled");
+}
+
 // ---------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------

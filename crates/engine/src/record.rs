@@ -583,6 +583,9 @@ struct Task {
     stale_probe: Option<u64>,
     /// Inside a write to an original standard stream (holding the output lock).
     std_write: bool,
+    /// Inside a syscall that never blocks, still holding its domain's token
+    /// (see [`keeps_token_through`]).
+    keeps_token: bool,
     /// Digest of its registers at its last syscall entry (seccomp stop):
     /// what a bookmark's state digest holds for it, since a task blocked in
     /// the kernel cannot be read at the bookmark.
@@ -658,6 +661,7 @@ impl Task {
             probe_since: None,
             stale_probe: None,
             std_write: false,
+            keeps_token: false,
             entry_digest: None,
             parked: false,
             settle: false,
@@ -1581,6 +1585,10 @@ impl Session {
         if is_write(nr) && matches!(self.fds(tgid).stream(args[0]), Some(StdStream::Stdout | StdStream::Stderr)) {
             return self.write_to_std_stream(tid);
         }
+        if keeps_token_through(nr) && self.may_keep_token(tid) {
+            self.task(tid)?.keeps_token = true;
+            return tracee::cont_syscall(tid, 0).map_err(Into::into);
+        }
         self.release(tid);
         if self.bookmark_pending && !self.detached {
             // Held here until the bookmark is placed (see `bookmark_state`).
@@ -1819,7 +1827,46 @@ impl Session {
             self.release_output_lock(tid)?;
             return tracee::cont(tid, 0).map_err(Into::into);
         }
+        if std::mem::take(&mut self.task(tid)?.keeps_token) {
+            if !self.bookmark_pending && self.holds_token(tid) {
+                return self.grant_again(tid, events);
+            }
+            self.release(tid);
+        }
         self.want_token_after_kernel(tid, events)
+    }
+
+    /// Whether `tid`, entering a syscall that never blocks, keeps its
+    /// domain's token through it: while its time slice lasts. Giving it up
+    /// at every syscall handed a spinning sibling a whole slice each time,
+    /// and a thread whose timer fired more often than that ran only its
+    /// signal handler (it gave the token up at each rt_sigreturn, and found
+    /// the next tick pending when it came back). Not while a bookmark or a
+    /// join of domains waits for the domain to pause.
+    fn may_keep_token(&self, tid: Tid) -> bool {
+        let id = self.domain_of(tid);
+        !self.bookmark_pending
+            && !self.detached
+            && !self.joining.values().any(|&into| into == id)
+            && self.domains.get(&id).is_some_and(|d| d.token == Some(tid) && d.since.elapsed() < d.slice)
+    }
+
+    /// Lets `tid`, which kept its token through a syscall, run on with
+    /// `events` written, in the time slice it had.
+    fn grant_again(&mut self, tid: Tid, events: Vec<Event>) -> Result<()> {
+        let id = self.domain_of(tid);
+        let (since, slice) = {
+            let domain = self.domain(id);
+            (domain.since, domain.slice)
+        };
+        self.task(tid)?.grant = Some(events);
+        self.grant(id, tid)?;
+        let domain = self.domain(id);
+        if domain.token == Some(tid) {
+            domain.since = since;
+            domain.slice = slice;
+        }
+        Ok(())
     }
 
     /// Describes where the content of a new file mapping comes from, adding
@@ -2169,6 +2216,31 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
         .map(|&(addr, len)| MemBytes { addr, bytes: mem.read_partial(addr, len) })
         .filter(|m| !m.bytes.is_empty())
         .collect()
+}
+
+/// Syscalls that never block and change nothing another task could be
+/// waiting for: a task whose slice lasts keeps its token through them.
+fn keeps_token_through(nr: u32) -> bool {
+    matches!(
+        nr,
+        sc::nr::RT_SIGRETURN
+            | sc::nr::RT_SIGACTION
+            | sc::nr::RT_SIGPROCMASK
+            | sc::nr::SIGALTSTACK
+            | sc::nr::GETPID
+            | sc::nr::GETPPID
+            | sc::nr::GETTID
+            | sc::nr::GETUID
+            | sc::nr::GETGID
+            | sc::nr::GETEUID
+            | sc::nr::GETEGID
+            | sc::nr::CLOCK_GETTIME
+            | sc::nr::CLOCK_GETRES
+            | sc::nr::GETTIMEOFDAY
+            | sc::nr::TIME
+            | sc::nr::GETCPU
+            | sc::nr::SCHED_GETAFFINITY
+    )
 }
 
 /// A small xorshift generator for chaos mode's time slices; seeded from the
