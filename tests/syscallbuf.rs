@@ -346,3 +346,25 @@ fn threads_are_cancelled_in_calls_the_library_makes() {
     let preads = profiler(&r.trace, &[]).lines().filter(|l| l.contains("] pread64(") && l.contains(", 16, 0) =")).count();
     assert_eq!(preads, 0, "the cancelled loop made {preads} reads");
 }
+
+/// brk and anonymous private mmaps (malloc's heap and big chunks, thread
+/// stacks and arenas, a mapping at a fixed address) are buffered, and
+/// replay's stub makes them again at the recorded addresses: the program
+/// prints its addresses and a sum over the memory, which must replay the
+/// same, from threads that map and unmap while others run.
+#[test]
+fn memory_from_brk_and_anonymous_mmap_is_buffered_and_made_again_in_replay() {
+    let r = Case::new(argv![program("heap_growth")]).replays(3).run();
+    assert_eq!(r.field("break grew:"), "yes");
+    assert_eq!(r.field("fixed over a mapping:"), "refused");
+    assert!(r.field("mapped:").ends_with("fixed 256 MiB below: yes"), "{}", r.stdout());
+    let text = profiler(&r.trace, &[]);
+    let buffered = |call: &str| text.lines().filter(|l| l.contains(call) && l.ends_with("(buffered)")).count();
+    assert!(buffered("] brk(") >= 2, "brk was not buffered");
+    // malloc's big chunk, the program's two mappings, three thread stacks and arenas.
+    assert!(buffered("] mmap(") >= 6, "only {} buffered mmaps", buffered("] mmap("));
+    assert!(
+        text.lines().any(|l| l.contains("] mmap(") && l.contains("= -1 EEXIST") && l.ends_with("(buffered)")),
+        "the refused fixed mapping was not buffered"
+    );
+}

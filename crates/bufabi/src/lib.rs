@@ -31,8 +31,14 @@ pub const CAPACITY: u32 = 1 << 20;
 pub const REGION_LEN: u64 = 0x2000 + CAPACITY as u64;
 /// Instruction pointer seen by seccomp for the stub's `syscall`.
 pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
+/// Where the library calls the stub. The page starts with `syscall; ret`
+/// in both modes (the one syscall instruction the seccomp filter lets
+/// through); the entry, a little further, jumps there when recording and
+/// plays the kernel's part when replaying, which for the calls that must
+/// really happen (brk, anonymous mmap) is to jump there too.
+pub const STUB_ENTRY: u64 = REGION_START + 16;
 /// Version of this layout, passed at registration.
-pub const VERSION: u64 = 3;
+pub const VERSION: u64 = 4;
 /// Largest output one buffered call may produce; larger calls are traced.
 pub const MAX_OUTPUT: u32 = 256 << 10;
 /// Largest input (a path, written bytes) copied into a record; longer ones are traced.
@@ -137,28 +143,72 @@ pub const fn record_size(input: u32, output: u32) -> u32 {
     record::LEN as u32 + pad8(input) + pad8(output)
 }
 
-/// The record-mode stub: `syscall; ret`.
-pub const RECORD_STUB: [u8; 3] = [0x0f, 0x05, 0xc3];
+/// The record-mode stub page: `syscall; ret`, and at [`STUB_ENTRY`] a jump
+/// to it.
+pub const RECORD_STUB: [u8; 18] = [
+    0x0f, 0x05, 0xc3, // syscall; ret
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // int3 up to the entry
+    0xeb, 0xee, // entry: jmp 0
+];
 
-/// The replay-mode stub: copies the current record's output bytes to the
-/// program's buffer and returns the recorded result, as the kernel did.
+/// Syscall numbers the replay stub makes for real (see [`REPLAY_STUB`]).
+pub mod executed {
+    /// mmap: anonymous private memory the program will use.
+    pub const MMAP: u8 = 9;
+    /// brk: the program break.
+    pub const BRK: u8 = 12;
+}
+
+/// The replay-mode stub page. Most calls are played from the current
+/// record: its output bytes are copied to the program's buffer and the
+/// recorded result returned, as the kernel did. brk and mmap (the library
+/// buffers only anonymous private ones) change the address space, so they
+/// are made for real through the `syscall` at the start of the page, an
+/// mmap at the address it got in the recording (MAP_FIXED; a recorded
+/// failure is played instead). The library writes the result it got into
+/// the record, and the replayer, which compares each batch with the
+/// recorded one, reports a difference.
 ///
 /// ```text
-/// mov rax, [HEADER_ADDR + CURRENT]          ; the record
-/// mov ecx, [rax + OUTPUT_LEN]
-/// mov rdi, [rax + OUTPUT_ADDR]
-/// mov rsi, [HEADER_ADDR + CURRENT_OUTPUT]
-/// rep movsb
-/// mov rax, [rax + RESULT]
-/// ret
+/// 0:  syscall; ret
+/// 16: cmp eax, 12; je real           ; brk
+///     cmp eax, 9; jne play           ; mmap
+///     mov rcx, [HEADER_ADDR + CURRENT]
+///     mov rcx, [rcx + RESULT]        ; the recorded address
+///     cmp rcx, -4096; jae play       ; a recorded failure
+///     mov rdi, rcx
+///     or r10, MAP_FIXED
+/// real:
+///     jmp 0
+/// play:
+///     mov rax, [HEADER_ADDR + CURRENT]          ; the record
+///     mov ecx, [rax + OUTPUT_LEN]
+///     mov rdi, [rax + OUTPUT_ADDR]
+///     mov rsi, [HEADER_ADDR + CURRENT_OUTPUT]
+///     rep movsb
+///     mov rax, [rax + RESULT]
+///     ret
 /// ```
-pub const REPLAY_STUB: [u8; 30] = {
+pub const REPLAY_STUB: [u8; 86] = {
     let cur = (HEADER_ADDR + header::CURRENT) as u32;
     let out = (HEADER_ADDR + header::CURRENT_OUTPUT) as u32;
     let c = cur.to_le_bytes();
     let o = out.to_le_bytes();
     [
-        0x48, 0x8b, 0x04, 0x25, c[0], c[1], c[2], c[3], // mov rax, [abs32]
+        0x0f, 0x05, 0xc3, // 0: syscall; ret
+        0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // int3 up to the entry
+        0x83, 0xf8, executed::BRK, // 16: cmp eax, 12
+        0x74, 54 - 21, // 19: je real
+        0x83, 0xf8, executed::MMAP, // 21: cmp eax, 9
+        0x75, 56 - 26, // 24: jne play
+        0x48, 0x8b, 0x0c, 0x25, c[0], c[1], c[2], c[3], // 26: mov rcx, [abs32]
+        0x48, 0x8b, 0x49, record::RESULT as u8, // 34: mov rcx, [rcx+disp8]
+        0x48, 0x81, 0xf9, 0x00, 0xf0, 0xff, 0xff, // 38: cmp rcx, -4096
+        0x73, 56 - 47, // 45: jae play
+        0x48, 0x89, 0xcf, // 47: mov rdi, rcx
+        0x49, 0x83, 0xca, 0x10, // 50: or r10, MAP_FIXED
+        0xeb, (0u8).wrapping_sub(56), // 54: real: jmp 0
+        0x48, 0x8b, 0x04, 0x25, c[0], c[1], c[2], c[3], // 56: play: mov rax, [abs32]
         0x8b, 0x48, record::OUTPUT_LEN as u8, // mov ecx, [rax+disp8]
         0x48, 0x8b, 0x78, record::OUTPUT_ADDR as u8, // mov rdi, [rax+disp8]
         0x48, 0x8b, 0x34, 0x25, o[0], o[1], o[2], o[3], // mov rsi, [abs32]

@@ -1585,7 +1585,12 @@ impl Session {
         if is_write(nr) && matches!(self.fds(tgid).stream(args[0]), Some(StdStream::Stdout | StdStream::Stderr)) {
             return self.write_to_std_stream(tid);
         }
-        if keeps_token_through(nr) && self.may_keep_token(tid) {
+        let keeps = if changes_memory_map(nr, &args) {
+            self.holds_token(tid) && !self.detached
+        } else {
+            keeps_token_through(nr) && self.may_keep_token(tid)
+        };
+        if keeps {
             self.task(tid)?.keeps_token = true;
             return tracee::cont_syscall(tid, 0).map_err(Into::into);
         }
@@ -1827,11 +1832,8 @@ impl Session {
             self.release_output_lock(tid)?;
             return tracee::cont(tid, 0).map_err(Into::into);
         }
-        if std::mem::take(&mut self.task(tid)?.keeps_token) {
-            if !self.bookmark_pending && self.holds_token(tid) {
-                return self.grant_again(tid, events);
-            }
-            self.release(tid);
+        if std::mem::take(&mut self.task(tid)?.keeps_token) && self.holds_token(tid) {
+            return self.grant_again(tid, events);
         }
         self.want_token_after_kernel(tid, events)
     }
@@ -2241,6 +2243,22 @@ fn keeps_token_through(nr: u32) -> bool {
             | sc::nr::GETCPU
             | sc::nr::SCHED_GETAFFINITY
     )
+}
+
+/// Syscalls that unmap or move memory, or may reuse what was unmapped:
+/// the task always keeps its token through them, so that its event is
+/// written before any other task of its domain runs. Otherwise a thread's
+/// munmap, made without the token, freed a range that the thread holding
+/// it then got from a buffered mmap written before the munmap; replay,
+/// which places each mapping at its recorded address, made the mmap first
+/// and the munmap then took the new thread stack away. Shared mappings
+/// stay out: they may join domains, which takes the token protocol.
+fn changes_memory_map(nr: u32, args: &[u64; 6]) -> bool {
+    match nr {
+        sc::nr::MUNMAP | sc::nr::MREMAP | sc::nr::BRK => true,
+        sc::nr::MMAP => args[3] & machine::MAP_TYPE == machine::MAP_PRIVATE,
+        _ => false,
+    }
 }
 
 /// A small xorshift generator for chaos mode's time slices; seeded from the

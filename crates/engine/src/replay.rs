@@ -2488,9 +2488,9 @@ impl Session {
         let rec = self.rec(live)?;
         let tgid = self.process_of(rec);
         let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
-            if self.queue.reader.format_version() < 9 {
+            if self.queue.reader.format_version() < 10 {
                 // The library makes other buffered calls than an older one did.
-                let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 8 or older): replay it with the Scribe that recorded it".into();
+                let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 9 or older): replay it with the Scribe that recorded it".into();
                 return Err(EngineError::Unsupported { tid: rec, what });
             }
             if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {

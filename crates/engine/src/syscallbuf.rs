@@ -283,6 +283,52 @@ mod tests {
         assert_eq!(decoded.iter().map(|b| b.pipe).collect::<Vec<_>>(), pipes);
     }
 
+    /// The instructions of a stub page from `at`, with their addresses.
+    fn instructions(stub: &[u8], at: u64) -> Vec<iced_x86::Instruction> {
+        let offset = (at - abi::REGION_START) as usize;
+        let mut decoder = iced_x86::Decoder::with_ip(64, &stub[offset..], at, iced_x86::DecoderOptions::NONE);
+        let mut out = Vec::new();
+        while decoder.can_decode() {
+            let instruction = decoder.decode();
+            assert!(!instruction.is_invalid(), "invalid bytes at {:#x}", instruction.ip());
+            out.push(instruction);
+        }
+        out
+    }
+
+    #[test]
+    fn both_stubs_make_their_syscall_at_the_address_the_filter_lets_through() {
+        use iced_x86::{Code, FlowControl, Mnemonic, Register};
+        for stub in [&abi::RECORD_STUB[..], &abi::REPLAY_STUB[..]] {
+            let start = instructions(&stub[..3], abi::REGION_START);
+            assert_eq!(start[0].mnemonic(), Mnemonic::Syscall);
+            assert_eq!(start[0].next_ip(), abi::UNTRACED_SYSCALL_IP);
+            assert_eq!(start[1].mnemonic(), Mnemonic::Ret);
+        }
+        let record = instructions(&abi::RECORD_STUB, abi::STUB_ENTRY);
+        assert_eq!(record.len(), 1);
+        assert_eq!(record[0].near_branch_target(), abi::REGION_START);
+        let replay = instructions(&abi::REPLAY_STUB, abi::STUB_ENTRY);
+        let boundaries: Vec<u64> = replay.iter().map(|i| i.ip()).collect();
+        let play = replay.iter().find(|i| i.code() == Code::Mov_r64_rm64 && i.op0_register() == Register::RAX).expect("play part");
+        let real = replay.iter().find(|i| i.flow_control() == FlowControl::UnconditionalBranch).expect("the jump to the syscall");
+        assert_eq!(real.near_branch_target(), abi::REGION_START);
+        // brk (the first compare) goes to the syscall; the other branches
+        // (not mmap, a recorded failure) to the play part.
+        let targets: Vec<u64> =
+            replay.iter().filter(|i| i.flow_control() == FlowControl::ConditionalBranch).map(|i| i.near_branch_target()).collect();
+        assert_eq!(targets, [real.ip(), play.ip(), play.ip()]);
+        assert!(targets.iter().all(|t| boundaries.contains(t)));
+        // The two numbers compared are brk's and mmap's, and an mmap is placed with MAP_FIXED.
+        let compared: Vec<u64> =
+            replay.iter().filter(|i| i.mnemonic() == Mnemonic::Cmp && i.op0_register() == Register::EAX).map(|i| i.immediate(1)).collect();
+        assert_eq!(compared, [u64::from(abi::executed::BRK), u64::from(abi::executed::MMAP)]);
+        assert!(replay.iter().any(|i| i.mnemonic() == Mnemonic::Or && i.op0_register() == Register::R10 && i.immediate(1) == 0x10));
+        let recorded_result = replay.iter().find(|i| i.op0_register() == Register::RCX && i.memory_base() == Register::RCX).expect("load");
+        assert_eq!(recorded_result.memory_displacement64(), record::RESULT as u64);
+        assert_eq!(replay.last().map(|i| i.mnemonic()), Some(Mnemonic::Ret));
+    }
+
     #[test]
     fn decode_rejects_bad_sizes_without_panicking() {
         let bytes = encode([(&call(0, b"", b"abcdef"), None)]).expect("fits");

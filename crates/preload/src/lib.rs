@@ -95,6 +95,7 @@ mod nr {
     pub const PRLIMIT64: u32 = 302;
     pub const FACCESSAT2: u32 = 439;
     pub const GETCPU: u32 = 309;
+    pub const BRK: u32 = 12;
 }
 
 const AT_FDCWD: u64 = -100i64 as u64;
@@ -209,8 +210,8 @@ impl Slow {
 /// A syscall through the stub: untraced while recording, played from the
 /// record while replaying.
 ///
-/// The kernel and the replay stub leave different values in rcx, r11, rdi
-/// and rsi; they are cleared right after, in both modes, so that no later
+/// The kernel and the replay stub leave different values in rcx, r11, rdi,
+/// rsi and r10 (an mmap made at its recorded address); they are cleared right after, in both modes, so that no later
 /// state of the task (a preemption point inside a memcpy this library
 /// calls, say) depends on the mode.
 unsafe fn untraced(nr: u32, a: [u64; 6]) -> i64 {
@@ -224,9 +225,10 @@ unsafe fn untraced(nr: u32, a: [u64; 6]) -> i64 {
         "xor r11d, r11d",
         "xor edi, edi",
         "xor esi, esi",
-        stub = in(reg) abi::REGION_START,
+        "xor r10d, r10d",
+        stub = in(reg) abi::STUB_ENTRY,
         inlateout("rax") u64::from(nr) as i64 => ret,
-        inlateout("rdi") a[0] => _, inlateout("rsi") a[1] => _, in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
+        inlateout("rdi") a[0] => _, inlateout("rsi") a[1] => _, in("rdx") a[2], inlateout("r10") a[3] => _, in("r8") a[4], in("r9") a[5],
         lateout("rcx") _, lateout("r11") _,
     );
     ret
@@ -749,8 +751,29 @@ fn plain_call(nr: u32, a: [u64; 6]) -> Option<Call> {
         // answer it is not registered under Scribe); a thread pool asks often.
         nr::GETCPU if a[0] != 0 && a[1] == 0 => call(nr, a, nothing, a[0], 4, Output::OnSuccess(4)),
         nr::GETCPU if a[0] == 0 && a[1] != 0 => call(nr, a, nothing, a[1], 4, Output::OnSuccess(4)),
+        // Memory for malloc: the replay stub makes these for real, an mmap
+        // at the address it got (see `scribe_bufabi::REPLAY_STUB`).
+        nr::BRK => call(nr, a, nothing, 0, 0, Output::Nothing),
+        nr::MMAP if plain_anonymous_memory(a[3]) => call(nr, a, nothing, 0, 0, Output::Nothing),
         _ => return None,
     })
+}
+
+/// Whether mmap `flags` ask for private anonymous memory and nothing more
+/// (no stack that grows down, no huge or locked pages): what replay makes
+/// again at the recorded address with MAP_FIXED. Shared memory stays
+/// traced, since Scribe follows who shares it.
+fn plain_anonymous_memory(flags: u64) -> bool {
+    const MAP_TYPE: u64 = 0x0f;
+    const MAP_PRIVATE: u64 = 0x02;
+    const MAP_FIXED: u64 = 0x10;
+    const MAP_ANONYMOUS: u64 = 0x20;
+    const MAP_NORESERVE: u64 = 0x4000;
+    const MAP_POPULATE: u64 = 0x8000;
+    const MAP_STACK: u64 = 0x20000;
+    const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+    const PLAIN: u64 = MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE | MAP_STACK | MAP_FIXED_NOREPLACE;
+    flags & MAP_TYPE == MAP_PRIVATE && flags & MAP_ANONYMOUS != 0 && flags & !PLAIN == 0
 }
 
 /// Makes syscall `nr` through the buffer when [`plain_call`] knows how,
@@ -1130,7 +1153,7 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 35] = [
+const HOOKED: [u32; 37] = [
     nr::READ,
     nr::WRITE,
     nr::PWRITE64,
@@ -1166,6 +1189,8 @@ const HOOKED: [u32; 35] = [
     nr::PRLIMIT64,
     nr::FACCESSAT2,
     nr::GETCPU,
+    nr::MMAP,
+    nr::BRK,
 ];
 
 /// A hooked syscall made by libc: buffered when it can be, else traced.
@@ -1334,9 +1359,11 @@ impl StubWriter {
 
 /// Encodes the stub for a site at `at` (the syscall) whose check is `check`,
 /// placed at `stub`, with the bitmap at `bitmap`; `None` if a jump does not
-/// reach.
-fn encode_stub(at: u64, check: &[u8], stub: u64, bitmap: u64, hook: u64) -> Option<[u8; STUB_LEN]> {
+/// reach. `before` is the instruction just before the syscall when the
+/// patch starts there (it is made first in the stub).
+fn encode_stub(at: u64, before: &[u8], check: &[u8], stub: u64, bitmap: u64, hook: u64) -> Option<[u8; STUB_LEN]> {
     let mut w = StubWriter { bytes: [0xcc; STUB_LEN], len: 0, base: stub };
+    w.put(before);
     // cmp rax, 512; jae inline (its offset is set below)
     w.put(&[0x48, 0x3d, 0x00, 0x02, 0x00, 0x00, 0x73, 0x00]);
     let jae_at = w.len - 1;
@@ -1424,16 +1451,25 @@ unsafe fn patch_libc() {
             Some(nr) => HOOKED.contains(&nr),
             None => true,
         };
-        if let (true, Some(check_len)) = (wanted, error_check(&code[i + 2..])) {
+        // brk's site checks nothing after the syscall (libc compares the
+        // new break with the one asked): it is patched from its `mov eax, 12`.
+        let site = match error_check(&code[i + 2..]) {
+            Some(check_len) => Some((0, check_len)),
+            None if code[i - 5..i] == [0xb8, nr::BRK as u8, 0, 0, 0] => Some((5, 0)),
+            None => None,
+        };
+        if let (true, Some((before_len, check_len))) = (wanted, site) {
             let stub = stubs + (BITMAP_LEN + count * STUB_LEN) as u64;
+            let before = &code[i - before_len..i];
             let check = &code[i + 2..i + 2 + check_len];
-            let to_stub = i32::try_from(stub as i64 - (at + 5) as i64).ok();
-            if let (Some(bytes), Some(to_stub)) = (encode_stub(at, check, stub, bitmap, hook), to_stub) {
+            let patch_at = at - before_len as u64;
+            let to_stub = i32::try_from(stub as i64 - (patch_at + 5) as i64).ok();
+            if let (Some(bytes), Some(to_stub)) = (encode_stub(at, before, check, stub, bitmap, hook), to_stub) {
                 core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub as *mut u8, STUB_LEN);
                 let mut jump = [0xccu8; 8];
                 jump[0] = 0xe9;
                 jump[1..5].copy_from_slice(&to_stub.to_le_bytes());
-                core::ptr::copy_nonoverlapping(jump.as_ptr(), at as *mut u8, 2 + check_len);
+                core::ptr::copy_nonoverlapping(jump.as_ptr(), patch_at as *mut u8, before_len + 2 + check_len);
                 count += 1;
             }
             i += 2 + check_len;

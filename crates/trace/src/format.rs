@@ -26,8 +26,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// between the processes that map that file. Version 9 changed no layout:
 /// it goes with version 3 of the syscall buffer, whose library keeps the
 /// kinds of descriptors it learned and so makes fewer buffered fstats than
-/// an older one (version 8 was an experiment that was taken back).
-pub const FORMAT_VERSION: u32 = 9;
+/// an older one (version 8 was an experiment that was taken back). Version
+/// 10 goes with version 4 of the syscall buffer, which buffers brk and
+/// anonymous private mmaps (replay's stub makes them for real).
+pub const FORMAT_VERSION: u32 = 10;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
