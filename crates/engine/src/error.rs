@@ -12,6 +12,14 @@ pub enum EngineError {
     /// Controlling a tracee failed.
     #[error(transparent)]
     Tracee(#[from] TraceeError),
+    /// Controlling a tracee failed during replay, after the event at `after`.
+    #[error("{source} (replaying, after {after})")]
+    TraceeDuringReplay {
+        /// What failed.
+        source: TraceeError,
+        /// Where the last replayed event sits in the trace, and what it is.
+        after: String,
+    },
     /// The program to record cannot be found or run.
     #[error("{0}")]
     Program(String),

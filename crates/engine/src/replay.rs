@@ -303,7 +303,14 @@ impl Replayer {
         // A regular SIGALRM wakes the wait loop for the deadlock check.
         tracee::catch_control_signals(&[14, 10]);
         tracee::set_interval_timer(std::time::Duration::from_millis(200));
-        let result = session.run(&header);
+        let result = session.run(&header).map_err(|e| match (e, session.history.back()) {
+            // Say where in the trace a failed ptrace request or memory access happened.
+            (EngineError::Tracee(source), Some(last)) => {
+                let event = format_event(&last.event, &FormatOptions::default()).into_iter().next().unwrap_or_default();
+                EngineError::TraceeDuringReplay { source, after: format!("{}: {event}", position(last)) }
+            }
+            (e, _) => e,
+        });
         tracee::set_interval_timer(std::time::Duration::ZERO);
         let _ = session.options.stdout.flush();
         let _ = session.options.stderr.flush();
