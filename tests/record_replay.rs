@@ -400,6 +400,22 @@ fn shell_mode_runs_through_sh() {
     assert_eq!(r.stdout(), "42\n");
 }
 
+/// Output written through a standard stream opened again by name
+/// (`> /dev/stdout`, `> /dev/stderr`, `/proc/self/fd/1`, `/dev/fd/2`,
+/// `tee /dev/stderr`) is the program's output, and replay shows it. Before,
+/// replay showed only what went through the inherited descriptors.
+#[test]
+fn output_through_dev_stdout_and_dev_stderr_replays() {
+    let script = "echo a > /dev/stdout; echo b > /dev/stderr; echo c > /proc/self/fd/1; \
+                  echo d >> /dev/fd/2; echo e >&1; tee /dev/stderr <<< teed > /dev/null; \
+                  echo f > /proc/$$/fd/1; exec 3>/dev/stdout; echo g >&3";
+    let r = Case::new(argv![system_exe("bash"), "-c", script])
+        .replays(2)
+        .stderr_contains("b\nd\nteed\n")
+        .run();
+    assert_eq!(r.stdout(), "a\nc\ne\nf\ng\n");
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

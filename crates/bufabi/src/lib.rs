@@ -218,6 +218,38 @@ pub const REPLAY_STUB: [u8; 86] = {
     ]
 };
 
+/// The descriptor a path opens again, if it names one of the opening
+/// process's descriptors: `/dev/stdin`, `/dev/stdout`, `/dev/stderr`,
+/// `/dev/fd/N`, `/proc/self/fd/N`, `/proc/thread-self/fd/N`, or
+/// `/proc/PID/fd/N` (returned with the pid, which the caller compares with
+/// its own). Opening one gives a new open file of the same file, pipe or
+/// terminal: output written to it is the program's standard output when
+/// descriptor N is.
+pub fn descriptor_named_by(path: &[u8]) -> Option<(Option<u64>, u64)> {
+    fn number(digits: &[u8]) -> Option<u64> {
+        if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+    }
+    match path {
+        b"/dev/stdin" => return Some((None, 0)),
+        b"/dev/stdout" => return Some((None, 1)),
+        b"/dev/stderr" => return Some((None, 2)),
+        _ => {}
+    }
+    for prefix in [&b"/dev/fd/"[..], b"/proc/self/fd/", b"/proc/thread-self/fd/"] {
+        if let Some(fd) = path.strip_prefix(prefix) {
+            return number(fd).map(|fd| (None, fd));
+        }
+    }
+    let rest = path.strip_prefix(b"/proc/")?;
+    let slash = rest.iter().position(|&b| b == b'/')?;
+    let pid = number(&rest[..slash])?;
+    let fd = number(rest[slash..].strip_prefix(b"/fd/")?)?;
+    Some((Some(pid), fd))
+}
+
 /// The index of the first `byte` in `code` at or after `from`, looking at
 /// eight bytes per step with general registers only (a word has a zero
 /// byte where `word ^ pattern` does). The library scans libc's code for
@@ -240,6 +272,32 @@ pub fn next_byte(code: &[u8], from: usize, byte: u8) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_that_name_a_descriptor_are_recognised() {
+        assert_eq!(descriptor_named_by(b"/dev/stdout"), Some((None, 1)));
+        assert_eq!(descriptor_named_by(b"/dev/stderr"), Some((None, 2)));
+        assert_eq!(descriptor_named_by(b"/dev/stdin"), Some((None, 0)));
+        assert_eq!(descriptor_named_by(b"/dev/fd/2"), Some((None, 2)));
+        assert_eq!(descriptor_named_by(b"/proc/self/fd/17"), Some((None, 17)));
+        assert_eq!(descriptor_named_by(b"/proc/thread-self/fd/1"), Some((None, 1)));
+        assert_eq!(descriptor_named_by(b"/proc/4242/fd/1"), Some((Some(4242), 1)));
+        for other in [
+            &b"/dev/null"[..],
+            b"/dev/stdout2",
+            b"/dev/fd/",
+            b"/dev/fd/1x",
+            b"/proc/self/fdinfo/1",
+            b"/proc/self/maps",
+            b"/proc/12/fd",
+            b"/proc/x1/fd/1",
+            b"/proc/1/fd/99999999999",
+            b"dev/stdout",
+            b"",
+        ] {
+            assert_eq!(descriptor_named_by(other), None, "{}", String::from_utf8_lossy(other));
+        }
+    }
 
     #[test]
     fn next_byte_finds_every_occurrence_in_and_across_words() {

@@ -84,6 +84,17 @@ impl<V> FdTable<V> {
 /// The descriptors of one fd table that refer to a standard stream.
 pub type StdFds = FdTable<StdStream>;
 
+/// The path argument of an open-family call and whether it asks for
+/// close-on-exec.
+pub fn opened_path(nr_: u32, args: &[u64; 6]) -> Option<(u64, bool)> {
+    match nr_ {
+        nr::OPEN => Some((args[0], args[1] & O_CLOEXEC != 0)),
+        nr::CREAT => Some((args[0], false)),
+        nr::OPENAT => Some((args[1], args[2] & O_CLOEXEC != 0)),
+        _ => None,
+    }
+}
+
 impl StdFds {
     /// The table of a program's start: 0, 1 and 2 are its streams.
     pub fn at_start() -> Self {
@@ -97,6 +108,24 @@ impl StdFds {
     /// The standard stream `fd` refers to, if any.
     pub fn stream(&self, fd: u64) -> Option<StdStream> {
         self.get(fd)
+    }
+
+    /// After an open that gave descriptor `fd` to process `tgid`: when
+    /// `path` names one of the process's descriptors that is a standard
+    /// stream (`echo x > /dev/stderr`, `tee /dev/stdout`,
+    /// `/proc/self/fd/1`), `fd` is that stream too. Returns whether it is.
+    pub fn reopened(&mut self, fd: u64, path: &[u8], tgid: u64, cloexec: bool) -> bool {
+        let Some((pid, named)) = scribe_bufabi::descriptor_named_by(path) else { return false };
+        if pid.is_some_and(|pid| pid != tgid) {
+            return false;
+        }
+        match self.stream(named) {
+            Some(stream) => {
+                self.insert_opened(fd, stream, cloexec);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The syscall buffer's STD_FDS bitmap: the descriptors that are the
@@ -195,6 +224,24 @@ impl<V: Copy> FdTable<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_naming_a_standard_stream_opens_that_stream_again() {
+        let mut fds = StdFds::at_start();
+        assert!(fds.reopened(5, b"/dev/stderr", 100, false));
+        assert_eq!(fds.stream(5), Some(StdStream::Stderr));
+        assert!(fds.reopened(6, b"/proc/100/fd/1", 100, true));
+        assert_eq!(fds.stream(6), Some(StdStream::Stdout));
+        assert!(!fds.reopened(7, b"/proc/101/fd/1", 100, false), "another process's descriptor");
+        assert!(!fds.reopened(8, b"/dev/fd/9", 100, false), "not a stream");
+        assert!(!fds.reopened(9, b"/etc/passwd", 100, false));
+        assert_eq!(fds.stream(7), None);
+        fds.apply(nr::CLOSE, &[1, 0, 0, 0, 0, 0], 0);
+        assert!(!fds.reopened(10, b"/dev/stdout", 100, false), "1 was closed");
+        fds.exec();
+        assert_eq!(fds.stream(6), None, "close-on-exec");
+        assert_eq!(fds.stream(5), Some(StdStream::Stderr));
+    }
 
     #[test]
     fn follows_dup_close_and_cloexec() {

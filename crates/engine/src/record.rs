@@ -21,7 +21,7 @@ use scribe_trace::{
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
 use crate::error::{EngineError, Result};
-use crate::fdmodel::{FdTable, StdFds, StdStream};
+use crate::fdmodel::{self, FdTable, StdFds, StdStream};
 use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
 use crate::point;
@@ -586,6 +586,9 @@ struct Task {
     /// Inside a syscall that never blocks, still holding its domain's token
     /// (see [`keeps_token_through`]).
     keeps_token: bool,
+    /// Opened a standard stream again by name (`/dev/stdout`): the
+    /// buffer's bitmap of standard outputs is written when it runs on.
+    reopened_std_stream: bool,
     /// Digest of its registers at its last syscall entry (seccomp stop):
     /// what a bookmark's state digest holds for it, since a task blocked in
     /// the kernel cannot be read at the bookmark.
@@ -662,6 +665,7 @@ impl Task {
             stale_probe: None,
             std_write: false,
             keeps_token: false,
+            reopened_std_stream: false,
             entry_digest: None,
             parked: false,
             settle: false,
@@ -1038,6 +1042,7 @@ impl Session {
     fn grant(&mut self, id: Tid, tid: Tid) -> Result<()> {
         let task = self.task(tid)?;
         task.settle = false;
+        let reopened_std_stream = std::mem::take(&mut task.reopened_std_stream);
         let mut events = task.grant.take().unwrap_or_default();
         if std::mem::take(&mut task.reads_shared_mapping) {
             // Read now, when no task sharing the file runs user code (the
@@ -1068,7 +1073,8 @@ impl Session {
             let tgid = self.task(tid)?.tgid;
             self.fds(tgid).task_started();
         }
-        let fd_state_changed = started || events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
+        let fd_state_changed =
+            started || reopened_std_stream || events.iter().any(|e| matches!(e, Event::Syscall(c) if StdFds::changed_by(c.nr)));
         for event in events {
             if let Event::Syscall(call) = &event {
                 if is_clone(call.nr) && call.result > 0 {
@@ -1808,6 +1814,12 @@ impl Session {
         self.fds(tgid).apply(nr, &args, result);
         if let Some(table) = self.pipes.get_mut(&tgid) {
             table.apply(nr, &args, result);
+        }
+        if let Some((path, cloexec)) = fdmodel::opened_path(nr, &args).filter(|_| result >= 0) {
+            let path = self.task(tid)?.mem.read_cstr(path, 64);
+            if self.fds(tgid).reopened(result as u64, &path, tgid as u64, cloexec) {
+                self.task(tid)?.reopened_std_stream = true;
+            }
         }
         events.push(Event::Syscall(SyscallRecord { tid, nr, args, result, outputs, inputs, regs_digest }));
         for id in pipes {

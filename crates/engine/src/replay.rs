@@ -1954,6 +1954,14 @@ impl Session {
         if StdFds::changed_by(nr) {
             self.task_mut(live)?.fd_state_changed = true;
         }
+        if let Some((path, cloexec)) = crate::fdmodel::opened_path(nr, &call.args).filter(|_| call.result >= 0) {
+            // The program's memory holds the same path as when recording.
+            let path = self.mem(live)?.read_cstr(path, 64);
+            let tgid = self.process_of(rec);
+            if self.fds(rec).reopened(call.result as u64, &path, tgid as u64, cloexec) {
+                self.task_mut(live)?.fd_state_changed = true;
+            }
+        }
         self.track_files(live, rec, call);
         self.track_shared_files(rec, call);
         self.resume_after_syscall(live, rec, call, at_exit)

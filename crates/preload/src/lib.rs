@@ -929,7 +929,7 @@ unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32, slow: 
     const ENOENT: i64 = -2;
     let mode = if flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE { mode } else { 0 };
     let args = [dirfd as i64 as u64, path as u64, flags as u64, u64::from(mode), 0, 0];
-    if path.is_null() || flags & O_TMPFILE == O_TMPFILE {
+    if path.is_null() || flags & O_TMPFILE == O_TMPFILE || names_descriptor(path) {
         return slow.call(nr::OPENAT, args);
     }
     let stat_flags = if flags & O_NOFOLLOW != 0 { AT_SYMLINK_NOFOLLOW } else { 0 };
@@ -955,6 +955,20 @@ unsafe fn openat_made(dirfd: i32, path: *const u8, flags: i32, mode: u32, slow: 
         return run_raw(c);
     }
     slow.call(nr::OPENAT, args)
+}
+
+/// Whether `path` opens one of the process's descriptors again
+/// (`/dev/stdout`, `/proc/self/fd/1`...): Scribe must see that open, since
+/// the new descriptor may be the standard output, whose writes it shows
+/// on replay.
+unsafe fn names_descriptor(path: *const u8) -> bool {
+    if *path != b'/' || !matches!(*path.add(1), b'd' | b'p') {
+        return false;
+    }
+    match c_len(path, 40) {
+        Some(len) => abi::descriptor_named_by(core::slice::from_raw_parts(path, len as usize - 1)).is_some(),
+        None => false,
+    }
 }
 
 unsafe extern "C" fn open_impl(path: *const u8, flags: i32, mode: u32) -> i64 {
