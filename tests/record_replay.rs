@@ -416,6 +416,15 @@ fn output_through_dev_stdout_and_dev_stderr_replays() {
     assert_eq!(r.stdout(), "a\nc\ne\nf\ng\n");
 }
 
+/// userfaultfd is refused (ENOSYS), so a program with a page-fault handler
+/// thread takes its fallback: a faulting thread waits in the fault, not in
+/// a syscall, and the handler never got to run (the recording hung).
+#[test]
+fn userfaultfd_is_refused_instead_of_hanging() {
+    let r = Case::new(argv![program("userfaultfd")]).replays(1).run();
+    assert_eq!(r.stdout(), "uffd unavailable: Function not implemented\n");
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

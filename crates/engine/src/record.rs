@@ -1550,6 +1550,12 @@ impl Session {
             // the program's memory on its own threads, none of which a stop
             // sees; programs fall back to plain syscalls without it.
             Some(machine::ENOSYS)
+        } else if nr == sc::nr::USERFAULTFD {
+            // A thread that faults on a registered range waits in the
+            // fault, not in a syscall: it keeps its domain's token, and the
+            // handler thread that would resolve the fault never runs (the
+            // recording hung). Programs fall back to plain memory.
+            Some(machine::ENOSYS)
         } else {
             self.refused_copy(tid, nr, &args)?
         };
