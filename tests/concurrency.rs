@@ -191,6 +191,23 @@ fn a_timer_faster_than_a_time_slice_does_not_starve_the_thread_it_interrupts() {
     assert!(handled > 0, "no tick was handled");
 }
 
+/// A thread that waits on a flag with a pause and a buffered getppid per
+/// pass, while the main thread computes: the waiter's time slices end
+/// (at a stop of its next buffered call when the end of a slice finds it
+/// in the library) and the replay finds every point. Before, the end of
+/// a slice always found it back in the library after a "buffer full"
+/// stop and was put off to the next tick, which found it there again: the
+/// recording never ended, and its replays stopped at a point's first
+/// look-alike pass ("made 1 of the 1497 buffered syscalls recorded here").
+#[test]
+fn a_thread_waiting_with_buffered_calls_is_preempted_and_replays() {
+    let r = case(argv![program("buffered_spin")]).timeout(SPIN_TIMEOUT).replays(2).run();
+    assert_eq!(r.field("sum:"), "3374988750000", "{}", r.stdout());
+    let text = profiler(&r.trace, &[]);
+    let waits = text.lines().filter(|l| l.contains("] getppid(") && l.ends_with("(buffered)")).count();
+    assert!(waits > 1000, "only {waits} buffered getppid calls");
+}
+
 // ---------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------

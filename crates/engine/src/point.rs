@@ -18,7 +18,8 @@
 //! removes the patch and the search goes on with a breakpoint at the point.
 
 use iced_x86::code_asm::{
-    ptr, qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp, AsmRegister64,
+    dword_ptr, edx, ptr, qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp,
+    AsmRegister64,
     CodeAssembler,
 };
 use iced_x86::{
@@ -295,7 +296,14 @@ pub fn progress_word(now: &[u64], target: &[u64]) -> Option<usize> {
 /// [`progress_word`]), that word is compared first. The `pointed` words
 /// (from [`split_deep`]) are compared last, once every register equals the
 /// recorded one, so the addresses read are those that were readable then.
-pub fn assemble(site: &Site, page: u64, state: &[u64], pointed: &[Pointed], fast: Option<usize>) -> Option<Check> {
+pub fn assemble(
+    site: &Site,
+    page: u64,
+    state: &[u64],
+    pointed: &[Pointed],
+    fast: Option<usize>,
+    counter: Option<Counter>,
+) -> Option<Check> {
     if state.len() < REGISTER_WORDS || state.len() > REGISTER_WORDS + DEEP_STACK_WORDS {
         return None;
     }
@@ -322,6 +330,20 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], pointed: &[Pointed], fast
         };
         store(&mut a, 0, Register::RCX)?;
         store(&mut a, 1, Register::RDX)?;
+        // rcx = rdx - expected, with no flag written; on to `miss` unless 0.
+        let compare_rdx = |a: &mut CodeAssembler, expected: u64| -> Result<(), iced_x86::IcedError> {
+            a.mov(rcx, expected.wrapping_neg())?;
+            a.lea(rcx, ptr(rcx + rdx))?;
+            let mut equal = a.create_label();
+            a.jrcxz(equal)?;
+            a.jmp(miss)?;
+            a.set_label(&mut equal)
+        };
+        if let Some(counter) = counter {
+            // First: it tells the passes of a loop apart when nothing else does.
+            a.mov(edx, dword_ptr(counter.addr))?;
+            compare_rdx(&mut a, u64::from(counter.value))?;
+        }
         let order = fast
             .into_iter()
             .chain(std::iter::once(0))
@@ -338,15 +360,6 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], pointed: &[Pointed], fast
                 let reg = COMPARE_ORDER.iter().find(|&&(n, _)| n == i).map(|&(_, r)| r).expect("a register word");
                 a.mov(rdx, reg)
             }
-        };
-        // rcx = rdx - expected, with no flag written; on to `miss` unless 0.
-        let compare_rdx = |a: &mut CodeAssembler, expected: u64| -> Result<(), iced_x86::IcedError> {
-            a.mov(rcx, expected.wrapping_neg())?;
-            a.lea(rcx, ptr(rcx + rdx))?;
-            let mut equal = a.create_label();
-            a.jrcxz(equal)?;
-            a.jmp(miss)?;
-            a.set_label(&mut equal)
         };
         let mut done = [false; REGISTER_WORDS + DEEP_STACK_WORDS];
         for index in order {
@@ -388,6 +401,17 @@ pub fn assemble(site: &Site, page: u64, state: &[u64], pointed: &[Pointed], fast
     let miss = result.label_ip(&miss).ok()?;
     let code = result.inner.code_buffer;
     (code.len() <= CODE_LEN as usize).then_some(Check { code, hit, miss })
+}
+
+/// A 32-bit word of memory at a fixed address that a point's check
+/// compares too: the syscall buffer's count of bytes used, which is how
+/// far the task got through the buffered calls before the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    /// Its address (below 2 GiB: an absolute 32-bit operand).
+    pub addr: u64,
+    /// What it holds at the point.
+    pub value: u32,
 }
 
 /// Size of a page.
@@ -476,7 +500,7 @@ mod tests {
         let s = site(&code, 0x401000).unwrap();
         assert_eq!(s.original.len(), 6);
         let state: Vec<u64> = (0..25).collect();
-        let check = assemble(&s, 0x402000, &state, &[], None).expect("assembles");
+        let check = assemble(&s, 0x402000, &state, &[], None, None).expect("assembles");
         assert!(check.hit > 0x402000 && check.hit < 0x402000 + check.code.len() as u64);
         // The byte before the hit address is int3. (int1 would do too, but
         // under some hypervisors its trap leaves rip on the instruction.)
@@ -511,16 +535,16 @@ mod tests {
         let s = site(&code, 0x401000).unwrap();
         let state: Vec<u64> = (0..25).map(|i| i * 0x1111).collect();
         for fast in [0, 1, 2, 3, 7, 9, 15, 17, 24] {
-            let check = assemble(&s, 0x402000, &state, &[], Some(fast)).unwrap_or_else(|| panic!("word {fast}"));
+            let check = assemble(&s, 0x402000, &state, &[], Some(fast), None).unwrap_or_else(|| panic!("word {fast}"));
             let decoded: Vec<Instruction> =
                 Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
             assert!(decoded.iter().any(|i| i.mnemonic() == Mnemonic::Jrcxz), "word {fast}");
             assert_eq!(check.code[(check.hit - 0x402000 - 1) as usize], 0xcc);
         }
-        assert!(assemble(&s, 0x402000, &state, &[], Some(16)).is_none(), "flags are not a fast word");
+        assert!(assemble(&s, 0x402000, &state, &[], Some(16), None).is_none(), "flags are not a fast word");
         // Nothing below rsp is written, and no flag-writing instruction runs
         // before the displaced ones.
-        let check = assemble(&s, 0x402000, &state, &[], Some(3)).unwrap();
+        let check = assemble(&s, 0x402000, &state, &[], Some(3), None).unwrap();
         let decoded: Vec<Instruction> =
             Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
         for i in &decoded {
@@ -529,7 +553,7 @@ mod tests {
         // rcx and rdx are parked in the scratch page, rip-relative.
         let parked = decoded.iter().filter(|i| i.is_ip_rel_memory_operand() && i.ip_rel_memory_address() == 0x402000 + CODE_LEN);
         assert!(parked.count() >= 3);
-        assert!(assemble(&s, 0x402000, &state, &[], Some(25)).is_none());
+        assert!(assemble(&s, 0x402000, &state, &[], Some(25), None).is_none());
     }
 
     #[test]
@@ -579,8 +603,8 @@ mod tests {
         let s = site(&code, 0x401000).unwrap();
         let state: Vec<u64> = (0..25).map(|i| i * 0x1111).collect();
         let pointed = [Pointed { register: 3, words: [1, 2, 3, 4] }, Pointed { register: 12, words: [5, 6, 7, 8] }];
-        let plain = assemble(&s, 0x402000, &state, &[], None).unwrap();
-        let check = assemble(&s, 0x402000, &state, &pointed, None).unwrap();
+        let plain = assemble(&s, 0x402000, &state, &[], None, None).unwrap();
+        let check = assemble(&s, 0x402000, &state, &pointed, None, None).unwrap();
         assert!(check.code.len() > plain.code.len());
         assert!(check.miss > check.hit && check.miss < 0x402000 + check.code.len() as u64);
         let decoded: Vec<Instruction> =
@@ -592,6 +616,23 @@ mod tests {
             .count();
         assert_eq!(loads, 8);
         // rsp holds no pointed words (the stack words cover it).
-        assert!(assemble(&s, 0x402000, &state, &[Pointed { register: 7, words: [0; 4] }], None).is_none());
+        assert!(assemble(&s, 0x402000, &state, &[Pointed { register: 7, words: [0; 4] }], None, None).is_none());
+    }
+
+    #[test]
+    fn a_check_compares_the_counter_first() {
+        let code = [0x48, 0x83, 0xc2, 0x01, 0xeb, 0xfa, 0x90, 0x90];
+        let s = site(&code, 0x401000).unwrap();
+        let state: Vec<u64> = (0..25).map(|i| i * 0x1111).collect();
+        let counter = Counter { addr: 0x7000_1008, value: 6728 };
+        let check = assemble(&s, 0x402000, &state, &[], None, Some(counter)).unwrap();
+        let decoded: Vec<Instruction> =
+            Decoder::with_ip(64, &check.code, 0x402000, DecoderOptions::NONE).into_iter().collect();
+        // After parking rcx and rdx: edx = the counter, then rcx = -6728.
+        let load = decoded.iter().position(|i| i.op0_register() == Register::EDX).expect("the counter's load");
+        assert_eq!(load, 2);
+        assert_eq!(decoded[load].memory_displacement64(), 0x7000_1008);
+        assert_eq!(decoded[load].memory_base(), Register::None);
+        assert_eq!(decoded[load + 1].immediate(1), 6728u64.wrapping_neg());
     }
 }

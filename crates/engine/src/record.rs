@@ -2037,12 +2037,8 @@ impl Session {
             // loop without syscalls would otherwise never get it).
             task.held.push_back(HeldSignal { signo: sig, siginfo });
             let probing = task.probe.is_some();
-            let tgid = task.tgid;
-            if self.buffers.get(&tgid).is_some_and(|&stop_at| stop_at != 0) {
-                // Make the next buffered call stop instead, to deliver it there.
-                syscallbuf::set_stop_at(&self.task(tid)?.mem, 0)?;
-                self.buffers.insert(tgid, 0);
-            }
+            // The next buffered call stops instead, to deliver it there.
+            self.stop_next_buffered_call(tid)?;
             if !probing && !self.in_library(tid, regs.rip)? {
                 return self.probe_from(tid, &regs);
             }
@@ -2067,10 +2063,27 @@ impl Session {
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         if self.in_library(tid, regs.rip)? {
-            // Inside the preload library: try again at the next tick.
+            // Inside the preload library: its next buffered call stops at
+            // Scribe, a sync point. Trying again at the next tick was not
+            // enough: a loop of buffered calls that fills the buffer is
+            // mostly there, and a stop asked for while it waits at a
+            // "buffer full" request lands there again (python3's threads
+            // polling the clock kept the token for good).
+            self.stop_next_buffered_call(tid)?;
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         self.probe_from(tid, regs)
+    }
+
+    /// Makes the next buffered call of `tid`'s process stop at Scribe (the
+    /// window goes back at the next drain).
+    fn stop_next_buffered_call(&mut self, tid: Tid) -> Result<()> {
+        let tgid = self.task(tid)?.tgid;
+        if self.buffers.get(&tgid).is_some_and(|&stop_at| stop_at != 0) {
+            syscallbuf::set_stop_at(&self.task(tid)?.mem, 0)?;
+            self.buffers.insert(tgid, 0);
+        }
+        Ok(())
     }
 
     /// Whether `tid` runs the preload library's code, or code it called

@@ -2748,6 +2748,11 @@ impl Session {
     fn at_point(&self, live: Tid, regs: &Regs) -> Result<bool> {
         let search = self.task(live)?.armed.as_ref().expect("called for an armed task");
         let mem = self.mem(live)?;
+        if let Some(counter) = self.buffer_counter(live)? {
+            if !mem.read(counter.addr, 4).is_ok_and(|used| used == counter.value.to_le_bytes()) {
+                return Ok(false);
+            }
+        }
         if !search.state.is_empty() && point::state_like(regs, mem, &search.state) != search.state {
             return Ok(false);
         }
@@ -2758,6 +2763,19 @@ impl Session {
             machine::fingerprint(regs, mem)
         };
         Ok(fingerprint == search.fingerprint)
+    }
+
+    /// What the syscall buffer's count of used bytes holds at `live`'s
+    /// point: the size of the batch loaded for it, which the recording
+    /// made in full before the point. A loop whose passes differ only in
+    /// how many buffered calls they made (python3's threads polling the
+    /// clock: every register and word alike) is told apart by it.
+    fn buffer_counter(&self, live: Tid) -> Result<Option<point::Counter>> {
+        let task = self.task(live)?;
+        Ok(task.loaded.as_ref().map(|_| point::Counter {
+            addr: scribe_bufabi::HEADER_ADDR + scribe_bufabi::header::USED,
+            value: task.loaded_bytes.len() as u32,
+        }))
     }
 
     /// Maps a page next to the point, writes the check for the recorded
@@ -2779,7 +2797,8 @@ impl Session {
         let fast = point::progress_word(&point::state_like(regs, mem, &state), &state);
         let Some(jump) = point::jump_bytes(&site, page) else { return Ok(None) };
         let pointed = point::with_patch(&pointed, &state, site.addr, &jump);
-        let Some(check) = point::assemble(&site, page, &state, &pointed, fast) else { return Ok(None) };
+        let counter = self.buffer_counter(live)?;
+        let Some(check) = point::assemble(&site, page, &state, &pointed, fast, counter) else { return Ok(None) };
         const PROT_READ_WRITE_EXEC: u64 = 0x1 | 0x2 | 0x4;
         let flags = machine::MAP_PRIVATE | machine::MAP_ANONYMOUS | machine::MAP_FIXED_NOREPLACE;
         let args = [page, point::CHECK_LEN, PROT_READ_WRITE_EXEC, flags, u64::MAX, 0];
