@@ -117,6 +117,19 @@ fn record_non_executable_file() {
     assert_record_refuses(&script);
 }
 
+/// A script whose `#!` interpreter is missing: the kernel says only "No
+/// such file or directory", so Scribe names the interpreter.
+#[test]
+fn record_script_with_a_missing_interpreter() {
+    let dir = tmpdir();
+    let script = dir.path().join("bad-shebang");
+    fs::write(&script, "#!/nonexistent/interpreter -x\necho should-not-run\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = record(&dir.path().join("t.scribe"), &argv![&script], None);
+    assert_clean_failure(&out, "record of a script whose interpreter is missing");
+    assert!(stderr_str(&out).contains("its interpreter /nonexistent/interpreter does not exist"), "{}", show(&out));
+}
+
 #[test]
 fn record_directory_as_program() {
     let dir = tmpdir();
