@@ -1632,7 +1632,10 @@ impl Session {
             return self.write_to_std_stream(tid);
         }
         let keeps = if changes_memory_map(nr, &args) {
-            self.holds_token(tid) && !self.detached
+            // Only threads share the address space and run meanwhile (a
+            // vfork parent waits for its child); the processes of a domain
+            // (make's compilers) still run during each other's mmaps.
+            self.holds_token(tid) && !self.detached && self.has_other_threads(tid)
         } else {
             keeps_token_through(nr) && self.may_keep_token(tid)
         };
@@ -1903,6 +1906,12 @@ impl Session {
             && !self.detached
             && !self.joining.values().any(|&into| into == id)
             && self.domains.get(&id).is_some_and(|d| d.token == Some(tid) && d.since.elapsed() < d.slice)
+    }
+
+    /// Whether `tid`'s process has another thread.
+    fn has_other_threads(&self, tid: Tid) -> bool {
+        let tgid = self.tasks.get(&tid).map_or(tid, |t| t.tgid);
+        self.tasks.iter().any(|(&other, t)| other != tid && t.tgid == tgid)
     }
 
     /// Whether `tid` holds its domain's token past its time slice while
@@ -2318,8 +2327,8 @@ fn keeps_token_through(nr: u32) -> bool {
 }
 
 /// Syscalls that unmap or move memory, or may reuse what was unmapped:
-/// the task always keeps its token through them, so that its event is
-/// written before any other task of its domain runs. Otherwise a thread's
+/// a task with sibling threads always keeps its token through them, so
+/// that its event is written before any other thread runs. Otherwise a thread's
 /// munmap, made without the token, freed a range that the thread holding
 /// it then got from a buffered mmap written before the munmap; replay,
 /// which places each mapping at its recorded address, made the mmap first
