@@ -1109,14 +1109,17 @@ impl Session {
         if fd_state_changed {
             self.write_fd_state(tid)?;
         }
-        let slice = match &mut self.chaos {
-            Some(rng) => rng.slice(),
-            None => TIME_SLICE,
-        };
-        let domain = self.domain(id);
-        domain.token = Some(tid);
-        domain.since = Instant::now();
-        domain.slice = slice;
+        // A task that kept its token through a syscall goes on in the slice it had.
+        if self.domain(id).token != Some(tid) {
+            let slice = match &mut self.chaos {
+                Some(rng) => rng.slice(),
+                None => TIME_SLICE,
+            };
+            let domain = self.domain(id);
+            domain.token = Some(tid);
+            domain.since = Instant::now();
+            domain.slice = slice;
+        }
         let task = self.task(tid)?;
         if std::mem::take(&mut task.writes_when_granted) {
             return self.write_to_std_stream(tid);
@@ -1902,10 +1905,14 @@ impl Session {
     /// join of domains waits for the domain to pause.
     fn may_keep_token(&self, tid: Tid) -> bool {
         let id = self.domain_of(tid);
-        !self.bookmark_pending
-            && !self.detached
-            && !self.joining.values().any(|&into| into == id)
-            && self.domains.get(&id).is_some_and(|d| d.token == Some(tid) && d.since.elapsed() < d.slice)
+        !self.bookmark_pending && !self.detached && !self.joining.values().any(|&into| into == id) && self.slice_left(tid) == Some(true)
+    }
+
+    /// Whether `tid`'s time slice lasts; `None` when it does not hold its
+    /// domain's token.
+    fn slice_left(&self, tid: Tid) -> Option<bool> {
+        let domain = self.domains.get(&self.domain_of(tid)).filter(|d| d.token == Some(tid))?;
+        Some(domain.since.elapsed() < domain.slice)
     }
 
     /// Whether `tid`'s process has another thread.
@@ -1917,26 +1924,14 @@ impl Session {
     /// Whether `tid` holds its domain's token past its time slice while
     /// another task of the domain waits for it.
     fn slice_over_with_others_waiting(&self, tid: Tid) -> bool {
-        let id = self.domain_of(tid);
-        self.domains.get(&id).is_some_and(|d| d.token == Some(tid) && d.since.elapsed() >= d.slice) && self.others_waiting(tid)
+        self.slice_left(tid) == Some(false) && self.others_waiting(tid)
     }
 
     /// Lets `tid`, which kept its token through a syscall, run on with
     /// `events` written, in the time slice it had.
     fn grant_again(&mut self, tid: Tid, events: Vec<Event>) -> Result<()> {
-        let id = self.domain_of(tid);
-        let (since, slice) = {
-            let domain = self.domain(id);
-            (domain.since, domain.slice)
-        };
         self.task(tid)?.grant = Some(events);
-        self.grant(id, tid)?;
-        let domain = self.domain(id);
-        if domain.token == Some(tid) {
-            domain.since = since;
-            domain.slice = slice;
-        }
-        Ok(())
+        self.grant(self.domain_of(tid), tid)
     }
 
     /// Describes where the content of a new file mapping comes from, adding

@@ -1461,15 +1461,14 @@ unsafe fn patch_libc() {
             continue;
         }
         let at = start + i as u64;
-        let wanted = match site_number(&code[i - 5..i]) {
-            Some(nr) => HOOKED.contains(&nr),
-            None => true,
-        };
+        let number = site_number(&code[i - 5..i]);
+        let wanted = number.is_none_or(|nr| HOOKED.contains(&nr));
         // brk's site checks nothing after the syscall (libc compares the
-        // new break with the one asked): it is patched from its `mov eax, 12`.
+        // new break with the one asked): it is patched from its `mov eax, 12`
+        // (the only way `site_number` gives 12).
         let site = match error_check(&code[i + 2..]) {
             Some(check_len) => Some((0, check_len)),
-            None if code[i - 5..i] == [0xb8, nr::BRK as u8, 0, 0, 0] => Some((5, 0)),
+            None if number == Some(nr::BRK) => Some((5, 0)),
             None => None,
         };
         if let (true, Some((before_len, check_len))) = (wanted, site) {
