@@ -154,8 +154,14 @@ fn pipe_and_file_writes_are_buffered_and_replay_exactly() {
     let to_stdout: Vec<&&str> = calls.iter().filter(|l| l.contains("] write(9, ")).collect();
     assert_eq!(to_stdout.len(), 4, "{to_stdout:?}");
     assert!(to_stdout.iter().all(|l| !l.ends_with("(buffered)")), "{to_stdout:?}");
-    // The 100000-byte write: a buffered part, then the rest at a stop.
-    let big = calls.iter().position(|l| l.contains(", 100000) = ")).expect("the big write");
+    // The first 100000-byte write, alone in its domain, waits in the
+    // library for the reader and goes in whole.
+    let bigs: Vec<usize> = calls.iter().enumerate().filter(|(_, l)| l.contains(", 100000) = ")).map(|(i, _)| i).collect();
+    assert_eq!(bigs.len(), 2, "the two big writes");
+    assert!(calls[bigs[0]].ends_with(", 100000) = 100000 (buffered)"), "{}", calls[bigs[0]]);
+    // The second, with a thread that waits meanwhile: a buffered part,
+    // then the rest at a stop.
+    let big = bigs[1];
     let part: u64 = calls[big].split(" = ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(calls[big].ends_with("(buffered)") && part < 100_000, "{}", calls[big]);
     let task = calls[big].split(']').next().unwrap();
@@ -313,16 +319,13 @@ fn descriptor_kinds_are_asked_once_and_forgotten_when_the_number_changes_hands()
     let fstats = lines.iter().filter(|l| l.contains("] fstat(") && l.ends_with("(buffered)")).count();
     assert!(one_byte_reads >= 200, "{one_byte_reads} one-byte reads");
     assert!(fstats < 20, "{fstats} buffered fstats for {one_byte_reads} reads");
-    // A's pipe read is tried without waiting first (EAGAIN), then waits:
-    // the library did not take the pipe for the regular file its number was.
-    let tried = format!("] read({a_fd}, ");
-    assert!(
-        lines.iter().any(|l| l.contains(&tried) && l.contains("EAGAIN") && l.ends_with("(buffered)")),
-        "no non-blocking try of the pipe read on {a_fd}:\n{}",
-        lines.iter().filter(|l| l.contains(&tried)).copied().collect::<Vec<_>>().join("\n")
-    );
-    // B's read of the file is no pipe read (which would carry a pipe serial).
+    // A's read is made as a pipe read (it carries a pipe serial): the
+    // library did not take the pipe for the regular file its number was.
     let all: Vec<&str> = text.lines().collect();
+    let a_read = all.iter().position(|l| l.contains(&format!("] read({a_fd}, ")) && l.contains(") = 6")).expect("A's read in the trace");
+    let serials: Vec<&str> = all[a_read + 1..].iter().take_while(|l| !l.starts_with('[')).copied().collect();
+    assert!(serials.iter().any(|l| l.contains("type = pipe")), "A's read of a pipe was not made as a pipe read: {serials:?}");
+    // B's read of the file is no pipe read (which would carry a pipe serial).
     let b_read = all.iter().position(|l| l.contains(&format!("] read({b_fd}, ")) && l.contains(", 9) = 9")).expect("B's read in the trace");
     let serials: Vec<&str> = all[b_read + 1..].iter().take_while(|l| !l.starts_with('[')).copied().collect();
     assert!(!serials.iter().any(|l| l.contains("type = pipe")), "B's read of a file was made as a pipe read: {serials:?}");
@@ -367,4 +370,29 @@ fn memory_from_brk_and_anonymous_mmap_is_buffered_and_made_again_in_replay() {
         text.lines().any(|l| l.contains("] mmap(") && l.contains("= -1 EEXIST") && l.ends_with("(buffered)")),
         "the refused fixed mapping was not buffered"
     );
+}
+
+/// A task alone in its memory domain waits for a pipe inside the library
+/// instead of stopping: a reader of a slow writer makes every read there.
+/// What must reach such a wait still does: a signal (with EINTR or a
+/// restart, as SA_RESTART says), a process joining the domain through a
+/// shared mapping (the reader waits for it to write), and a SIGKILL, after
+/// which the killed child's buffered calls are still in the trace.
+#[test]
+fn pipe_reads_wait_in_the_library_and_signals_joins_and_kills_still_reach_them() {
+    let dir = tmpdir();
+    let r = Case::new(argv![program("pipe_waits"), dir.path()]).in_dir(dir.path()).replays(2).run();
+    assert_eq!(r.field("slow writer:"), "20 messages, last read 0");
+    assert_eq!(r.field("without SA_RESTART:"), "-1 Interrupted system call, ticks 1");
+    assert_eq!(r.field("with SA_RESTART:"), "4 'late', ticks 2");
+    assert_eq!(r.field("joined:"), "6 'joined', shared 42, child status 0");
+    assert_eq!(r.field("killed:"), "signal 9, file size 790");
+    let text = profiler(&r.trace, &[]);
+    let slow_reads: Vec<&str> = text.lines().filter(|l| l.contains("] read(10, ")).collect();
+    assert_eq!(slow_reads.len(), 21, "{slow_reads:#?}");
+    assert!(slow_reads.iter().all(|l| l.ends_with("(buffered)") && !l.contains("EAGAIN")), "{slow_reads:#?}");
+    let killed = text.lines().find(|l| l.ends_with("] killed by SIGKILL")).expect("the child's death is in the trace");
+    let child = &killed[..killed.find(']').unwrap() + 1];
+    let writes = text.lines().filter(|l| l.starts_with(child) && l.contains("] write(") && l.ends_with("(buffered)")).count();
+    assert_eq!(writes, 100, "the killed child's buffered writes");
 }

@@ -3,12 +3,14 @@
  *
  * A reader child hashes everything it reads from the pipe (reads of
  * varying size) and prints the byte count and an FNV-1a hash. The parent
- * sends small writes, page-sized ones and one bigger than the pipe (which
- * cannot go in at once), writes a file and reads it back, writes to
+ * sends small writes, page-sized ones and two bigger than the pipe (which
+ * cannot go in at once): one alone, which may wait in the syscall buffer,
+ * and one while a second thread lives, which may not. It writes a file and reads it back, writes to
  * /dev/null, reports on fd 9 (the original stdout), then writes to a pipe
  * whose reader is gone (SIGPIPE ignored: EPIPE). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,15 @@ static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 0x100000001b3ULL;
     return h;
+}
+
+/* Waits for the end of the pipe `arg` points to, so that the writer is
+ * not alone in its memory domain meanwhile. */
+static void *idle_thread(void *arg) {
+    char c;
+    while (read(*(int *)arg, &c, 1) > 0) {
+    }
+    return NULL;
 }
 
 static void say(const char *text) {
@@ -72,6 +83,16 @@ int main(int argc, char **argv) {
     if (write(1, big, sizeof big) != (ssize_t)sizeof big)
         return 4;
     sent += (long)sizeof big;
+    int idle[2];
+    pthread_t thread;
+    if (pipe(idle) != 0 || pthread_create(&thread, NULL, idle_thread, &idle[0]) != 0)
+        return 8;
+    if (write(1, big, sizeof big) != (ssize_t)sizeof big)
+        return 4;
+    sent += (long)sizeof big;
+    close(idle[1]);
+    pthread_join(thread, NULL);
+    close(idle[0]);
     close(1);
 
     char path[4096];

@@ -78,7 +78,8 @@ pub mod header {
     /// or error (bit N for descriptor N < 63; bit 63 for any higher one).
     /// Writes to them stop at Scribe, which shows them on replay.
     pub const STD_FDS: u64 = 32;
-    /// u32: [`flags`](super::flags) Scribe sets at registration.
+    /// u32: [`flags`](super::flags) Scribe sets at registration, and
+    /// (`MAY_BLOCK`) whenever it lets a task run.
     pub const FLAGS: u64 = 40;
     /// u32: changes whenever a descriptor of the process may have been
     /// closed or replaced behind the library's back (a stopped close,
@@ -96,6 +97,13 @@ pub mod flags {
     /// Buffered writes carry the bytes written (verbosity 1 and up); writes
     /// longer than [`MAX_INPUT`](super::MAX_INPUT) then stop instead.
     pub const WRITE_DATA: u32 = 1;
+    /// The calling task is the only one of its memory domain, so a pipe
+    /// read or write may wait inside the library: no other task needs the
+    /// token meanwhile. Scribe sets it when it lets a task run, and makes
+    /// a waiting call that a signal interrupts return EAGAIN, so that it
+    /// is made again traced. Only the flags the library passes change:
+    /// the code it runs is the same either way.
+    pub const MAY_BLOCK: u32 = 2;
 }
 
 /// The header's STD_FDS bit for descriptor `fd`.

@@ -15,8 +15,17 @@ pub const EINTR: i32 = 4;
 pub const EINVAL: i32 = 22;
 /// EXDEV.
 pub const EXDEV: i32 = 18;
+/// EAGAIN.
+pub const EAGAIN: i32 = 11;
 /// The kernel's "restart this syscall after the signal handler" code.
 pub const ERESTARTNOINTR: i64 = -513;
+
+/// Whether `result` is one of the kernel's restart codes (ERESTARTSYS,
+/// ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK): a syscall a
+/// signal interrupted, which the kernel restarts or turns into EINTR.
+pub fn is_restart_code(result: i64) -> bool {
+    matches!(result, -512 | -513 | -514 | -516)
+}
 /// SIGKILL.
 pub const SIGKILL: i32 = 9;
 /// SIGSTOP.

@@ -28,7 +28,7 @@ use crate::point;
 use crate::procfs;
 use crate::resources;
 use crate::syscallbuf;
-use scribe_bufabi::magic;
+use scribe_bufabi::{self as abi, magic};
 
 /// How long recorded events may sit in memory before they reach the file.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
@@ -430,6 +430,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         notify,
         bookmark_pending: false,
         buffers: BTreeMap::new(),
+        may_block: std::collections::BTreeSet::new(),
         buffered: 0,
         vfork_children: Default::default(),
         bookmark_asked: Instant::now(),
@@ -580,8 +581,15 @@ struct Task {
     /// A held signal being delivered: (signal, siginfo), set between the
     /// fake interrupted syscall and the delivery stop.
     injecting: Option<HeldSignal>,
-    /// The syscall being turned into a signal delivery point.
-    interrupted: Option<(u32, [u64; 6])>,
+    /// The syscall being turned into a signal delivery point, with the
+    /// restart code its delivery sees.
+    interrupted: Option<(u32, [u64; 6], i64)>,
+    /// The restart code of a buffered pipe call a signal interrupted while
+    /// it waited (see [`Session::give_up_waiting_buffered_call`]): the
+    /// library makes the call again traced, and a held signal delivered
+    /// there sees this code, so the program's SA_RESTART decides, as it
+    /// would have without Scribe.
+    buffered_restart: Option<i64>,
     /// In a vfork whose event is already written.
     in_vfork: bool,
     /// A vfork parent may not run before its child's exec or exit is in the
@@ -676,6 +684,7 @@ impl Task {
             held: VecDeque::new(),
             injecting: None,
             interrupted: None,
+            buffered_restart: None,
             in_vfork: false,
             waits_for_vfork_child: false,
             vfork_parent: None,
@@ -784,6 +793,9 @@ struct Session {
     /// Processes (by tgid) whose syscall buffer is registered, with the
     /// STOP_AT value last written to it.
     buffers: BTreeMap<Tid, u32>,
+    /// Processes (by tgid) whose buffer header says MAY_BLOCK (their task
+    /// was alone in its domain when last let run).
+    may_block: std::collections::BTreeSet<Tid>,
     /// Syscalls recorded from buffers.
     buffered: u64,
     /// Processes (by tgid) that run in their vfork parent's memory until
@@ -913,6 +925,13 @@ impl Session {
             WaitStatus::Event(PtraceEvent::Exec) => self.on_exec(tid)?,
             WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork) => self.on_clone(tid, status)?,
             WaitStatus::Event(PtraceEvent::Exit) => {
+                if self.holds_token(tid) {
+                    // Killed while it ran or waited in a buffered call
+                    // (SIGKILL still stops here): its calls since its last
+                    // stop are in the buffer, and go in the trace before
+                    // its end instead of being lost with its memory.
+                    self.drain_buffer(tid)?;
+                }
                 self.release(tid);
                 tracee::cont(tid, 0)?;
             }
@@ -1120,6 +1139,7 @@ impl Session {
             domain.since = Instant::now();
             domain.slice = slice;
         }
+        self.update_may_block(tid, id)?;
         let task = self.task(tid)?;
         if std::mem::take(&mut task.writes_when_granted) {
             return self.write_to_std_stream(tid);
@@ -1160,6 +1180,33 @@ impl Session {
         let table = self.fds(tgid);
         let (bitmap, generation) = ((!in_parent_memory).then(|| table.output_bitmap()), table.generation());
         syscallbuf::set_fd_state(&self.task(tid)?.mem, tid, bitmap, generation)
+    }
+
+    /// Tells `tid`'s library whether its pipe calls may wait inside it
+    /// (`flags::MAY_BLOCK`): only while `tid` is the one task of its domain
+    /// `id`, since a call waiting there keeps the token. A task joining the
+    /// domain later makes it wait at most a slice: the preemption's signal
+    /// ends the wait (see [`Session::give_up_waiting_buffered_call`]). A
+    /// vfork child's header is its parent's, and is left as it is: the
+    /// parent waits in the kernel until the child is gone. Recording only:
+    /// replay's stub answers those calls from the trace either way.
+    fn update_may_block(&mut self, tid: Tid, id: Tid) -> Result<()> {
+        let tgid = self.task(tid)?.tgid;
+        if !self.buffers.contains_key(&tgid) || self.vfork_children.contains(&tgid) {
+            return Ok(());
+        }
+        let alone = self.tasks.values().filter(|t| t.domain == id).take(2).count() == 1;
+        if alone == self.may_block.contains(&tgid) {
+            return Ok(());
+        }
+        let level = self.level;
+        syscallbuf::set_flags(&self.task(tid)?.mem, tid, level, alone)?;
+        if alone {
+            self.may_block.insert(tgid);
+        } else {
+            self.may_block.remove(&tgid);
+        }
+        Ok(())
     }
 
     /// Whether a task of `tid`'s domain other than `tid` could run now (or a
@@ -1353,6 +1400,7 @@ impl Session {
         // Nobody drains the syscall buffers any more, and the program's
         // threads now run at the same time: the library goes back to plain
         // syscalls (a call already inside it finishes unharmed).
+        self.may_block.clear();
         for (tgid, _) in std::mem::take(&mut self.buffers) {
             if let Some(task) = self.tasks.values().find(|t| t.tgid == tgid) {
                 let _ = syscallbuf::disable(&task.mem);
@@ -1478,6 +1526,9 @@ impl Session {
             // The child has a copy of (or shares) the parent's buffer.
             if let Some(&stop_at) = self.buffers.get(&parent_tgid) {
                 self.buffers.insert(child, stop_at);
+                if self.may_block.contains(&parent_tgid) {
+                    self.may_block.insert(child);
+                }
             }
             if status == WaitStatus::Event(PtraceEvent::Vfork) {
                 self.vfork_children.insert(child);
@@ -1538,6 +1589,8 @@ impl Session {
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let level = self.level;
+        // Only the traced call the library makes right after giving up.
+        let buffered_restart = self.task(tid)?.buffered_restart.take().filter(|_| nr == sc::nr::READ || nr == sc::nr::WRITE);
         if magic::is_magic(regs.orig_rax) {
             return self.on_buffer_request(tid, regs);
         }
@@ -1557,7 +1610,8 @@ impl Session {
                 let blocked = tracee::get_sigmask(tid)? & (1 << (signo - 1)) != 0;
                 if !blocked || swaps_signal_mask(nr) {
                     let held = self.task(tid)?.held.pop_front().expect("looked at above");
-                    return self.interrupt_for_signal(tid, regs, nr, args, held);
+                    let code = buffered_restart.unwrap_or(machine::ERESTARTNOINTR);
+                    return self.interrupt_for_signal(tid, regs, nr, args, held, code);
                 }
             }
         }
@@ -1700,8 +1754,9 @@ impl Session {
             if syscallbuf::registration_ok(&args) && !self.detached {
                 let mem = &self.tasks[&tid].mem;
                 syscallbuf::set_window(mem, 0, u32::MAX)?;
-                syscallbuf::set_flags(mem, self.level)?;
+                syscallbuf::set_flags(mem, tid, self.level, false)?;
                 self.buffers.insert(tgid, u32::MAX);
+                self.may_block.remove(&tgid);
                 self.write_fd_state(tid)?;
                 1
             } else {
@@ -1779,12 +1834,13 @@ impl Session {
     }
 
     /// Delivers a held signal just before the syscall `tid` is entering: the
-    /// syscall is skipped as if interrupted (ERESTARTNOINTR), so the kernel
-    /// runs it again once the signal is handled.
-    fn interrupt_for_signal(&mut self, tid: Tid, regs: Regs, nr: u32, args: [u64; 6], held: HeldSignal) -> Result<()> {
-        machine::skip_syscall(tid, regs, machine::ERESTARTNOINTR)?;
+    /// syscall is skipped as if interrupted with `code` (ERESTARTNOINTR: the
+    /// kernel runs it again once the signal is handled; the code of a
+    /// waiting buffered call the signal interrupted: as that call would).
+    fn interrupt_for_signal(&mut self, tid: Tid, regs: Regs, nr: u32, args: [u64; 6], held: HeldSignal, code: i64) -> Result<()> {
+        machine::skip_syscall(tid, regs, code)?;
         let task = self.task(tid)?;
-        task.interrupted = Some((nr, args));
+        task.interrupted = Some((nr, args, code));
         task.injecting = Some(held);
         tracee::cont_syscall(tid, 0)?;
         Ok(())
@@ -1809,13 +1865,13 @@ impl Session {
         let mut regs = tracee::get_regs(tid)?;
         let task = self.task(tid)?;
         task.exit_point = Some(machine::all_regs_digest(&regs));
-        if let Some((nr, args)) = task.interrupted.take() {
+        if let Some((nr, args, code)) = task.interrupted.take() {
             // Make the kernel's signal delivery see an interrupted syscall.
             regs.orig_rax = u64::from(nr);
-            regs.rax = machine::ERESTARTNOINTR as u64;
+            regs.rax = code as u64;
             tracee::set_regs(tid, &regs)?;
             let signo = task.injecting.as_ref().map(|h| h.signo).unwrap_or(0);
-            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: machine::ERESTARTNOINTR, ..Default::default() }))?;
+            self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: code, ..Default::default() }))?;
             return tracee::cont(tid, signo).map_err(Into::into);
         }
         if std::mem::take(&mut task.in_vfork) {
@@ -2002,6 +2058,7 @@ impl Session {
         let exe_path = std::fs::read_link(format!("/proc/{tid}/exe")).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         events.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }));
         self.buffers.remove(&tid);
+        self.may_block.remove(&tid);
         self.vfork_children.remove(&tid);
         let task = self.task(tid)?;
         if task.tgid != tid {
@@ -2035,6 +2092,7 @@ impl Session {
             self.forward_interrupt_at = None;
         }
         let regs = tracee::get_regs(tid)?;
+        self.give_up_waiting_buffered_call(tid, &regs)?;
         if sig == machine::SIGSTOP && std::mem::take(&mut self.task(tid)?.preempt_requested) {
             return self.on_preempt_stop(tid, &regs);
         }
@@ -2094,6 +2152,28 @@ impl Session {
         self.drain_buffer(tid)?;
         self.push(Event::Signal(SignalRecord { tid, signo: sig, origin, rip: regs.rip, siginfo: siginfo.to_vec() }))?;
         tracee::cont(tid, sig)?;
+        Ok(())
+    }
+
+    /// A signal stop that finds `tid` in a pipe call the library made
+    /// blocking (see `flags::MAY_BLOCK`), interrupted while it waited: the
+    /// call returns EAGAIN instead of being restarted, so the library makes
+    /// it again traced. Whatever the stop was for then happens at that
+    /// syscall: a held signal is delivered there (with the kernel's restart
+    /// code, `Task::buffered_restart`), or a preempted task gives its token
+    /// up. Restarted instead, the call would wait again with the signal
+    /// held, perhaps for good (a reader whose writer never writes, told to
+    /// stop by `timeout`).
+    fn give_up_waiting_buffered_call(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
+        let made_by_library = regs.rip == abi::UNTRACED_SYSCALL_IP
+            && (regs.orig_rax == u64::from(sc::nr::PREADV2) || regs.orig_rax == u64::from(sc::nr::PWRITEV2));
+        if !made_by_library || !machine::is_restart_code(regs.rax as i64) {
+            return Ok(());
+        }
+        self.task(tid)?.buffered_restart = Some(regs.rax as i64);
+        let mut regs = regs.clone();
+        regs.rax = -(machine::EAGAIN as i64) as u64;
+        tracee::set_regs(tid, &regs)?;
         Ok(())
     }
 

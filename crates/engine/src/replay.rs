@@ -1353,7 +1353,8 @@ impl Session {
                         let dying = live.and_then(|l| self.tasks.get(&l)).is_some_and(|t| t.exiting);
                         if x.signal == machine::SIGKILL && !dying {
                             if let (Some(live), Some(State::AtSeccomp | State::AtStart | State::Parked | State::Running)) = (live, state) {
-                                if self.queue.first_of_task(rec) == Some(i) {
+                                if self.queue.first_of_task(rec) == Some(i) && self.made_its_batch(live)? {
+                                    self.settle_buffer(live)?;
                                     self.kill_as_recorded(live)?;
                                 }
                             }
@@ -1869,7 +1870,7 @@ impl Session {
         // An exit the recorder interrupted to deliver a held signal first
         // is replayed like any interrupted call: it comes again after the
         // handler.
-        if (nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT) && !is_restart_code(call.result) {
+        if (nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT) && !machine::is_restart_code(call.result) {
             if nr == sc::nr::EXIT_GROUP {
                 self.kill_other_threads(rec);
             }
@@ -2011,7 +2012,7 @@ impl Session {
     /// in rt_sigsuspend with that mask and the replayer sends it the signal;
     /// the kernel then saves and restores the mask exactly as it did.
     fn replay_masked_wait(&mut self, live: Tid, rec: Tid, mut regs: Regs, call: &SyscallRecord) -> Result<Option<()>> {
-        let interrupted = is_restart_code(call.result) || call.result == -(machine::EINTR as i64);
+        let interrupted = machine::is_restart_code(call.result) || call.result == -(machine::EINTR as i64);
         if !interrupted {
             return Ok(None);
         }
@@ -2153,14 +2154,14 @@ impl Session {
         }
         self.set_state(live, State::Running)?;
         let Some(signo) = self.signal_at_syscall_exit(rec) else {
-            if is_restart_code(call.result) {
+            if machine::is_restart_code(call.result) {
                 self.restart_syscall(live, rec, call, at_exit)?;
             }
             return self.resume(live, 0);
         };
         let mut regs = self.regs_at_syscall_exit(live, rec, at_exit, "deliver a signal")?;
         regs.rax = call.result as u64;
-        if is_restart_code(call.result) {
+        if machine::is_restart_code(call.result) {
             // Let the kernel's signal delivery see the interrupted syscall, so
             // it restarts it or turns the code into EINTR as it did when recording.
             regs.orig_rax = u64::from(call.nr);
@@ -2510,7 +2511,7 @@ impl Session {
             }
             if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {
                 syscallbuf::install_replay_stub(self.mem(live)?)?;
-                syscallbuf::set_flags(self.mem(live)?, self.queue.reader.header().level)?;
+                syscallbuf::set_flags(self.mem(live)?, live, self.queue.reader.header().level, false)?;
                 self.buffers.insert(tgid);
                 self.write_fd_state(live)?;
                 1
@@ -2596,6 +2597,24 @@ impl Session {
         task.loaded = Some(batch);
         task.loaded_bytes = bytes;
         Ok(())
+    }
+
+    /// Whether `live` has made every buffered call loaded for it (or has
+    /// none loaded). A task the recording has killed while it ran or waited
+    /// in the library has its calls up to the kill in the trace, drained at
+    /// its exit: replay kills it only once it has made them, since other
+    /// tasks may wait for their serials. It is asked again at every pass
+    /// (the replayer's timer brings one at least every 200 ms).
+    fn made_its_batch(&self, live: Tid) -> Result<bool> {
+        let Some(task) = self.tasks.get(&live) else { return Ok(true) };
+        if task.state != State::Running || task.loaded.as_ref().is_none_or(|b| b.is_empty()) {
+            return Ok(true);
+        }
+        match syscallbuf::read_header(&task.mem) {
+            Ok(header) => Ok(header.used as usize >= task.loaded_bytes.len()),
+            Err(_) if !syscallbuf::region_mapped(live) => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     /// At a task's event: checks that the program made exactly the
@@ -3176,11 +3195,6 @@ fn same_args(nr: u32, recorded: &[u64; 6], observed: &[u64; 6]) -> bool {
 }
 
 /// Whether a syscall result is one of the kernel's internal restart codes.
-fn is_restart_code(result: i64) -> bool {
-    // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
-    matches!(result, -512 | -513 | -514 | -516)
-}
-
 /// The first `len` bytes described by an iovec array in tracee memory.
 fn gather_iovecs(mem: &TraceeMemory, iov: u64, count: u64, len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len);

@@ -88,11 +88,18 @@ pub fn set_fd_state(mem: &TraceeMemory, tid: Tid, bitmap: Option<u64>, generatio
     }
 }
 
-/// Sets the FLAGS field (how much buffered calls keep, by verbosity).
-pub fn set_flags(mem: &TraceeMemory, level: u8) -> Result<()> {
-    let flags = if level >= 1 { abi::flags::WRITE_DATA } else { 0 };
-    mem.write(abi::HEADER_ADDR + header::FLAGS, &flags.to_le_bytes())?;
-    Ok(())
+/// Sets the FLAGS field: how much buffered calls keep, by verbosity, and
+/// whether pipe calls may wait in the library (`flags::MAY_BLOCK`). A
+/// process being torn down (its buffer gone) is left alone.
+pub fn set_flags(mem: &TraceeMemory, tid: Tid, level: u8, may_block: bool) -> Result<()> {
+    let mut flags = if level >= 1 { abi::flags::WRITE_DATA } else { 0 };
+    if may_block {
+        flags |= abi::flags::MAY_BLOCK;
+    }
+    match mem.write(abi::HEADER_ADDR + header::FLAGS, &flags.to_le_bytes()) {
+        Err(_) if !region_mapped(tid) => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Sets STOP_AT alone (the task may have records in the buffer).

@@ -234,6 +234,40 @@ unsafe fn untraced(nr: u32, a: [u64; 6]) -> i64 {
     ret
 }
 
+/// [`untraced`] for a pipe call made with RWF_NOWAIT in its last argument
+/// (r9), which is cleared when the header says `flags::MAY_BLOCK`, so that
+/// the call waits in the kernel instead of failing with EAGAIN.
+///
+/// Decided and cleared in registers only, and r9 is cleared after the call
+/// in both modes: replay's header never says MAY_BLOCK (its stub answers
+/// from the record either way), so a value of it kept in memory would make
+/// the program's state differ between the modes (a bookmark's digest).
+unsafe fn untraced_may_wait(nr: u32, a: [u64; 6]) -> i64 {
+    let ret: i64;
+    asm!(
+        "test dword ptr [{flags}], {may_block}",
+        "jz 2f",
+        "xor r9d, r9d",
+        "2:",
+        "sub rsp, 128",
+        "call {stub}",
+        "add rsp, 128",
+        "xor ecx, ecx",
+        "xor r11d, r11d",
+        "xor edi, edi",
+        "xor esi, esi",
+        "xor r10d, r10d",
+        "xor r9d, r9d",
+        flags = in(reg) abi::HEADER_ADDR + header::FLAGS,
+        may_block = const abi::flags::MAY_BLOCK,
+        stub = in(reg) abi::STUB_ENTRY,
+        inlateout("rax") u64::from(nr) as i64 => ret,
+        inlateout("rdi") a[0] => _, inlateout("rsi") a[1] => _, in("rdx") a[2], inlateout("r10") a[3] => _, in("r8") a[4], inlateout("r9") a[5] => _,
+        lateout("rcx") _, lateout("r11") _,
+    );
+    ret
+}
+
 fn field(offset: u64) -> *mut u32 {
     (abi::HEADER_ADDR + offset) as *mut u32
 }
@@ -307,6 +341,9 @@ struct Call {
     /// The inode of the pipe a read or write works on (0 for other calls):
     /// Scribe gives the call a serial of that pipe.
     pipe: u64,
+    /// The made call's last argument is RWF_NOWAIT, dropped while the task
+    /// is alone in its domain (see [`untraced_may_wait`]).
+    may_wait: bool,
 }
 
 /// No syscall returns this.
@@ -366,7 +403,7 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     set_u64(abi::HEADER_ADDR + header::CURRENT, rec);
     set_u64(abi::HEADER_ADDR + header::CURRENT_OUTPUT, output);
     let (made_nr, made_args) = call.made.unwrap_or((call.nr, call.args));
-    let result = untraced(made_nr, made_args);
+    let result = if call.may_wait { untraced_may_wait(made_nr, made_args) } else { untraced(made_nr, made_args) };
     // A result on which the call is made again traced (it would have
     // waited) is kept too, with no output: replay's stub answers it the
     // same way, so the library runs the very same code in both modes and
@@ -415,7 +452,7 @@ fn output_bound(size: usize) -> u32 {
 }
 
 fn call(nr: u32, args: [u64; 6], input: *const u8, out_addr: u64, out_max: u32, output: Output) -> Call {
-    Call { nr, args, input, input_bytes: None, out_addr, out_max, output, made: None, retry_traced_on: [NEVER; 2], pipe: 0 }
+    Call { nr, args, input, input_bytes: None, out_addr, out_max, output, made: None, retry_traced_on: [NEVER; 2], pipe: 0, may_wait: false }
 }
 
 const S_IFMT: u32 = 0o170000;
@@ -600,10 +637,12 @@ const WOULD_BLOCK: [i64; 2] = [-11, -95]; // EAGAIN, EOPNOTSUPP
 const RWF_NOWAIT: u64 = 8;
 
 /// Makes `c` (a read or write of `iov`'s one buffer on a pipe) as
-/// `made_nr` (preadv2 or pwritev2) at the current offset without blocking;
-/// the record keeps `c`'s own number and arguments. `None` to make it traced.
+/// `made_nr` (preadv2 or pwritev2) at the current offset, without blocking
+/// unless the task is alone in its domain; the record keeps `c`'s own
+/// number and arguments. `None` to make it traced.
 unsafe fn without_blocking(mut c: Call, made_nr: u32, iov: &[u64; 2]) -> Option<i64> {
     c.made = Some((made_nr, [c.args[0], iov.as_ptr() as u64, 1, u64::MAX, 0, RWF_NOWAIT]));
+    c.may_wait = true;
     c.retry_traced_on = WOULD_BLOCK;
     buffered(&c)
 }
