@@ -2171,7 +2171,7 @@ impl Session {
             return Ok(());
         }
         self.task(tid)?.buffered_restart = Some(regs.rax as i64);
-        let mut regs = regs.clone();
+        let mut regs = *regs;
         regs.rax = -(machine::EAGAIN as i64) as u64;
         tracee::set_regs(tid, &regs)?;
         Ok(())
