@@ -811,7 +811,11 @@ fn racy_counter_chaos() {
         assert_no_panic(&rec, "record racy_counter");
         assert!(rec.status.success(), "recording {i}\n{}", show(&rec));
         let total: u64 = field(&stdout_str(&rec), "total:").parse().unwrap();
-        assert!((5_000_000..=20_000_000).contains(&total), "{}", show(&rec));
+        // At most every increment counts. No lower bound but one holds: a
+        // thread preempted between its load and its store erases all its
+        // siblings did meanwhile, as often as it happens (a recording once
+        // printed 4,391,876, less than one thread's share).
+        assert!((1..=20_000_000).contains(&total), "{}", show(&rec));
         let rep = replay_for(&trace, CASE_TIMEOUT);
         assert_same_run(&rec, &rep, &format!("replay of recording {i}"));
         *totals.entry(total).or_default() += 1;
