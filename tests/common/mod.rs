@@ -44,6 +44,7 @@ const CFLAGS: &[&str] = &["-O1", "-g", "-Wall"];
 const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("mutex_counter", &["-pthread"]),
     ("pipe_writes", &["-pthread"]),
+    ("fork_from_threads", &["-pthread"]),
     ("racy_counter", &["-pthread"]),
     ("condvar", &["-pthread"]),
     ("thread_pool", &["-pthread"]),

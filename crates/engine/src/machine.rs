@@ -36,6 +36,8 @@ pub const SIGTRAP: i32 = 5;
 pub const SIGSEGV: i32 = 11;
 /// SIGBUS.
 pub const SIGBUS: i32 = 7;
+/// CLONE_VM: the new task shares the address space instead of copying it.
+pub const CLONE_VM: u64 = 0x100;
 /// MAP_ANONYMOUS.
 pub const MAP_ANONYMOUS: u64 = 0x20;
 /// MAP_SHARED.

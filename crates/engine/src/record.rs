@@ -1688,7 +1688,14 @@ impl Session {
             }
             return self.write_to_std_stream(tid);
         }
-        let keeps = if changes_memory_map(nr, &args) {
+        let clone_flags = match nr {
+            sc::nr::CLONE => Some(args[0]),
+            sc::nr::CLONE3 => self.task(tid)?.mem.read(args[0], 8).ok().map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+            sc::nr::FORK => Some(0),
+            _ => None,
+        };
+        let copies_memory = clone_flags.is_some_and(|flags| flags & machine::CLONE_VM == 0);
+        let keeps = if changes_memory_map(nr, &args) || copies_memory {
             // Only threads share the address space and run meanwhile (a
             // vfork parent waits for its child); the processes of a domain
             // (make's compilers) still run during each other's mmaps.
@@ -2403,7 +2410,12 @@ fn keeps_token_through(nr: u32) -> bool {
 
 /// Syscalls that unmap or move memory, or may reuse what was unmapped:
 /// a task with sibling threads always keeps its token through them, so
-/// that its event is written before any other thread runs. Otherwise a thread's
+/// that its event is written before any other thread runs. A fork (a clone
+/// without CLONE_VM) is kept the same way: it copies the memory while it
+/// runs, and a sibling that ran meanwhile made the child's copy hold its
+/// write or not by chance (glibc's fork lock, whose waiter bit a second
+/// forking thread set: the child woke a waiter in replay and not when
+/// recorded, 7 of 10 recordings). Otherwise a thread's
 /// munmap, made without the token, freed a range that the thread holding
 /// it then got from a buffered mmap written before the munmap; replay,
 /// which places each mapping at its recorded address, made the mmap first
