@@ -425,6 +425,32 @@ fn userfaultfd_is_refused_instead_of_hanging() {
     assert_eq!(r.stdout(), "uffd unavailable: Function not implemented\n");
 }
 
+/// A process's own settings that shape what replay makes for real: a
+/// data limit (brk, run in replay too, fails past it), PR_SET_TSC (rdtsc
+/// keeps trapping, or its values go unrecorded), Linux AIO (refused).
+#[test]
+fn limits_tsc_mode_and_aio_of_the_program_replay() {
+    let r = Case::new(argv![program("process_settings")]).replays(2).run();
+    assert_eq!(r.field("data limit:"), "set 0, sbrk of 64 MiB failed");
+    assert_eq!(r.field("PR_SET_TSC:"), "0, time-stamp counter went forward");
+    assert_eq!(r.field("io_setup:"), "-1 Function not implemented");
+    let rdtsc = profiler(&r.trace, &["--kind", "rdtsc"]).lines().filter(|l| l.contains("rdtsc at")).count();
+    assert!(rdtsc >= 2, "the program's two rdtsc were not recorded ({rdtsc})");
+}
+
+/// A persona without ADDR_NO_RANDOMIZE (`setarch` clears it) and an
+/// unlimited stack (the legacy layout) before an exec: the exec'd program
+/// must get the same addresses in replay. Both failed to replay before.
+#[test]
+fn setarch_and_an_unlimited_stack_before_an_exec_replay() {
+    if find_exe("setarch").is_some() {
+        let r = Case::new(argv![system_exe("setarch"), "x86_64", system_exe("echo"), "hi"]).replays(1).run();
+        assert_eq!(r.stdout(), "hi\n");
+    }
+    let r = Case::new(argv!["ulimit -s unlimited; ulimit -s; /bin/echo after"]).opts(&["-s"]).replays(1).run();
+    assert_eq!(r.stdout(), "unlimited\nafter\n");
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

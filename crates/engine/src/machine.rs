@@ -36,6 +36,39 @@ pub const SIGTRAP: i32 = 5;
 pub const SIGSEGV: i32 = 11;
 /// SIGBUS.
 pub const SIGBUS: i32 = 7;
+/// personality's ADDR_NO_RANDOMIZE: no address space randomization, which
+/// Scribe sets for the recorded program and keeps set (see [`personality_kept`]).
+pub const ADDR_NO_RANDOMIZE: u64 = 0x0040000;
+
+/// The persona a personality call with argument `persona` sets, as Scribe
+/// makes it in record and replay alike: with ADDR_NO_RANDOMIZE, since a
+/// program exec'd at random addresses (`setarch`, which clears it) cannot
+/// be replayed at the same ones. A query (0xffffffff) is left as it is.
+pub fn personality_kept(persona: u64) -> u64 {
+    if persona as u32 == u32::MAX {
+        persona
+    } else {
+        persona | ADDR_NO_RANDOMIZE
+    }
+}
+
+/// Whether `setrlimit`/`prlimit64` with these arguments sets a limit that
+/// shapes the memory layout or brk and mmap results (stack, data, address
+/// space) of the calling process: replay makes such a call too, since it
+/// makes those calls and execs for real (`ulimit -s unlimited` gives the
+/// next exec the legacy layout; a data limit fails a brk).
+pub fn sets_memory_limit(nr: u32, args: &[u64; 6]) -> bool {
+    const RLIMIT_DATA: u64 = 2;
+    const RLIMIT_STACK: u64 = 3;
+    const RLIMIT_AS: u64 = 9;
+    let memory = |resource: u64| matches!(resource, RLIMIT_DATA | RLIMIT_STACK | RLIMIT_AS);
+    match nr {
+        scribe_syscalls::nr::SETRLIMIT => memory(args[0]),
+        scribe_syscalls::nr::PRLIMIT64 => args[0] == 0 && args[2] != 0 && memory(args[1]),
+        _ => false,
+    }
+}
+
 /// CLONE_VM: the new task shares the address space instead of copying it.
 pub const CLONE_VM: u64 = 0x100;
 /// MAP_ANONYMOUS.

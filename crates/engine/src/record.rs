@@ -1637,6 +1637,15 @@ impl Session {
             // handler thread that would resolve the fault never runs (the
             // recording hung). Programs fall back to plain memory.
             Some(machine::ENOSYS)
+        } else if nr == sc::nr::IO_SETUP {
+            // Linux AIO: the kernel writes what it reads into the program's
+            // buffers when the I/O completes, in no syscall's output.
+            // libaio's users fall back to plain reads and writes.
+            Some(machine::ENOSYS)
+        } else if nr == sc::nr::PRCTL && args[0] == PR_SET_TSC {
+            // rdtsc must keep faulting, or its values go unrecorded: the
+            // call is answered as done without being made.
+            Some(0)
         } else {
             self.refused_copy(tid, nr, &args)?
         };
@@ -1644,6 +1653,12 @@ impl Session {
             machine::skip_syscall(tid, regs, -(errno as i64))?;
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: -(errno as i64), ..Default::default() }))?;
             return tracee::cont(tid, 0).map_err(Into::into);
+        }
+        if nr == sc::nr::PERSONALITY && machine::personality_kept(args[0]) != args[0] {
+            // The program's own argument is what the trace keeps.
+            let mut kept = regs;
+            kept.rdi = machine::personality_kept(args[0]);
+            tracee::set_regs(tid, &kept)?;
         }
         if level >= 3 {
             self.push(Event::Regs(RegsRecord { tid, regs: tracee::regs_to_words(&regs) }))?;
@@ -2382,6 +2397,9 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
         .filter(|m| !m.bytes.is_empty())
         .collect()
 }
+
+/// prctl's PR_SET_TSC.
+const PR_SET_TSC: u64 = 26;
 
 /// Syscalls that never block and change nothing another task could be
 /// waiting for: a task whose slice lasts keeps its token through them.

@@ -1889,6 +1889,12 @@ impl Session {
             // emulated); the recorded result is what the program sees.
             policy = Policy::ExecuteThenEmulate;
         }
+        if nr == sc::nr::PERSONALITY || machine::sets_memory_limit(nr, &call.args) {
+            // The persona and the memory limits shape the layout of the
+            // next exec and what brk and mmap give, which replay makes for
+            // real: they are set here too (the persona as the recorder made it).
+            policy = Policy::ExecuteThenEmulate;
+        }
         if nr == sc::nr::SECCOMP && call.result >= 0 {
             // The program's own filter decides about its later syscalls
             // (e.g. answers some with an errno, which then never reach the
@@ -1914,7 +1920,7 @@ impl Session {
             Policy::Execute if nr == sc::nr::MMAP && self.map_file_itself(live, rec, regs, call, p)? => true,
             Policy::Execute | Policy::ExecuteThenEmulate => {
                 let mut regs = regs;
-                let placed = nr == sc::nr::MMAP || nr == sc::nr::MREMAP;
+                let placed = nr == sc::nr::MMAP || nr == sc::nr::MREMAP || nr == sc::nr::PERSONALITY;
                 if placed {
                     tracee::set_syscall_args(&mut regs, &placed_args(call));
                     tracee::set_regs(live, &regs)?;
@@ -3113,13 +3119,19 @@ fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = (&SyscallRecord,
 }
 
 /// The arguments that make a re-executed mmap/mremap land at the recorded
-/// address; a file mapping becomes anonymous memory, filled afterwards.
+/// address (and a personality set what the recorder set, see
+/// `machine::personality_kept`); a file mapping becomes anonymous memory,
+/// filled afterwards.
 /// A writable shared one stays shared, so that the processes forked later
 /// share it as they shared the file's pages (their semaphores and
 /// counters live there); the others become private, which the replayer
 /// can fill through /proc/PID/mem whatever their protection.
 fn placed_args(call: &SyscallRecord) -> [u64; 6] {
     let mut args = call.args;
+    if call.nr == sc::nr::PERSONALITY {
+        args[0] = machine::personality_kept(args[0]);
+        return args;
+    }
     let addr = call.result as u64;
     if call.nr == sc::nr::MMAP {
         let file_backed = args[3] & machine::MAP_ANONYMOUS == 0;
