@@ -451,6 +451,26 @@ fn setarch_and_an_unlimited_stack_before_an_exec_replay() {
     assert_eq!(r.stdout(), "unlimited\nafter\n");
 }
 
+/// An execve from a thread other than the main one cannot be recorded (the
+/// exec'ing thread takes the main thread's id): the recording ends there
+/// cleanly, saying why, the program goes on, and replay plays the trace up
+/// to that point. The recorder used to fail with "waitpid ... No child
+/// processes" and leave a trace that did not replay.
+#[test]
+fn an_exec_from_a_thread_ends_the_recording_cleanly() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![program("exec_from_thread")], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "before\nfrom the thread\n");
+    assert!(stderr_str(&rec).contains("from a thread other than its process's main thread"), "{}", show(&rec));
+    assert!(profiler(&trace, &[]).contains("end of trace: the recorder detached"));
+    let rep = replay(&trace);
+    assert!(rep.status.success(), "{}", show(&rep));
+    assert_eq!(stdout_str(&rep), "before\n");
+    assert!(stderr_str(&rep).contains("where the recorder detached"), "{}", show(&rep));
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

@@ -45,6 +45,7 @@ const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("mutex_counter", &["-pthread"]),
     ("pipe_writes", &["-pthread"]),
     ("fork_from_threads", &["-pthread"]),
+    ("exec_from_thread", &["-pthread"]),
     ("racy_counter", &["-pthread"]),
     ("condvar", &["-pthread"]),
     ("thread_pool", &["-pthread"]),

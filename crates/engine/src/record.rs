@@ -1478,6 +1478,15 @@ impl Session {
                 }
                 resume(0)?;
             }
+            WaitStatus::Event(PtraceEvent::Exec) => {
+                // Made by another thread, the exec gave it this id: its
+                // own is gone and will report nothing more.
+                let former = tracee::get_event_msg(tid)? as Tid;
+                if former != tid {
+                    self.tasks.remove(&former);
+                }
+                resume(0)?;
+            }
             _ => resume(0)?,
         }
         Ok(None)
@@ -1593,6 +1602,16 @@ impl Session {
         let buffered_restart = self.task(tid)?.buffered_restart.take().filter(|_| nr == sc::nr::READ || nr == sc::nr::WRITE);
         if magic::is_magic(regs.orig_rax) {
             return self.on_buffer_request(tid, regs);
+        }
+        if (nr == sc::nr::EXECVE || nr == sc::nr::EXECVEAT) && self.task(tid)?.tgid != tid {
+            // The kernel would end the process's other threads and give
+            // this one the main thread's id, which the trace cannot say.
+            // The recording ends here, cleanly, and the program goes on.
+            self.tell(&format!(
+                "task {tid} runs execve from a thread other than its process's main thread, which Scribe cannot record: the trace ends here"
+            ));
+            self.detach()?;
+            return tracee::cont(tid, 0).map_err(Into::into);
         }
         self.task(tid)?.entry_digest = Some(machine::regs_digest(&regs));
         // Never at rt_sigreturn: interrupting it leaves the handler's frame
