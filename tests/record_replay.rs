@@ -471,6 +471,26 @@ fn an_exec_from_a_thread_ends_the_recording_cleanly() {
     assert!(stderr_str(&rep).contains("where the recorder detached"), "{}", show(&rep));
 }
 
+/// The program's own seccomp filter: a trapped call runs its SIGSYS
+/// handler, in recording and replay, and the library's syscalls (which the
+/// filter applies to as well) stop from then on. Before, the handler never
+/// ran when recorded and replay diverged.
+#[test]
+fn a_program_with_its_own_seccomp_filter_replays() {
+    let r = Case::new(argv![program("own_seccomp")]).replays(2).run();
+    assert_eq!(r.stdout(), "filter 0, getppid 4242 4242, traps 2, getuid -1 Operation not permitted\n");
+}
+
+/// A new PID namespace is refused as for an unprivileged user, with a
+/// notice: ids inside it are not the ones the trace uses, and recording a
+/// process that waited for its child there hung.
+#[test]
+fn a_new_pid_namespace_is_refused_with_a_notice() {
+    let Some(unshare) = find_exe("unshare") else { return };
+    let r = Case::new(argv![unshare, "--fork", "--pid", system_exe("true")]).status(1).replays(1).run();
+    assert!(stderr_str(&r.record).contains("asked for a new PID namespace"), "{}", show(&r.record));
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

@@ -11,6 +11,8 @@ use scribe_tracee::{self as tracee, Regs, SeccompFilter, SpawnConfig, Tid, Trace
 pub const ENOSYS: i32 = 38;
 /// EINTR.
 pub const EINTR: i32 = 4;
+/// EPERM.
+pub const EPERM: i32 = 1;
 /// EINVAL.
 pub const EINVAL: i32 = 22;
 /// EXDEV.
@@ -440,9 +442,30 @@ pub fn apply_tsc(regs: &mut Regs, kind: TscInstruction, tsc: u64, aux: Option<u3
 /// will raise it again by itself) rather than sent.
 pub fn is_fault(sig: i32, siginfo: &[u8]) -> bool {
     const SI_KERNEL: i32 = 0x80;
+    const SIGSYS: i32 = 31;
+    const SYS_SECCOMP: i32 = 1;
     let code = siginfo.get(8..12).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
-    matches!(sig, 4 | 5 | 7 | 8 | 11) && code > 0 && code != SI_KERNEL
+    // A SIGSYS from the program's own seccomp filter (SECCOMP_RET_TRAP)
+    // comes at its syscall, as a fault does, and again in replay, where the
+    // program installs the same filter.
+    (matches!(sig, 4 | 5 | 7 | 8 | 11) && code > 0 && code != SI_KERNEL) || (sig == SIGSYS && code == SYS_SECCOMP)
 }
+
+/// Whether syscall `nr` with `args` installs a seccomp filter of the
+/// program's own (seccomp, or prctl PR_SET_SECCOMP with a filter).
+pub fn installs_seccomp_filter(nr: u32, args: &[u64; 6]) -> bool {
+    const SECCOMP_SET_MODE_FILTER: u64 = 1;
+    const PR_SET_SECCOMP: u64 = 22;
+    const SECCOMP_MODE_FILTER: u64 = 2;
+    match nr {
+        scribe_syscalls::nr::SECCOMP => args[0] == SECCOMP_SET_MODE_FILTER,
+        scribe_syscalls::nr::PRCTL => args[0] == PR_SET_SECCOMP && args[1] == SECCOMP_MODE_FILTER,
+        _ => false,
+    }
+}
+
+/// CLONE_NEWPID.
+pub const CLONE_NEWPID: u64 = 0x2000_0000;
 
 /// Tracee memory as the syscall table's [`scribe_syscalls::Memory`].
 pub struct TaskMemory<'a>(pub &'a TraceeMemory);

@@ -429,6 +429,37 @@ pub const CHECK_LEN: u64 = CODE_LEN + PAGE;
 /// Index of the flags in an exact state.
 const FLAGS_WORD: usize = 16;
 
+/// Room left free for the brk heap above its start (see [`growth_zones`]).
+pub const HEAP_ROOM: u64 = 1 << 30;
+
+/// Room left free below the top of the memory-mapping area, where the
+/// kernel places the program's next mmaps (see [`growth_zones`]).
+const MMAP_ROOM: u64 = 2 << 30;
+
+/// Room left free below the end of the stack for it to grow.
+const STACK_ROOM: u64 = 64 << 20;
+
+/// Where the program's memory will grow, which a check's pages must stay
+/// out of: replay maps the program's later mappings at their recorded
+/// addresses with MAP_FIXED and makes its brk for real, so pages there
+/// were overwritten (a check in libc's malloc that never matched again)
+/// or made the brk fail (cc1's malloc then took another way). Those are
+/// the brk heap above `start_brk`, the area below the highest mapping
+/// under the stack, where the kernel puts mmaps from the top down, and the
+/// stack's own room. What stays within reach of code in a library is the
+/// gap between the mappings and the stack, which mmap without an address
+/// never uses; of the main program, the gap below it.
+pub fn growth_zones(maps: &[Mapping], start_brk: Option<u64>) -> Vec<(u64, u64)> {
+    let mut zones: Vec<(u64, u64)> = start_brk.map(|start| (start, start.saturating_add(HEAP_ROOM))).into_iter().collect();
+    if let Some(stack) = maps.iter().find(|m| m.path == "[stack]") {
+        zones.push((stack.end.saturating_sub(STACK_ROOM), stack.end));
+        if let Some(top) = maps.iter().filter(|m| m.end <= stack.start).map(|m| m.end).max() {
+            zones.push((top.saturating_sub(MMAP_ROOM), top));
+        }
+    }
+    zones
+}
+
 /// How far a rel32 jump reaches, with room for the page itself.
 const REACH: u64 = (1 << 31) - 2 * PAGE;
 
@@ -440,9 +471,11 @@ const HIGHEST: u64 = 0x7fff_ffff_f000;
 
 /// A free range of [`CHECK_LEN`] bytes as close as possible to `addr`
 /// (within a rel32 jump), with a free page on each side so the kernel does
-/// not merge it with a neighbour.
-pub fn free_page_near(maps: &[Mapping], addr: u64) -> Option<u64> {
-    let mut bounds: Vec<(u64, u64)> = maps.iter().map(|m| (m.start, m.end)).collect();
+/// not merge it with a neighbour, and outside the `avoid` ranges (where the
+/// program's brk heap will grow: pages there made a replayed brk fail,
+/// and cc1's malloc then took another way).
+pub fn free_page_near(maps: &[Mapping], avoid: &[(u64, u64)], addr: u64) -> Option<u64> {
+    let mut bounds: Vec<(u64, u64)> = maps.iter().map(|m| (m.start, m.end)).chain(avoid.iter().copied()).collect();
     bounds.sort_unstable();
     let mut candidates = Vec::new();
     let mut prev_end = LOWEST;
@@ -567,12 +600,21 @@ mod tests {
             path: String::new(),
         };
         let maps = [map(0x5555_5555_4000, 0x5555_5555_9000), map(0x7fff_f7c0_0000, 0x7fff_f7e0_0000)];
-        let page = free_page_near(&maps, 0x5555_5555_5000).unwrap();
+        let page = free_page_near(&maps, &[], 0x5555_5555_5000).unwrap();
         assert!(page.abs_diff(0x5555_5555_5000) < REACH);
         assert!(page + CHECK_LEN + PAGE <= 0x5555_5555_4000 || page >= 0x5555_5555_9000 + PAGE);
+        // Not where the heap grows, right after the program, nor where
+        // the next mmaps go, below the libraries: above them instead.
+        let mut layout = maps.to_vec();
+        layout.push(Mapping { path: "[stack]".into(), ..map(0x7fff_fffd_e000, 0x7fff_ffff_f000) });
+        let zones = growth_zones(&layout, Some(0x5555_5555_9000));
+        let page = free_page_near(&layout, &zones, 0x5555_5555_8000).unwrap();
+        assert!(page + CHECK_LEN + PAGE <= 0x5555_5555_4000, "{page:#x}");
+        let page = free_page_near(&layout, &zones, 0x7fff_f7d0_0000).unwrap();
+        assert!(page >= 0x7fff_f7e0_0000 + PAGE && page + CHECK_LEN <= 0x7fff_ffff_f000 - STACK_ROOM, "{page:#x}");
         // Nothing within reach: a page far from every gap.
         let full = [map(LOWEST, HIGHEST)];
-        assert_eq!(free_page_near(&full, 0x5555_5555_5000), None);
+        assert_eq!(free_page_near(&full, &[], 0x5555_5555_5000), None);
     }
 
     #[test]

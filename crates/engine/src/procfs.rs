@@ -61,6 +61,15 @@ pub fn task_state(tid: Tid) -> Option<char> {
     parse_stat_state(&stat)
 }
 
+/// Where the process's brk heap starts (`start_brk`, field 47 of
+/// /proc/TID/stat); `None` once it is gone.
+pub fn start_brk(tid: Tid) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    // The fields after the command name start with the third, the state.
+    rest.split_whitespace().nth(47 - 3)?.parse().ok()
+}
+
 /// The state field of a /proc/TID/stat line: the first letter after the
 /// command name, which is in parentheses and may itself contain ") ".
 fn parse_stat_state(stat: &str) -> Option<char> {

@@ -425,6 +425,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
         forward_interrupt_at: None,
         told_ptrace: false,
+        told_pid_namespace: false,
         next_bookmark: 0,
         auto_bookmark: opts.auto_bookmark.map(|d| (d, Instant::now() + d)),
         notify,
@@ -779,6 +780,8 @@ struct Session {
     detach_at: Option<Instant>,
     /// The program was told once that ptrace fails under Scribe.
     told_ptrace: bool,
+    /// The user was told once that PID namespaces are refused.
+    told_pid_namespace: bool,
     /// When to pass on a SIGINT that a process sent to the recorder alone,
     /// unless the program reports one of its own by then.
     forward_interrupt_at: Option<Instant>,
@@ -1661,6 +1664,14 @@ impl Session {
             // buffers when the I/O completes, in no syscall's output.
             // libaio's users fall back to plain reads and writes.
             Some(machine::ENOSYS)
+        } else if new_pid_namespace(nr, &args, &self.task(tid)?.mem) {
+            // Ids inside it are not the ones Scribe sees, and its traces use
+            // the latter (a fork's result names the child). Refused as for
+            // a user without the privilege.
+            if !std::mem::replace(&mut self.told_pid_namespace, true) {
+                self.tell(&format!("task {tid} asked for a new PID namespace, which Scribe cannot record: refused with EPERM"));
+            }
+            Some(machine::EPERM)
         } else if nr == sc::nr::PRCTL && args[0] == PR_SET_TSC {
             // rdtsc must keep faulting, or its values go unrecorded: the
             // call is answered as done without being made.
@@ -1923,6 +1934,15 @@ impl Session {
             return self.want_token_after_kernel(tid, Vec::new());
         };
         let result = regs.rax as i64;
+        let tgid = task.tgid;
+        if result >= 0 && machine::installs_seccomp_filter(pending.nr, &pending.args) && self.buffers.contains_key(&tgid) {
+            // The program's filter applies to the library's syscalls too:
+            // one it traps would run the program's SIGSYS handler inside
+            // the library, which replay's stub does not. The process goes
+            // on with stops only; replay turns its buffer off here too.
+            syscallbuf::disable(&self.task(tid)?.mem)?;
+        }
+        let task = self.task(tid)?;
         let ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
         let outputs = read_ranges(&task.mem, &ranges);
         let tgid = task.tgid;
@@ -2419,6 +2439,18 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
 
 /// prctl's PR_SET_TSC.
 const PR_SET_TSC: u64 = 26;
+
+/// Whether syscall `nr` with `args` makes a new PID namespace (unshare or
+/// clone with CLONE_NEWPID, setns into one).
+fn new_pid_namespace(nr: u32, args: &[u64; 6], mem: &TraceeMemory) -> bool {
+    let flags = match nr {
+        sc::nr::UNSHARE | sc::nr::CLONE => args[0],
+        sc::nr::SETNS => args[1],
+        sc::nr::CLONE3 => mem.read(args[0], 8).ok().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+        _ => return false,
+    };
+    flags & machine::CLONE_NEWPID != 0
+}
 
 /// Syscalls that never block and change nothing another task could be
 /// waiting for: a task whose slice lasts keeps its token through them.

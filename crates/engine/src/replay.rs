@@ -1895,7 +1895,7 @@ impl Session {
             // real: they are set here too (the persona as the recorder made it).
             policy = Policy::ExecuteThenEmulate;
         }
-        if nr == sc::nr::SECCOMP && call.result >= 0 {
+        if machine::installs_seccomp_filter(nr, &call.args) && call.result >= 0 {
             // The program's own filter decides about its later syscalls
             // (e.g. answers some with an errno, which then never reach the
             // recorder): it must be in force during replay too.
@@ -1956,6 +1956,11 @@ impl Session {
         if nr == sc::nr::SHMGET && call.result >= 0 && call.args[1] > 0 {
             // Pages the kernel gives the segment.
             self.shm_sizes.insert(call.result as u64, call.args[1].div_ceil(4096) * 4096);
+        }
+        if machine::installs_seccomp_filter(nr, &call.args) && call.result >= 0 && syscallbuf::region_mapped(live) {
+            // As the recorder did (the program's filter would trap the
+            // library's own syscalls).
+            syscallbuf::disable(self.mem(live)?)?;
         }
         self.fds(rec).apply(nr, &call.args, call.result);
         if StdFds::changed_by(nr) {
@@ -2815,7 +2820,8 @@ impl Session {
         let mem = self.mem(live)?;
         let maps = procfs::maps(live).unwrap_or_default();
         let Some(site) = point::site_in(mem, regs.rip) else { return Ok(None) };
-        let (Some(syscall_insn), Some(page)) = (point::syscall_instruction(&maps, mem), point::free_page_near(&maps, regs.rip))
+        let zones = point::growth_zones(&maps, procfs::start_brk(live));
+        let (Some(syscall_insn), Some(page)) = (point::syscall_instruction(&maps, mem), point::free_page_near(&maps, &zones, regs.rip))
         else {
             return Ok(None);
         };
