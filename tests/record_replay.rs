@@ -491,6 +491,17 @@ fn a_new_pid_namespace_is_refused_with_a_notice() {
     assert!(stderr_str(&r.record).contains("asked for a new PID namespace"), "{}", show(&r.record));
 }
 
+/// Writes into the program's own memory through /proc/self/mem (pwrite
+/// and write) are made again in replay, which emulates them: their effect
+/// is recorded as the call's output. Before, replay printed the old text.
+#[test]
+fn writes_through_proc_self_mem_change_memory_in_replay() {
+    for opts in [&[][..], &["--no-syscall-buffer"][..]] {
+        let r = Case::new(argv![program("self_mem")]).opts(opts).replays(1).run();
+        assert_eq!(r.stdout(), "wrote 7 7: PATCHEDly text / CHANGEDe text\n");
+    }
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

@@ -61,6 +61,13 @@ pub fn task_state(tid: Tid) -> Option<char> {
     parse_stat_state(&stat)
 }
 
+/// The file position of descriptor `fd` of task `tid` (the `pos:` line of
+/// /proc/TID/fdinfo/FD).
+pub fn fd_position(tid: Tid, fd: u64) -> Option<u64> {
+    let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).ok()?;
+    info.lines().find_map(|l| l.strip_prefix("pos:")).and_then(|v| v.trim().parse().ok())
+}
+
 /// Where the process's brk heap starts (`start_brk`, field 47 of
 /// /proc/TID/stat); `None` once it is gone.
 pub fn start_brk(tid: Tid) -> Option<u64> {

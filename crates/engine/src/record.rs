@@ -1943,7 +1943,12 @@ impl Session {
             syscallbuf::disable(&self.task(tid)?.mem)?;
         }
         let task = self.task(tid)?;
-        let ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
+        let mut ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
+        if let Some(range) = own_memory_written(tid, tgid, pending.nr, &pending.args, result) {
+            // Its effect on memory is what replay, which emulates the
+            // write, must make: an output of the call.
+            ranges.push(range);
+        }
         let outputs = read_ranges(&task.mem, &ranges);
         let tgid = task.tgid;
         let mut events = Vec::new();
@@ -2439,6 +2444,26 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
 
 /// prctl's PR_SET_TSC.
 const PR_SET_TSC: u64 = 26;
+
+/// The range of its own process's memory that a write of `result` bytes
+/// through /proc/PID/mem changed (`write` at the descriptor's position,
+/// read from /proc afterwards, or `pwrite64` at its offset). JITs and
+/// patchers write read-only pages that way.
+fn own_memory_written(tid: Tid, tgid: Tid, nr: u32, args: &[u64; 6], result: i64) -> Option<(u64, usize)> {
+    if result <= 0 || !matches!(nr, sc::nr::WRITE | sc::nr::PWRITE64) {
+        return None;
+    }
+    let target = procfs::fd_target(tid, args[0])?;
+    let pid: Tid = target.strip_prefix("/proc/")?.strip_suffix("/mem")?.parse().ok()?;
+    if procfs::tgid(pid)? != tgid {
+        return None;
+    }
+    let start = match nr {
+        sc::nr::PWRITE64 => args[3],
+        _ => procfs::fd_position(tid, args[0])?.checked_sub(result as u64)?,
+    };
+    Some((start, result as usize))
+}
 
 /// Whether syscall `nr` with `args` makes a new PID namespace (unshare or
 /// clone with CLONE_NEWPID, setns into one).

@@ -118,6 +118,11 @@ const TIOCGWINSZ: u64 = 0x5413;
 /// Set once the region is mapped and Scribe accepted it.
 static READY: AtomicBool = AtomicBool::new(false);
 
+/// The device of /proc (asked once at start; 0 if unknown): its files look
+/// regular, but a write to /proc/self/mem changes memory, which only a
+/// stopped write lets the recorder see.
+static PROC_DEV: AtomicU64 = AtomicU64::new(0);
+
 #[used]
 #[link_section = ".init_array"]
 static INIT: extern "C" fn() = init;
@@ -146,6 +151,10 @@ extern "C" fn init() {
         }
         set(header::ENABLED, 1);
         READY.store(true, Ordering::Relaxed);
+        const AT_FDCWD: i32 = -100;
+        if let Ok(st) = buffered_stat(AT_FDCWD, b"/proc/self\0".as_ptr(), 0) {
+            PROC_DEV.store(st[0], Ordering::Relaxed);
+        }
         patch_libc();
     }
 }
@@ -492,6 +501,9 @@ unsafe fn file_type(dirfd: i32, path: *const u8, flags: u64) -> Result<u32, i64>
 enum FdKind {
     /// A regular file: reads and writes never wait for another process.
     Regular,
+    /// A file of /proc: read like a regular file, written with a stop (a
+    /// write to /proc/self/mem changes the program's memory).
+    Proc,
     /// A directory.
     Directory,
     /// A pipe or FIFO, with its inode: tried without blocking (RWF_NOWAIT).
@@ -504,12 +516,14 @@ enum FdKind {
 
 impl FdKind {
     /// The kind of a file from its `struct stat` fields.
-    fn of(mode: u32, rdev: u64, ino: u64) -> FdKind {
+    fn of(dev: u64, mode: u32, rdev: u64, ino: u64) -> FdKind {
         const S_IFIFO: u32 = 0o010000;
         const S_IFCHR: u32 = 0o020000;
         /// makedev(1, 3).
         const DEV_NULL: u64 = 0x103;
+        let proc_dev = PROC_DEV.load(Ordering::Relaxed);
         match mode & S_IFMT {
+            S_IFREG if proc_dev != 0 && dev == proc_dev => FdKind::Proc,
             S_IFREG => FdKind::Regular,
             S_IFDIR => FdKind::Directory,
             S_IFIFO => FdKind::Pipe(ino),
@@ -548,6 +562,7 @@ fn kind_code(kind: FdKind) -> u8 {
         FdKind::Pipe(_) => 3,
         FdKind::Null => 4,
         FdKind::Other => 5,
+        FdKind::Proc => 6,
     }
 }
 
@@ -575,6 +590,7 @@ unsafe fn kept_kind(fd: i32) -> Option<FdKind> {
         3 => FdKind::Pipe(FD_PIPES[slot].load(Ordering::Relaxed)),
         4 => FdKind::Null,
         5 => FdKind::Other,
+        6 => FdKind::Proc,
         _ => return None,
     })
 }
@@ -598,12 +614,13 @@ unsafe fn remember_stat(call: &Call) {
         _ => false,
     };
     if of_fd {
-        // st_ino at 8, st_mode at 24, st_rdev at 40.
+        // st_dev at 0, st_ino at 8, st_mode at 24, st_rdev at 40.
         let st = call.out_addr as *const u8;
+        let dev = core::ptr::read_unaligned(st as *const u64);
         let ino = core::ptr::read_unaligned(st.add(8) as *const u64);
         let mode = core::ptr::read_unaligned(st.add(24) as *const u32);
         let rdev = core::ptr::read_unaligned(st.add(40) as *const u64);
-        keep_kind(call.args[0] as i64, Some(FdKind::of(mode, rdev, ino)));
+        keep_kind(call.args[0] as i64, Some(FdKind::of(dev, mode, rdev, ino)));
     }
 }
 
@@ -613,7 +630,7 @@ unsafe fn fd_kind(fd: i32) -> FdKind {
         return kind;
     }
     match buffered_stat(fd, core::ptr::null(), 0) {
-        Ok(st) => FdKind::of(st[3] as u32, st[5], st[1]),
+        Ok(st) => FdKind::of(st[0], st[3] as u32, st[5], st[1]),
         Err(_) => FdKind::Other,
     }
 }
@@ -661,7 +678,7 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize, slow: Slow) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
     if count as u64 <= u64::from(abi::MAX_OUTPUT) {
         match fd_kind(fd) {
-            FdKind::Regular | FdKind::Null => {
+            FdKind::Regular | FdKind::Proc | FdKind::Null => {
                 return run_raw(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes))
             }
             FdKind::Pipe(inode) => {
@@ -734,7 +751,7 @@ unsafe extern "C" fn read_chk_impl(fd: i32, buf: *mut u8, count: usize, buflen: 
 
 unsafe fn pread_raw(fd: i32, buf: *mut u8, count: usize, offset: i64, slow: Slow) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
-    if count as u64 <= u64::from(abi::MAX_OUTPUT) && fd_kind(fd) == FdKind::Regular {
+    if count as u64 <= u64::from(abi::MAX_OUTPUT) && matches!(fd_kind(fd), FdKind::Regular | FdKind::Proc) {
         return run_raw(call(nr::PREAD64, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes));
     }
     slow.call(nr::PREAD64, args)
@@ -1038,7 +1055,7 @@ unsafe fn close_raw(fd: i32, slow: Slow) -> i64 {
         return slow.call(nr::CLOSE, args);
     }
     let result = match fd_kind(fd) {
-        FdKind::Regular | FdKind::Directory => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
+        FdKind::Regular | FdKind::Proc | FdKind::Directory => run_raw(call(nr::CLOSE, args, core::ptr::null(), 0, 0, Output::Nothing)),
         _ => slow.call(nr::CLOSE, args),
     };
     keep_kind(i64::from(fd), None);
