@@ -152,7 +152,7 @@ extern "C" fn init() {
         set(header::ENABLED, 1);
         READY.store(true, Ordering::Relaxed);
         const AT_FDCWD: i32 = -100;
-        if let Ok(st) = buffered_stat(AT_FDCWD, b"/proc/self\0".as_ptr(), 0) {
+        if let Ok(st) = buffered_stat(AT_FDCWD, c"/proc/self".as_ptr().cast(), 0) {
             PROC_DEV.store(st[0], Ordering::Relaxed);
         }
         patch_libc();
