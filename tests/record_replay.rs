@@ -502,6 +502,15 @@ fn writes_through_proc_self_mem_change_memory_in_replay() {
     }
 }
 
+/// fexecve and execveat relative to a directory descriptor: replay, where
+/// those descriptors' opens were emulated, opens the recorded file or
+/// directory on the same number first. Both failed to replay before.
+#[test]
+fn execs_through_descriptors_replay() {
+    let r = Case::new(argv![program("exec_by_descriptor")]).replays(2).run();
+    assert_eq!(r.stdout(), "by fexecve\nchild exited 0\nby execveat\n");
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

@@ -2474,6 +2474,9 @@ impl Session {
         let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
         let exec = exec.clone();
+        if nr == sc::nr::EXECVEAT {
+            self.stand_in_for_exec_descriptor(live, rec, &args)?;
+        }
         // The exec kills the process's other threads, as a group exit does.
         let killed_threads = self.kill_other_threads(rec);
         tracee::cont_syscall(live, 0)?;
@@ -2506,6 +2509,63 @@ impl Session {
         }
         self.set_state(live, State::Running)?;
         self.resume(live, 0)
+    }
+
+    /// Before an `execveat` relative to a descriptor (`fexecve` is one with
+    /// an empty path): that descriptor's open was emulated, so the task has
+    /// none. The file or directory it named when recording is opened in
+    /// the task on that very number (O_PATH, close-on-exec), so that the
+    /// kernel execs the same file under the same name ("/dev/fd/N", which
+    /// the new program's stack holds). Nothing is done where the number is
+    /// taken in the task or the path is unknown (a memfd): the exec then
+    /// fails as before and replay reports it.
+    fn stand_in_for_exec_descriptor(&mut self, live: Tid, rec: Tid, args: &[u64; 6]) -> Result<()> {
+        const AT_FDCWD: i32 = -100;
+        const O_PATH_CLOEXEC: u64 = 0o10000000 | 0o2000000;
+        const RED_ZONE: u64 = 128;
+        let fd = args[0] as i32;
+        let path_is_absolute = self.mem(live)?.read(args[1], 1).is_ok_and(|b| b == b"/");
+        if fd == AT_FDCWD || fd < 0 || path_is_absolute || std::path::Path::new(&format!("/proc/{live}/fd/{fd}")).exists() {
+            return Ok(());
+        }
+        let tgid = self.process_of(rec);
+        let Some(crate::golive::OpenFile::File { path, .. }) = self.open_files.get(&tgid).and_then(|files| files.get(fd)) else {
+            return Ok(());
+        };
+        let mut path = path.clone();
+        path.push(0);
+        let regs = tracee::get_regs(live)?;
+        let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
+        let mem = self.mem(live)?;
+        let saved = mem.read(scratch, path.len())?;
+        mem.write(scratch, &path)?;
+        let mut open = regs;
+        open.orig_rax = u64::from(sc::nr::OPENAT);
+        tracee::set_syscall_args(&mut open, &[AT_FDCWD as u64, scratch, O_PATH_CLOEXEC, 0, 0, 0]);
+        tracee::set_regs(live, &open)?;
+        tracee::cont_syscall(live, 0)?;
+        let (_, status) = tracee::wait(live)?;
+        if status != WaitStatus::SyscallStop {
+            return Err(EngineError::Unsupported { tid: rec, what: format!("opening the file an execveat names: the task reported {status:?}") });
+        }
+        let exit = tracee::get_regs(live)?;
+        let opened = exit.rax as i64;
+        if opened >= 0 && opened != i64::from(fd) {
+            let (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::DUP3), [opened as u64, fd as u64, 0o2000000, 0, 0, 0])?;
+            tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [opened as u64, 0, 0, 0, 0, 0])?;
+        }
+        self.mem(live)?.write(scratch, &saved)?;
+        // Back to the program's execveat, stopped at its entry as before.
+        let mut again = regs;
+        again.rip = regs.rip.wrapping_sub(2);
+        again.rax = regs.orig_rax;
+        again.orig_rax = u64::MAX;
+        tracee::set_regs(live, &again)?;
+        tracee::cont(live, 0)?;
+        match tracee::wait(live)?.1 {
+            WaitStatus::Event(PtraceEvent::Seccomp) => Ok(()),
+            other => Err(EngineError::Unsupported { tid: rec, what: format!("going back to an execveat: the task reported {other:?}") }),
+        }
     }
 
     /// A request of the preload library: registration or "buffer full".
