@@ -377,7 +377,8 @@ fn memory_from_brk_and_anonymous_mmap_is_buffered_and_made_again_in_replay() {
 /// What must reach such a wait still does: a signal (with EINTR or a
 /// restart, as SA_RESTART says), a process joining the domain through a
 /// shared mapping (the reader waits for it to write), and a SIGKILL, after
-/// which the killed child's buffered calls are still in the trace.
+/// which the killed child's buffered calls are still in the trace. A write
+/// that a signal interrupts after part of it went in returns that part.
 #[test]
 fn pipe_reads_wait_in_the_library_and_signals_joins_and_kills_still_reach_them() {
     let dir = tmpdir();
@@ -385,6 +386,9 @@ fn pipe_reads_wait_in_the_library_and_signals_joins_and_kills_still_reach_them()
     assert_eq!(r.field("slow writer:"), "20 messages, last read 0");
     assert_eq!(r.field("without SA_RESTART:"), "-1 Interrupted system call, ticks 1");
     assert_eq!(r.field("with SA_RESTART:"), "4 'late', ticks 2");
+    // A pipe holds 64 KiB: the rest of the 1 MiB waited, and the signal ended it.
+    assert_eq!(r.field("interrupted write:"), "65536");
+    assert_eq!(r.field("interrupted write with SA_RESTART:"), "65536");
     assert_eq!(r.field("joined:"), "6 'joined', shared 42, child status 0");
     assert_eq!(r.field("killed:"), "signal 9, file size 790");
     let text = profiler(&r.trace, &[]);

@@ -3,7 +3,8 @@
 // them: a signal without
 // SA_RESTART (EINTR), one with SA_RESTART (the read goes on), and a
 // process that joins the domain through a shared mapping and must run for
-// the read to end, and a SIGKILL.
+// the read to end, and a SIGKILL. A write that waits is interrupted
+// after part of it went in.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -129,6 +130,31 @@ static void killed(const char *dir) {
     close(fds[1]);
 }
 
+// A write bigger than the pipe waits for a reader that comes late; a
+// signal (SA_RESTART or not) ends it after the part that went in, whose
+// count it returns.
+static void interrupted_write(int restart) {
+    int fds[2];
+    if (pipe(fds)) exit(1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        usleep(1500 * 1000);
+        char buf[4096];
+        while (read(fds[0], buf, sizeof buf) > 0) {
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    static char big[1 << 20];
+    handle(restart);
+    alarm_in_ms(300);
+    ssize_t n = write(fds[1], big, sizeof big);
+    close(fds[1]);
+    waitpid(pid, NULL, 0);
+    printf("interrupted write%s: %zd\n", restart ? " with SA_RESTART" : "", n);
+}
+
 // A reader waits for each of a slow writer's messages, on descriptor 10.
 static void slow_writer(void) {
     int fds[2];
@@ -159,6 +185,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     slow_writer();
     signals();
+    interrupted_write(0);
+    interrupted_write(1);
     join(dir);
     killed(dir);
     return 0;

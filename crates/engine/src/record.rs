@@ -2233,7 +2233,23 @@ impl Session {
     fn give_up_waiting_buffered_call(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
         let made_by_library = regs.rip == abi::UNTRACED_SYSCALL_IP
             && (regs.orig_rax == u64::from(sc::nr::PREADV2) || regs.orig_rax == u64::from(sc::nr::PWRITEV2));
-        if !made_by_library || !machine::is_restart_code(regs.rax as i64) {
+        if !made_by_library {
+            return Ok(());
+        }
+        if regs.orig_rax == u64::from(sc::nr::PWRITEV2) && (regs.rax as i64) > 0 {
+            // A write that waited and was interrupted after part of it went
+            // in: the library writes the rest traced, and a held signal
+            // delivered there makes that call fail with EINTR, so that the
+            // program sees the part, as a write interrupted after some
+            // bytes returns their count whatever SA_RESTART says (the rest
+            // used to wait again, and an alarm meant to end the write never did).
+            let wanted = self.task(tid)?.mem.read(regs.rsi + 8, 8).ok().map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+            if wanted.is_some_and(|len| regs.rax < len) {
+                self.task(tid)?.buffered_restart = Some(-(machine::EINTR as i64));
+            }
+            return Ok(());
+        }
+        if !machine::is_restart_code(regs.rax as i64) {
             return Ok(());
         }
         self.task(tid)?.buffered_restart = Some(regs.rax as i64);
