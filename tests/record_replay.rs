@@ -6,6 +6,7 @@
 mod common;
 
 use std::fs;
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -509,6 +510,24 @@ fn writes_through_proc_self_mem_change_memory_in_replay() {
 fn execs_through_descriptors_replay() {
     let r = Case::new(argv![program("exec_by_descriptor")]).replays(2).run();
     assert_eq!(r.stdout(), "by fexecve\nchild exited 0\nby execveat\n");
+}
+
+/// Signals ignored by whatever ran the recorder (a shell's `trap '' INT`,
+/// nohup) are ignored by the program too, and replay, run from a shell that
+/// ignores nothing, starts it the same way. Before, replay gave it the
+/// default actions and the program took another path.
+#[test]
+fn signals_ignored_when_recording_are_ignored_in_replay() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let script = format!("trap '' INT; exec \"$0\" record -o \"$1\" -- \"$2\"");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace).arg(program("dispositions"));
+    let rec = run(cmd, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "SIGINT ignored, SIGQUIT default\n");
+    let rep = replay(&trace);
+    assert_same_run(&rec, &rep, "replay from a shell that ignores nothing");
 }
 
 #[test]

@@ -147,6 +147,7 @@ pub fn spawn_config(header: &Header, version: u32) -> SpawnConfig {
         filter: SeccompFilter::new(&passthrough_syscalls(header.level, version), scribe_bufabi::UNTRACED_SYSCALL_IP),
         disable_aslr: true,
         trap_tsc: true,
+        ignored_signals: header.ignored_signals,
     }
 }
 

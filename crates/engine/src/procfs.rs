@@ -61,6 +61,13 @@ pub fn task_state(tid: Tid) -> Option<char> {
     parse_stat_state(&stat)
 }
 
+/// The signals process `pid` ignores (the `SigIgn:` mask of
+/// /proc/PID/status: bit N-1 for signal N).
+pub fn ignored_signals(pid: Tid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("SigIgn:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+}
+
 /// The file position of descriptor `fd` of task `tid` (the `pos:` line of
 /// /proc/TID/fdinfo/FD).
 pub fn fd_position(tid: Tid, fd: u64) -> Option<u64> {

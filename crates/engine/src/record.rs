@@ -365,6 +365,9 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         level: opts.level,
         portable: opts.portable,
         start_time_ns,
+        // What this process ignores the program inherits, except SIGPIPE,
+        // which Rust's runtime ignores here.
+        ignored_signals: procfs::ignored_signals(std::process::id() as Tid).unwrap_or(0) & !(1 << (libc_signal::PIPE - 1)),
     };
     let output = default_output(opts);
     let tid = tracee::spawn_traced(&machine::spawn_config(&header, scribe_trace::FORMAT_VERSION)).map_err(|e| match e {
@@ -504,6 +507,8 @@ mod libc_signal {
     pub const ALRM: i32 = 14;
     pub const USR1: i32 = 10;
     pub const USR2: i32 = 12;
+    /// Not handled: ignored by Rust's runtime, reset for the program.
+    pub const PIPE: i32 = 13;
 }
 
 

@@ -527,6 +527,7 @@ impl Wire for Header {
         enc.u8(self.level);
         enc.bool(self.portable);
         enc.varint(self.start_time_ns);
+        enc.varint(self.ignored_signals);
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
@@ -541,6 +542,8 @@ impl Wire for Header {
             level: dec.u8()?,
             portable: dec.bool()?,
             start_time_ns: dec.varint()?,
+            // A trailing field, absent before format 11.
+            ignored_signals: if dec.is_empty() { 0 } else { dec.varint()? },
         })
     }
 }

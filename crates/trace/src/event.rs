@@ -30,6 +30,11 @@ pub struct Header {
     pub portable: bool,
     /// Wall-clock start of the recording, nanoseconds since the Unix epoch.
     pub start_time_ns: u64,
+    /// The signals the program started with ignored (bit N-1 for signal
+    /// N), inherited from whatever ran the recorder (`nohup`, a shell's
+    /// background job); replay starts the program with the same. Format 11
+    /// on; 0 in older traces.
+    pub ignored_signals: u64,
 }
 
 /// One kernel-written (or program-supplied) range of tracee memory.

@@ -28,8 +28,9 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// kinds of descriptors it learned and so makes fewer buffered fstats than
 /// an older one (version 8 was an experiment that was taken back). Version
 /// 10 goes with version 4 of the syscall buffer, which buffers brk and
-/// anonymous private mmaps (replay's stub makes them for real).
-pub const FORMAT_VERSION: u32 = 10;
+/// anonymous private mmaps (replay's stub makes them for real). Version 11
+/// appends to the header the signals the program started with ignored.
+pub const FORMAT_VERSION: u32 = 11;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

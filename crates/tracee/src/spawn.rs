@@ -23,6 +23,9 @@ pub struct SpawnConfig {
     pub disable_aslr: bool,
     /// Make rdtsc/rdtscp fault with SIGSEGV (PR_SET_TSC) so they can be emulated.
     pub trap_tsc: bool,
+    /// The signals the program starts with ignored (bit N-1 for signal N);
+    /// every other one starts with its default action.
+    pub ignored_signals: u64,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
@@ -72,7 +75,7 @@ const STAGE_EXEC: u32 = 4;
 ///
 /// Only async-signal-safe functions are called: the parent may have other
 /// threads whose locks were copied in an arbitrary state.
-fn child(p: &Prepared, cfg_aslr: bool, cfg_tsc: bool, err_fd: libc::c_int) -> ! {
+fn child(p: &Prepared, cfg_aslr: bool, cfg_tsc: bool, ignored: u64, err_fd: libc::c_int) -> ! {
     let fail = |stage: u32| -> ! {
         // SAFETY: errno location is thread-local and valid; write(2) and
         // _exit(2) are async-signal-safe; the buffer lives on this stack.
@@ -86,8 +89,15 @@ fn child(p: &Prepared, cfg_aslr: bool, cfg_tsc: bool, err_fd: libc::c_int) -> ! 
     // SAFETY: all pointers come from `Prepared`, which outlives this call and
     // was fully built before fork; every call is async-signal-safe.
     unsafe {
-        // Rust's runtime ignores SIGPIPE; the program must see the default.
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // As asked (Rust's runtime ignores SIGPIPE, whoever started this
+        // process may have ignored others); SIGKILL and SIGSTOP cannot be
+        // changed, and handlers are reset by execve anyway.
+        for sig in 1..=64 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                let action = if ignored & (1 << (sig - 1)) != 0 { libc::SIG_IGN } else { libc::SIG_DFL };
+                libc::signal(sig, action);
+            }
+        }
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
@@ -139,7 +149,7 @@ pub fn spawn_traced(cfg: &SpawnConfig) -> Result<Tid> {
         return Err(TraceeError::last(0, "fork"));
     }
     if pid == 0 {
-        child(&prepared, cfg.disable_aslr, cfg.trap_tsc, write_fd);
+        child(&prepared, cfg.disable_aslr, cfg.trap_tsc, cfg.ignored_signals, write_fd);
     }
     // SAFETY: closing our copy of the write end, an fd we own.
     unsafe { libc::close(write_fd) };

@@ -40,6 +40,7 @@ pub fn header() -> Header {
         level: 2,
         portable: true,
         start_time_ns: u64::MAX,
+        ignored_signals: 1 << 1,
     }
 }
 
