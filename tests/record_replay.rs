@@ -520,7 +520,7 @@ fn execs_through_descriptors_replay() {
 fn signals_ignored_when_recording_are_ignored_in_replay() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
-    let script = format!("trap '' INT; exec \"$0\" record -o \"$1\" -- \"$2\"");
+    let script = "trap '' INT; exec \"$0\" record -o \"$1\" -- \"$2\"";
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace).arg(program("dispositions"));
     let rec = run(cmd, None);
