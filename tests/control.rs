@@ -318,6 +318,25 @@ fn replay_stopped_at_each_bookmark_has_the_recorded_memory_and_registers() {
     assert_eq!(distinct.len(), recorded.len(), "each bookmark has its own state: {recorded:?}");
 }
 
+/// Bookmarks while a parent waits in wait4 and its children stream data
+/// through a pipe: replay had parked the parent right after its previous
+/// syscall (its next event far ahead), before the code leading to wait4,
+/// and every such bookmark failed its memory digest at `--stop-at`.
+#[test]
+fn bookmarks_while_a_parent_waits_for_a_streaming_pipeline_have_the_recorded_memory() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record_with(&trace, &["-a", "0.05"], &argv![program("stream_parent")], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert!(stdout_str(&rec).ends_with("children ok: 2\n"), "{}", show(&rec));
+    let ids = recorded_digests(&trace).into_iter().filter(|(_, d)| !d.is_empty()).map(|(id, _)| id).collect::<Vec<_>>();
+    assert!(!ids.is_empty(), "no bookmark with a digest");
+    for id in ids {
+        let rep = replay_with(&["--stop-at", &id.to_string()], &trace);
+        assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+    }
+}
+
 #[test]
 fn a_bookmark_while_a_pipe_read_waits_has_the_recorded_memory_in_replay() {
     // The syscall buffer tries the read without waiting, gets EAGAIN and

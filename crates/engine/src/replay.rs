@@ -1397,6 +1397,26 @@ impl Session {
                         continue 'rescan;
                     }
                     (Event::Bookmark(_) | Event::End(_), _) if i > 0 || !self.tokens.is_empty() => break,
+                    // A bookmark whose state is checked here was placed with
+                    // every task at a stop or in the kernel. A task parked
+                    // after its last syscall (its next event far ahead: a
+                    // parent in wait4 while its children stream through a
+                    // pipe) or still running towards its next one has not
+                    // yet run the code before that stop, so its memory
+                    // would differ: each goes on to its stop first.
+                    (Event::Bookmark(b), _)
+                        if !b.digests.is_empty()
+                            && (CHECK_EVERY_BOOKMARK || self.options.golive == Some(b.id) || self.options.stop_at == Some(b.id))
+                            && self.tasks.values().any(|t| !t.exiting && matches!(t.state, State::Running | State::Parked)) =>
+                    {
+                        let parked: Vec<Tid> =
+                            self.tasks.iter().filter(|(_, t)| !t.exiting && t.state == State::Parked).map(|(&live, _)| live).collect();
+                        self.unpark_anyway = true;
+                        let unparked = parked.into_iter().try_for_each(|live| self.unpark(live));
+                        self.unpark_anyway = false;
+                        unparked?;
+                        break;
+                    }
                     (Event::Bookmark(b), _) => {
                         let id = b.id;
                         let p = self.queue.take_at(0).expect("peeked event exists");
