@@ -923,7 +923,12 @@ impl Session {
 
     /// Handles one stop of `tid`; the program's exit status once it is over.
     fn on_stop(&mut self, tid: Tid, status: WaitStatus) -> Result<Option<ExitStatus>> {
-        if !self.tasks.get(&tid).is_some_and(|t| t.started) && !matches!(status, WaitStatus::Exited(_) | WaitStatus::Signaled { .. }) {
+        // A task's exit stop is never its first stop to hold back: a new
+        // thread killed with its process before it ran (its first stop
+        // reported as the exit) was queued for a token that never came,
+        // and the recording waited for it for good.
+        let dying = matches!(status, WaitStatus::Exited(_) | WaitStatus::Signaled { .. } | WaitStatus::Event(PtraceEvent::Exit));
+        if !self.tasks.get(&tid).is_some_and(|t| t.started) && !dying {
             self.on_new_task_stop(tid)?;
             return Ok(None);
         }
@@ -937,8 +942,15 @@ impl Session {
                     // Killed while it ran or waited in a buffered call
                     // (SIGKILL still stops here): its calls since its last
                     // stop are in the buffer, and go in the trace before
-                    // its end instead of being lost with its memory.
-                    self.drain_buffer(tid)?;
+                    // its end instead of being lost with its memory. Its
+                    // memory may already be going (a thread of a process
+                    // that a signal ends): the task is let go whatever the
+                    // drain found, or it would wait here for good.
+                    if let Err(e) = self.drain_buffer(tid) {
+                        if e.gone_task() != Some(tid) {
+                            return Err(e);
+                        }
+                    }
                 }
                 self.release(tid);
                 tracee::cont(tid, 0)?;
