@@ -411,7 +411,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         leader_status: None,
         last_flush: Instant::now(),
         std_fds: BTreeMap::new(),
-        pipes: BTreeMap::new(),
+        fd_targets: BTreeMap::new(),
         serials: std::collections::HashMap::new(),
         shared_inodes: std::collections::HashMap::new(),
         joining: BTreeMap::new(),
@@ -749,9 +749,9 @@ struct Session {
     last_flush: Instant,
     /// Which descriptors of each process (by tgid) are its original stdout/stderr.
     std_fds: BTreeMap<Tid, StdFds>,
-    /// Per process (by tgid): the pipe inode each descriptor refers to
-    /// (`None`: not a pipe), filled as descriptors are used.
-    pipes: BTreeMap<Tid, FdTable<Option<u64>>>,
+    /// Per process (by tgid): what each descriptor refers to, as far as
+    /// the recorder cares, filled as descriptors are used.
+    fd_targets: BTreeMap<Tid, FdTable<FdTarget>>,
     /// The last serial given to each shared resource (kind, id; pipes by
     /// inode).
     serials: std::collections::HashMap<(u8, u64), u64>,
@@ -879,18 +879,50 @@ impl Session {
             sc::nr::TEE | sc::nr::SENDFILE => &args[..2],
             _ => return Vec::new(),
         };
-        let table = self.pipes.entry(tgid).or_default();
         fds.iter()
-            .filter_map(|&fd| match table.get(fd) {
-                Some(known) => known,
-                None => {
-                    let found = procfs::fd_target(tid, fd)?;
-                    let pipe = procfs::pipe_inode(&found);
-                    table.insert(fd, pipe);
-                    pipe
-                }
+            .filter_map(|&fd| match self.fd_target(tid, tgid, fd)? {
+                FdTarget::Pipe(inode) => Some(inode),
+                _ => None,
             })
             .collect()
+    }
+
+    /// What descriptor `fd` of `tid`'s process refers to, looked up in /proc
+    /// the first time; `None` when it is not open (not remembered, since its
+    /// number may be given to a new descriptor without a close).
+    fn fd_target(&mut self, tid: Tid, tgid: Tid, fd: u64) -> Option<FdTarget> {
+        let table = self.fd_targets.entry(tgid).or_default();
+        if let Some(known) = table.get(fd) {
+            return Some(known);
+        }
+        let found = procfs::fd_target(tid, fd)?;
+        let target = match procfs::pipe_inode(&found) {
+            Some(inode) => FdTarget::Pipe(inode),
+            None => {
+                let mem_of = found.strip_prefix("/proc/").and_then(|rest| rest.strip_suffix("/mem")).and_then(|pid| pid.parse().ok());
+                match mem_of {
+                    Some(pid) if procfs::tgid(pid) == Some(tgid) => FdTarget::OwnMemory,
+                    _ => FdTarget::Other,
+                }
+            }
+        };
+        table.insert(fd, target);
+        Some(target)
+    }
+
+    /// The range of its own process's memory that a write of `result` bytes
+    /// through /proc/PID/mem changed (`write` at the descriptor's position,
+    /// read from /proc afterwards, or `pwrite64` at its offset). JITs and
+    /// patchers write read-only pages that way.
+    fn own_memory_written(&mut self, tid: Tid, tgid: Tid, nr: u32, args: &[u64; 6], result: i64) -> Option<(u64, usize)> {
+        if result <= 0 || !matches!(nr, sc::nr::WRITE | sc::nr::PWRITE64) || self.fd_target(tid, tgid, args[0])? != FdTarget::OwnMemory {
+            return None;
+        }
+        let start = match nr {
+            sc::nr::PWRITE64 => args[3],
+            _ => procfs::fd_position(tid, args[0])?.checked_sub(result as u64)?,
+        };
+        Some((start, result as usize))
     }
 
     fn run(&mut self, leader: Tid) -> Result<ExitStatus> {
@@ -1750,13 +1782,7 @@ impl Session {
             }
             return self.write_to_std_stream(tid);
         }
-        let clone_flags = match nr {
-            sc::nr::CLONE => Some(args[0]),
-            sc::nr::CLONE3 => self.task(tid)?.mem.read(args[0], 8).ok().map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
-            sc::nr::FORK => Some(0),
-            _ => None,
-        };
-        let copies_memory = clone_flags.is_some_and(|flags| flags & machine::CLONE_VM == 0);
+        let copies_memory = clone_flags(nr, &args, &self.task(tid)?.mem).is_some_and(|flags| flags & machine::CLONE_VM == 0);
         let keeps = if changes_memory_map(nr, &args) || copies_memory {
             // Only threads share the address space and run meanwhile (a
             // vfork parent waits for its child); the processes of a domain
@@ -1802,7 +1828,7 @@ impl Session {
         // The library names the pipe of a pipe read or write.
         for syscallbuf::BufferedCall { call, pipe } in calls {
             self.fds(tgid).apply(call.nr, &call.args, call.result);
-            if let Some(table) = self.pipes.get_mut(&tgid) {
+            if let Some(table) = self.fd_targets.get_mut(&tgid) {
                 table.apply(call.nr, &call.args, call.result);
             }
             self.push(Event::Buffered(call))?;
@@ -1959,13 +1985,12 @@ impl Session {
             // on with stops only; replay turns its buffer off here too.
             syscallbuf::disable(&self.task(tid)?.mem)?;
         }
+        // A write's effect on its own memory is what replay, which emulates
+        // the write, must make: an output of the call.
+        let memory_written = self.own_memory_written(tid, tgid, pending.nr, &pending.args, result);
         let task = self.task(tid)?;
         let mut ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
-        if let Some(range) = own_memory_written(tid, tgid, pending.nr, &pending.args, result) {
-            // Its effect on memory is what replay, which emulates the
-            // write, must make: an output of the call.
-            ranges.push(range);
-        }
+        ranges.extend(memory_written);
         let outputs = read_ranges(&task.mem, &ranges);
         let tgid = task.tgid;
         let mut events = Vec::new();
@@ -1997,7 +2022,7 @@ impl Session {
         // waited for each other's mapping).
         let shared_serial = shared_inode.map(|id| Event::Resource(ResourceRecord { tid, kind: resource_kind::INODE, id, serial: 0 }));
         self.fds(tgid).apply(nr, &args, result);
-        if let Some(table) = self.pipes.get_mut(&tgid) {
+        if let Some(table) = self.fd_targets.get_mut(&tgid) {
             table.apply(nr, &args, result);
         }
         if let Some((path, cloexec)) = fdmodel::opened_path(nr, &args).filter(|_| result >= 0) {
@@ -2163,7 +2188,7 @@ impl Session {
         }
         self.fds(tgid).exec();
         // Close-on-exec is not followed for pipes: their table starts again.
-        self.pipes.remove(&tgid);
+        self.fd_targets.remove(&tgid);
         self.open_files.exec(tgid);
         self.want_token_after_kernel(tid, events)
     }
@@ -2260,8 +2285,9 @@ impl Session {
             // program sees the part, as a write interrupted after some
             // bytes returns their count whatever SA_RESTART says (the rest
             // used to wait again, and an alarm meant to end the write never did).
-            let wanted = self.task(tid)?.mem.read(regs.rsi + 8, 8).ok().map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-            if wanted.is_some_and(|len| regs.rax < len) {
+            // iov_len of the write's one iovec.
+            let wanted = self.task(tid)?.mem.read_u64(regs.rsi + 8);
+            if wanted.is_ok_and(|len| regs.rax < len) {
                 self.task(tid)?.buffered_restart = Some(-(machine::EINTR as i64));
             }
             return Ok(());
@@ -2478,36 +2504,37 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
 /// prctl's PR_SET_TSC.
 const PR_SET_TSC: u64 = 26;
 
-/// The range of its own process's memory that a write of `result` bytes
-/// through /proc/PID/mem changed (`write` at the descriptor's position,
-/// read from /proc afterwards, or `pwrite64` at its offset). JITs and
-/// patchers write read-only pages that way.
-fn own_memory_written(tid: Tid, tgid: Tid, nr: u32, args: &[u64; 6], result: i64) -> Option<(u64, usize)> {
-    if result <= 0 || !matches!(nr, sc::nr::WRITE | sc::nr::PWRITE64) {
-        return None;
-    }
-    let target = procfs::fd_target(tid, args[0])?;
-    let pid: Tid = target.strip_prefix("/proc/")?.strip_suffix("/mem")?.parse().ok()?;
-    if procfs::tgid(pid)? != tgid {
-        return None;
-    }
-    let start = match nr {
-        sc::nr::PWRITE64 => args[3],
-        _ => procfs::fd_position(tid, args[0])?.checked_sub(result as u64)?,
-    };
-    Some((start, result as usize))
+/// What a descriptor refers to, as far as the recorder cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FdTarget {
+    /// A pipe or FIFO, with its inode: its calls carry the pipe's serials.
+    Pipe(u64),
+    /// /proc/PID/mem of its own process: a write there changes memory.
+    OwnMemory,
+    /// Anything else.
+    Other,
 }
 
 /// Whether syscall `nr` with `args` makes a new PID namespace (unshare or
 /// clone with CLONE_NEWPID, setns into one).
 fn new_pid_namespace(nr: u32, args: &[u64; 6], mem: &TraceeMemory) -> bool {
     let flags = match nr {
-        sc::nr::UNSHARE | sc::nr::CLONE => args[0],
-        sc::nr::SETNS => args[1],
-        sc::nr::CLONE3 => mem.read(args[0], 8).ok().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
-        _ => return false,
+        sc::nr::UNSHARE => Some(args[0]),
+        sc::nr::SETNS => Some(args[1]),
+        _ => clone_flags(nr, args, mem),
     };
-    flags & machine::CLONE_NEWPID != 0
+    flags.is_some_and(|flags| flags & machine::CLONE_NEWPID != 0)
+}
+
+/// The flags of a clone, clone3 (read from its `clone_args`) or fork; `None`
+/// for other syscalls, and for a clone3 whose arguments cannot be read.
+fn clone_flags(nr: u32, args: &[u64; 6], mem: &TraceeMemory) -> Option<u64> {
+    match nr {
+        sc::nr::CLONE => Some(args[0]),
+        sc::nr::CLONE3 => mem.read_u64(args[0]).ok(),
+        sc::nr::FORK => Some(0),
+        _ => None,
+    }
 }
 
 /// Syscalls that never block and change nothing another task could be

@@ -2386,15 +2386,13 @@ impl Session {
     /// mapped, or `None` with nothing done when the path cannot be put in
     /// the task's memory. The task ends at the mmap's exit stop with the
     /// program's registers and the recorded result.
-    fn map_through_open(
-        &mut self,
-        live: Tid,
-        rec: Tid,
-        regs: Regs,
-        call: &SyscallRecord,
-        p: &Positioned,
-        (path, open_flags): (&[u8], u64),
-    ) -> Result<Option<bool>> {
+    /// Makes the task, stopped at a syscall's entry with `regs`, open `path`
+    /// (NUL-terminated) with `flags` instead, through its own `syscall`
+    /// instruction; the path is written below the stack's red zone and put
+    /// back. Returns the descriptor (or negative errno) and the registers at
+    /// that openat's exit, or `None`, with nothing done, where the path
+    /// cannot be written there.
+    fn open_in_task(&mut self, live: Tid, rec: Tid, regs: Regs, path: &[u8], flags: u64, p: &Positioned) -> Result<Option<(i64, Regs)>> {
         const AT_FDCWD: u64 = -100i64 as u64;
         const RED_ZONE: u64 = 128;
         let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
@@ -2405,11 +2403,24 @@ impl Session {
         }
         let mut open = regs;
         open.orig_rax = u64::from(sc::nr::OPENAT);
-        tracee::set_syscall_args(&mut open, &[AT_FDCWD, scratch, open_flags, 0, 0, 0]);
+        tracee::set_syscall_args(&mut open, &[AT_FDCWD, scratch, flags, 0, 0, 0]);
         tracee::set_regs(live, &open)?;
         tracee::cont_syscall(live, 0)?;
-        let mut exit = self.wait_syscall_exit(live, rec, p)?;
-        let fd = exit.rax as i64;
+        let exit = self.wait_syscall_exit(live, rec, p)?;
+        self.mem(live)?.write(scratch, &saved)?;
+        Ok(Some((exit.rax as i64, exit)))
+    }
+
+    fn map_through_open(
+        &mut self,
+        live: Tid,
+        rec: Tid,
+        regs: Regs,
+        call: &SyscallRecord,
+        p: &Positioned,
+        (path, open_flags): (&[u8], u64),
+    ) -> Result<Option<bool>> {
+        let Some((fd, mut exit)) = self.open_in_task(live, rec, regs, path, open_flags, p)? else { return Ok(None) };
         let addr = call.result as u64;
         let [_, len, prot, flags, _, offset] = call.args;
         let fixed = (flags & !machine::MAP_FIXED_NOREPLACE) | machine::MAP_FIXED;
@@ -2418,7 +2429,6 @@ impl Session {
             (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), [addr, len, prot, fixed, fd as u64, offset])?;
             (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [fd as u64, 0, 0, 0, 0, 0])?;
         }
-        self.mem(live)?.write(scratch, &saved)?;
         let through_file = mapped as u64 == addr;
         if !through_file {
             // The task could not open or map it (another root, a mount
@@ -2495,7 +2505,7 @@ impl Session {
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
         let exec = exec.clone();
         if nr == sc::nr::EXECVEAT {
-            self.stand_in_for_exec_descriptor(live, rec, &args)?;
+            self.stand_in_for_exec_descriptor(live, rec, &args, &p)?;
         }
         // The exec kills the process's other threads, as a group exit does.
         let killed_threads = self.kill_other_threads(rec);
@@ -2539,10 +2549,9 @@ impl Session {
     /// the new program's stack holds). Nothing is done where the number is
     /// taken in the task or the path is unknown (a memfd): the exec then
     /// fails as before and replay reports it.
-    fn stand_in_for_exec_descriptor(&mut self, live: Tid, rec: Tid, args: &[u64; 6]) -> Result<()> {
+    fn stand_in_for_exec_descriptor(&mut self, live: Tid, rec: Tid, args: &[u64; 6], p: &Positioned) -> Result<()> {
         const AT_FDCWD: i32 = -100;
         const O_PATH_CLOEXEC: u64 = 0o10000000 | 0o2000000;
-        const RED_ZONE: u64 = 128;
         let fd = args[0] as i32;
         let path_is_absolute = self.mem(live)?.read(args[1], 1).is_ok_and(|b| b == b"/");
         if fd == AT_FDCWD || fd < 0 || path_is_absolute || std::path::Path::new(&format!("/proc/{live}/fd/{fd}")).exists() {
@@ -2555,26 +2564,11 @@ impl Session {
         let mut path = path.clone();
         path.push(0);
         let regs = tracee::get_regs(live)?;
-        let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
-        let mem = self.mem(live)?;
-        let saved = mem.read(scratch, path.len())?;
-        mem.write(scratch, &path)?;
-        let mut open = regs;
-        open.orig_rax = u64::from(sc::nr::OPENAT);
-        tracee::set_syscall_args(&mut open, &[AT_FDCWD as u64, scratch, O_PATH_CLOEXEC, 0, 0, 0]);
-        tracee::set_regs(live, &open)?;
-        tracee::cont_syscall(live, 0)?;
-        let (_, status) = tracee::wait(live)?;
-        if status != WaitStatus::SyscallStop {
-            return Err(EngineError::Unsupported { tid: rec, what: format!("opening the file an execveat names: the task reported {status:?}") });
-        }
-        let exit = tracee::get_regs(live)?;
-        let opened = exit.rax as i64;
+        let Some((opened, exit)) = self.open_in_task(live, rec, regs, &path, O_PATH_CLOEXEC, p)? else { return Ok(()) };
         if opened >= 0 && opened != i64::from(fd) {
             let (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::DUP3), [opened as u64, fd as u64, 0o2000000, 0, 0, 0])?;
             tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [opened as u64, 0, 0, 0, 0, 0])?;
         }
-        self.mem(live)?.write(scratch, &saved)?;
         // Back to the program's execveat, stopped at its entry as before.
         let mut again = regs;
         again.rip = regs.rip.wrapping_sub(2);

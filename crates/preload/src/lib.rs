@@ -220,44 +220,29 @@ impl Slow {
 /// record while replaying.
 ///
 /// The kernel and the replay stub leave different values in rcx, r11, rdi,
-/// rsi and r10 (an mmap made at its recorded address); they are cleared right after, in both modes, so that no later
-/// state of the task (a preemption point inside a memcpy this library
-/// calls, say) depends on the mode.
-unsafe fn untraced(nr: u32, a: [u64; 6]) -> i64 {
-    let ret: i64;
-    asm!(
-        // The call pushes a return address: keep clear of the red zone.
-        "sub rsp, 128",
-        "call {stub}",
-        "add rsp, 128",
-        "xor ecx, ecx",
-        "xor r11d, r11d",
-        "xor edi, edi",
-        "xor esi, esi",
-        "xor r10d, r10d",
-        stub = in(reg) abi::STUB_ENTRY,
-        inlateout("rax") u64::from(nr) as i64 => ret,
-        inlateout("rdi") a[0] => _, inlateout("rsi") a[1] => _, in("rdx") a[2], inlateout("r10") a[3] => _, in("r8") a[4], in("r9") a[5],
-        lateout("rcx") _, lateout("r11") _,
-    );
-    ret
-}
-
-/// [`untraced`] for a pipe call made with RWF_NOWAIT in its last argument
-/// (r9), which is cleared when the header says `flags::MAY_BLOCK`, so that
-/// the call waits in the kernel instead of failing with EAGAIN.
+/// rsi and r10 (an mmap made at its recorded address); they are cleared
+/// right after, in both modes, so that no later state of the task (a
+/// preemption point inside a memcpy this library calls, say) depends on
+/// the mode.
 ///
-/// Decided and cleared in registers only, and r9 is cleared after the call
-/// in both modes: replay's header never says MAY_BLOCK (its stub answers
-/// from the record either way), so a value of it kept in memory would make
-/// the program's state differ between the modes (a bookmark's digest).
-unsafe fn untraced_may_wait(nr: u32, a: [u64; 6]) -> i64 {
+/// `may_wait` is for a pipe call made with RWF_NOWAIT in its last argument
+/// (r9): that argument is cleared when the header says `flags::MAY_BLOCK`,
+/// so that the call waits in the kernel instead of failing with EAGAIN. It
+/// is decided and cleared in registers only, and r9 is cleared after the
+/// call in both modes: replay's header never says MAY_BLOCK (its stub
+/// answers from the record either way), so a value of it kept in memory
+/// would make the program's state differ between the modes (a bookmark's
+/// digest).
+unsafe fn untraced(nr: u32, a: [u64; 6], may_wait: bool) -> i64 {
+    // What is left of r9 under MAY_BLOCK: all of it, or nothing.
+    let keep_r9: u64 = if may_wait { 0 } else { u64::MAX };
     let ret: i64;
     asm!(
         "test dword ptr [{flags}], {may_block}",
         "jz 2f",
-        "xor r9d, r9d",
+        "and r9, {keep_r9}",
         "2:",
+        // The call pushes a return address: keep clear of the red zone.
         "sub rsp, 128",
         "call {stub}",
         "add rsp, 128",
@@ -269,6 +254,7 @@ unsafe fn untraced_may_wait(nr: u32, a: [u64; 6]) -> i64 {
         "xor r9d, r9d",
         flags = in(reg) abi::HEADER_ADDR + header::FLAGS,
         may_block = const abi::flags::MAY_BLOCK,
+        keep_r9 = in(reg) keep_r9,
         stub = in(reg) abi::STUB_ENTRY,
         inlateout("rax") u64::from(nr) as i64 => ret,
         inlateout("rdi") a[0] => _, inlateout("rsi") a[1] => _, in("rdx") a[2], inlateout("r10") a[3] => _, in("r8") a[4], inlateout("r9") a[5] => _,
@@ -351,7 +337,7 @@ struct Call {
     /// Scribe gives the call a serial of that pipe.
     pipe: u64,
     /// The made call's last argument is RWF_NOWAIT, dropped while the task
-    /// is alone in its domain (see [`untraced_may_wait`]).
+    /// is alone in its domain (see [`untraced`]).
     may_wait: bool,
 }
 
@@ -412,7 +398,7 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     set_u64(abi::HEADER_ADDR + header::CURRENT, rec);
     set_u64(abi::HEADER_ADDR + header::CURRENT_OUTPUT, output);
     let (made_nr, made_args) = call.made.unwrap_or((call.nr, call.args));
-    let result = if call.may_wait { untraced_may_wait(made_nr, made_args) } else { untraced(made_nr, made_args) };
+    let result = untraced(made_nr, made_args, call.may_wait);
     // A result on which the call is made again traced (it would have
     // waited) is kept too, with no output: replay's stub answers it the
     // same way, so the library runs the very same code in both modes and
