@@ -157,7 +157,7 @@ fn pipe_and_file_writes_are_buffered_and_replay_exactly() {
     // The first 100000-byte write, alone in its domain, waits in the
     // library for the reader and goes in whole.
     let bigs: Vec<usize> = calls.iter().enumerate().filter(|(_, l)| l.contains(", 100000) = ")).map(|(i, _)| i).collect();
-    assert_eq!(bigs.len(), 2, "the two big writes");
+    assert_eq!(bigs.len(), 2, "the two big writes: {:#?}", bigs.iter().map(|&i| calls[i]).collect::<Vec<_>>());
     assert!(calls[bigs[0]].ends_with(", 100000) = 100000 (buffered)"), "{}", calls[bigs[0]]);
     // The second, with a thread that waits meanwhile: a buffered part,
     // then the rest at a stop.
