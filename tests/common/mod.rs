@@ -672,21 +672,30 @@ impl Case {
 
         let mut replays = Vec::with_capacity(self.replays);
         for i in 0..self.replays {
-            let rep = replay_for(&trace, self.timeout);
             let label = if self.replays > 1 {
                 format!("replay #{} of {what}", i + 1)
             } else {
                 format!("replay {what}")
             };
-            assert_same_run(&rec, &rep, &label);
-            for text in &self.stderr_contains {
-                assert!(
-                    stderr_str(&rep).contains(text.as_str()),
-                    "{label}: stderr lacks {text:?}\n{}",
-                    show(&rep)
-                );
+            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let rep = replay_for(&trace, self.timeout);
+                assert_same_run(&rec, &rep, &label);
+                for text in &self.stderr_contains {
+                    assert!(
+                        stderr_str(&rep).contains(text.as_str()),
+                        "{label}: stderr lacks {text:?}\n{}",
+                        show(&rep)
+                    );
+                }
+                rep
+            }));
+            match checked {
+                Ok(rep) => replays.push(rep),
+                Err(panic) => {
+                    keep_failed_trace(&trace);
+                    std::panic::resume_unwind(panic);
+                }
             }
-            replays.push(rep);
         }
         Recorded {
             trace,
@@ -708,6 +717,22 @@ impl Recorded {
     /// starts with `key`.
     pub fn field(&self, key: &str) -> String {
         field(&self.stdout(), key)
+    }
+}
+
+/// Copies the trace of a failed replay out of the test's temporary
+/// directory (which is removed when the test unwinds), so a failure seen
+/// once in CI can be replayed again with `--backtrace` or `--check-deadlock`.
+fn keep_failed_trace(trace: &Path) {
+    let dir = std::env::temp_dir().join("scribe-failed-traces");
+    let kept = dir.join(format!(
+        "{}-{}.scribe",
+        thread::current().name().unwrap_or("test").replace("::", "-"),
+        std::process::id()
+    ));
+    match fs::create_dir_all(&dir).and_then(|()| fs::copy(trace, &kept)) {
+        Ok(_) => eprintln!("the trace of the failed replay is kept at {}", kept.display()),
+        Err(e) => eprintln!("could not keep the trace of the failed replay: {e}"),
     }
 }
 
