@@ -337,6 +337,32 @@ fn bookmarks_while_a_parent_waits_for_a_streaming_pipeline_have_the_recorded_mem
     }
 }
 
+/// Bookmarks while a shell starts program after program: many fall while a
+/// child is in its dynamic loader, whose writable data then holds the APIC
+/// id of the CPU it ran `cpuid` on. About a quarter of them failed their
+/// memory digest at `--stop-at` before record and replay both ran that
+/// stretch on the same CPU.
+#[test]
+fn bookmarks_while_programs_start_have_the_recorded_memory() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let script = format!("for i in $(seq 30); do {}; done; echo done", system_exe("true").display());
+    let rec = record_with(&trace, &["-a", "0.003", "-s"], &argv![script], None);
+    assert_eq!(stdout_str(&rec), "done\n", "{}", show(&rec));
+    let recorded = recorded_digests(&trace);
+    let with_child: Vec<u32> = recorded.iter().filter(|(_, d)| d.len() == 2).map(|(id, _)| *id).collect();
+    assert!(with_child.len() >= 10, "expected bookmarks while a child ran: {recorded:?}");
+    let mut failed = Vec::new();
+    for id in with_child.iter().take(40) {
+        let rep = replay_with(&["--stop-at", &id.to_string()], &trace);
+        assert_no_panic(&rep, "replay --stop-at");
+        if !rep.status.success() {
+            failed.push((id, stderr_str(&rep).lines().next().unwrap_or_default().to_string()));
+        }
+    }
+    assert!(failed.is_empty(), "{} of {} bookmarks failed: {failed:?}", failed.len(), with_child.len().min(40));
+}
+
 #[test]
 fn a_bookmark_while_a_pipe_read_waits_has_the_recorded_memory_in_replay() {
     // The syscall buffer tries the read without waiting, gets EAGAIN and

@@ -635,6 +635,8 @@ struct Task {
     settle: bool,
     /// Its exit or exit_group is in the trace: it is leaving the digests.
     exiting: bool,
+    /// Held on one CPU since its exec, while its loader runs `cpuid`.
+    loader_pin: Option<crate::cpupin::LoaderPin>,
 }
 
 /// Why a point was chosen where it was (see [`PointCounts`]).
@@ -706,6 +708,7 @@ impl Task {
             parked: false,
             settle: false,
             exiting: false,
+            loader_pin: None,
         }
     }
 }
@@ -1646,6 +1649,10 @@ impl Session {
             tracee::set_exec_breakpoint(tid, None)?;
         }
         self.drain_buffer(tid)?;
+        let task = self.task(tid)?;
+        if task.loader_pin.as_mut().is_some_and(|pin| pin.at_syscall(tid)) {
+            task.loader_pin = None;
+        }
         let regs = tracee::get_regs(tid)?;
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
@@ -2174,6 +2181,7 @@ impl Session {
         }
         task.mem = mem;
         task.exit_point = None;
+        task.loader_pin = crate::cpupin::LoaderPin::start(tid);
         let tgid = task.tgid;
         if let Some(p) = task.pending.take() {
             events.push(Event::Syscall(SyscallRecord {

@@ -873,6 +873,8 @@ struct LiveTask {
     at_vfork_exit: bool,
     /// Registers read at its current seccomp stop.
     seccomp_regs: Option<Regs>,
+    /// Held on one CPU since its exec, while its loader runs `cpuid`.
+    loader_pin: Option<crate::cpupin::LoaderPin>,
     /// It replayed a syscall that changed its descriptor table, or it
     /// started: the table's state (see `write_fd_state`) is written to the
     /// buffer header when it resumes.
@@ -899,6 +901,7 @@ impl LiveTask {
             loaded_bytes: Vec::new(),
             at_vfork_exit: false,
             seccomp_regs: None,
+            loader_pin: None,
             parked: None,
             fd_state_changed: false,
         }
@@ -1796,6 +1799,10 @@ impl Session {
                     // for the recorded signal, which is on its way.
                     return tracee::cont(live, 0).map_err(Into::into);
                 }
+                let task = self.task_mut(live)?;
+                if task.loader_pin.as_mut().is_some_and(|pin| pin.at_syscall(live)) {
+                    task.loader_pin = None;
+                }
                 // Now, as the recorder drained it at this stop: another task
                 // of the process may use the buffer before this event is due.
                 self.settle_buffer(live)?;
@@ -1833,7 +1840,9 @@ impl Session {
             ));
         }
         mem.write(exec.rsp, &exec.stack)?;
-        self.task_mut(live)?.mem = mem;
+        let task = self.task_mut(live)?;
+        task.mem = mem;
+        task.loader_pin = crate::cpupin::LoaderPin::start(live);
         Ok(())
     }
 

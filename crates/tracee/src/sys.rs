@@ -92,3 +92,55 @@ pub fn memory_file(name: &str) -> std::io::Result<std::fs::File> {
     // SAFETY: `fd` was just created by memfd_create and is owned by nothing else.
     Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
+
+/// The set of CPUs a task may run on (sched_getaffinity): one bit per
+/// CPU, for the first 1024 CPUs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CpuMask([u64; 16]);
+
+impl CpuMask {
+    /// Whether `cpu` is in the set.
+    pub fn has(&self, cpu: usize) -> bool {
+        self.0.get(cpu / 64).is_some_and(|word| word & (1 << (cpu % 64)) != 0)
+    }
+
+    /// How many CPUs the set holds.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|word| word.count_ones() as usize).sum()
+    }
+
+    /// The lowest-numbered CPU in the set.
+    pub fn first(&self) -> Option<usize> {
+        (0..self.0.len() * 64).find(|&cpu| self.has(cpu))
+    }
+
+    /// The set holding only `cpu` (empty past the 1024th CPU).
+    pub fn only(cpu: usize) -> CpuMask {
+        let mut words = [0u64; 16];
+        if let Some(word) = words.get_mut(cpu / 64) {
+            *word = 1 << (cpu % 64);
+        }
+        CpuMask(words)
+    }
+}
+
+/// The CPUs task `tid` may run on.
+pub fn cpu_affinity(tid: crate::Tid) -> std::io::Result<CpuMask> {
+    let mut words = [0u64; 16];
+    // SAFETY: the kernel writes at most size_of_val(&words) bytes into `words`.
+    let rc = unsafe { libc::syscall(libc::SYS_sched_getaffinity, tid, std::mem::size_of_val(&words), words.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(CpuMask(words))
+}
+
+/// Lets task `tid` run only on the CPUs of `mask`.
+pub fn set_cpu_affinity(tid: crate::Tid, mask: &CpuMask) -> std::io::Result<()> {
+    // SAFETY: the kernel reads size_of_val(&mask.0) bytes from a valid array.
+    let rc = unsafe { libc::syscall(libc::SYS_sched_setaffinity, tid, std::mem::size_of_val(&mask.0), mask.0.as_ptr()) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
