@@ -341,7 +341,10 @@ fn bookmarks_while_a_parent_waits_for_a_streaming_pipeline_have_the_recorded_mem
 /// child is in its dynamic loader, whose writable data then holds the APIC
 /// id of the CPU it ran `cpuid` on. About a quarter of them failed their
 /// memory digest at `--stop-at` before record and replay both ran that
-/// stretch on the same CPU.
+/// stretch on the same CPU. Under load some fall between a fork and the
+/// child's first instruction: replay corrected the tid the kernel stored in
+/// the child (CLONE_CHILD_SETTID) only when the child went on, so those
+/// failed too (about one test run in seven).
 #[test]
 fn bookmarks_while_programs_start_have_the_recorded_memory() {
     let dir = tmpdir();
@@ -359,6 +362,9 @@ fn bookmarks_while_programs_start_have_the_recorded_memory() {
         if !rep.status.success() {
             failed.push((id, stderr_str(&rep).lines().next().unwrap_or_default().to_string()));
         }
+    }
+    if !failed.is_empty() {
+        keep_failed_trace(&trace);
     }
     assert!(failed.is_empty(), "{} of {} bookmarks failed: {failed:?}", failed.len(), with_child.len().min(40));
 }

@@ -444,12 +444,16 @@ pub fn replay_in(opts: &[&str], trace: &Path, cwd: &Path) -> Output {
 }
 
 /// `scribe replay TRACE` (in the trace's directory), failing after `timeout`.
+/// A replay that stops making progress reports its tasks' states and last
+/// events (`--check-deadlock`) well before the timeout, so a hang seen once
+/// under load says where it was.
 pub fn replay_for(trace: &Path, timeout: Duration) -> Output {
     let cwd = trace
         .parent()
         .filter(|d| d.is_dir())
         .unwrap_or(Path::new("/"));
-    replay_in_for(&[], trace, cwd, timeout)
+    let stall = (timeout.as_secs() / 3).max(20).to_string();
+    replay_in_for(&["--check-deadlock", &stall], trace, cwd, timeout)
 }
 
 /// `replay_in`, failing after `timeout` instead of `TIMEOUT`.
@@ -723,7 +727,7 @@ impl Recorded {
 /// Copies the trace of a failed replay out of the test's temporary
 /// directory (which is removed when the test unwinds), so a failure seen
 /// once in CI can be replayed again with `--backtrace` or `--check-deadlock`.
-fn keep_failed_trace(trace: &Path) {
+pub fn keep_failed_trace(trace: &Path) {
     let dir = std::env::temp_dir().join("scribe-failed-traces");
     let kept = dir.join(format!(
         "{}-{}.scribe",

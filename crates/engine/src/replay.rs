@@ -1406,11 +1406,13 @@ impl Session {
                     // parent in wait4 while its children stream through a
                     // pipe) or still running towards its next one has not
                     // yet run the code before that stop, so its memory
-                    // would differ: each goes on to its stop first.
+                    // would differ: each goes on to its stop first. So does
+                    // a new child, whose tid the kernel writes (and replay
+                    // then corrects) before its first stop.
                     (Event::Bookmark(b), _)
                         if !b.digests.is_empty()
                             && (CHECK_EVERY_BOOKMARK || self.options.golive == Some(b.id) || self.options.stop_at == Some(b.id))
-                            && self.tasks.values().any(|t| !t.exiting && matches!(t.state, State::Running | State::Parked)) =>
+                            && self.tasks.values().any(|t| !t.exiting && matches!(t.state, State::Running | State::Parked | State::Starting)) =>
                     {
                         let parked: Vec<Tid> =
                             self.tasks.iter().filter(|(_, t)| !t.exiting && t.state == State::Parked).map(|(&live, _)| live).collect();
@@ -1554,9 +1556,7 @@ impl Session {
                         // As the recorder does at a task's start.
                         self.fds(started).task_started();
                         self.task_mut(live)?.fd_state_changed = true;
-                        if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
-                            self.mem(live)?.write(addr, &tid.to_le_bytes())?;
-                        }
+                        self.fix_child_tid(live)?;
                         self.set_state(live, State::Running)?;
                         // A vfork parent waits at its syscall exit: a signal
                         // recorded right there (SIGCHLD of a quick child) is
@@ -1785,7 +1785,10 @@ impl Session {
             return Ok(());
         };
         match (status, state) {
-            (_, State::Starting) => self.set_state(live, State::AtStart),
+            (_, State::Starting) => {
+                self.set_state(live, State::AtStart)?;
+                self.fix_child_tid(live)
+            }
             (WaitStatus::Event(PtraceEvent::Seccomp), _) => {
                 let regs = tracee::get_regs(live)?;
                 if magic::is_magic(regs.orig_rax) {
@@ -1821,6 +1824,18 @@ impl Session {
             (WaitStatus::Signal(_), _) => tracee::cont(live, 0).map_err(Into::into),
             _ => tracee::cont(live, 0).map_err(Into::into),
         }
+    }
+
+    /// Puts the recorded tid where the kernel wrote the live one for a
+    /// child created with CLONE_CHILD_SETTID. Done at the child's first
+    /// stop, the kernel's write being behind it: from there the child's
+    /// memory is the recorded one, which a bookmark placed before the child
+    /// ran digests.
+    fn fix_child_tid(&mut self, live: Tid) -> Result<()> {
+        if let Some((addr, tid)) = self.task_mut(live)?.child_tid_fix.take() {
+            self.mem(live)?.write(addr, &tid.to_le_bytes())?;
+        }
+        Ok(())
     }
 
     /// Brings a freshly executed task to the recorded initial state.
@@ -2106,6 +2121,9 @@ impl Session {
                         task.child_tid_fix = Some((child_tid_ptr, child_rec));
                     }
                     self.tasks.insert(child, task);
+                    if state == State::AtStart {
+                        self.fix_child_tid(child)?;
+                    }
                     self.live_of.insert(child_rec, child);
                     let parent_tgid = self.process_of(rec);
                     if flags & CLONE_THREAD != 0 {
