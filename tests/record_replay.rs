@@ -434,6 +434,8 @@ fn limits_tsc_mode_and_aio_of_the_program_replay() {
     let r = Case::new(argv![program("process_settings")]).replays(2).run();
     assert_eq!(r.field("data limit:"), "set 0, sbrk of 64 MiB failed");
     assert_eq!(r.field("PR_SET_TSC:"), "0, time-stamp counter went forward");
+    // Natively "enable" too: the trapping Scribe set up does not show.
+    assert_eq!(r.field("PR_GET_TSC:"), "0, mode enable");
     assert_eq!(r.field("io_setup:"), "-1 Function not implemented");
     let rdtsc = profiler(&r.trace, &["--kind", "rdtsc"]).lines().filter(|l| l.contains("rdtsc at")).count();
     assert!(rdtsc >= 2, "the program's two rdtsc were not recorded ({rdtsc})");

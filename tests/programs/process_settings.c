@@ -1,6 +1,7 @@
 // Settings a process makes for itself that shape later calls: a data
 // limit (brk fails past it, in replay too, where brk runs for real),
-// PR_SET_TSC (rdtsc must keep trapping to be recorded) and Linux AIO
+// PR_SET_TSC (rdtsc must keep trapping to be recorded; PR_GET_TSC still
+// says enabled, as rdtsc behaves for the program) and Linux AIO
 // (refused: the kernel would write read data outside any syscall).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +25,9 @@ int main(void) {
     int tsc = prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0);
     uint64_t a = __rdtsc(), b = __rdtsc();
     printf("PR_SET_TSC: %d, time-stamp counter went %s\n", tsc, b > a ? "forward" : "backward");
+    int mode = -1;
+    int got = prctl(PR_GET_TSC, &mode, 0, 0, 0);
+    printf("PR_GET_TSC: %d, mode %s\n", got, mode == PR_TSC_ENABLE ? "enable" : mode == PR_TSC_SIGSEGV ? "sigsegv" : "unknown");
 
     unsigned long context = 0;
     long aio = syscall(SYS_io_setup, 8, &context);

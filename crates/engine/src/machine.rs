@@ -19,6 +19,8 @@ pub const EINVAL: i32 = 22;
 pub const EXDEV: i32 = 18;
 /// EAGAIN.
 pub const EAGAIN: i32 = 11;
+/// EFAULT.
+pub const EFAULT: i32 = 14;
 /// The kernel's "restart this syscall after the signal handler" code.
 pub const ERESTARTNOINTR: i64 = -513;
 

@@ -1732,6 +1732,10 @@ impl Session {
             // rdtsc must keep faulting, or its values go unrecorded: the
             // call is answered as done without being made.
             Some(0)
+        } else if nr == sc::nr::PRCTL && args[0] == PR_GET_TSC {
+            // The program sees rdtsc as it behaves for it (enabled: Scribe
+            // executes the faults), not the trapping mode Scribe set.
+            return self.answer_get_tsc(tid, regs, args);
         } else {
             self.refused_copy(tid, nr, &args)?
         };
@@ -2201,6 +2205,20 @@ impl Session {
         self.want_token_after_kernel(tid, events)
     }
 
+    /// Answers prctl(PR_GET_TSC) without making it: PR_TSC_ENABLE is
+    /// stored where the program asked, and the store is the call's
+    /// recorded output (replay emulates prctl).
+    fn answer_get_tsc(&mut self, tid: Tid, regs: Regs, args: [u64; 6]) -> Result<()> {
+        let answer = PR_TSC_ENABLE.to_le_bytes().to_vec();
+        let (result, outputs) = match self.task(tid)?.mem.write(args[1], &answer) {
+            Ok(()) => (0, vec![MemBytes { addr: args[1], bytes: answer }]),
+            Err(_) => (-(machine::EFAULT as i64), Vec::new()),
+        };
+        machine::skip_syscall(tid, regs, result)?;
+        self.push(Event::Syscall(SyscallRecord { tid, nr: sc::nr::PRCTL, args, result, outputs, ..Default::default() }))?;
+        tracee::cont(tid, 0).map_err(Into::into)
+    }
+
     fn on_signal(&mut self, tid: Tid, sig: i32) -> Result<()> {
         if sig == libc_signal::INT && self.tasks.get(&tid).is_some_and(|t| t.tgid == self.leader) {
             // The program has its SIGINT: one sent to the recorder too
@@ -2511,6 +2529,10 @@ fn read_ranges(mem: &TraceeMemory, ranges: &[(u64, usize)]) -> Vec<MemBytes> {
 
 /// prctl's PR_SET_TSC.
 const PR_SET_TSC: u64 = 26;
+/// prctl's PR_GET_TSC.
+const PR_GET_TSC: u64 = 25;
+/// PR_GET_TSC's answer for a task whose rdtsc runs.
+const PR_TSC_ENABLE: i32 = 1;
 
 /// What a descriptor refers to, as far as the recorder cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
