@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Soak test: records and replays multi-threaded and multi-process workloads
 # in a loop for MINUTES (default 30) and counts the replays that diverged
-# (different stdout or exit status, or a replay error). Failing traces are
-# kept in the printed directory. Not part of the default test run.
+# (different stdout or exit status, or a replay error). Every recording has
+# bookmarks every 20 ms; one of them, chosen at random among those placed
+# with state digests, is replayed with --stop-at, which checks the memory
+# and registers of every process there: a failure counts as a divergence
+# too. Failing traces are kept in the printed directory. Not part of the
+# default test run.
 #
 #   bench/soak.sh [MINUTES]
 set -u
@@ -82,7 +86,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
   for w in "${workloads[@]}"; do
     runs=$((runs + 1))
     trace=$work/t.log
-    eval "timeout 120 $scribe record -o $trace $w" >"$work/rec.out" 2>"$work/rec.err" </dev/null
+    eval "timeout 120 $scribe record -a 0.02 -o $trace $w" >"$work/rec.out" 2>"$work/rec.err" </dev/null
     rs=$?
     timeout 120 "$scribe" replay "$trace" >"$work/rep.out" 2>"$work/rep.err" </dev/null
     ps=$?
@@ -92,6 +96,19 @@ while [ "$(date +%s)" -lt "$end" ]; do
       diverged=$((diverged + 1))
       cp "$trace" "$keep/run$runs.log"
       echo "DIVERGED (run $runs, round $round): $w (record $rs, replay $ps): $(head -c 300 "$work/rep.err" | head -1)"
+      continue
+    fi
+    # The bookmarks placed with a digest: a "bookmark N" line followed by a
+    # "state:" line in the profiler's listing.
+    marks=$("$scribe" profiler --kind bookmark "$trace" 2>/dev/null |
+      awk '/\] bookmark [0-9]+$/ { id = $NF } /^ +state: / && id != "" { print id; id = "" }')
+    if [ -n "$marks" ]; then
+      mark=$(printf '%s\n' $marks | shuf -n 1)
+      if ! timeout 120 "$scribe" replay --stop-at "$mark" "$trace" >/dev/null 2>"$work/stop.err" </dev/null; then
+        diverged=$((diverged + 1))
+        cp "$trace" "$keep/run$runs.log"
+        echo "BOOKMARK $mark FAILED (run $runs, round $round): $w: $(head -c 300 "$work/stop.err" | head -1)"
+      fi
     fi
   done
   echo "round $round: $runs runs, $diverged diverged"
