@@ -145,6 +145,37 @@ fn auto_bookmarks_are_listed_and_replay_stops_at_one() {
     assert_eq!(stdout_str(&again), part);
 }
 
+/// Auto-bookmarks more frequent than a state digest is long (64 MiB of
+/// heap): the next bookmark used to be due as soon as the last was placed,
+/// so a program making syscalls was parked again at its next one and made
+/// about one call per bookmark (a `tar | zstd -T2` pipeline with `-a 0.02`
+/// did not finish in 200 s; 3.8 s now). The program now runs at least as
+/// long as each bookmark held it.
+#[test]
+fn frequent_auto_bookmarks_leave_the_program_time_to_run() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let cmd = argv![program("big_heap_calls"), "64", "20000"];
+    let rec = record_with(&trace, &["--no-syscall-buffer", "-a", "0.005"], &cmd, None);
+    assert_eq!(stdout_str(&rec).split(',').next(), Some("20000 getppid calls"), "{}", show(&rec));
+    let listing = profiler(&trace, &[]);
+    let mut gaps = Vec::new();
+    let mut calls: Option<usize> = None;
+    for line in listing.lines() {
+        if line.contains("] bookmark ") {
+            gaps.extend(calls.replace(0));
+        } else if line.contains("] getppid(") {
+            calls = calls.map(|n| n + 1);
+        }
+    }
+    assert!(gaps.len() >= 3, "too few bookmarks to judge: {gaps:?}");
+    gaps.sort_unstable();
+    let median = gaps[gaps.len() / 2];
+    assert!(median >= 10, "the program made a median of {median} calls between bookmarks: {gaps:?}");
+    let rep = replay(&trace);
+    assert_same_run(&rec, &rep, "replay");
+}
+
 #[test]
 fn bad_control_values_are_rejected() {
     let dir = tmpdir();

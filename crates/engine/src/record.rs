@@ -1426,6 +1426,13 @@ impl Session {
             self.tell(&format!("bookmark {id}: the program did not settle; no state digest"));
         }
         self.unpark();
+        if let Some((every, _)) = self.auto_bookmark {
+            // The program runs at least as long as the bookmark held it
+            // (settling, digests) before the next: bookmarks of a program
+            // with large memory cannot take all of its time.
+            let cost = self.bookmark_asked.elapsed();
+            self.auto_bookmark = Some((every, Instant::now() + every.max(cost)));
+        }
         Ok(())
     }
 
