@@ -1781,10 +1781,24 @@ impl Session {
             return self.on_task_end(live, status);
         }
         let Some(state) = self.tasks.get(&live).map(|t| t.state) else {
+            if status == WaitStatus::Event(PtraceEvent::Exit) {
+                // A task killed before its clone was replayed: it ends,
+                // and its end is what replay will see of it.
+                return tracee::cont(live, 0).map_err(Into::into);
+            }
             self.early_stops.insert(live);
             return Ok(());
         };
         match (status, state) {
+            // Before a new task's start when it is killed (a group exit,
+            // SIGKILL) before it first ran: never held as its start, which
+            // would keep it in the kernel's exit path for good, and with it
+            // its process (a leader that never ended; replay hung about 1
+            // run in 10 under load).
+            (WaitStatus::Event(PtraceEvent::Exit), _) => {
+                self.set_state(live, State::InKernel)?;
+                tracee::cont(live, 0).map_err(Into::into)
+            }
             (_, State::Starting) => {
                 self.set_state(live, State::AtStart)?;
                 self.fix_child_tid(live)
@@ -1815,10 +1829,6 @@ impl Session {
             }
             (WaitStatus::Signal(sig), State::Running) => self.on_signal(live, sig),
             (WaitStatus::SyscallStop, State::InKernel) if self.task(live)?.vfork_result.is_some() => self.on_vfork_return(live),
-            (WaitStatus::Event(PtraceEvent::Exit), _) => {
-                self.set_state(live, State::InKernel)?;
-                tracee::cont(live, 0).map_err(Into::into)
-            }
             // Signals of the replay's own world (SIGCHLD from a real child...)
             // are not the recorded ones: those are injected where recorded.
             (WaitStatus::Signal(_), _) => tracee::cont(live, 0).map_err(Into::into),

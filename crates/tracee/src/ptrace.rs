@@ -259,10 +259,17 @@ pub fn kill_task(tid: Tid) {
 /// thread-group leader returns only once its other threads are gone, and
 /// those may sit in a ptrace stop (or stop again at their exit event) until
 /// this tracer resumes them, which the loop does for any stop it meets.
+/// A stop already reported and not resumed (the caller gave up with a task
+/// still held) is never reported again, and SIGKILL does not end a task
+/// held at its exit event: each is resumed once up front, which fails
+/// harmlessly for a task that is running.
 pub fn kill_and_reap(tids: impl IntoIterator<Item = Tid>) {
     let mut left: std::collections::BTreeSet<Tid> = tids.into_iter().collect();
     for &tid in &left {
         kill_task(tid);
+    }
+    for &tid in &left {
+        let _ = cont(tid, 0);
     }
     while !left.is_empty() {
         match wait(-1) {
