@@ -279,6 +279,27 @@ pub fn memory_digest(mem: &TraceeMemory, ranges: &[(u64, u64)]) -> u64 {
     hash
 }
 
+/// Environment variable naming a directory where each bookmark's state
+/// digest also writes the memory it covered, in record and in replay, to
+/// compare the two where they disagree (see [`dump_digested_memory`]).
+pub const DIGEST_DUMP_ENV: &str = "SCRIBE_DIGEST_DUMP";
+
+/// With [`DIGEST_DUMP_ENV`] set, writes `ranges` of a process's memory to
+/// `{mode}-b{bookmark}-p{pid}.bin` in that directory: for each range its
+/// start and length (u64, little-endian), then its bytes. A diagnostic:
+/// failures to write are ignored.
+pub fn dump_digested_memory(mode: &str, bookmark: u32, pid: Tid, mem: &TraceeMemory, ranges: &[(u64, u64)]) {
+    let Some(dir) = std::env::var_os(DIGEST_DUMP_ENV) else { return };
+    let mut out = Vec::new();
+    for &(start, end) in ranges {
+        let bytes = mem.read_partial(start, (end - start) as usize);
+        out.extend(start.to_le_bytes());
+        out.extend((bytes.len() as u64).to_le_bytes());
+        out.extend(bytes);
+    }
+    let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{mode}-b{bookmark}-p{pid}.bin")), out);
+}
+
 /// Combines the entry register digests of a process's tasks, given in tid
 /// order (`None` for a task that has made no syscall yet).
 pub fn tasks_digest(tasks: impl IntoIterator<Item = (Tid, Option<u64>)>) -> u64 {

@@ -1391,7 +1391,7 @@ impl Session {
 
     /// The state digest of every process, for a bookmark (see
     /// [`BookmarkRecord::digests`]); tasks that are exiting are left out.
-    fn state_digests(&self) -> Vec<StateDigest> {
+    fn state_digests(&self, bookmark: u32) -> Vec<StateDigest> {
         let mut processes: BTreeMap<Tid, Vec<(Tid, &Task)>> = BTreeMap::new();
         for (&tid, task) in self.tasks.iter().filter(|(_, t)| !t.exiting) {
             processes.entry(task.tgid).or_default().push((tid, task));
@@ -1401,9 +1401,11 @@ impl Session {
             .map(|(pid, tasks)| {
                 let (reader, task) = tasks[0];
                 let maps = procfs::maps(reader).unwrap_or_default();
+                let ranges = machine::digest_ranges(&maps, &[]);
+                machine::dump_digested_memory("record", bookmark, pid, &task.mem, &ranges);
                 StateDigest {
                     pid,
-                    memory: machine::memory_digest(&task.mem, &machine::digest_ranges(&maps, &[])),
+                    memory: machine::memory_digest(&task.mem, &ranges),
                     registers: machine::tasks_digest(tasks.iter().map(|(tid, t)| (*tid, t.entry_digest))),
                 }
             })
@@ -1418,7 +1420,7 @@ impl Session {
         let id = self.next_bookmark;
         self.next_bookmark += 1;
         self.bookmark_pending = false;
-        let digests = if digest { self.state_digests() } else { Vec::new() };
+        let digests = if digest { self.state_digests(id) } else { Vec::new() };
         self.push(Event::Bookmark(BookmarkRecord { id, tid: self.leader, digests: digests.clone() }))?;
         self.writer.flush()?;
         self.tell(&format!("bookmark {id}"));

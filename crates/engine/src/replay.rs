@@ -1595,7 +1595,7 @@ impl Session {
     /// The state digest of every replayed process, computed like the
     /// recorder's: memory from the live process, registers at each task's
     /// syscall entry (read now for a task waiting at its seccomp stop).
-    fn state_digests(&self) -> Result<Vec<scribe_trace::StateDigest>> {
+    fn state_digests(&self, bookmark: u32) -> Result<Vec<scribe_trace::StateDigest>> {
         let mut processes: BTreeMap<Tid, Vec<(Tid, Tid, &LiveTask)>> = BTreeMap::new();
         for (&live, task) in self.tasks.iter().filter(|(_, t)| !t.exiting) {
             let tgid = self.process_of(task.rec);
@@ -1607,7 +1607,9 @@ impl Session {
             let (_, reader, task) = tasks[0];
             let maps = procfs::maps(reader).map_err(|e| EngineError::io(format!("reading /proc/{reader}/maps"), e))?;
             let skip = self.shared_files.get(&pid).map(Vec::as_slice).unwrap_or_default();
-            let memory = machine::memory_digest(&task.mem, &machine::digest_ranges(&maps, skip));
+            let ranges = machine::digest_ranges(&maps, skip);
+            machine::dump_digested_memory("replay", bookmark, pid, &task.mem, &ranges);
+            let memory = machine::memory_digest(&task.mem, &ranges);
             let mut entries = Vec::with_capacity(tasks.len());
             for &(rec, live, task) in &tasks {
                 let entry = if task.state == State::AtSeccomp {
@@ -1627,7 +1629,7 @@ impl Session {
     /// checked); a difference is a divergence naming the process.
     fn check_bookmark(&mut self, p: &Positioned) -> Result<()> {
         let Event::Bookmark(b) = &p.event else { return Ok(()) };
-        let replayed = self.state_digests()?;
+        let replayed = self.state_digests(b.id)?;
         self.stop_digests = replayed.clone();
         if b.digests.is_empty() {
             return Ok(());
