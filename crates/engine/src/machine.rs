@@ -279,6 +279,29 @@ pub fn memory_digest(mem: &TraceeMemory, ranges: &[(u64, u64)]) -> u64 {
     hash
 }
 
+/// Clears the fault fields (`err`, `trapno`, `cr2`) of the signal frame an
+/// `rt_sigreturn` entered with stack pointer `rsp` returns from.
+///
+/// The kernel fills them from the thread's last trap, whatever the
+/// signal: after a recorder's probe that was a hardware breakpoint (trap
+/// 1), after replay's in-task check an `int3` (trap 3). sigreturn does not
+/// read them, but the frame stays on the stack below the stack pointer,
+/// where bookmark digests saw the difference until something overwrote it
+/// (make under `--chaos`: 14 bookmarks in a row). Both modes clear them at
+/// every rt_sigreturn; a handler still running, or one left by longjmp,
+/// keeps what the kernel wrote.
+pub fn clear_signal_frame_fault_fields(mem: &TraceeMemory, rsp: u64) {
+    // The frame starts 8 bytes below (the handler's return popped the
+    // restorer's address); its ucontext follows, whose sigcontext starts
+    // 40 bytes in; err, trapno (then oldmask) and cr2 are at 152, 160 and
+    // 176 in the sigcontext.
+    let sigcontext = rsp.wrapping_sub(8).wrapping_add(8 + 40);
+    // A frame that cannot be written cannot be returned from either: the
+    // sigreturn fails the same way in both modes.
+    let _ = mem.write(sigcontext.wrapping_add(152), &[0; 16]);
+    let _ = mem.write(sigcontext.wrapping_add(176), &[0; 8]);
+}
+
 /// Environment variable naming a directory where each bookmark's state
 /// digest also writes the memory it covered, in record and in replay, to
 /// compare the two where they disagree (see [`dump_digested_memory`]).

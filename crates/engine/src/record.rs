@@ -1682,6 +1682,9 @@ impl Session {
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         self.task(tid)?.entry_digest = Some(machine::regs_digest(&regs));
+        if nr == sc::nr::RT_SIGRETURN {
+            machine::clear_signal_frame_fault_fields(&self.task(tid)?.mem, regs.rsp);
+        }
         // Never at rt_sigreturn: interrupting it leaves the handler's frame
         // half unwound (a held SIGALRM injected there sent a program back to
         // an old context about once in twenty runs). The next syscall, after

@@ -1903,6 +1903,9 @@ impl Session {
         }
         let call = call.clone();
         self.remember(&p);
+        if nr == sc::nr::RT_SIGRETURN && self.queue.reader.format_version() >= 12 {
+            machine::clear_signal_frame_fault_fields(self.mem(live)?, regs.rsp);
+        }
         self.replay_syscall(live, rec, regs, &call, &p)
     }
 

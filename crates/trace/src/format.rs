@@ -30,7 +30,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// 10 goes with version 4 of the syscall buffer, which buffers brk and
 /// anonymous private mmaps (replay's stub makes them for real). Version 11
 /// appends to the header the signals the program started with ignored.
-pub const FORMAT_VERSION: u32 = 11;
+/// Version 12 changed no layout: its recorder clears the fault fields of a
+/// signal frame at each rt_sigreturn, which replay does for it and later
+/// versions only (an older trace's bookmark digests include those fields).
+pub const FORMAT_VERSION: u32 = 12;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

@@ -10,7 +10,7 @@
 //!  offset
 //!  0        +---------------------------------------------+
 //!           | magic            b"SCRIBETR"        8 bytes  |
-//!  8        | format version   u32 LE (1 to 6)    4 bytes  |
+//!  8        | format version   u32 LE (1 to 12)   4 bytes  |
 //!  12       | header body len  u32 LE (<= 16 MiB) 4 bytes  |
 //!  16       | header body      `Header`, codec    n bytes  |
 //!  16+n     | crc32(header body) u32 LE           4 bytes  |  (from version 3: crc32(version, body))
