@@ -392,9 +392,14 @@ fn pipe_reads_wait_in_the_library_and_signals_joins_and_kills_still_reach_them()
     assert_eq!(r.field("joined:"), "6 'joined', shared 42, child status 0");
     assert_eq!(r.field("killed:"), "signal 9, file size 790");
     let text = profiler(&r.trace, &[]);
+    // Every read waited in the library: none found the pipe empty (EAGAIN)
+    // and went on traced. How many messages each found depends on the
+    // machine's load (2 ms apart; under load one read got two, 20 reads).
     let slow_reads: Vec<&str> = text.lines().filter(|l| l.contains("] read(10, ")).collect();
-    assert_eq!(slow_reads.len(), 21, "{slow_reads:#?}");
+    assert!(slow_reads.len() >= 2, "{slow_reads:#?}");
     assert!(slow_reads.iter().all(|l| l.ends_with("(buffered)") && !l.contains("EAGAIN")), "{slow_reads:#?}");
+    let results: Vec<i64> = slow_reads.iter().map(|l| l.split(" = ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap()).collect();
+    assert_eq!((results.iter().sum::<i64>(), results.last()), (20, Some(&0)), "{slow_reads:#?}");
     let killed = text.lines().find(|l| l.ends_with("] killed by SIGKILL")).expect("the child's death is in the trace");
     let child = &killed[..killed.find(']').unwrap() + 1];
     let writes = text.lines().filter(|l| l.starts_with(child) && l.contains("] write(") && l.ends_with("(buffered)")).count();
