@@ -279,8 +279,9 @@ pub fn memory_digest(mem: &TraceeMemory, ranges: &[(u64, u64)]) -> u64 {
     hash
 }
 
-/// Clears the fault fields (`err`, `trapno`, `cr2`) of the signal frame an
-/// `rt_sigreturn` entered with stack pointer `rsp` returns from.
+/// Clears the fault fields (`err`, `trapno`, `cr2`) and the saved resume
+/// flag of the signal frame an `rt_sigreturn` entered with stack pointer
+/// `rsp` returns from.
 ///
 /// The kernel fills them from the thread's last trap, whatever the
 /// signal: after a recorder's probe that was a hardware breakpoint (trap
@@ -300,6 +301,17 @@ pub fn clear_signal_frame_fault_fields(mem: &TraceeMemory, rsp: u64) {
     // sigreturn fails the same way in both modes.
     let _ = mem.write(sigcontext.wrapping_add(152), &[0; 16]);
     let _ = mem.write(sigcontext.wrapping_add(176), &[0; 8]);
+    // The saved flags (at 136) have the resume flag set where the signal
+    // came right after a hardware breakpoint (a recorder's probe) and not
+    // after replay's int3. It only keeps a breakpoint on the very next
+    // instruction from firing, and neither mode leaves one armed there.
+    const RESUME_FLAG: u64 = 1 << 16;
+    if let Ok(bytes) = mem.read(sigcontext.wrapping_add(136), 8) {
+        let flags = u64::from_le_bytes(bytes.try_into().expect("8 bytes read"));
+        if flags & RESUME_FLAG != 0 {
+            let _ = mem.write(sigcontext.wrapping_add(136), &(flags & !RESUME_FLAG).to_le_bytes());
+        }
+    }
 }
 
 /// Environment variable naming a directory where each bookmark's state

@@ -1822,6 +1822,11 @@ impl Session {
                 if task.loader_pin.as_mut().is_some_and(|pin| pin.at_syscall(live)) {
                     task.loader_pin = None;
                 }
+                if regs.orig_rax == u64::from(sc::nr::RT_SIGRETURN) && self.queue.reader.format_version() >= 12 {
+                    // At arrival, as the recorder does: a bookmark placed
+                    // while the task waits here digests the cleared frame.
+                    machine::clear_signal_frame_fault_fields(self.mem(live)?, regs.rsp);
+                }
                 // Now, as the recorder drained it at this stop: another task
                 // of the process may use the buffer before this event is due.
                 self.settle_buffer(live)?;
@@ -1904,6 +1909,7 @@ impl Session {
         let call = call.clone();
         self.remember(&p);
         if nr == sc::nr::RT_SIGRETURN && self.queue.reader.format_version() >= 12 {
+            // Again, for a stop that arrived by another way than `dispatch`.
             machine::clear_signal_frame_fault_fields(self.mem(live)?, regs.rsp);
         }
         self.replay_syscall(live, rec, regs, &call, &p)
