@@ -527,7 +527,13 @@ impl Wire for Header {
         enc.u8(self.level);
         enc.bool(self.portable);
         enc.varint(self.start_time_ns);
-        enc.varint(self.ignored_signals);
+        // A trailing field (format 11), written only when not 0 so that a
+        // header without it re-encodes to the same bytes. Format 11 traces
+        // wrote an explicit 0, which is still read (the one non-canonical
+        // form accepted).
+        if self.ignored_signals != 0 {
+            enc.varint(self.ignored_signals);
+        }
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
@@ -542,7 +548,8 @@ impl Wire for Header {
             level: dec.u8()?,
             portable: dec.bool()?,
             start_time_ns: dec.varint()?,
-            // A trailing field, absent before format 11.
+            // A trailing field, absent before format 11 and, from format
+            // 12, when 0.
             ignored_signals: if dec.is_empty() { 0 } else { dec.varint()? },
         })
     }
@@ -936,6 +943,23 @@ mod tests {
         let mut e = Encoder::new();
         e.varint(v);
         e.into_bytes()
+    }
+
+    /// A header with no ignored signals ends without the mask, so it
+    /// re-encodes to the same bytes (the fuzzer found a format 11 one that
+    /// did not), and a format 11 header's explicit 0 still reads.
+    #[test]
+    fn header_without_ignored_signals_leaves_the_mask_out() {
+        let plain = Header { argv: vec![b"true".to_vec()], ..Default::default() };
+        let bytes = plain.to_bytes();
+        assert_eq!(Header::from_bytes(&bytes).unwrap(), plain);
+        let mut format_11 = bytes.clone();
+        format_11.push(0);
+        assert_eq!(Header::from_bytes(&format_11).unwrap(), plain);
+        let ignoring = Header { ignored_signals: 1 << 1, ..plain };
+        let with_mask = ignoring.to_bytes();
+        assert_eq!(with_mask.len(), bytes.len() + 1);
+        assert_eq!(Header::from_bytes(&with_mask).unwrap(), ignoring);
     }
 
     #[test]
