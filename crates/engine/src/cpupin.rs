@@ -37,9 +37,17 @@ impl LoaderPin {
         Some(LoaderPin { original, syscalls_left: SYSCALLS_PINNED })
     }
 
+    /// Counts a syscall entry of `tid`, if `pin` holds it; at the last one,
+    /// gives it back its CPUs and drops the pin.
+    pub fn count_syscall(pin: &mut Option<LoaderPin>, tid: Tid) {
+        if pin.as_mut().is_some_and(|p| p.at_syscall(tid)) {
+            *pin = None;
+        }
+    }
+
     /// Counts a syscall entry of the pinned task; at the last one, gives it
     /// back its CPUs and returns true (the pin is then done with).
-    pub fn at_syscall(&mut self, tid: Tid) -> bool {
+    fn at_syscall(&mut self, tid: Tid) -> bool {
         self.syscalls_left = self.syscalls_left.saturating_sub(1);
         if self.syscalls_left > 0 {
             return false;

@@ -1675,10 +1675,7 @@ impl Session {
             tracee::set_exec_breakpoint(tid, None)?;
         }
         self.drain_buffer(tid)?;
-        let task = self.task(tid)?;
-        if task.loader_pin.as_mut().is_some_and(|pin| pin.at_syscall(tid)) {
-            task.loader_pin = None;
-        }
+        crate::cpupin::LoaderPin::count_syscall(&mut self.task(tid)?.loader_pin, tid);
         let regs = tracee::get_regs(tid)?;
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);

@@ -1818,10 +1818,7 @@ impl Session {
                     // for the recorded signal, which is on its way.
                     return tracee::cont(live, 0).map_err(Into::into);
                 }
-                let task = self.task_mut(live)?;
-                if task.loader_pin.as_mut().is_some_and(|pin| pin.at_syscall(live)) {
-                    task.loader_pin = None;
-                }
+                crate::cpupin::LoaderPin::count_syscall(&mut self.task_mut(live)?.loader_pin, live);
                 if regs.orig_rax == u64::from(sc::nr::RT_SIGRETURN) && self.queue.reader.format_version() >= 12 {
                     // At arrival, as the recorder does: a bookmark placed
                     // while the task waits here digests the cleared frame.
@@ -1908,10 +1905,6 @@ impl Session {
         }
         let call = call.clone();
         self.remember(&p);
-        if nr == sc::nr::RT_SIGRETURN && self.queue.reader.format_version() >= 12 {
-            // Again, for a stop that arrived by another way than `dispatch`.
-            machine::clear_signal_frame_fault_fields(self.mem(live)?, regs.rsp);
-        }
         self.replay_syscall(live, rec, regs, &call, &p)
     }
 
