@@ -53,6 +53,24 @@ fn detach_after_lets_the_program_finish_and_replay_stops_at_the_detach_point() {
     assert!(stderr_str(&rep).contains("detached"), "{}", show(&rep));
 }
 
+/// The calls a program made through its syscall buffer since its last
+/// stop end the trace when the recorder detaches: its first line, printed
+/// (buffered) before a long computation during which the detach comes, is
+/// replayed.
+#[test]
+fn a_detach_while_the_program_computes_keeps_its_buffered_calls() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let cmd = vec![program("print_then_compute").into_os_string(), "20".into()];
+    let rec = record_with(&trace, &["--detach-after", "0.3"], &cmd, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "started\nfinished\n");
+    assert!(stderr_str(&rec).contains("detached"), "{}", show(&rec));
+    let rep = replay(&trace);
+    assert!(rep.status.success(), "{}", show(&rep));
+    assert_eq!(stdout_str(&rep), "started\n", "{}", show(&rep));
+}
+
 #[test]
 fn sigusr1_detaches_the_recorder() {
     let dir = tmpdir();

@@ -2,7 +2,9 @@
  * lines to it, 30 ms apart, each with the current second; prints
  * "wrote N" per line and exits 5. With argv[3] = M, it computes for M
  * million loop iterations between lines instead of sleeping, so that a
- * replay (where sleeps take no time) is slow too. */
+ * replay (where sleeps take no time) is slow too. Each line is synced to
+ * disk (a call that stops at Scribe, unlike the buffered writes), so a
+ * replay may go live between lines. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
         char line[64];
         int len = snprintf(line, sizeof line, "line %d t=%ld\n", i, (long)time(NULL));
-        if (write(fd, line, len) != len)
+        if (write(fd, line, len) != len || fsync(fd) != 0)
             return 4;
         printf("wrote %d\n", i);
         fflush(stdout);

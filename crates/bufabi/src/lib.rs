@@ -38,7 +38,7 @@ pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
 /// really happen (brk, anonymous mmap) is to jump there too.
 pub const STUB_ENTRY: u64 = REGION_START + 16;
 /// Version of this layout, passed at registration.
-pub const VERSION: u64 = 4;
+pub const VERSION: u64 = 5;
 /// Largest output one buffered call may produce; larger calls are traced.
 pub const MAX_OUTPUT: u32 = 256 << 10;
 /// Largest input (a path, written bytes) copied into a record; longer ones are traced.
@@ -104,6 +104,12 @@ pub mod flags {
     /// is made again traced. Only the flags the library passes change:
     /// the code it runs is the same either way.
     pub const MAY_BLOCK: u32 = 2;
+    /// The recording has one memory domain, whose tasks run one at a time:
+    /// a `write` of at most [`MAX_INPUT`](super::MAX_INPUT) bytes to the
+    /// recording's own stdout or stderr (a file, /dev/null or a pipe, not a
+    /// terminal) may be buffered, with its bytes. Scribe sets it when it
+    /// lets a task run; replay sets it for a batch that has such a write.
+    pub const STD_WRITES: u32 = 4;
 }
 
 /// The header's STD_FDS bit for descriptor `fd`.

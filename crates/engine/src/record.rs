@@ -434,7 +434,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         notify,
         bookmark_pending: false,
         buffers: BTreeMap::new(),
-        may_block: std::collections::BTreeSet::new(),
+        header_flags: BTreeMap::new(),
         buffered: 0,
         vfork_children: Default::default(),
         bookmark_asked: Instant::now(),
@@ -458,6 +458,9 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
             })
         }
         Err(err) => {
+            // What the program did through its buffers since its last stops
+            // happened (its output was shown): it ends the trace.
+            let _ = session.drain_running_buffers();
             tracee::kill_and_reap(session.tasks.keys().copied());
             let _ = session.writer.push(Event::End(EndRecord { reason: end_reason::ERROR, message: err.to_string() }));
             let _ = session.writer.finish();
@@ -804,9 +807,10 @@ struct Session {
     /// Processes (by tgid) whose syscall buffer is registered, with the
     /// STOP_AT value last written to it.
     buffers: BTreeMap<Tid, u32>,
-    /// Processes (by tgid) whose buffer header says MAY_BLOCK (their task
-    /// was alone in its domain when last let run).
-    may_block: std::collections::BTreeSet<Tid>,
+    /// The FLAGS value last written to each process's buffer header (by
+    /// tgid; a process not listed has 0 there). A forked child starts with
+    /// a copy of its parent's.
+    header_flags: BTreeMap<Tid, u32>,
     /// Syscalls recorded from buffers.
     buffered: u64,
     /// Processes (by tgid) that run in their vfork parent's memory until
@@ -1194,7 +1198,7 @@ impl Session {
             domain.since = Instant::now();
             domain.slice = slice;
         }
-        self.update_may_block(tid, id)?;
+        self.update_header_flags(tid, id)?;
         let task = self.task(tid)?;
         if std::mem::take(&mut task.writes_when_granted) {
             return self.write_to_std_stream(tid);
@@ -1237,30 +1241,52 @@ impl Session {
         syscallbuf::set_fd_state(&self.task(tid)?.mem, tid, bitmap, generation)
     }
 
-    /// Tells `tid`'s library whether its pipe calls may wait inside it
-    /// (`flags::MAY_BLOCK`): only while `tid` is the one task of its domain
-    /// `id`, since a call waiting there keeps the token. A task joining the
-    /// domain later makes it wait at most a slice: the preemption's signal
-    /// ends the wait (see [`Session::give_up_waiting_buffered_call`]). A
-    /// vfork child's header is its parent's, and is left as it is: the
-    /// parent waits in the kernel until the child is gone. Recording only:
-    /// replay's stub answers those calls from the trace either way.
-    fn update_may_block(&mut self, tid: Tid, id: Tid) -> Result<()> {
-        let tgid = self.task(tid)?.tgid;
-        if !self.buffers.contains_key(&tgid) || self.vfork_children.contains(&tgid) {
+    /// Writes the header FLAGS `tid`'s library goes by while it runs, when
+    /// they change:
+    /// - `flags::MAY_BLOCK`, whether its pipe calls may wait inside it:
+    ///   only while `tid` is the one task of its domain `id`, since a call
+    ///   waiting there keeps the token. A task joining the domain later
+    ///   makes it wait at most a slice: the preemption's signal ends the
+    ///   wait (see [`Session::give_up_waiting_buffered_call`]). Replay's
+    ///   stub answers those calls from the trace either way.
+    /// - `flags::STD_WRITES`, whether its writes to the recording's output
+    ///   may be buffered: only while every task is of domain `id`. Only one
+    ///   task then runs user code at a time, and a new domain comes only
+    ///   from a clone of one of them, a stop after which this runs again
+    ///   before any task goes on. Replay sets the flag from the batches.
+    ///
+    /// A vfork child's header is its parent's: MAY_BLOCK is left as it is
+    /// (the parent waits in the kernel until the child is gone), but
+    /// STD_WRITES is cleared there if the child's domain is no longer the
+    /// only one (the parent's next run sets it again if it is).
+    fn update_header_flags(&mut self, tid: Tid, id: Tid) -> Result<()> {
+        let task = self.task(tid)?;
+        let (tgid, vfork_parent) = (task.tgid, task.vfork_parent);
+        if !self.buffers.contains_key(&tgid) {
+            return Ok(());
+        }
+        let only_domain = self.tasks.values().all(|t| t.domain == id);
+        let base = syscallbuf::level_flags(self.level);
+        if self.vfork_children.contains(&tgid) {
+            let Some(owner) = vfork_parent.and_then(|p| self.tasks.get(&p)).map(|t| t.tgid) else { return Ok(()) };
+            let flags = self.header_flags.get(&owner).copied().unwrap_or(0);
+            if only_domain || flags & abi::flags::STD_WRITES == 0 {
+                return Ok(());
+            }
+            let flags = flags & !abi::flags::STD_WRITES;
+            syscallbuf::set_flags(&self.task(tid)?.mem, tid, flags)?;
+            self.header_flags.insert(owner, flags);
             return Ok(());
         }
         let alone = self.tasks.values().filter(|t| t.domain == id).take(2).count() == 1;
-        if alone == self.may_block.contains(&tgid) {
+        let flags = base
+            | if alone { abi::flags::MAY_BLOCK } else { 0 }
+            | if only_domain { abi::flags::STD_WRITES } else { 0 };
+        if self.header_flags.get(&tgid).copied().unwrap_or(0) == flags {
             return Ok(());
         }
-        let level = self.level;
-        syscallbuf::set_flags(&self.task(tid)?.mem, tid, level, alone)?;
-        if alone {
-            self.may_block.insert(tgid);
-        } else {
-            self.may_block.remove(&tgid);
-        }
+        syscallbuf::set_flags(&self.task(tid)?.mem, tid, flags)?;
+        self.header_flags.insert(tgid, flags);
         Ok(())
     }
 
@@ -1474,6 +1500,7 @@ impl Session {
     /// passed through without recording (the seccomp filter cannot be
     /// removed, so the recorder stays attached as a pass-through tracer).
     fn detach(&mut self) -> Result<()> {
+        self.drain_running_buffers()?;
         self.push(Event::End(EndRecord { reason: end_reason::DETACHED, message: String::new() }))?;
         self.writer.flush()?;
         self.detached = true;
@@ -1481,7 +1508,7 @@ impl Session {
         // Nobody drains the syscall buffers any more, and the program's
         // threads now run at the same time: the library goes back to plain
         // syscalls (a call already inside it finishes unharmed).
-        self.may_block.clear();
+        self.header_flags.clear();
         for (tgid, _) in std::mem::take(&mut self.buffers) {
             if let Some(task) = self.tasks.values().find(|t| t.tgid == tgid) {
                 let _ = syscallbuf::disable(&task.mem);
@@ -1616,8 +1643,8 @@ impl Session {
             // The child has a copy of (or shares) the parent's buffer.
             if let Some(&stop_at) = self.buffers.get(&parent_tgid) {
                 self.buffers.insert(child, stop_at);
-                if self.may_block.contains(&parent_tgid) {
-                    self.may_block.insert(child);
+                if let Some(&flags) = self.header_flags.get(&parent_tgid) {
+                    self.header_flags.insert(child, flags);
                 }
             }
             if status == WaitStatus::Event(PtraceEvent::Vfork) {
@@ -1864,6 +1891,10 @@ impl Session {
         self.buffered += calls.len() as u64;
         // The library names the pipe of a pipe read or write.
         for syscallbuf::BufferedCall { call, pipe } in calls {
+            // A write to the recording's output (`flags::STD_WRITES`) gets
+            // the terminal's next serial, as a stopped one does: while the
+            // flag is set nobody else writes, so drain order is write order.
+            let std_write = call.nr == sc::nr::WRITE && matches!(self.fds(tgid).stream(call.args[0]), Some(StdStream::Stdout | StdStream::Stderr));
             self.fds(tgid).apply(call.nr, &call.args, call.result);
             if let Some(table) = self.fd_targets.get_mut(&tgid) {
                 table.apply(call.nr, &call.args, call.result);
@@ -1872,6 +1903,27 @@ impl Session {
             if let Some(id) = pipe {
                 let serial = self.serial_event(tid, resource_kind::PIPE, id);
                 self.push(serial)?;
+            }
+            if std_write {
+                self.output_serial += 1;
+                let serial = self.output_serial;
+                self.push(Event::Resource(ResourceRecord { tid, kind: resource_kind::TERMINAL, id: 0, serial }))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drains the buffers of the tasks running user code, without
+    /// stopping them, when the trace ends while they run (detach, or the
+    /// recorder told to stop): their calls since their last stop happened,
+    /// and what they wrote to the output was shown. The library counts a
+    /// record as used only once it is complete, so what is read is whole;
+    /// calls made after the read are after the trace's end.
+    fn drain_running_buffers(&mut self) -> Result<()> {
+        let holders: Vec<Tid> = self.domains.values().filter_map(|d| d.token).collect();
+        for tid in holders {
+            if self.tasks.contains_key(&tid) {
+                self.drain_buffer(tid)?;
             }
         }
         Ok(())
@@ -1886,9 +1938,10 @@ impl Session {
             if syscallbuf::registration_ok(&args) && !self.detached {
                 let mem = &self.tasks[&tid].mem;
                 syscallbuf::set_window(mem, 0, u32::MAX)?;
-                syscallbuf::set_flags(mem, tid, self.level, false)?;
+                let flags = syscallbuf::level_flags(self.level);
+                syscallbuf::set_flags(mem, tid, flags)?;
                 self.buffers.insert(tgid, u32::MAX);
-                self.may_block.remove(&tgid);
+                self.header_flags.insert(tgid, flags);
                 self.write_fd_state(tid)?;
                 1
             } else {
@@ -2203,7 +2256,7 @@ impl Session {
         let exe_path = std::fs::read_link(format!("/proc/{tid}/exe")).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         events.push(Event::Exec(ExecRecord { tid, exe_path, rsp: regs.rsp, stack, mapped_files }));
         self.buffers.remove(&tid);
-        self.may_block.remove(&tid);
+        self.header_flags.remove(&tid);
         self.vfork_children.remove(&tid);
         let task = self.task(tid)?;
         if task.tgid != tid {

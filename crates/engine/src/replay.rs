@@ -295,6 +295,8 @@ impl Replayer {
             shared_files_by_inode: BTreeMap::new(),
             guard_hits: 0,
             buffers: Default::default(),
+            header_flags: Default::default(),
+            deferred_output: Default::default(),
             buffered: 0,
             leader: 0,
             leader_status: None,
@@ -390,6 +392,8 @@ struct EventQueue {
     buffered_serials: std::collections::HashSet<u64>,
     /// The longest `ahead` has been.
     max_lookahead: usize,
+    /// Event indexes of the stopped writes in `ahead`.
+    write_indexes: std::collections::BTreeSet<u64>,
 }
 
 impl EventQueue {
@@ -411,6 +415,7 @@ impl EventQueue {
             after_buffered: None,
             buffered_serials: Default::default(),
             max_lookahead: 0,
+            write_indexes: Default::default(),
         }
     }
 
@@ -499,6 +504,9 @@ impl EventQueue {
 
     fn insert_ahead(&mut self, at: usize, p: Positioned) {
         self.specials += usize::from(is_special(&p.event));
+        if is_write_event(&p.event) {
+            self.write_indexes.insert(p.index);
+        }
         if let Event::Exit(x) = &p.event {
             self.exits.push((p.index, x.tid, x.signal));
         }
@@ -506,9 +514,15 @@ impl EventQueue {
         self.ahead.insert(at, p);
     }
 
+    /// Whether a write event earlier in the trace than event `index` is
+    /// still to be replayed.
+    fn write_before_index(&self, index: u64) -> bool {
+        self.write_indexes.first().is_some_and(|&first| first < index)
+    }
+
     /// Whether one of the first `n` events of the lookahead is a write.
     fn write_before(&self, n: usize) -> bool {
-        self.ahead.iter().take(n).any(|p| matches!(&p.event, Event::Syscall(c) if crate::record::is_write(c.nr)))
+        self.ahead.iter().take(n).any(|p| is_write_event(&p.event))
     }
 
     /// The memory domain of the event at `i` of the lookahead (read with
@@ -574,6 +588,9 @@ impl EventQueue {
     /// Drops what the lookahead's counts know of removed event `p`.
     fn forget(&mut self, p: &Positioned) {
         self.specials = self.specials.saturating_sub(usize::from(is_special(&p.event)));
+        if is_write_event(&p.event) {
+            self.write_indexes.remove(&p.index);
+        }
         if let Event::Exit(_) = &p.event {
             self.exits.retain(|&(index, _, _)| index != p.index);
         }
@@ -1018,6 +1035,12 @@ struct Session {
     guard_hits: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
     buffers: std::collections::BTreeSet<Tid>,
+    /// The FLAGS value last written to each process's buffer header (by
+    /// recorded tgid), so that an unchanged one is not written again.
+    header_flags: std::collections::HashMap<Tid, u32>,
+    /// Output of buffered writes waiting for earlier writes of other
+    /// domains: (event index, stream, bytes), in trace order.
+    deferred_output: VecDeque<(u64, StdStream, Vec<u8>)>,
     /// Calls replayed from syscall buffers.
     buffered: u64,
     leader: Tid,
@@ -1198,6 +1221,13 @@ impl Session {
     }
 
     fn run(&mut self, header: &Header) -> Result<ExitStatus> {
+        let result = self.run_to_end(header);
+        // Whatever the end, what the program printed is shown.
+        self.flush_deferred_output(true);
+        result
+    }
+
+    fn run_to_end(&mut self, header: &Header) -> Result<ExitStatus> {
         let version = self.queue.reader.format_version();
         let live = tracee::spawn_traced(&machine::spawn_config(header, version)).map_err(|e| match e {
             scribe_tracee::TraceeError::Exec { path, source } => {
@@ -1298,6 +1328,7 @@ impl Session {
     /// Returns the program's status once the trace is fully replayed.
     fn advance(&mut self) -> Result<Option<ExitStatus>> {
         'rescan: loop {
+            self.flush_deferred_output(false);
             if self.queue.peek(0).is_none() {
                 if self.tasks.is_empty() {
                     return Ok(Some(self.leader_status.unwrap_or(ExitStatus::Exited(0))));
@@ -1712,6 +1743,8 @@ impl Session {
     /// (the seccomp filter cannot be removed) and returns the live status.
     fn go_live(&mut self, bookmark: Option<u32>) -> Result<ExitStatus> {
         self.stopped_at = Some(Stop::WentLive(bookmark));
+        // The program prints for itself from now on, after what it printed.
+        self.flush_deferred_output(true);
         let mut restored = std::collections::BTreeSet::new();
         let lives: Vec<Tid> = self.tasks.keys().copied().collect();
         for &live in &lives {
@@ -2583,6 +2616,46 @@ impl Session {
         Ok(())
     }
 
+    /// Writes again what a buffered write sent to the original stdout or
+    /// stderr (`flags::STD_WRITES`), from the bytes its record keeps (the
+    /// batch check then finds the program's own bytes equal to them).
+    ///
+    /// Such a write was made while the recording had one memory domain, but
+    /// writes of domains that had ended before it may not be replayed yet
+    /// (domains replay in parallel, and the recorder cannot wait for them):
+    /// it is then kept until they are, so the output keeps its order.
+    fn echo_buffered_output(&mut self, rec: Tid, call: &SyscallRecord, index: u64) {
+        if call.nr != sc::nr::WRITE || call.result <= 0 {
+            return;
+        }
+        let stream = match self.fds(rec).stream(call.args[0]) {
+            Some(StdStream::Stdout) => StdStream::Stdout,
+            Some(StdStream::Stderr) => StdStream::Stderr,
+            _ => return,
+        };
+        let Some(bytes) = call.inputs.first().and_then(|m| m.bytes.get(..call.result as usize)) else { return };
+        self.deferred_output.push_back((index, stream, bytes.to_vec()));
+        self.flush_deferred_output(false);
+    }
+
+    /// Shows the kept output of buffered writes (see
+    /// [`Session::echo_buffered_output`]) that no earlier write waits
+    /// before, or all of it.
+    fn flush_deferred_output(&mut self, all: bool) {
+        while let Some((index, _, _)) = self.deferred_output.front() {
+            if !all && self.queue.write_before_index(*index) {
+                break;
+            }
+            let Some((_, stream, bytes)) = self.deferred_output.pop_front() else { break };
+            let out = match stream {
+                StdStream::Stdout => &mut self.options.stdout,
+                _ => &mut self.options.stderr,
+            };
+            // A closed consumer (e.g. `| head`) must not abort the replay.
+            let _ = out.write_all(&bytes).and_then(|_| out.flush());
+        }
+    }
+
     fn replay_exec(&mut self, live: Tid, rec: Tid, nr: u32, args: [u64; 6]) -> Result<()> {
         let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
@@ -2679,7 +2752,9 @@ impl Session {
             }
             if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {
                 syscallbuf::install_replay_stub(self.mem(live)?)?;
-                syscallbuf::set_flags(self.mem(live)?, live, self.queue.reader.header().level, false)?;
+                let flags = syscallbuf::level_flags(self.queue.reader.header().level);
+                syscallbuf::set_flags(self.mem(live)?, live, flags)?;
+                self.header_flags.insert(tgid, flags);
                 self.buffers.insert(tgid);
                 self.write_fd_state(live)?;
                 1
@@ -2759,6 +2834,14 @@ impl Session {
             taken.push(i);
         }
         let batch = self.queue.remove_ascending(&taken);
+        self.set_std_writes_flag(live, tgid, &batch)?;
+        // Shown as the batch is handed over, not when it is checked: a task
+        // may never stop again (a program that prints, then computes).
+        for p in &batch {
+            if let Event::Buffered(call) = &p.event {
+                self.echo_buffered_output(rec, call, p.index);
+            }
+        }
         let bytes = syscallbuf::encode(buffered_calls(&batch)).unwrap_or_default();
         let mem = self.mem(live)?;
         let written = if bytes.is_empty() { Ok(()) } else { mem.write(scribe_bufabi::RECORDS_ADDR, &bytes).map_err(Into::into) };
@@ -2773,6 +2856,37 @@ impl Session {
         task.loaded = Some(batch);
         task.loaded_bytes = bytes;
         Ok(())
+    }
+
+    /// Sets the header's `flags::STD_WRITES` for the batch `live` is about
+    /// to run, as the recorder had it: set if the batch has a write to a
+    /// descriptor the header names as the recording's output (the library
+    /// buffers those only under the flag), clear otherwise. The flag changes
+    /// only where the task stops, so a batch without such a write ran with
+    /// it clear, or made no write it would have buffered.
+    fn set_std_writes_flag(&mut self, live: Tid, tgid: Tid, batch: &[Positioned]) -> Result<()> {
+        let writes = || batch.iter().filter_map(|p| match &p.event {
+            Event::Buffered(c) if c.nr == sc::nr::WRITE => Some(c.args[0]),
+            _ => None,
+        });
+        let std_write = writes().next().is_some() && {
+            let bits = syscallbuf::read_header(self.mem(live)?).map(|h| h.std_fds).unwrap_or(0);
+            writes().any(|fd| bits & scribe_bufabi::std_fd_bit(fd) != 0)
+        };
+        let level = syscallbuf::level_flags(self.queue.reader.header().level);
+        let flags = level | if std_write { scribe_bufabi::flags::STD_WRITES } else { 0 };
+        // A vfork child's header is its parent's: what is known of the
+        // other processes' headers may no longer hold.
+        let in_parent_memory = self.vfork_children.contains(&tgid);
+        if !in_parent_memory && self.header_flags.get(&tgid) == Some(&flags) {
+            return Ok(());
+        }
+        if in_parent_memory {
+            self.header_flags.clear();
+        } else {
+            self.header_flags.insert(tgid, flags);
+        }
+        syscallbuf::set_flags(self.mem(live)?, live, flags)
     }
 
     /// Whether `live` has made every buffered call loaded for it (or has
@@ -3337,6 +3451,12 @@ fn mapping_content(files: &mut FileStore, map: &MapRecord, len: u64) -> Result<V
 
 /// Events the scheduler's scan must meet wherever they stand in the window
 /// (exits too, when they can be applied: see `Session::exit_to_apply`).
+/// A stopped write (of any descriptor): what a write to the original
+/// outputs waits for, when it is of another domain and earlier.
+fn is_write_event(event: &Event) -> bool {
+    matches!(event, Event::Syscall(c) if crate::record::is_write(c.nr))
+}
+
 fn is_special(event: &Event) -> bool {
     matches!(event, Event::Bookmark(_) | Event::End(_) | Event::Join(_))
 }

@@ -43,6 +43,8 @@ pub struct Header {
     pub stop_at: u32,
     /// The library is inside a buffered call (writing its record).
     pub in_lib: bool,
+    /// Which descriptors are the recording's output (`header::STD_FDS`).
+    pub std_fds: u64,
 }
 
 fn u32_at(bytes: &[u8], offset: usize) -> u32 {
@@ -61,6 +63,7 @@ pub fn read_header(mem: &TraceeMemory) -> Result<Header> {
         used: u32_at(&bytes, header::USED as usize),
         stop_at: u32_at(&bytes, header::STOP_AT as usize),
         in_lib: u32_at(&bytes, header::IN_LIB as usize) != 0,
+        std_fds: bytes.get(header::STD_FDS as usize..header::STD_FDS as usize + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
     })
 }
 
@@ -88,14 +91,19 @@ pub fn set_fd_state(mem: &TraceeMemory, tid: Tid, bitmap: Option<u64>, generatio
     }
 }
 
-/// Sets the FLAGS field: how much buffered calls keep, by verbosity, and
-/// whether pipe calls may wait in the library (`flags::MAY_BLOCK`). A
-/// process being torn down (its buffer gone) is left alone.
-pub fn set_flags(mem: &TraceeMemory, tid: Tid, level: u8, may_block: bool) -> Result<()> {
-    let mut flags = if level >= 1 { abi::flags::WRITE_DATA } else { 0 };
-    if may_block {
-        flags |= abi::flags::MAY_BLOCK;
+/// The FLAGS bits that follow from the verbosity level: what buffered
+/// calls keep.
+pub fn level_flags(level: u8) -> u32 {
+    if level >= 1 {
+        abi::flags::WRITE_DATA
+    } else {
+        0
     }
+}
+
+/// Sets the FLAGS field (see `abi::flags`). A process being torn down (its
+/// buffer gone) is left alone.
+pub fn set_flags(mem: &TraceeMemory, tid: Tid, flags: u32) -> Result<()> {
     match mem.write(abi::HEADER_ADDR + header::FLAGS, &flags.to_le_bytes()) {
         Err(_) if !region_mapped(tid) => Ok(()),
         other => Ok(other?),

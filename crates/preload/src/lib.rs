@@ -685,10 +685,16 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
         None => (nr::WRITE, [fd as u64, buf as u64, count as u64, 0, 0, 0]),
         Some(at) => (nr::PWRITE64, [fd as u64, buf as u64, count as u64, at as u64, 0, 0]),
     };
-    if is_std_output(fd) {
+    let flags = get(header::FLAGS);
+    // A write to the recording's own output keeps its bytes (replay shows
+    // them again), and is buffered only while the recording has one memory
+    // domain (`flags::STD_WRITES`): the trace's order is then the order of
+    // all the writes, and replay shows them in that order.
+    let std_output = is_std_output(fd);
+    if std_output && (flags & abi::flags::STD_WRITES == 0 || offset.is_some() || count > abi::MAX_INPUT as usize) {
         return slow.call(nr, args);
     }
-    let with_data = get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
+    let with_data = std_output || flags & abi::flags::WRITE_DATA != 0;
     if with_data && count > abi::MAX_INPUT as usize {
         return slow.call(nr, args);
     }

@@ -33,7 +33,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// Version 12 changed no layout: its recorder clears the fault fields of a
 /// signal frame at each rt_sigreturn, which replay does for it and later
 /// versions only (an older trace's bookmark digests include those fields).
-pub const FORMAT_VERSION: u32 = 12;
+/// Version 13 changed no layout: it goes with version 5 of the syscall
+/// buffer, whose library buffers writes to the recording's own output while
+/// the recording has one memory domain (an older replayer would wait for
+/// them at a stop).
+pub const FORMAT_VERSION: u32 = 13;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
