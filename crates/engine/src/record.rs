@@ -439,7 +439,10 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         vfork_children: Default::default(),
         bookmark_asked: Instant::now(),
     };
+    // After the spawn and the writer's thread, which must not inherit it.
+    let pin = crate::cpupin::ThreadPin::start();
     let result = session.run(tid);
+    drop(pin);
     tracee::set_interval_timer(Duration::ZERO);
     match result {
         Ok(status) => {
@@ -1702,8 +1705,9 @@ impl Session {
             tracee::set_exec_breakpoint(tid, None)?;
         }
         self.drain_buffer(tid)?;
-        crate::cpupin::LoaderPin::count_syscall(&mut self.task(tid)?.loader_pin, tid);
         let regs = tracee::get_regs(tid)?;
+        let registers = regs.orig_rax == u64::from(magic::REGISTER);
+        crate::cpupin::LoaderPin::count_syscall(&mut self.task(tid)?.loader_pin, tid, registers);
         let nr = regs.orig_rax as u32;
         let args = tracee::syscall_args(&regs);
         let level = self.level;

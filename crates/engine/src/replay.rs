@@ -1235,6 +1235,8 @@ impl Session {
             }
             other => other.into(),
         })?;
+        // After the spawn (and the reader's thread), which must not inherit it.
+        let _pin = crate::cpupin::ThreadPin::start();
         let first = self.queue.pop();
         let Some(first) = first else {
             tracee::kill_task(live);
@@ -1893,7 +1895,8 @@ impl Session {
                     // for the recorded signal, which is on its way.
                     return tracee::cont(live, 0).map_err(Into::into);
                 }
-                crate::cpupin::LoaderPin::count_syscall(&mut self.task_mut(live)?.loader_pin, live);
+                let registers = regs.orig_rax == u64::from(magic::REGISTER);
+                crate::cpupin::LoaderPin::count_syscall(&mut self.task_mut(live)?.loader_pin, live, registers);
                 if regs.orig_rax == u64::from(sc::nr::RT_SIGRETURN) && self.queue.reader.format_version() >= 12 {
                     // At arrival, as the recorder does: a bookmark placed
                     // while the task waits here digests the cleared frame.
