@@ -641,6 +641,9 @@ struct Task {
     settle: bool,
     /// Its exit or exit_group is in the trace: it is leaving the digests.
     exiting: bool,
+    /// Killed by a signal (it reached its exit stop without an exit call
+    /// of its own), its end not yet reported: a bookmark waits for it.
+    killed: bool,
     /// Held on one CPU since its exec, while its loader runs `cpuid`.
     loader_pin: Option<crate::cpupin::LoaderPin>,
 }
@@ -714,6 +717,7 @@ impl Task {
             parked: false,
             settle: false,
             exiting: false,
+            killed: false,
             loader_pin: None,
         }
     }
@@ -994,6 +998,8 @@ impl Session {
                         }
                     }
                 }
+                let task = self.task(tid)?;
+                task.killed = !task.exiting;
                 self.release(tid);
                 tracee::cont(tid, 0)?;
             }
@@ -1416,11 +1422,16 @@ impl Session {
 
     /// Whether a task the recorder does not hold is running, or stopped
     /// by the kernel with an event the recorder has not taken yet (a
-    /// syscall that finished, a signal).
+    /// syscall that finished, a signal), or was killed and has not ended
+    /// yet. A bookmark between a kill and the end of the killed task
+    /// (which is then past its exit stop, its memory going) had the task
+    /// running in replay, where it dies at its end's event, after the
+    /// bookmark: replay waited at the bookmark for a task computing
+    /// forever (found by the soak, `kill_children` under load).
     fn task_in_flight(&self) -> bool {
         self.tasks.iter().any(|(&tid, t)| {
             let known_stopped = t.parked || t.grant.is_some() || (t.started && t.waits_for_parent);
-            !known_stopped && matches!(procfs::task_state(tid), Some('R' | 't'))
+            t.killed || (!known_stopped && matches!(procfs::task_state(tid), Some('R' | 't')))
         })
     }
 
