@@ -353,7 +353,7 @@ fn replay_stopped_at_each_bookmark_has_the_recorded_memory_and_registers() {
     // settle within the recorder's limit on a loaded machine, has no digest.
     let digested: Vec<_> = recorded.iter().filter(|(_, d)| !d.is_empty()).collect();
     assert!(digested.len() >= 2, "expected several bookmarks with a digest: {recorded:?}");
-    for (id, digests) in digested {
+    for &(id, digests) in &digested {
         assert_eq!(digests.len(), 1, "one process, one digest at bookmark {id}: {recorded:?}");
         let out = replay_with(&["--stop-at", &id.to_string()], &trace);
         assert_no_panic(&out, "replay --stop-at");
@@ -361,10 +361,10 @@ fn replay_stopped_at_each_bookmark_has_the_recorded_memory_and_registers() {
         assert!(stderr_str(&out).contains(&format!("stopped at bookmark {id}")), "{}", show(&out));
         assert_eq!(&replayed_digests(&out, *id), digests, "bookmark {id}: {}", show(&out));
     }
-    let mut distinct: Vec<&Vec<String>> = recorded.iter().map(|(_, d)| d).collect();
+    let mut distinct: Vec<&Vec<String>> = digested.iter().map(|(_, d)| d).collect();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), recorded.len(), "each bookmark has its own state: {recorded:?}");
+    assert_eq!(distinct.len(), digested.len(), "each bookmark has its own state: {recorded:?}");
 }
 
 /// Bookmarks while a parent waits in wait4 and its children stream data

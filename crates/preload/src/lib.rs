@@ -339,6 +339,9 @@ struct Call {
     /// The made call's last argument is RWF_NOWAIT, dropped while the task
     /// is alone in its domain (see [`untraced`]).
     may_wait: bool,
+    /// A write to the recording's own output: buffered only under
+    /// `flags::STD_WRITES`.
+    std_output: bool,
 }
 
 /// No syscall returns this.
@@ -375,6 +378,15 @@ unsafe fn buffered(call: &Call) -> Option<i64> {
     }
     let used = get(header::USED);
     if used >= get(header::STOP_AT) {
+        set(header::IN_LIB, 0);
+        return None;
+    }
+    // Asked last, so that the code run before is the same with the flag
+    // or without it: replay infers the flag from its batch (set if the
+    // batch has such a write), and a write made traced where the recording
+    // had the flag (the buffer's end reached: a signal held) must leave
+    // the same stack behind in both modes.
+    if call.std_output && get(header::FLAGS) & abi::flags::STD_WRITES == 0 {
         set(header::IN_LIB, 0);
         return None;
     }
@@ -447,7 +459,20 @@ fn output_bound(size: usize) -> u32 {
 }
 
 fn call(nr: u32, args: [u64; 6], input: *const u8, out_addr: u64, out_max: u32, output: Output) -> Call {
-    Call { nr, args, input, input_bytes: None, out_addr, out_max, output, made: None, retry_traced_on: [NEVER; 2], pipe: 0, may_wait: false }
+    Call {
+        nr,
+        args,
+        input,
+        input_bytes: None,
+        out_addr,
+        out_max,
+        output,
+        made: None,
+        retry_traced_on: [NEVER; 2],
+        pipe: 0,
+        may_wait: false,
+        std_output: false,
+    }
 }
 
 const S_IFMT: u32 = 0o170000;
@@ -685,21 +710,22 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
         None => (nr::WRITE, [fd as u64, buf as u64, count as u64, 0, 0, 0]),
         Some(at) => (nr::PWRITE64, [fd as u64, buf as u64, count as u64, at as u64, 0, 0]),
     };
-    let flags = get(header::FLAGS);
     // A write to the recording's own output keeps its bytes (replay shows
     // them again), and is buffered only while the recording has one memory
-    // domain (`flags::STD_WRITES`): the trace's order is then the order of
-    // all the writes, and replay shows them in that order.
+    // domain (`flags::STD_WRITES`, asked by `buffered` at the last moment):
+    // the trace's order is then the order of all the writes, and replay
+    // shows them in that order.
     let std_output = is_std_output(fd);
-    if std_output && (flags & abi::flags::STD_WRITES == 0 || offset.is_some() || count > abi::MAX_INPUT as usize) {
+    if std_output && offset.is_some() {
         return slow.call(nr, args);
     }
-    let with_data = std_output || flags & abi::flags::WRITE_DATA != 0;
+    let with_data = std_output || get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
     if with_data && count > abi::MAX_INPUT as usize {
         return slow.call(nr, args);
     }
     let mut c = call(nr, args, buf, 0, 0, Output::Nothing);
     c.input_bytes = Some(if with_data { count as u32 } else { 0 });
+    c.std_output = std_output;
     match fd_kind(fd) {
         FdKind::Regular | FdKind::Null => run_raw(c),
         FdKind::Pipe(inode) if offset.is_none() => {
