@@ -110,6 +110,11 @@ impl StdFds {
         self.get(fd)
     }
 
+    /// The original stdout or stderr, if `fd` refers to one of them.
+    pub fn output_stream(&self, fd: u64) -> Option<StdStream> {
+        self.get(fd).filter(|s| matches!(s, StdStream::Stdout | StdStream::Stderr))
+    }
+
     /// After an open that gave descriptor `fd` to process `tgid`: when
     /// `path` names one of the process's descriptors that is a standard
     /// stream (`echo x > /dev/stderr`, `tee /dev/stdout`,
@@ -132,9 +137,9 @@ impl StdFds {
     /// original standard output or error.
     pub fn output_bitmap(&self) -> u64 {
         self.fds
-            .iter()
-            .filter(|(_, e)| matches!(e.value, StdStream::Stdout | StdStream::Stderr))
-            .fold(0, |bits, (&fd, _)| bits | scribe_bufabi::std_fd_bit(fd))
+            .keys()
+            .filter(|&&fd| self.output_stream(fd).is_some())
+            .fold(0, |bits, &fd| bits | scribe_bufabi::std_fd_bit(fd))
     }
 }
 

@@ -21,7 +21,7 @@ use scribe_trace::{
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
 use crate::error::{EngineError, Result};
-use crate::fdmodel::{self, FdTable, StdFds, StdStream};
+use crate::fdmodel::{self, FdTable, StdFds};
 use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
 use crate::point;
@@ -1275,7 +1275,6 @@ impl Session {
             return Ok(());
         }
         let only_domain = self.tasks.values().all(|t| t.domain == id);
-        let base = syscallbuf::level_flags(self.level);
         if self.vfork_children.contains(&tgid) {
             let Some(owner) = vfork_parent.and_then(|p| self.tasks.get(&p)).map(|t| t.tgid) else { return Ok(()) };
             let flags = self.header_flags.get(&owner).copied().unwrap_or(0);
@@ -1288,7 +1287,7 @@ impl Session {
             return Ok(());
         }
         let alone = self.tasks.values().filter(|t| t.domain == id).take(2).count() == 1;
-        let flags = base
+        let flags = syscallbuf::level_flags(self.level)
             | if alone { abi::flags::MAY_BLOCK } else { 0 }
             | if only_domain { abi::flags::STD_WRITES } else { 0 };
         if self.header_flags.get(&tgid).copied().unwrap_or(0) == flags {
@@ -1848,7 +1847,7 @@ impl Session {
         }
         task.pending = Some(pending);
         let tgid = task.tgid;
-        if is_write(nr) && matches!(self.fds(tgid).stream(args[0]), Some(StdStream::Stdout | StdStream::Stderr)) {
+        if is_write(nr) && self.fds(tgid).output_stream(args[0]).is_some() {
             if self.slice_over_with_others_waiting(tid) {
                 // Such a write keeps the token, so a thread that mostly
                 // writes to the terminal could only be preempted by a
@@ -1909,7 +1908,7 @@ impl Session {
             // A write to the recording's output (`flags::STD_WRITES`) gets
             // the terminal's next serial, as a stopped one does: while the
             // flag is set nobody else writes, so drain order is write order.
-            let std_write = call.nr == sc::nr::WRITE && matches!(self.fds(tgid).stream(call.args[0]), Some(StdStream::Stdout | StdStream::Stderr));
+            let std_write = call.nr == sc::nr::WRITE && self.fds(tgid).output_stream(call.args[0]).is_some();
             self.fds(tgid).apply(call.nr, &call.args, call.result);
             if let Some(table) = self.fd_targets.get_mut(&tgid) {
                 table.apply(call.nr, &call.args, call.result);
@@ -2057,8 +2056,7 @@ impl Session {
             _ => return Ok(None),
         };
         let tgid = self.task(tid)?.tgid;
-        let stream = self.fds(tgid).stream(out_fd);
-        Ok(matches!(stream, Some(StdStream::Stdout | StdStream::Stderr)).then_some(errno))
+        Ok(self.fds(tgid).output_stream(out_fd).is_some().then_some(errno))
     }
 
     fn on_syscall_exit(&mut self, tid: Tid) -> Result<()> {

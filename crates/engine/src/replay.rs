@@ -1584,8 +1584,7 @@ impl Session {
                         continue 'rescan;
                     }
                     (Event::Syscall(c), Some(State::AtSeccomp)) if is_write && earlier_write_pending => {
-                        let to_terminal =
-                            matches!(self.fds(c.tid).stream(c.args[0]), Some(StdStream::Stdout | StdStream::Stderr));
+                        let to_terminal = self.fds(c.tid).output_stream(c.args[0]).is_some();
                         if to_terminal {
                             blocked.insert(domain);
                             continue;
@@ -2598,11 +2597,7 @@ impl Session {
         if call.result <= 0 {
             return Ok(());
         }
-        let stream = match self.fds(rec).stream(call.args[0]) {
-            Some(StdStream::Stdout) => StdStream::Stdout,
-            Some(StdStream::Stderr) => StdStream::Stderr,
-            _ => return Ok(()),
-        };
+        let Some(stream) = self.fds(rec).output_stream(call.args[0]) else { return Ok(()) };
         let len = call.result as usize;
         let mem = self.mem(live)?;
         let bytes = match call.nr {
@@ -2610,13 +2605,18 @@ impl Session {
             sc::nr::WRITEV | sc::nr::PWRITEV | sc::nr::PWRITEV2 => gather_iovecs(mem, call.args[1], call.args[2], len)?,
             _ => return Ok(()),
         };
+        self.show_output(stream, &bytes);
+        Ok(())
+    }
+
+    /// Writes `bytes` to the replay's stdout or stderr, as `stream` says.
+    fn show_output(&mut self, stream: StdStream, bytes: &[u8]) {
         let out = match stream {
             StdStream::Stdout => &mut self.options.stdout,
             _ => &mut self.options.stderr,
         };
         // A closed consumer (e.g. `| head`) must not abort the replay.
-        let _ = out.write_all(&bytes).and_then(|_| out.flush());
-        Ok(())
+        let _ = out.write_all(bytes).and_then(|_| out.flush());
     }
 
     /// Writes again what a buffered write sent to the original stdout or
@@ -2631,11 +2631,7 @@ impl Session {
         if call.nr != sc::nr::WRITE || call.result <= 0 {
             return;
         }
-        let stream = match self.fds(rec).stream(call.args[0]) {
-            Some(StdStream::Stdout) => StdStream::Stdout,
-            Some(StdStream::Stderr) => StdStream::Stderr,
-            _ => return,
-        };
+        let Some(stream) = self.fds(rec).output_stream(call.args[0]) else { return };
         let Some(bytes) = call.inputs.first().and_then(|m| m.bytes.get(..call.result as usize)) else { return };
         self.deferred_output.push_back((index, stream, bytes.to_vec()));
         self.flush_deferred_output(false);
@@ -2650,12 +2646,7 @@ impl Session {
                 break;
             }
             let Some((_, stream, bytes)) = self.deferred_output.pop_front() else { break };
-            let out = match stream {
-                StdStream::Stdout => &mut self.options.stdout,
-                _ => &mut self.options.stderr,
-            };
-            // A closed consumer (e.g. `| head`) must not abort the replay.
-            let _ = out.write_all(&bytes).and_then(|_| out.flush());
+            self.show_output(stream, &bytes);
         }
     }
 
@@ -3452,14 +3443,14 @@ fn mapping_content(files: &mut FileStore, map: &MapRecord, len: u64) -> Result<V
     })
 }
 
-/// Events the scheduler's scan must meet wherever they stand in the window
-/// (exits too, when they can be applied: see `Session::exit_to_apply`).
 /// A stopped write (of any descriptor): what a write to the original
 /// outputs waits for, when it is of another domain and earlier.
 fn is_write_event(event: &Event) -> bool {
     matches!(event, Event::Syscall(c) if crate::record::is_write(c.nr))
 }
 
+/// Events the scheduler's scan must meet wherever they stand in the window
+/// (exits too, when they can be applied: see `Session::exit_to_apply`).
 fn is_special(event: &Event) -> bool {
     matches!(event, Event::Bookmark(_) | Event::End(_) | Event::Join(_))
 }
