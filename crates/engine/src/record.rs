@@ -1714,8 +1714,12 @@ impl Session {
             self.task(tid)?.probe_since = None;
             tracee::set_exec_breakpoint(tid, None)?;
         }
-        self.drain_buffer(tid)?;
         let regs = tracee::get_regs(tid)?;
+        let tgid = self.task(tid)?.tgid;
+        if regs.orig_rax == u64::from(magic::FLUSH) && self.buffers.contains_key(&tgid) {
+            return self.on_buffer_full(tid, regs);
+        }
+        self.drain_buffer(tid)?;
         let registers = regs.orig_rax == u64::from(magic::REGISTER);
         crate::cpupin::LoaderPin::count_syscall(&mut self.task(tid)?.loader_pin, tid, registers);
         let nr = regs.orig_rax as u32;
@@ -1889,19 +1893,38 @@ impl Session {
     /// replay can load each batch before the task runs and check it at the
     /// same stop.
     fn drain_buffer(&mut self, tid: Tid) -> Result<()> {
+        match self.take_buffer(tid)? {
+            Some(records) => self.write_buffered_calls(tid, &records),
+            None => Ok(()),
+        }
+    }
+
+    /// Copies the records of `tid`'s process's syscall buffer out and
+    /// empties it (and sets where the next call stops), so that the task
+    /// may run on while they are decoded; `None` when the process has no
+    /// buffer or it is being torn down.
+    fn take_buffer(&mut self, tid: Tid) -> Result<Option<Vec<u8>>> {
         let tgid = self.task(tid)?.tgid;
-        let Some(&stop_at_written) = self.buffers.get(&tgid) else { return Ok(()) };
+        let Some(&stop_at_written) = self.buffers.get(&tgid) else { return Ok(None) };
         let task = self.task(tid)?;
         let stop_at = if task.held.is_empty() { u32::MAX } else { 0 };
         let Ok(header) = syscallbuf::read_header(&task.mem) else {
             // The process is being torn down.
-            return Ok(());
+            return Ok(None);
         };
-        let calls = if header.used > 0 { syscallbuf::read_records(&task.mem, tid, header.used)? } else { Vec::new() };
+        let records = if header.used > 0 { syscallbuf::read_record_bytes(&task.mem, tid, header.used)? } else { Vec::new() };
         if header.used > 0 || stop_at != stop_at_written {
             syscallbuf::set_window(&task.mem, 0, stop_at)?;
             self.buffers.insert(tgid, stop_at);
         }
+        Ok(Some(records))
+    }
+
+    /// Decodes records taken by [`take_buffer`](Self::take_buffer) and
+    /// writes them as `Buffered` events, with their serials.
+    fn write_buffered_calls(&mut self, tid: Tid, records: &[u8]) -> Result<()> {
+        let tgid = self.task(tid)?.tgid;
+        let calls = syscallbuf::decode_records(records, tid)?;
         self.buffered += calls.len() as u64;
         // The library names the pipe of a pipe read or write.
         for syscallbuf::BufferedCall { call, pipe } in calls {
@@ -1943,7 +1966,26 @@ impl Session {
         Ok(())
     }
 
-    /// A request of the preload library (registration, or "buffer full"),
+    /// The library's "buffer full" request: its records are copied out and
+    /// the buffer emptied, and the task goes on while they are decoded and
+    /// written. The recorder handles no other stop meanwhile, so the trace
+    /// is the same as if it had drained first; only the program no longer
+    /// waits for the decoding (find and tar fill the buffer dozens of times).
+    /// The request goes in the trace: it ends a batch, and replay loads the
+    /// next one there.
+    fn on_buffer_full(&mut self, tid: Tid, regs: Regs) -> Result<()> {
+        let args = tracee::syscall_args(&regs);
+        let records = self.take_buffer(tid)?;
+        machine::skip_syscall(tid, regs, 0)?;
+        tracee::cont(tid, 0)?;
+        if let Some(records) = records {
+            self.write_buffered_calls(tid, &records)?;
+        }
+        self.push(Event::Syscall(SyscallRecord { tid, nr: magic::FLUSH, args, result: 0, ..Default::default() }))
+    }
+
+    /// A request of the preload library other than "buffer full"
+    /// (registration, or any request of a process without a buffer),
     /// answered without an event: replay answers the same requests itself.
     fn on_buffer_request(&mut self, tid: Tid, regs: Regs) -> Result<()> {
         let args = tracee::syscall_args(&regs);
@@ -1961,11 +2003,6 @@ impl Session {
             } else {
                 -(machine::ENOSYS as i64)
             }
-        } else if self.buffers.contains_key(&tgid) {
-            // Drained on the way in. The request goes in the trace: it
-            // ends a batch, and replay loads the next one there.
-            self.push(Event::Syscall(SyscallRecord { tid, nr: magic::FLUSH, args, result: 0, ..Default::default() }))?;
-            0
         } else {
             -(machine::ENOSYS as i64)
         };

@@ -142,13 +142,22 @@ pub struct BufferedCall {
     pub pipe: Option<u64>,
 }
 
-/// Reads and decodes the `used` bytes of records written by task `tid`.
-pub fn read_records(mem: &TraceeMemory, tid: Tid, used: u32) -> Result<Vec<BufferedCall>> {
+/// Reads the `used` bytes of records written by task `tid`, undecoded.
+pub fn read_record_bytes(mem: &TraceeMemory, tid: Tid, used: u32) -> Result<Vec<u8>> {
     if used > abi::CAPACITY {
         return Err(bad(tid, format!("the syscall buffer claims {used} bytes, more than its capacity")));
     }
-    let bytes = mem.read(abi::RECORDS_ADDR, used as usize)?;
-    decode(&bytes, tid).map_err(|what| bad(tid, what))
+    Ok(mem.read(abi::RECORDS_ADDR, used as usize)?)
+}
+
+/// Reads and decodes the `used` bytes of records written by task `tid`.
+pub fn read_records(mem: &TraceeMemory, tid: Tid, used: u32) -> Result<Vec<BufferedCall>> {
+    decode_records(&read_record_bytes(mem, tid, used)?, tid)
+}
+
+/// Decodes records read by [`read_record_bytes`] from task `tid`'s buffer.
+pub fn decode_records(bytes: &[u8], tid: Tid) -> Result<Vec<BufferedCall>> {
+    decode(bytes, tid).map_err(|what| bad(tid, what))
 }
 
 fn bad(tid: Tid, what: String) -> EngineError {
