@@ -285,13 +285,14 @@ fn failed_opens_and_other_questions_are_buffered() {
     assert_eq!(r.field("through a file:"), "-1 (Not a directory)");
     assert_eq!(r.field("accessible:"), "51");
     assert_eq!(r.field("sched_getcpu answered:"), "50");
+    assert_eq!(r.field("random:").split(' ').count(), 16);
     let text = profiler(&r.trace, &[]);
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
     let buffered = |pred: &dyn Fn(&str) -> bool| lines.iter().filter(|l| pred(l) && l.ends_with("(buffered)")).count();
     let failed_opens = buffered(&|l| l.contains("] openat(") && l.contains("= -1 ENOENT"));
     assert!(failed_opens >= 201, "{failed_opens} failed opens buffered");
     assert!(buffered(&|l| l.contains("] access(")) >= 100);
-    for name in ["getuid", "getgid", "geteuid", "getegid", "getcwd", "uname", "sysinfo", "prlimit64", "ioctl", "getcpu"] {
+    for name in ["getuid", "getgid", "geteuid", "getegid", "getcwd", "uname", "sysinfo", "prlimit64", "ioctl", "getcpu", "getrandom"] {
         let of_program: Vec<&&str> = lines.iter().filter(|l| l.contains(&format!("] {name}("))).collect();
         assert!(
             !of_program.is_empty() && of_program.iter().any(|l| l.ends_with("(buffered)")),

@@ -1,6 +1,7 @@
 /* Questions a compiler driver or a shell asks thousands of times: does a
  * path exist (access, open of a missing file), who am I, where am I, what
- * are my limits, is this a terminal, which cpu. Each answer is printed so that replay
+ * are my limits, is this a terminal, which cpu, some random bytes (malloc
+ * and hash seeds ask at start). Each answer is printed so that replay
  * must give the same ones. Usage: queries DIR */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -64,5 +66,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < 50; i++)
         on_cpu += sched_getcpu() >= 0;
     printf("sched_getcpu answered: %d\n", on_cpu);
+    unsigned char seed[16];
+    ssize_t got = getrandom(seed, sizeof seed, GRND_NONBLOCK);
+    printf("random:");
+    for (ssize_t i = 0; i < got; i++)
+        printf(" %02x", seed[i]);
+    printf("\n");
     return 0;
 }

@@ -1055,6 +1055,12 @@ struct Session {
 /// anyway.
 const CHECK_EVERY_BOOKMARK: bool = false;
 
+/// The first trace format recorded with this version of the syscall
+/// buffer library: an older trace whose program used the buffer made other
+/// buffered calls than the library now makes (see
+/// `scribe_trace::FORMAT_VERSION`), so its replay would diverge.
+const FIRST_FORMAT_OF_THIS_BUFFER: u32 = 14;
+
 /// What a task stopped at, as seen by replay.
 fn describe_stop(nr: u32, args: &[u64; 6]) -> String {
     format!("{} (nr {nr})", sc::format_call(nr, args, &[]))
@@ -2739,9 +2745,12 @@ impl Session {
         let rec = self.rec(live)?;
         let tgid = self.process_of(rec);
         let answer = if regs.orig_rax == u64::from(magic::REGISTER) {
-            if self.queue.reader.format_version() < 10 {
+            if self.queue.reader.format_version() < FIRST_FORMAT_OF_THIS_BUFFER {
                 // The library makes other buffered calls than an older one did.
-                let what = "replaying a trace whose syscall buffer was that of an older Scribe (format 9 or older): replay it with the Scribe that recorded it".into();
+                let what = format!(
+                    "replaying a trace whose syscall buffer was that of an older Scribe (format {} or older): replay it with the Scribe that recorded it",
+                    FIRST_FORMAT_OF_THIS_BUFFER - 1
+                );
                 return Err(EngineError::Unsupported { tid: rec, what });
             }
             if syscallbuf::registration_ok(&tracee::syscall_args(&regs)) {

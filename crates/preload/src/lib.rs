@@ -95,12 +95,15 @@ mod nr {
     pub const PRLIMIT64: u32 = 302;
     pub const FACCESSAT2: u32 = 439;
     pub const GETCPU: u32 = 309;
+    pub const GETRANDOM: u32 = 318;
     pub const BRK: u32 = 12;
 }
 
 const AT_FDCWD: u64 = -100i64 as u64;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const STAT_LEN: u32 = 144;
+/// getrandom's flag for the old blocking pool.
+const GRND_RANDOM: u64 = 2;
 const STATX_LEN: u32 = 256;
 /// `struct utsname`: six fields of 65 bytes.
 const UTSNAME_LEN: u32 = 390;
@@ -825,6 +828,10 @@ fn plain_call(nr: u32, a: [u64; 6]) -> Option<Call> {
         // answer it is not registered under Scribe); a thread pool asks often.
         nr::GETCPU if a[0] != 0 && a[1] == 0 => call(nr, a, nothing, a[0], 4, Output::OnSuccess(4)),
         nr::GETCPU if a[0] == 0 && a[1] != 0 => call(nr, a, nothing, a[1], 4, Output::OnSuccess(4)),
+        // Random bytes (malloc's and hash tables' seeds, once per process):
+        // they never wait once the kernel's pool is ready, which it is
+        // long before a program can be recorded; GRND_RANDOM stays traced.
+        nr::GETRANDOM if a[2] & GRND_RANDOM == 0 => call(nr, a, nothing, a[0], output_bound(a[1] as usize), Output::ResultBytes),
         // Memory for malloc: the replay stub makes these for real, an mmap
         // at the address it got (see `scribe_bufabi::REPLAY_STUB`).
         nr::BRK => call(nr, a, nothing, 0, 0, Output::Nothing),
@@ -1241,7 +1248,7 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 37] = [
+const HOOKED: [u32; 38] = [
     nr::READ,
     nr::WRITE,
     nr::PWRITE64,
@@ -1277,6 +1284,7 @@ const HOOKED: [u32; 37] = [
     nr::PRLIMIT64,
     nr::FACCESSAT2,
     nr::GETCPU,
+    nr::GETRANDOM,
     nr::MMAP,
     nr::BRK,
 ];

@@ -36,8 +36,9 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// Version 13 changed no layout: it goes with version 5 of the syscall
 /// buffer, whose library buffers writes to the recording's own output while
 /// the recording has one memory domain (an older replayer would wait for
-/// them at a stop).
-pub const FORMAT_VERSION: u32 = 13;
+/// them at a stop). Version 14 changed no layout: it goes with version 6 of
+/// the syscall buffer, which buffers getrandom.
+pub const FORMAT_VERSION: u32 = 14;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
