@@ -625,6 +625,27 @@ fn make_j4_with_chaos_replays() {
     small_make_build("-j4", "-O2", &["--chaos"]);
 }
 
+/// A child that a single-threaded process starts with posix_spawn (a
+/// vfork) shares its parent's memory only until its exec; from there it
+/// gets a memory domain of its own, so two such children compute in
+/// parallel (make's compilers). A parent with another thread keeps its
+/// children in its domain (a sibling's buffered calls then replayed at
+/// other stops). Both replay.
+#[test]
+fn spawned_children_leave_a_single_threaded_parents_domain_at_exec() {
+    for (mode, leaves) in [("single", 2), ("threaded", 0)] {
+        let r = case(argv![program("spawn_pair"), mode]).replays(2).run();
+        assert_eq!(r.field("children ok:"), "2", "{mode}");
+        for n in [1u64, 2] {
+            let sum: u64 = (0..n * 1_000_000).map(|i| i % 7).sum();
+            assert_eq!(r.field(&format!("child {n}:")), sum.to_string(), "{mode}");
+        }
+        let text = profiler(&r.trace, &[]);
+        let left = text.lines().filter(|l| l.contains("leaves its vfork parent's memory domain")).count();
+        assert_eq!(left, leaves, "{mode}: {left} children left their parent's domain");
+    }
+}
+
 /// Records and replays `make JOBS` of a five-file project compiled with
 /// `cflags`, and checks the build's output.
 fn small_make_build(jobs: &str, cflags: &str, opts: &[&str]) {

@@ -2327,11 +2327,33 @@ impl Session {
                 regs_digest: p.regs_digest,
             }));
         }
+        if self.leaves_vfork_parent_domain(tid) {
+            self.task(tid)?.domain = tid;
+            events.push(Event::Join(JoinRecord { tid, domain: tid }));
+        }
         self.fds(tgid).exec();
         // Close-on-exec is not followed for pipes: their table starts again.
         self.fd_targets.remove(&tgid);
         self.open_files.exec(tgid);
         self.want_token_after_kernel(tid, events)
+    }
+
+    /// Whether `tid`, which has just exec'd, is a vfork child that was in
+    /// its parent's memory domain with nobody else there but that parent,
+    /// blocked in vfork: it now shares memory with nobody, so it gets a
+    /// domain of its own (a `Join` of itself into itself in the trace, where
+    /// replay moves it too), and make's compilers, spawned with vfork,
+    /// run in parallel. Not where the parent has other threads (or the
+    /// domain other processes): a sibling thread that used the syscall
+    /// buffer while the child ran replayed its calls at other stops
+    /// (see docs/ARCHITECTURE.md, "Signals between tasks").
+    fn leaves_vfork_parent_domain(&self, tid: Tid) -> bool {
+        let Some(task) = self.tasks.get(&tid) else { return false };
+        let (domain, parent) = (task.domain, task.vfork_parent);
+        !self.serialize
+            && domain != tid
+            && parent.is_some_and(|p| self.tasks.get(&p).is_some_and(|t| t.domain == domain && t.waits_for_vfork_child))
+            && self.tasks.values().filter(|t| t.domain == domain).count() == 2
     }
 
     /// Answers prctl(PR_GET_TSC) without making it: PR_TSC_ENABLE is

@@ -714,6 +714,24 @@ impl EventQueue {
         domain
     }
 
+    /// Task `rec` (a vfork child that exec'd) leaves the domain it was in
+    /// for one of its own, as the recorder moved it: its events already
+    /// read are its own domain's from now on.
+    fn leave_domain(&mut self, rec: Tid) {
+        let old = self.domain(rec);
+        if old == rec {
+            return;
+        }
+        self.domain_of.insert(rec, rec);
+        for (q, domain) in self.ahead.iter().zip(self.ahead_domains.iter_mut()) {
+            if q.event.tid() == Some(rec) {
+                *domain = Some(rec);
+            }
+        }
+        self.clean_prefix.remove(&old);
+        self.clean_prefix.remove(&rec);
+    }
+
     /// Makes domain `from` part of `into`, when replay reaches the join:
     /// every event left of `from` comes after it in the trace (the domain's
     /// order put them there), and events left of `into` before it come
@@ -1458,6 +1476,21 @@ impl Session {
                     (_, _) if rec.is_some_and(|r| self.killed_by_group_exit.contains(&r)) => {
                         self.drop_after_group_exit(rec.expect("checked above"));
                         continue 'rescan;
+                    }
+                    // A vfork child leaving its parent's domain after its
+                    // exec (a join of itself into itself, see the
+                    // recorder's `leaves_vfork_parent_domain`): as soon as
+                    // it has replayed what it did before, its later events
+                    // no longer wait for the parent's.
+                    (Event::Join(j), _) if j.tid == j.domain => {
+                        if self.queue.first_of_task(j.tid) == Some(i) {
+                            self.queue.leave_domain(j.tid);
+                            let p = self.queue.take_at(i).expect("peeked event exists");
+                            self.remember_owned(p);
+                            continue 'rescan;
+                        }
+                        blocked.extend(domain);
+                        continue;
                     }
                     // Two domains become one where neither runs user code
                     // and each has replayed what it did before the join;
@@ -2692,6 +2725,14 @@ impl Session {
         self.vfork_children.remove(&tgid);
         if let Some(files) = self.open_files.get_mut(&tgid) {
             files.exec();
+        }
+        // A vfork child the recorder gave a domain of its own here.
+        if let Some(i) = self.queue.first_of_task(rec) {
+            if matches!(&self.queue.ahead[i].event, Event::Join(j) if j.tid == rec && j.domain == rec) {
+                self.queue.leave_domain(rec);
+                let p = self.queue.take_at(i).expect("peeked event exists");
+                self.remember_owned(p);
+            }
         }
         self.set_state(live, State::Running)?;
         self.resume(live, 0)

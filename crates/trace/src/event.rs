@@ -258,6 +258,9 @@ pub struct TaskStartRecord {
 /// A task's memory domain joining another: from this event on, the tasks
 /// of both run user code one at a time, in trace order. Written when a
 /// process maps a shared file that a process of another domain maps too.
+/// With `domain == tid` (format 14 on) the task instead leaves its domain
+/// for one of its own: a vfork child that exec'd, whose parent has no
+/// other thread.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JoinRecord {
     /// The task whose mapping joined the domains; its domain joins `domain`.

@@ -37,7 +37,8 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// buffer, whose library buffers writes to the recording's own output while
 /// the recording has one memory domain (an older replayer would wait for
 /// them at a stop). Version 14 changed no layout: it goes with version 6 of
-/// the syscall buffer, which buffers getrandom.
+/// the syscall buffer, which buffers getrandom, and a `Join` of a task
+/// into itself means it leaves its domain (a vfork child at its exec).
 pub const FORMAT_VERSION: u32 = 14;
 
 /// The checksum stored after the header body. From version 3 on it covers
