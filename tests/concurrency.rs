@@ -643,6 +643,30 @@ fn spawned_children_leave_a_single_threaded_parents_domain_at_exec() {
         let text = profiler(&r.trace, &[]);
         let left = text.lines().filter(|l| l.contains("leaves its vfork parent's memory domain")).count();
         assert_eq!(left, leaves, "{mode}: {left} children left their parent's domain");
+        assert_files_described_before_use(&r.trace);
+    }
+}
+
+/// Every file an exec or a mapping names is described earlier in the trace
+/// (the two children map the same files from domains of their own, and a
+/// description used to wait for its task's grant).
+fn assert_files_described_before_use(trace: &std::path::Path) {
+    use scribe_trace::{Event, TraceReader};
+    let mut described = BTreeSet::new();
+    for item in TraceReader::open(trace).unwrap() {
+        let p = item.unwrap();
+        let used: Vec<u32> = match &p.event {
+            Event::File(f) => {
+                described.insert(f.id);
+                continue;
+            }
+            Event::Exec(e) => e.mapped_files.clone(),
+            Event::MapFile(m) => m.file_id.into_iter().collect(),
+            _ => continue,
+        };
+        for id in used {
+            assert!(described.contains(&id), "file #{id} is used at event {} before it is described", p.index);
+        }
     }
 }
 
@@ -709,6 +733,7 @@ fn small_make_build(jobs: &str, cflags: &str, opts: &[&str]) {
         "prog's output is missing:\n{out}"
     );
     assert!(proj.join("prog").is_file());
+    assert_files_described_before_use(&r.trace);
 }
 
 #[test]

@@ -2142,7 +2142,7 @@ impl Session {
             None => None,
         };
         let map = if mapped {
-            Some(self.identify_mapping(tid, &pending.args, result as u64, shared_inode.is_some(), &mut events)?)
+            Some(self.identify_mapping(tid, &pending.args, result as u64, shared_inode.is_some())?)
         } else {
             None
         };
@@ -2238,9 +2238,9 @@ impl Session {
         self.grant(self.domain_of(tid), tid)
     }
 
-    /// Describes where the content of a new file mapping comes from, adding
-    /// the file's record to `events` first if it is new.
-    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64, from_memory: bool, events: &mut Vec<Event>) -> Result<MapRecord> {
+    /// Describes where the content of a new file mapping comes from,
+    /// writing the file's record first if it is new.
+    fn identify_mapping(&mut self, tid: Tid, args: &[u64; 6], addr: u64, from_memory: bool) -> Result<MapRecord> {
         let mut map = MapRecord {
             tid,
             addr,
@@ -2264,7 +2264,7 @@ impl Session {
         let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
         match self.files.identify(&link, &display) {
             Ok(Some((id, record))) => {
-                events.extend(record.map(Event::File));
+                self.push_file_record(record)?;
                 map.file_id = Some(id);
             }
             _ => {
@@ -2299,7 +2299,7 @@ impl Session {
                 continue;
             }
             if let Ok(Some((id, record))) = self.files.identify(Path::new(&m.path), m.path.as_bytes()) {
-                events.extend(record.map(Event::File));
+                self.push_file_record(record)?;
                 mapped_files.push(id);
             }
         }
@@ -2354,6 +2354,21 @@ impl Session {
             && domain != tid
             && parent.is_some_and(|p| self.tasks.get(&p).is_some_and(|t| t.domain == domain && t.waits_for_vfork_child))
             && self.tasks.values().filter(|t| t.domain == domain).count() == 2
+    }
+
+    /// Writes the description of a file identified for the first time at
+    /// once, not with the events of the stop that identified it: those wait
+    /// for the task's grant, and a task of another domain that maps the same
+    /// file meanwhile (no description of its own, the file being known) may
+    /// be granted first, which put a reference to the file before its
+    /// description (the soak: "the trace refers to file #10, which it never
+    /// described", in a pipeline whose children exec'd in domains of their
+    /// own).
+    fn push_file_record(&mut self, record: Option<scribe_trace::FileRecord>) -> Result<()> {
+        match record {
+            Some(record) => self.push(Event::File(record)),
+            None => Ok(()),
+        }
     }
 
     /// Answers prctl(PR_GET_TSC) without making it: PR_TSC_ENABLE is
