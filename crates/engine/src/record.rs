@@ -1176,6 +1176,7 @@ impl Session {
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
         }
+        let leaves = events.iter().any(|e| matches!(e, Event::Join(j) if j.tid == tid && j.domain == tid));
         let started = events.iter().any(|e| matches!(e, Event::TaskStart(_)));
         if started {
             let tgid = self.task(tid)?.tgid;
@@ -1196,6 +1197,15 @@ impl Session {
         if fd_state_changed {
             self.write_fd_state(tid)?;
         }
+        let id = if leaves {
+            // A vfork child that exec'd: its events are in its parent's
+            // domain's order, and from here it runs in a domain of its own.
+            self.release(tid);
+            self.task(tid)?.domain = tid;
+            tid
+        } else {
+            id
+        };
         // A task that kept its token through a syscall goes on in the slice it had.
         if self.domain(id).token != Some(tid) {
             let slice = match &mut self.chaos {
@@ -2328,7 +2338,7 @@ impl Session {
             }));
         }
         if self.leaves_vfork_parent_domain(tid) {
-            self.task(tid)?.domain = tid;
+            // It moves when granted (see `grant`).
             events.push(Event::Join(JoinRecord { tid, domain: tid }));
         }
         self.fds(tgid).exec();
@@ -2339,21 +2349,19 @@ impl Session {
     }
 
     /// Whether `tid`, which has just exec'd, is a vfork child that was in
-    /// its parent's memory domain with nobody else there but that parent,
-    /// blocked in vfork: it now shares memory with nobody, so it gets a
-    /// domain of its own (a `Join` of itself into itself in the trace, where
-    /// replay moves it too), and make's compilers, spawned with vfork,
-    /// run in parallel. Not where the parent has other threads (or the
-    /// domain other processes): a sibling thread that used the syscall
-    /// buffer while the child ran replayed its calls at other stops
-    /// (see docs/ARCHITECTURE.md, "Signals between tasks").
+    /// its parent's memory domain: it now shares memory with nobody, so it
+    /// gets a domain of its own (a `Join` of itself into itself in the
+    /// trace, where replay moves it too), and make's compilers, spawned
+    /// with vfork, run in parallel. The move is made when the exec's events
+    /// are granted, in the parent's domain: moved at the exec's stop, the
+    /// child had its events written while a thread of the parent ran, whose
+    /// buffered calls then came after them in the trace, and replay, which
+    /// reads the child's events as the parent domain's until the move, did
+    /// not load that thread's batch (2 of 16 recordings of kill_children).
     fn leaves_vfork_parent_domain(&self, tid: Tid) -> bool {
         let Some(task) = self.tasks.get(&tid) else { return false };
         let (domain, parent) = (task.domain, task.vfork_parent);
-        !self.serialize
-            && domain != tid
-            && parent.is_some_and(|p| self.tasks.get(&p).is_some_and(|t| t.domain == domain && t.waits_for_vfork_child))
-            && self.tasks.values().filter(|t| t.domain == domain).count() == 2
+        !self.serialize && domain != tid && parent.is_some_and(|p| self.tasks.get(&p).is_some_and(|t| t.domain == domain))
     }
 
     /// Writes the description of a file identified for the first time at

@@ -259,8 +259,7 @@ pub struct TaskStartRecord {
 /// of both run user code one at a time, in trace order. Written when a
 /// process maps a shared file that a process of another domain maps too.
 /// With `domain == tid` (format 14 on) the task instead leaves its domain
-/// for one of its own: a vfork child that exec'd, whose parent has no
-/// other thread.
+/// for one of its own: a vfork child that exec'd.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JoinRecord {
     /// The task whose mapping joined the domains; its domain joins `domain`.
