@@ -2087,7 +2087,7 @@ impl Session {
             Policy::Emulate => {
                 machine::skip_syscall(live, regs, call.result)?;
                 self.write_outputs(live, call)?;
-                self.echo_output(live, rec, call)?;
+                self.echo_output(live, rec, call, p.index)?;
                 false
             }
             Policy::Execute if nr == sc::nr::MMAP && self.map_shared_file(live, rec, regs, call, p, inode)? => true,
@@ -2631,8 +2631,9 @@ impl Session {
         Ok(())
     }
 
-    /// Writes again what the program sent to the original stdout or stderr.
-    fn echo_output(&mut self, live: Tid, rec: Tid, call: &SyscallRecord) -> Result<()> {
+    /// Writes again what the program sent to the original stdout or stderr
+    /// (the stopped write at event `index`).
+    fn echo_output(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, index: u64) -> Result<()> {
         if call.result <= 0 {
             return Ok(());
         }
@@ -2644,7 +2645,7 @@ impl Session {
             sc::nr::WRITEV | sc::nr::PWRITEV | sc::nr::PWRITEV2 => gather_iovecs(mem, call.args[1], call.args[2], len)?,
             _ => return Ok(()),
         };
-        self.show_output(stream, &bytes);
+        self.output_in_order(index, stream, bytes);
         Ok(())
     }
 
@@ -2672,7 +2673,18 @@ impl Session {
         }
         let Some(stream) = self.fds(rec).output_stream(call.args[0]) else { return };
         let Some(bytes) = call.inputs.first().and_then(|m| m.bytes.get(..call.result as usize)) else { return };
-        self.deferred_output.push_back((index, stream, bytes.to_vec()));
+        self.output_in_order(index, stream, bytes.to_vec());
+    }
+
+    /// Shows the output of the write at event `index` once every earlier
+    /// write has been replayed and shown. A stopped write runs only after
+    /// the earlier writes of other domains, but buffered output kept for
+    /// later (see [`Session::echo_buffered_output`]) may still wait in the
+    /// queue, before or after it in the trace: the queue stays in trace
+    /// order, so neither overtakes the other.
+    fn output_in_order(&mut self, index: u64, stream: StdStream, bytes: Vec<u8>) {
+        let at = self.deferred_output.partition_point(|(i, _, _)| *i < index);
+        self.deferred_output.insert(at, (index, stream, bytes));
         self.flush_deferred_output(false);
     }
 
