@@ -473,3 +473,19 @@ fn output_of_a_lone_process_is_buffered_and_replays_in_order() {
         assert_eq!(stderr_str(rep).lines().filter(|l| *l == "to-stderr").count(), 1, "{}", show(rep));
     }
 }
+
+/// A command that a shell starts with vfork and waits for, alone, stays in
+/// the shell's memory domain after its exec (nothing would run beside it),
+/// so the recording keeps one domain and the command's writes to the
+/// output stay buffered.
+#[test]
+fn a_shells_lone_command_keeps_its_output_writes_buffered() {
+    // ls writes through stdio, 4096 bytes at a time.
+    let r = Case::new(argv!["sh", "-c", "ls -l /usr/bin; true"]).replays(2).run();
+    assert!(r.stdout().lines().count() > 100, "{}", r.stdout());
+    let text = profiler(&r.trace, &[]);
+    let writes: Vec<&str> = text.lines().filter(|l| l.contains("] write(1, ")).collect();
+    assert!(writes.len() >= 3, "{writes:#?}");
+    assert!(writes.iter().all(|l| l.ends_with("(buffered)")), "{writes:#?}");
+    assert!(!text.contains("leaves its vfork parent's memory domain"), "the command left the shell's domain");
+}

@@ -1,7 +1,9 @@
 /* spawn_pair: starts two copies of itself with posix_spawn (a vfork), which
- * compute and print a sum, and waits for both. With "threaded", a second
- * thread of the parent reads the clock meanwhile, so the spawned children
- * start in a memory domain with more than their parent.
+ * wait for the end of their stdin (a pipe the parent closes once both are
+ * started, so that both are alive together), compute and print a sum; it
+ * waits for both. With "threaded", a second thread of the parent reads the
+ * clock meanwhile, so the spawned children start in a memory domain with
+ * more than their parent.
  * Usage: spawn_pair [threaded] | spawn_pair child N */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -29,6 +32,9 @@ static void *clock_reader(void *arg)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "child") == 0) {
+        char c;
+        while (read(0, &c, 1) > 0)
+            ;
         unsigned long n = strtoul(argv[2], NULL, 10), sum = 0;
         for (unsigned long i = 0; i < n * 1000000; i++)
             sum += i % 7;
@@ -39,14 +45,23 @@ int main(int argc, char **argv)
     pthread_t reader;
     if (threaded && pthread_create(&reader, NULL, clock_reader, NULL) != 0)
         return 1;
+    int gate[2];
+    if (pipe(gate) != 0)
+        return 1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, gate[0], 0);
+    posix_spawn_file_actions_addclose(&actions, gate[1]);
     pid_t pids[2];
     for (int i = 0; i < 2; i++) {
         char n[8];
         snprintf(n, sizeof n, "%d", i + 1);
         char *child_argv[] = {argv[0], "child", n, NULL};
-        if (posix_spawn(&pids[i], "/proc/self/exe", NULL, NULL, child_argv, environ) != 0)
+        if (posix_spawn(&pids[i], "/proc/self/exe", &actions, NULL, child_argv, environ) != 0)
             return 1;
     }
+    close(gate[0]);
+    close(gate[1]);
     int ok = 0;
     for (int i = 0; i < 2; i++) {
         int status;
