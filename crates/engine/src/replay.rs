@@ -1922,6 +1922,11 @@ impl Session {
             }
             (WaitStatus::Event(PtraceEvent::Seccomp), _) => {
                 let regs = tracee::get_regs(live)?;
+                // Before the library's requests: its registration ends the
+                // loader's pin (it lasted 256 syscalls, so in replay most of
+                // make's compilers ran their whole life on one CPU).
+                let registers = regs.orig_rax == u64::from(magic::REGISTER);
+                crate::cpupin::LoaderPin::count_syscall(&mut self.task_mut(live)?.loader_pin, live, registers);
                 if magic::is_magic(regs.orig_rax) {
                     return self.on_buffer_request(live, regs);
                 }
@@ -1933,8 +1938,6 @@ impl Session {
                     // for the recorded signal, which is on its way.
                     return tracee::cont(live, 0).map_err(Into::into);
                 }
-                let registers = regs.orig_rax == u64::from(magic::REGISTER);
-                crate::cpupin::LoaderPin::count_syscall(&mut self.task_mut(live)?.loader_pin, live, registers);
                 if regs.orig_rax == u64::from(sc::nr::RT_SIGRETURN) && self.queue.reader.format_version() >= 12 {
                     // At arrival, as the recorder does: a bookmark placed
                     // while the task waits here digests the cleared frame.
