@@ -135,7 +135,7 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             .chain(b.digests.iter().map(|d| format!("    state: {}", state_digest(d))))
             .collect(),
         Event::TaskStart(t) => vec![format!("[{}] runs (process {})", t.tid, t.parent)],
-        Event::Join(j) if j.tid == j.domain => vec![format!("[{}] leaves its vfork parent's memory domain (it exec'd)", j.tid)],
+        Event::Join(j) if j.leaves_domain() => vec![format!("[{}] leaves its vfork parent's memory domain (it exec'd)", j.tid)],
         Event::Join(j) => vec![format!("[{}] joins the memory domain of task {} (a shared file mapping)", j.tid, j.domain)],
         Event::Preempt(p) => vec![format!("[{}] preempted at {:#x}, fingerprint {:#018x}", p.tid, p.rip, p.fingerprint)],
         Event::End(e) => {

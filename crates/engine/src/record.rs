@@ -1180,7 +1180,7 @@ impl Session {
         if events.iter().any(|e| matches!(e, Event::Exec(_))) {
             self.release_vfork_parent(tid);
         }
-        let leaves = events.iter().any(|e| matches!(e, Event::Join(j) if j.tid == tid && j.domain == tid));
+        let leaves = events.iter().any(|e| matches!(e, Event::Join(j) if j.tid == tid && j.leaves_domain()));
         let started = events.iter().any(|e| matches!(e, Event::TaskStart(_)));
         if started {
             let tgid = self.task(tid)?.tgid;
@@ -2345,7 +2345,7 @@ impl Session {
         }
         if self.leaves_vfork_parent_domain(tid) {
             // It moves when granted (see `grant`).
-            events.push(Event::Join(JoinRecord { tid, domain: tid }));
+            events.push(Event::Join(JoinRecord::leaving(tid)));
         }
         self.fds(tgid).exec();
         // Close-on-exec is not followed for pipes: their table starts again.

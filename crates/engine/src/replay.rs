@@ -1482,11 +1482,9 @@ impl Session {
                     // recorder's `leaves_vfork_parent_domain`): as soon as
                     // it has replayed what it did before, its later events
                     // no longer wait for the parent's.
-                    (Event::Join(j), _) if j.tid == j.domain => {
+                    (Event::Join(j), _) if j.leaves_domain() => {
                         if self.queue.first_of_task(j.tid) == Some(i) {
-                            self.queue.leave_domain(j.tid);
-                            let p = self.queue.take_at(i).expect("peeked event exists");
-                            self.remember_owned(p);
+                            self.take_leave(j.tid, i);
                             continue 'rescan;
                         }
                         blocked.extend(domain);
@@ -2704,6 +2702,14 @@ impl Session {
         }
     }
 
+    /// Applies task `rec`'s leaving of its domain, the event at `i` of the
+    /// lookahead (its next one).
+    fn take_leave(&mut self, rec: Tid, i: usize) {
+        self.queue.leave_domain(rec);
+        let p = self.queue.take_at(i).expect("peeked event exists");
+        self.remember_owned(p);
+    }
+
     fn replay_exec(&mut self, live: Tid, rec: Tid, nr: u32, args: [u64; 6]) -> Result<()> {
         let p = self.queue.take_for(rec).expect("peeked event exists");
         let Event::Exec(exec) = &p.event else { unreachable!("checked by the caller") };
@@ -2743,10 +2749,8 @@ impl Session {
         }
         // A vfork child the recorder gave a domain of its own here.
         if let Some(i) = self.queue.first_of_task(rec) {
-            if matches!(&self.queue.ahead[i].event, Event::Join(j) if j.tid == rec && j.domain == rec) {
-                self.queue.leave_domain(rec);
-                let p = self.queue.take_at(i).expect("peeked event exists");
-                self.remember_owned(p);
+            if matches!(&self.queue.ahead[i].event, Event::Join(j) if j.tid == rec && j.leaves_domain()) {
+                self.take_leave(rec, i);
             }
         }
         self.set_state(live, State::Running)?;
@@ -3522,7 +3526,7 @@ fn is_write_event(event: &Event) -> bool {
 /// window at every stop while one did).
 fn is_special(event: &Event) -> bool {
     match event {
-        Event::Join(j) => j.tid != j.domain,
+        Event::Join(j) => !j.leaves_domain(),
         _ => matches!(event, Event::Bookmark(_) | Event::End(_)),
     }
 }

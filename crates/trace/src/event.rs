@@ -268,6 +268,19 @@ pub struct JoinRecord {
     pub domain: Tid,
 }
 
+impl JoinRecord {
+    /// Task `tid` leaving its domain for one of its own (a vfork child at
+    /// its exec): a join of the task into itself.
+    pub fn leaving(tid: Tid) -> Self {
+        JoinRecord { tid, domain: tid }
+    }
+
+    /// Whether this is a task leaving its domain (see [`JoinRecord::leaving`]).
+    pub fn leaves_domain(&self) -> bool {
+        self.tid == self.domain
+    }
+}
+
 /// A task stopped by the scheduler while running user code, so another
 /// could run. Replay stops it at the first execution of `rip` whose
 /// registers and stack top give the same `fingerprint`.
