@@ -299,6 +299,21 @@ fn failed_opens_and_other_questions_are_buffered() {
             "{name} not buffered: {of_program:?}"
         );
     }
+    // euidaccess asks the four identities through libc's own calls,
+    // which check no error: those sites are patched too.
+    assert_eq!(r.field("effective access:"), "20");
+    for name in ["getuid", "getgid", "geteuid", "getegid"] {
+        let calls: Vec<&&str> = lines.iter().filter(|l| l.contains(&format!("] {name}("))).collect();
+        assert!(calls.len() >= 21, "{name}: {calls:?}");
+        let stopped: Vec<&&&str> = calls.iter().filter(|l| !l.ends_with("(buffered)")).collect();
+        assert!(stopped.is_empty(), "{name} stopped: {stopped:?}");
+    }
+    // Blocking and asking run without a stop (at level 0); restoring a
+    // mask, which may unblock a pending signal, stops.
+    assert_eq!(r.field("blocked:"), "20");
+    let masks = |how: &str| lines.iter().filter(|l| l.contains(&format!("] rt_sigprocmask({how}"))).count();
+    assert_eq!(masks("SIG_BLOCK"), 0, "{}", text);
+    assert!(masks("SIG_SETMASK") >= 20, "{}", text);
 }
 
 /// The library keeps the kind of each descriptor once it asked, and

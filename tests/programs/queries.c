@@ -1,12 +1,13 @@
 /* Questions a compiler driver or a shell asks thousands of times: does a
  * path exist (access, open of a missing file), who am I, where am I, what
  * are my limits, is this a terminal, which cpu, some random bytes (malloc
- * and hash seeds ask at start). Each answer is printed so that replay
+ * and hash seeds ask at start), which signals are blocked. Each answer is printed so that replay
  * must give the same ones. Usage: queries DIR */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -47,6 +48,26 @@ int main(int argc, char **argv)
     accessible += faccessat(AT_FDCWD, "late", W_OK, 0) == 0;
     printf("accessible: %d\n", accessible);
     printf("ids: %d %d %d %d\n", (int)getuid(), (int)getgid(), (int)geteuid(), (int)getegid());
+    /* libc's own calls of the identities (a shell's command search). */
+    int effective = 0;
+    for (int i = 0; i < 20; i++)
+        effective += euidaccess("late", R_OK) == 0;
+    printf("effective access: %d\n", effective);
+    /* Blocking signals around a critical section, as shells do around
+     * every fork: the blocks and the question need no stop, the restore
+     * (which may unblock a pending signal) does. */
+    sigset_t block, old, now;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGCHLD);
+    int blocked = 0;
+    for (int i = 0; i < 20; i++) {
+        sigprocmask(SIG_BLOCK, &block, &old);
+        sigprocmask(SIG_BLOCK, NULL, &now);
+        blocked += sigismember(&now, SIGUSR1) && sigismember(&now, SIGCHLD);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    printf("blocked: %d\n", blocked);
     char cwd[256];
     printf("cwd: %s\n", getcwd(cwd, sizeof cwd) ? cwd : strerror(errno));
     struct utsname u;

@@ -38,7 +38,7 @@ pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
 /// really happen (brk, anonymous mmap) is to jump there too.
 pub const STUB_ENTRY: u64 = REGION_START + 16;
 /// Version of this layout, passed at registration.
-pub const VERSION: u64 = 6;
+pub const VERSION: u64 = 7;
 /// Largest output one buffered call may produce; larger calls are traced.
 pub const MAX_OUTPUT: u32 = 256 << 10;
 /// Largest input (a path, written bytes) copied into a record; longer ones are traced.

@@ -39,7 +39,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// them at a stop). Version 14 changed no layout: it goes with version 6 of
 /// the syscall buffer, which buffers getrandom, and a `Join` of a task
 /// into itself means it leaves its domain (a vfork child at its exec).
-pub const FORMAT_VERSION: u32 = 14;
+/// Version 15 changed no layout: it goes with version 7 of the syscall
+/// buffer, whose library also patches libc's identity calls (getuid and
+/// the like, which check no error), and at level 0 an rt_sigprocmask that
+/// only asks or blocks runs without a stop, in both modes.
+pub const FORMAT_VERSION: u32 = 15;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
