@@ -1047,3 +1047,20 @@ fn a_child_spinning_in_shared_memory_killed_by_its_parent_replays() {
     let r = Case::new(argv![program("kill_shared_spinner")]).replays(2).run();
     assert_eq!(r.stdout(), "signal 9, counted 1\n");
 }
+
+/// A task that stops often is held on the recorder's (and replayer's) CPU,
+/// where its stops cost a third, but what it asks of its CPUs, and what its
+/// children and threads start with, are all the machine's: the pin is let
+/// go before sched_getaffinity, fork and clone. `busy_affinity` stops until
+/// /proc/self/status shows it held (which it does not hide), then asks.
+#[test]
+fn a_task_held_on_one_cpu_while_it_stops_often_sees_all_its_cpus() {
+    let native = run_native(&argv![program("busy_affinity")], None);
+    if field(&stdout_str(&native), "asked") == "1" {
+        eprintln!("skipped: one CPU, nothing to hold a task on");
+        return;
+    }
+    let r = case(argv![program("busy_affinity")]).run();
+    assert_eq!(r.stdout(), stdout_str(&native), "{}", show(&r.record));
+    assert!(stderr_str(&r.record).contains("held on one cpu: yes"), "never held: {}", show(&r.record));
+}

@@ -649,6 +649,8 @@ struct Task {
     killed: bool,
     /// Held on one CPU since its exec, while its loader runs `cpuid`.
     loader_pin: Option<crate::cpupin::LoaderPin>,
+    /// Held on the recorder's CPU while it stops often.
+    busy_pin: crate::cpupin::BusyPin,
 }
 
 /// Why a point was chosen where it was (see [`PointCounts`]).
@@ -723,6 +725,7 @@ impl Task {
             exiting: false,
             killed: false,
             loader_pin: None,
+            busy_pin: Default::default(),
         }
     }
 }
@@ -981,6 +984,10 @@ impl Session {
         if !self.tasks.get(&tid).is_some_and(|t| t.started) && !dying {
             self.on_new_task_stop(tid)?;
             return Ok(None);
+        }
+        if !dying {
+            let task = self.task(tid)?;
+            task.busy_pin.at_stop(tid, task.loader_pin.is_none());
         }
         match status {
             WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
@@ -1364,6 +1371,9 @@ impl Session {
         }
         self.preempt_if_slice_expired();
         let now = Instant::now();
+        for (&tid, task) in self.tasks.iter_mut() {
+            task.busy_pin.release_if_running(tid, now);
+        }
         let auto_bookmark = match self.auto_bookmark {
             Some((every, due)) if now >= due => {
                 self.auto_bookmark = Some((every, now + every));
@@ -1551,6 +1561,11 @@ impl Session {
         let tids: Vec<Tid> = self.tasks.keys().copied().collect();
         for tid in tids {
             let task = self.task(tid)?;
+            // Unrecorded, the program has all its CPUs again.
+            task.busy_pin.release(tid);
+            if let Some(pin) = task.loader_pin.take() {
+                pin.release(tid);
+            }
             let waiting = task.grant.take().is_some();
             let held: Vec<HeldSignal> = task.held.drain(..).collect();
             let tgid = task.tgid;
@@ -1739,6 +1754,9 @@ impl Session {
         let registers = regs.orig_rax == u64::from(magic::REGISTER);
         crate::cpupin::LoaderPin::count_syscall(&mut self.task(tid)?.loader_pin, tid, registers);
         let nr = regs.orig_rax as u32;
+        if crate::cpupin::BusyPin::releases_at(nr) {
+            self.task(tid)?.busy_pin.release(tid);
+        }
         let args = tracee::syscall_args(&regs);
         let level = self.level;
         // Only the traced call the library makes right after giving up.

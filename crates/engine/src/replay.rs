@@ -302,9 +302,11 @@ impl Replayer {
             leader_status: None,
             options: self.options,
         };
-        // A regular SIGALRM wakes the wait loop for the deadlock check.
+        // A regular SIGALRM wakes the wait loop for the deadlock check,
+        // and to give a task held on this CPU that now computes its CPUs
+        // back (see `cpupin::BusyPin`).
         tracee::catch_control_signals(&[14, 10]);
-        tracee::set_interval_timer(std::time::Duration::from_millis(200));
+        tracee::set_interval_timer(std::time::Duration::from_millis(20));
         let result = session.run(&header).map_err(|e| match (e, session.history.back()) {
             // Say where in the trace a failed ptrace request or memory access happened.
             (EngineError::Tracee(source), Some(last)) => {
@@ -952,6 +954,8 @@ struct LiveTask {
     seccomp_regs: Option<Regs>,
     /// Held on one CPU since its exec, while its loader runs `cpuid`.
     loader_pin: Option<crate::cpupin::LoaderPin>,
+    /// Held on the replayer's CPU while it stops often.
+    busy_pin: crate::cpupin::BusyPin,
     /// It replayed a syscall that changed its descriptor table, or it
     /// started: the table's state (see `write_fd_state`) is written to the
     /// buffer header when it resumes.
@@ -979,6 +983,7 @@ impl LiveTask {
             at_vfork_exit: false,
             seccomp_regs: None,
             loader_pin: None,
+            busy_pin: Default::default(),
             parked: None,
             fd_state_changed: false,
         }
@@ -1305,6 +1310,10 @@ impl Session {
                 self.unpark_anyway = false;
                 unparked?;
                 continue;
+            }
+            let now = std::time::Instant::now();
+            for (&live, task) in self.tasks.iter_mut() {
+                task.busy_pin.release_if_running(live, now);
             }
             let Some((live, status)) = tracee::wait_interruptible(-1)? else {
                 if tracee::take_control_signals() & (1 << 10) != 0 {
@@ -1797,6 +1806,12 @@ impl Session {
             }
         }
         for &live in &lives {
+            // Live, the program has all its CPUs again.
+            let task = self.task_mut(live)?;
+            task.busy_pin.release(live);
+            if let Some(pin) = task.loader_pin.take() {
+                pin.release(live);
+            }
             let task = &self.tasks[&live];
             let tgid = self.process_of(task.rec);
             if let Some(search) = &task.armed {
@@ -1924,7 +1939,12 @@ impl Session {
                 // loader's pin (it lasted 256 syscalls, so in replay most of
                 // make's compilers ran their whole life on one CPU).
                 let registers = regs.orig_rax == u64::from(magic::REGISTER);
-                crate::cpupin::LoaderPin::count_syscall(&mut self.task_mut(live)?.loader_pin, live, registers);
+                let task = self.task_mut(live)?;
+                crate::cpupin::LoaderPin::count_syscall(&mut task.loader_pin, live, registers);
+                task.busy_pin.at_stop(live, task.loader_pin.is_none());
+                if crate::cpupin::BusyPin::releases_at(regs.orig_rax as u32) {
+                    task.busy_pin.release(live);
+                }
                 if magic::is_magic(regs.orig_rax) {
                     return self.on_buffer_request(live, regs);
                 }
