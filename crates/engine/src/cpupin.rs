@@ -171,6 +171,9 @@ impl BusyPin {
     /// Holds `tid` on the lowest CPU it may use, where the tracer thread is
     /// held (see [`ThreadPin`]); nothing where it may use only one CPU.
     fn pin(&mut self, tid: Tid) {
+        // Counted again from nothing if the pin cannot be made, so that a
+        // task held on one CPU by its user is not asked at every stop.
+        self.quick_stops = 0;
         let Ok(original) = tracee::cpu_affinity(tid) else { return };
         let Some(first) = original.first().filter(|_| original.count() >= 2) else { return };
         if tracee::set_cpu_affinity(tid, &CpuMask::only(first)).is_ok() {
