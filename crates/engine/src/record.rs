@@ -441,7 +441,11 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
     };
     // After the spawn and the writer's thread, which must not inherit it.
     let pin = crate::cpupin::ThreadPin::start();
+    // Likewise: switches between this thread and the program are cheaper
+    // when both trap rdtsc (see `scribe_tracee::OwnTscTrap`).
+    let own_tsc = tracee::OwnTscTrap::start();
     let result = session.run(tid);
+    drop(own_tsc);
     drop(pin);
     tracee::set_interval_timer(Duration::ZERO);
     match result {
@@ -954,6 +958,7 @@ impl Session {
         self.std_fds.insert(leader, StdFds::at_start());
         self.on_exec(leader)?;
         loop {
+            tracee::rearm_own_tsc();
             self.schedule()?;
             self.housekeeping()?;
             let Some((tid, status)) = tracee::wait_interruptible(-1)? else { continue };

@@ -1266,6 +1266,9 @@ impl Session {
         })?;
         // After the spawn (and the reader's thread), which must not inherit it.
         let _pin = crate::cpupin::ThreadPin::start();
+        // Likewise: switches between this thread and the program are cheaper
+        // when both trap rdtsc (see `scribe_tracee::OwnTscTrap`).
+        let _own_tsc = tracee::OwnTscTrap::start();
         let first = self.queue.pop();
         let Some(first) = first else {
             tracee::kill_task(live);
@@ -1311,6 +1314,7 @@ impl Session {
                 unparked?;
                 continue;
             }
+            tracee::rearm_own_tsc();
             let now = std::time::Instant::now();
             for (&live, task) in self.tasks.iter_mut() {
                 task.busy_pin.release_if_running(live, now);

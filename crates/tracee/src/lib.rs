@@ -12,12 +12,14 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod memory;
+mod owntsc;
 mod ptrace;
 mod seccomp;
 mod spawn;
 mod sys;
 
 pub use memory::TraceeMemory;
+pub use owntsc::{rearm_own_tsc, OwnTscTrap};
 pub use ptrace::*;
 pub use seccomp::SeccompFilter;
 pub use spawn::{spawn_traced, SpawnConfig};
