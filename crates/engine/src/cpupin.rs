@@ -138,15 +138,10 @@ pub struct BusyPin {
 }
 
 impl BusyPin {
-    /// Counts a stop of `tid` (not its exit); pins it after enough quick
-    /// stops in a row, and lets it go after a slow one. `may_pin` is false
-    /// while another pin holds the task (its loader's).
-    pub fn at_stop(&mut self, tid: Tid, may_pin: bool) {
-        self.at_stop_at(tid, may_pin, Instant::now());
-    }
-
-    /// [`BusyPin::at_stop`] for a stop seen at `now`.
-    fn at_stop_at(&mut self, tid: Tid, may_pin: bool, now: Instant) {
+    /// Counts a stop of `tid` (not its exit), seen at `now`; pins it after
+    /// enough quick stops in a row, and lets it go after a slow one.
+    /// `may_pin` is false while another pin holds the task (its loader's).
+    pub fn at_stop(&mut self, tid: Tid, may_pin: bool, now: Instant) {
         let since = self.last_stop.replace(now).map(|last| now.duration_since(last));
         if !may_pin {
             // The loader's stops say nothing of what the program does
@@ -237,18 +232,18 @@ mod tests {
         let start = Instant::now();
         let mut at = start;
         let mut pin = BusyPin::default();
-        pin.at_stop_at(0, true, at);
+        pin.at_stop(0, true, at);
         for _ in 1..QUICK_STOPS_TO_PIN {
             at += QUICK_STOP / 2;
-            pin.at_stop_at(0, true, at);
+            pin.at_stop(0, true, at);
             assert!(!pin.holds(), "pinned before enough quick stops");
         }
         // A gap between quick and slow changes nothing.
         at += SLOW_STOP;
-        pin.at_stop_at(0, true, at);
+        pin.at_stop(0, true, at);
         assert!(!pin.holds());
         at += QUICK_STOP / 2;
-        pin.at_stop_at(0, true, at);
+        pin.at_stop(0, true, at);
         assert!(pin.holds());
         assert_eq!(tracee::cpu_affinity(0).unwrap(), CpuMask::only(before.first().unwrap()));
         pin.release_if_running(0, at + SLOW_STOP / 2);
@@ -258,23 +253,23 @@ mod tests {
         assert_eq!(tracee::cpu_affinity(0).unwrap(), before);
         for _ in 0..QUICK_STOPS_TO_PIN {
             at += QUICK_STOP / 2;
-            pin.at_stop_at(0, true, at);
+            pin.at_stop(0, true, at);
         }
         assert!(pin.holds());
         at += SLOW_STOP * 2;
-        pin.at_stop_at(0, true, at);
+        pin.at_stop(0, true, at);
         assert!(!pin.holds());
         assert_eq!(tracee::cpu_affinity(0).unwrap(), before, "the CPUs come back");
 
         let mut held = BusyPin::default();
         for k in 0..=u32::from(QUICK_STOPS_TO_PIN) {
-            held.at_stop_at(0, false, start + QUICK_STOP / 2 * k);
+            held.at_stop(0, false, start + QUICK_STOP / 2 * k);
         }
         assert!(!held.holds(), "another pin holds the task");
         let after = start + QUICK_STOP / 2 * u32::from(QUICK_STOPS_TO_PIN);
         for k in 1..=u32::from(QUICK_STOPS_TO_PIN) {
             assert!(!held.holds(), "stops under the other pin counted");
-            held.at_stop_at(0, true, after + QUICK_STOP / 2 * k);
+            held.at_stop(0, true, after + QUICK_STOP / 2 * k);
         }
         assert!(held.holds());
         held.release(0);

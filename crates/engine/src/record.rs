@@ -410,6 +410,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         leader: tid,
         leader_status: None,
         last_flush: Instant::now(),
+        now: Instant::now(),
         std_fds: BTreeMap::new(),
         fd_targets: BTreeMap::new(),
         serials: std::collections::HashMap::new(),
@@ -771,6 +772,10 @@ struct Session {
     leader: Tid,
     leader_status: Option<ExitStatus>,
     last_flush: Instant,
+    /// When the recorder last woke up (from its wait): the time the hot
+    /// path measures against. Each `Instant::now` is a syscall here (see
+    /// `scribe_tracee::OwnTscTrap`), and it took four per stop.
+    now: Instant,
     /// Which descriptors of each process (by tgid) are its original stdout/stderr.
     std_fds: BTreeMap<Tid, StdFds>,
     /// Per process (by tgid): what each descriptor refers to, as far as
@@ -961,7 +966,9 @@ impl Session {
             tracee::rearm_own_tsc();
             self.schedule()?;
             self.housekeeping()?;
-            let Some((tid, status)) = tracee::wait_interruptible(-1)? else { continue };
+            let waited = tracee::wait_interruptible(-1)?;
+            self.now = Instant::now();
+            let Some((tid, status)) = waited else { continue };
             if self.detached {
                 if let Some(status) = self.pass_through(tid, status)? {
                     return Ok(status);
@@ -991,8 +998,9 @@ impl Session {
             return Ok(None);
         }
         if !dying {
+            let now = self.now;
             let task = self.task(tid)?;
-            task.busy_pin.at_stop(tid, task.loader_pin.is_none());
+            task.busy_pin.at_stop(tid, task.loader_pin.is_none(), now);
         }
         match status {
             WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
@@ -1228,9 +1236,10 @@ impl Session {
                 Some(rng) => rng.slice(),
                 None => TIME_SLICE,
             };
+            let now = self.now;
             let domain = self.domain(id);
             domain.token = Some(tid);
-            domain.since = Instant::now();
+            domain.since = now;
             domain.slice = slice;
         }
         self.update_header_flags(tid, id)?;
@@ -1339,7 +1348,7 @@ impl Session {
         let holders: Vec<(Tid, Instant, Duration)> =
             self.domains.values().filter_map(|d| d.token.map(|t| (t, d.since, d.slice))).collect();
         for (holder, since, slice) in holders {
-            if since.elapsed() < slice || !self.others_waiting(holder) {
+            if self.now.saturating_duration_since(since) < slice || !self.others_waiting(holder) {
                 continue;
             }
             if let Some(task) = self.tasks.get_mut(&holder) {
@@ -1367,15 +1376,15 @@ impl Session {
     /// Flushes the trace regularly and reacts to signals sent to the recorder.
     fn housekeeping(&mut self) -> Result<()> {
         let signals = tracee::take_control_signals();
-        if self.last_flush.elapsed() >= FLUSH_INTERVAL {
+        if self.now.saturating_duration_since(self.last_flush) >= FLUSH_INTERVAL {
             self.writer.flush()?;
-            self.last_flush = Instant::now();
+            self.last_flush = self.now;
         }
         if self.detached {
             return Ok(());
         }
         self.preempt_if_slice_expired();
-        let now = Instant::now();
+        let now = self.now;
         for (&tid, task) in self.tasks.iter_mut() {
             task.busy_pin.release_if_running(tid, now);
         }
@@ -2255,7 +2264,7 @@ impl Session {
     /// domain's token.
     fn slice_left(&self, tid: Tid) -> Option<bool> {
         let domain = self.domains.get(&self.domain_of(tid)).filter(|d| d.token == Some(tid))?;
-        Some(domain.since.elapsed() < domain.slice)
+        Some(self.now.saturating_duration_since(domain.since) < domain.slice)
     }
 
     /// Whether `tid`'s process has another thread.

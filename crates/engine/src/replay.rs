@@ -278,6 +278,7 @@ impl Replayer {
             open_files: BTreeMap::new(),
             golive_requested: false,
             unpark_anyway: false,
+            now: std::time::Instant::now(),
             stop_digests: Vec::new(),
             stop_registers: BTreeMap::new(),
             shared_files: BTreeMap::new(),
@@ -1025,6 +1026,8 @@ struct Session {
     /// Parked tasks are let go on even with their next event far ahead:
     /// nothing else can run.
     unpark_anyway: bool,
+    /// When the replayer last woke up from its wait (see `BusyPin`).
+    now: std::time::Instant,
     /// State digests taken at the bookmark replay stopped or went live at.
     stop_digests: Vec<scribe_trace::StateDigest>,
     /// Registers of the stopped tasks at the bookmark replay stopped at.
@@ -1315,11 +1318,12 @@ impl Session {
                 continue;
             }
             tracee::rearm_own_tsc();
-            let now = std::time::Instant::now();
             for (&live, task) in self.tasks.iter_mut() {
-                task.busy_pin.release_if_running(live, now);
+                task.busy_pin.release_if_running(live, self.now);
             }
-            let Some((live, status)) = tracee::wait_interruptible(-1)? else {
+            let waited = tracee::wait_interruptible(-1)?;
+            self.now = std::time::Instant::now();
+            let Some((live, status)) = waited else {
                 if tracee::take_control_signals() & (1 << 10) != 0 {
                     self.golive_requested = true;
                 }
@@ -1943,9 +1947,10 @@ impl Session {
                 // loader's pin (it lasted 256 syscalls, so in replay most of
                 // make's compilers ran their whole life on one CPU).
                 let registers = regs.orig_rax == u64::from(magic::REGISTER);
+                let now = self.now;
                 let task = self.task_mut(live)?;
                 crate::cpupin::LoaderPin::count_syscall(&mut task.loader_pin, live, registers);
-                task.busy_pin.at_stop(live, task.loader_pin.is_none());
+                task.busy_pin.at_stop(live, task.loader_pin.is_none(), now);
                 if crate::cpupin::BusyPin::releases_at(regs.orig_rax as u32) {
                     task.busy_pin.release(live);
                 }
