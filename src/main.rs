@@ -279,7 +279,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} file mappings of files on disk, {} mappings of shared files",
+                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} file mappings of files on disk ({} through the descriptor of the one before), {} mappings of shared files",
                     outcome.events,
                     outcome.max_lookahead,
                     outcome.preemptions,
@@ -288,6 +288,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.point_checks,
                     outcome.guard_hits,
                     outcome.files_mapped_itself,
+                    outcome.files_mapped_through_kept_fd,
                     outcome.shared_file_mappings
                 );
             }

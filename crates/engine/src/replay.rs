@@ -114,6 +114,9 @@ pub struct ReplayOutcome {
     /// File mappings made by mapping the file on disk (the others are
     /// copied from the recorded or checked content).
     pub files_mapped_itself: u64,
+    /// Of those, the ones made through the descriptor opened for the
+    /// previous one (the loader maps a library in pieces).
+    pub files_mapped_through_kept_fd: u64,
     /// Mappings of shared files made from one memory file per file, shared
     /// by the processes that map it.
     pub shared_file_mappings: u64,
@@ -291,6 +294,7 @@ impl Replayer {
             signal_points: 0,
             point_checks: 0,
             files_mapped_itself: 0,
+            files_mapped_through_kept_fd: 0,
             shared_file_mappings: 0,
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
@@ -339,6 +343,7 @@ impl Replayer {
             max_lookahead: session.queue.max_lookahead,
             point_checks: session.point_checks,
             files_mapped_itself: session.files_mapped_itself,
+            files_mapped_through_kept_fd: session.files_mapped_through_kept_fd,
             shared_file_mappings: session.shared_file_mappings,
             guard_hits: session.guard_hits,
             stopped_at: session.stopped_at,
@@ -634,6 +639,17 @@ impl EventQueue {
         // Events known not to be this domain's are skipped without a look.
         let start = self.clean_prefix.get(&self.domain(rec)).copied().unwrap_or(0);
         self.find_from(rec, start, span, true)
+    }
+
+    /// The next event of `rec` that is not a resource serial, if it is
+    /// next for `rec`'s domain (a syscall's serials come before it).
+    fn peek_past_serials(&mut self, rec: Tid) -> Option<&Positioned> {
+        let mut i = self.find_for(rec)?;
+        while matches!(self.peek(i)?.event, Event::Resource(_)) {
+            let Lookup::Found(next) = self.find_from(rec, i + 1, usize::MAX, false) else { return None };
+            i = next;
+        }
+        self.peek(i)
     }
 
     /// Like [`EventQueue::find_within`], starting at index `start` (past
@@ -963,6 +979,19 @@ struct LiveTask {
     fd_state_changed: bool,
     /// How it goes on, while parked.
     parked: Option<Continuation>,
+    /// A descriptor replay opened in the task to map a file and kept open
+    /// for the task's next event, an mmap of the same recorded descriptor
+    /// (see `Session::map_through_open`).
+    kept_map_fd: Option<KeptMapFd>,
+}
+
+/// A file a task has open for replay's mappings: the path it was opened
+/// by, the recorded descriptor it stands for, and its number in the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeptMapFd {
+    path: Vec<u8>,
+    recorded_fd: u64,
+    fd: u64,
 }
 
 impl LiveTask {
@@ -986,6 +1015,7 @@ impl LiveTask {
             loader_pin: None,
             busy_pin: Default::default(),
             parked: None,
+            kept_map_fd: None,
             fd_state_changed: false,
         }
     }
@@ -1050,6 +1080,7 @@ struct Session {
     signal_points: u64,
     point_checks: u64,
     files_mapped_itself: u64,
+    files_mapped_through_kept_fd: u64,
     /// Mappings of shared files replayed from a memory file shared by
     /// every process that maps the same file (`map_shared_file`).
     shared_file_mappings: u64,
@@ -2514,10 +2545,61 @@ impl Session {
     /// stop with the program's registers, as the general way leaves it.
     fn map_file_itself(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<bool> {
         const O_RDONLY_CLOEXEC: u64 = 0o2000000;
-        let Some(path) = self.maps_file_itself(rec, call)? else { return Ok(false) };
+        let Some(path) = self.maps_file_itself(rec, call)? else {
+            return self.map_after_closing_kept_fd(live, rec, regs, call, p);
+        };
         let mapped = self.map_through_open(live, rec, regs, call, p, (&path, O_RDONLY_CLOEXEC))?;
         self.files_mapped_itself += u64::from(mapped == Some(true));
         Ok(mapped.is_some())
+    }
+
+    /// An mmap that is not mapped through a file although a descriptor was
+    /// kept open for it (its file turned out not to be on disk): the
+    /// descriptor is closed first, as this syscall, and the mmap is made
+    /// the general way. Returns false, with nothing done, when nothing was
+    /// kept.
+    fn map_after_closing_kept_fd(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<bool> {
+        let Some(kept) = self.task_mut(live)?.kept_map_fd.take() else { return Ok(false) };
+        let (_, exit) = self.run_at_entry(live, rec, regs, sc::nr::CLOSE, [kept.fd, 0, 0, 0, 0, 0], p)?;
+        let (mapped, mut exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), placed_args(call))?;
+        if mapped != call.result {
+            let what = format!("re-executed mmap returned {mapped}, recorded {}", call.result);
+            return Err(self.divergence(rec, Some(live), what, Some(p), describe_stop(call.nr, &call.args)));
+        }
+        self.fill_mapping(live, rec)?;
+        exit.orig_rax = u64::from(call.nr);
+        tracee::set_syscall_args(&mut exit, &call.args);
+        tracee::set_regs(live, &exit)?;
+        Ok(true)
+    }
+
+    /// Makes the task, stopped at a syscall's entry with `regs`, make
+    /// syscall `nr` with `args` instead; its result and registers at exit.
+    fn run_at_entry(&mut self, live: Tid, rec: Tid, regs: Regs, nr: u32, args: [u64; 6], p: &Positioned) -> Result<(i64, Regs)> {
+        let mut call = regs;
+        call.orig_rax = u64::from(nr);
+        tracee::set_syscall_args(&mut call, &args);
+        tracee::set_regs(live, &call)?;
+        tracee::cont_syscall(live, 0)?;
+        let exit = self.wait_syscall_exit(live, rec, p)?;
+        Ok((exit.rax as i64, exit))
+    }
+
+    /// Whether the next event of `rec` is an mmap of recorded descriptor
+    /// `fd` that `maps_file_itself` could take: then a descriptor opened
+    /// for this mmap stays open for that one.
+    fn next_maps_same_fd(&mut self, rec: Tid, fd: u64) -> bool {
+        match self.queue.peek_past_serials(rec).map(|p| &p.event) {
+            Some(Event::Syscall(next)) => {
+                let flags = next.args[3];
+                next.nr == sc::nr::MMAP
+                    && next.result >= 0
+                    && next.args[4] == fd
+                    && flags & machine::MAP_ANONYMOUS == 0
+                    && flags & machine::MAP_TYPE == machine::MAP_PRIVATE
+            }
+            _ => false,
+        }
     }
 
     /// Replays an mmap of a shared file (`inode`, named by the serial
@@ -2607,16 +2689,49 @@ impl Session {
         p: &Positioned,
         (path, open_flags): (&[u8], u64),
     ) -> Result<Option<bool>> {
-        let Some((fd, mut exit)) = self.open_in_task(live, rec, regs, path, open_flags, p)? else { return Ok(None) };
         let addr = call.result as u64;
-        let [_, len, prot, flags, _, offset] = call.args;
+        let [_, len, prot, flags, recorded_fd, offset] = call.args;
         let fixed = (flags & !machine::MAP_FIXED_NOREPLACE) | machine::MAP_FIXED;
-        let mut mapped = -1;
-        if fd >= 0 {
-            (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), [addr, len, prot, fixed, fd as u64, offset])?;
-            (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [fd as u64, 0, 0, 0, 0, 0])?;
+        // The loader maps a library in three or four pieces from one
+        // descriptor: the file opened for the first piece stays open for
+        // the next ones, which are then made as the syscall the task
+        // stopped at (two stops each instead of six).
+        let kept = self.task(live)?.kept_map_fd.clone();
+        if kept.as_ref().is_some_and(|k| k.path != path || k.recorded_fd != recorded_fd) {
+            // Not the mmap it was kept for (which the check before keeping
+            // it rules out): closed, and this mmap made the general way.
+            return Ok(self.map_after_closing_kept_fd(live, rec, regs, call, p)?.then_some(false));
         }
+        self.task_mut(live)?.kept_map_fd = None;
+        let (fd, mut mapped, mut exit) = match kept {
+            Some(kept) => {
+                let fd = kept.fd as i64;
+                let (mapped, exit) = self.run_at_entry(live, rec, regs, sc::nr::MMAP, [addr, len, prot, fixed, kept.fd, offset], p)?;
+                self.files_mapped_through_kept_fd += u64::from(mapped as u64 == addr);
+                (fd, mapped, exit)
+            }
+            None => {
+                let Some((fd, exit)) = self.open_in_task(live, rec, regs, path, open_flags, p)? else { return Ok(None) };
+                let mut mapped = -1;
+                let mut exit = exit;
+                if fd >= 0 {
+                    (mapped, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), [addr, len, prot, fixed, fd as u64, offset])?;
+                }
+                (fd, mapped, exit)
+            }
+        };
         let through_file = mapped as u64 == addr;
+        if through_file {
+            let map = self.queue.take_for(rec).expect("peeked event exists");
+            self.remember(&map);
+        }
+        if fd >= 0 {
+            if through_file && self.next_maps_same_fd(rec, recorded_fd) {
+                self.task_mut(live)?.kept_map_fd = Some(KeptMapFd { path: path.to_vec(), recorded_fd, fd: fd as u64 });
+            } else {
+                (_, exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::CLOSE), [fd as u64, 0, 0, 0, 0, 0])?;
+            }
+        }
         if !through_file {
             // The task could not open or map it (another root, a mount
             // namespace): the general way, from the copy replay checked.
@@ -2626,9 +2741,6 @@ impl Session {
                 return Err(self.divergence(rec, Some(live), what, Some(p), describe_stop(call.nr, &call.args)));
             }
             self.fill_mapping(live, rec)?;
-        } else {
-            let map = self.queue.take_for(rec).expect("peeked event exists");
-            self.remember(&map);
         }
         exit.rax = addr;
         exit.orig_rax = u64::from(call.nr);
