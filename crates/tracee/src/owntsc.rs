@@ -38,9 +38,11 @@ pub(crate) fn with_tsc_readable<T>(read: impl FnOnce() -> T) -> T {
     unsafe { libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0) };
     value
 }
+
 /// The SIGSEGV action found at install, as a `sa_sigaction` value and flags.
 static PREVIOUS_ACTION: AtomicUsize = AtomicUsize::new(0);
 static PREVIOUS_FLAGS: AtomicUsize = AtomicUsize::new(0);
+/// [`on_segv`] is installed once per process.
 static INSTALLED: std::sync::Once = std::sync::Once::new();
 
 /// `clock_gettime` for this executable's own code, as a syscall: the vDSO's
