@@ -2585,9 +2585,10 @@ impl Session {
         Ok((exit.rax as i64, exit))
     }
 
-    /// Whether the next event of `rec` is an mmap of recorded descriptor
-    /// `fd` that `maps_file_itself` could take: then a descriptor opened
-    /// for this mmap stays open for that one.
+    /// Whether the next event of `rec` is a private mmap of recorded
+    /// descriptor `fd`: then a descriptor opened for this mmap stays open
+    /// for that one (which closes it first if it is not mapped from disk
+    /// after all, see `map_after_closing_kept_fd`).
     fn next_maps_same_fd(&mut self, rec: Tid, fd: u64) -> bool {
         match self.queue.peek_past_serials(rec).map(|p| &p.event) {
             Some(Event::Syscall(next)) => {
