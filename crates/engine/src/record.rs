@@ -1522,6 +1522,8 @@ impl Session {
             self.tell(&format!("bookmark {id}: a task's syscall finished while its state was read; no state digest"));
         }
         self.unpark();
+        // Reading the memory can take a while: slices granted next start now.
+        self.now = Instant::now();
         if let Some((every, _)) = self.auto_bookmark {
             // The program runs at least as long as the bookmark held it
             // (settling, digests) before the next: bookmarks of a program
