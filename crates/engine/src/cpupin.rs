@@ -142,7 +142,7 @@ impl BusyPin {
     /// enough quick stops in a row, and lets it go after a slow one.
     /// `may_pin` is false while another pin holds the task (its loader's).
     pub fn at_stop(&mut self, tid: Tid, may_pin: bool, now: Instant) {
-        let since = self.last_stop.replace(now).map(|last| now.duration_since(last));
+        let since = self.last_stop.replace(now).map(|last| now.saturating_duration_since(last));
         if !may_pin {
             // The loader's stops say nothing of what the program does
             // next: counted, they pinned every compiler of `make -j2` as
