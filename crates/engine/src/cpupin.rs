@@ -152,10 +152,7 @@ impl BusyPin {
         }
         match since {
             Some(gap) if gap < QUICK_STOP => self.quick_stops = self.quick_stops.saturating_add(1),
-            Some(gap) if gap > SLOW_STOP => {
-                self.quick_stops = 0;
-                self.release(tid);
-            }
+            Some(gap) if gap > SLOW_STOP => self.release(tid),
             _ => {}
         }
         if self.original.is_none() && self.quick_stops >= QUICK_STOPS_TO_PIN {
@@ -215,6 +212,50 @@ impl BusyPin {
     /// Whether the pin holds its task now.
     pub fn holds(&self) -> bool {
         self.original.is_some()
+    }
+}
+
+/// The pins that may hold a task, as the recorder and the replayer keep
+/// them: its loader's from its exec, then a [`BusyPin`].
+#[derive(Debug, Default)]
+pub struct TaskPins {
+    loader: Option<LoaderPin>,
+    busy: BusyPin,
+}
+
+impl TaskPins {
+    /// At `tid`'s exec (see [`LoaderPin::start`]).
+    pub fn exec(&mut self, tid: Tid) {
+        self.loader = LoaderPin::start(tid);
+    }
+
+    /// At a stop of `tid` (not its exit), seen at `now` (see [`BusyPin::at_stop`]).
+    pub fn at_stop(&mut self, tid: Tid, now: Instant) {
+        self.busy.at_stop(tid, self.loader.is_none(), now);
+    }
+
+    /// At `tid`'s entry into syscall `nr` (`registers`: the preload
+    /// library's registration): ends the loader's pin at registration, and
+    /// lets the task go before a call that asks for or passes on its CPUs.
+    pub fn at_syscall(&mut self, tid: Tid, nr: u32, registers: bool) {
+        LoaderPin::count_syscall(&mut self.loader, tid, registers);
+        if BusyPin::releases_at(nr) {
+            self.busy.release(tid);
+        }
+    }
+
+    /// See [`BusyPin::release_if_running`].
+    pub fn release_if_running(&mut self, tid: Tid, now: Instant) {
+        self.busy.release_if_running(tid, now);
+    }
+
+    /// Gives `tid` back all its CPUs (at detach and go-live: the program
+    /// runs on untraced).
+    pub fn release(&mut self, tid: Tid) {
+        self.busy.release(tid);
+        if let Some(pin) = self.loader.take() {
+            pin.release(tid);
+        }
     }
 }
 

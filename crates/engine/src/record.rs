@@ -652,10 +652,9 @@ struct Task {
     /// Killed by a signal (it reached its exit stop without an exit call
     /// of its own), its end not yet reported: a bookmark waits for it.
     killed: bool,
-    /// Held on one CPU since its exec, while its loader runs `cpuid`.
-    loader_pin: Option<crate::cpupin::LoaderPin>,
-    /// Held on the recorder's CPU while it stops often.
-    busy_pin: crate::cpupin::BusyPin,
+    /// Held on one CPU since its exec, while its loader runs `cpuid`, and
+    /// on the recorder's CPU while it stops often.
+    pins: crate::cpupin::TaskPins,
 }
 
 /// Why a point was chosen where it was (see [`PointCounts`]).
@@ -729,8 +728,7 @@ impl Task {
             settle: false,
             exiting: false,
             killed: false,
-            loader_pin: None,
-            busy_pin: Default::default(),
+            pins: Default::default(),
         }
     }
 }
@@ -999,8 +997,7 @@ impl Session {
         }
         if !dying {
             let now = self.now;
-            let task = self.task(tid)?;
-            task.busy_pin.at_stop(tid, task.loader_pin.is_none(), now);
+            self.task(tid)?.pins.at_stop(tid, now);
         }
         match status {
             WaitStatus::Event(PtraceEvent::Seccomp) => self.on_seccomp(tid)?,
@@ -1386,7 +1383,7 @@ impl Session {
         self.preempt_if_slice_expired();
         let now = self.now;
         for (&tid, task) in self.tasks.iter_mut() {
-            task.busy_pin.release_if_running(tid, now);
+            task.pins.release_if_running(tid, now);
         }
         let auto_bookmark = match self.auto_bookmark {
             Some((every, due)) if now >= due => {
@@ -1578,10 +1575,7 @@ impl Session {
         for tid in tids {
             let task = self.task(tid)?;
             // Unrecorded, the program has all its CPUs again.
-            task.busy_pin.release(tid);
-            if let Some(pin) = task.loader_pin.take() {
-                pin.release(tid);
-            }
+            task.pins.release(tid);
             let waiting = task.grant.take().is_some();
             let held: Vec<HeldSignal> = task.held.drain(..).collect();
             let tgid = task.tgid;
@@ -1768,11 +1762,8 @@ impl Session {
         }
         self.drain_buffer(tid)?;
         let registers = regs.orig_rax == u64::from(magic::REGISTER);
-        crate::cpupin::LoaderPin::count_syscall(&mut self.task(tid)?.loader_pin, tid, registers);
         let nr = regs.orig_rax as u32;
-        if crate::cpupin::BusyPin::releases_at(nr) {
-            self.task(tid)?.busy_pin.release(tid);
-        }
+        self.task(tid)?.pins.at_syscall(tid, nr, registers);
         let args = tracee::syscall_args(&regs);
         let level = self.level;
         // Only the traced call the library makes right after giving up.
@@ -2364,7 +2355,7 @@ impl Session {
         }
         task.mem = mem;
         task.exit_point = None;
-        task.loader_pin = crate::cpupin::LoaderPin::start(tid);
+        task.pins.exec(tid);
         let tgid = task.tgid;
         if let Some(p) = task.pending.take() {
             events.push(Event::Syscall(SyscallRecord {

@@ -969,10 +969,9 @@ struct LiveTask {
     at_vfork_exit: bool,
     /// Registers read at its current seccomp stop.
     seccomp_regs: Option<Regs>,
-    /// Held on one CPU since its exec, while its loader runs `cpuid`.
-    loader_pin: Option<crate::cpupin::LoaderPin>,
-    /// Held on the replayer's CPU while it stops often.
-    busy_pin: crate::cpupin::BusyPin,
+    /// Held on one CPU since its exec, while its loader runs `cpuid`, and
+    /// on the replayer's CPU while it stops often.
+    pins: crate::cpupin::TaskPins,
     /// It replayed a syscall that changed its descriptor table, or it
     /// started: the table's state (see `write_fd_state`) is written to the
     /// buffer header when it resumes.
@@ -987,7 +986,7 @@ struct LiveTask {
 
 /// A file a task has open for replay's mappings: the path it was opened
 /// by, the recorded descriptor it stands for, and its number in the task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 struct KeptMapFd {
     path: Vec<u8>,
     recorded_fd: u64,
@@ -1012,8 +1011,7 @@ impl LiveTask {
             loaded_bytes: Vec::new(),
             at_vfork_exit: false,
             seccomp_regs: None,
-            loader_pin: None,
-            busy_pin: Default::default(),
+            pins: Default::default(),
             parked: None,
             kept_map_fd: None,
             fd_state_changed: false,
@@ -1350,7 +1348,7 @@ impl Session {
             }
             tracee::rearm_own_tsc();
             for (&live, task) in self.tasks.iter_mut() {
-                task.busy_pin.release_if_running(live, self.now);
+                task.pins.release_if_running(live, self.now);
             }
             let waited = tracee::wait_interruptible(-1)?;
             self.now = std::time::Instant::now();
@@ -1846,11 +1844,7 @@ impl Session {
         }
         for &live in &lives {
             // Live, the program has all its CPUs again.
-            let task = self.task_mut(live)?;
-            task.busy_pin.release(live);
-            if let Some(pin) = task.loader_pin.take() {
-                pin.release(live);
-            }
+            self.task_mut(live)?.pins.release(live);
             let task = &self.tasks[&live];
             let tgid = self.process_of(task.rec);
             if let Some(search) = &task.armed {
@@ -1979,12 +1973,11 @@ impl Session {
                 // make's compilers ran their whole life on one CPU).
                 let registers = regs.orig_rax == u64::from(magic::REGISTER);
                 let now = self.now;
-                let task = self.task_mut(live)?;
-                crate::cpupin::LoaderPin::count_syscall(&mut task.loader_pin, live, registers);
-                task.busy_pin.at_stop(live, task.loader_pin.is_none(), now);
-                if crate::cpupin::BusyPin::releases_at(regs.orig_rax as u32) {
-                    task.busy_pin.release(live);
-                }
+                // As the recorder: counted as a stop first, so that a pin
+                // made here is let go before a clone or exec passes it on.
+                let pins = &mut self.task_mut(live)?.pins;
+                pins.at_stop(live, now);
+                pins.at_syscall(live, regs.orig_rax as u32, registers);
                 if magic::is_magic(regs.orig_rax) {
                     return self.on_buffer_request(live, regs);
                 }
@@ -2048,7 +2041,7 @@ impl Session {
         mem.write(exec.rsp, &exec.stack)?;
         let task = self.task_mut(live)?;
         task.mem = mem;
-        task.loader_pin = crate::cpupin::LoaderPin::start(live);
+        task.pins.exec(live);
         Ok(())
     }
 
@@ -2546,20 +2539,20 @@ impl Session {
     fn map_file_itself(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<bool> {
         const O_RDONLY_CLOEXEC: u64 = 0o2000000;
         let Some(path) = self.maps_file_itself(rec, call)? else {
-            return self.map_after_closing_kept_fd(live, rec, regs, call, p);
+            let Some(kept) = self.task_mut(live)?.kept_map_fd.take() else { return Ok(false) };
+            self.map_after_closing(kept, live, rec, regs, call, p)?;
+            return Ok(true);
         };
         let mapped = self.map_through_open(live, rec, regs, call, p, (&path, O_RDONLY_CLOEXEC))?;
         self.files_mapped_itself += u64::from(mapped == Some(true));
         Ok(mapped.is_some())
     }
 
-    /// An mmap that is not mapped through a file although a descriptor was
-    /// kept open for it (its file turned out not to be on disk): the
-    /// descriptor is closed first, as this syscall, and the mmap is made
-    /// the general way. Returns false, with nothing done, when nothing was
-    /// kept.
-    fn map_after_closing_kept_fd(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<bool> {
-        let Some(kept) = self.task_mut(live)?.kept_map_fd.take() else { return Ok(false) };
+    /// An mmap that is not mapped through a file although descriptor
+    /// `kept` was kept open for it (its file turned out not to be on disk):
+    /// the descriptor is closed first, as this syscall, and the mmap is made
+    /// the general way.
+    fn map_after_closing(&mut self, kept: KeptMapFd, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let (_, exit) = self.run_at_entry(live, rec, regs, sc::nr::CLOSE, [kept.fd, 0, 0, 0, 0, 0], p)?;
         let (mapped, mut exit) = tracee::syscall_again(live, &exit, u64::from(sc::nr::MMAP), placed_args(call))?;
         if mapped != call.result {
@@ -2570,7 +2563,7 @@ impl Session {
         exit.orig_rax = u64::from(call.nr);
         tracee::set_syscall_args(&mut exit, &call.args);
         tracee::set_regs(live, &exit)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Makes the task, stopped at a syscall's entry with `regs`, make
@@ -2588,7 +2581,7 @@ impl Session {
     /// Whether the next event of `rec` is a private mmap of recorded
     /// descriptor `fd`: then a descriptor opened for this mmap stays open
     /// for that one (which closes it first if it is not mapped from disk
-    /// after all, see `map_after_closing_kept_fd`).
+    /// after all, see `map_after_closing`).
     fn next_maps_same_fd(&mut self, rec: Tid, fd: u64) -> bool {
         match self.queue.peek_past_serials(rec).map(|p| &p.event) {
             Some(Event::Syscall(next)) => {
@@ -2671,14 +2664,9 @@ impl Session {
         if mem.write(scratch, path).is_err() {
             return Ok(None);
         }
-        let mut open = regs;
-        open.orig_rax = u64::from(sc::nr::OPENAT);
-        tracee::set_syscall_args(&mut open, &[AT_FDCWD, scratch, flags, 0, 0, 0]);
-        tracee::set_regs(live, &open)?;
-        tracee::cont_syscall(live, 0)?;
-        let exit = self.wait_syscall_exit(live, rec, p)?;
+        let (fd, exit) = self.run_at_entry(live, rec, regs, sc::nr::OPENAT, [AT_FDCWD, scratch, flags, 0, 0, 0], p)?;
         self.mem(live)?.write(scratch, &saved)?;
-        Ok(Some((exit.rax as i64, exit)))
+        Ok(Some((fd, exit)))
     }
 
     fn map_through_open(
@@ -2697,13 +2685,15 @@ impl Session {
         // descriptor: the file opened for the first piece stays open for
         // the next ones, which are then made as the syscall the task
         // stopped at (two stops each instead of six).
-        let kept = self.task(live)?.kept_map_fd.clone();
-        if kept.as_ref().is_some_and(|k| k.path != path || k.recorded_fd != recorded_fd) {
-            // Not the mmap it was kept for (which the check before keeping
-            // it rules out): closed, and this mmap made the general way.
-            return Ok(self.map_after_closing_kept_fd(live, rec, regs, call, p)?.then_some(false));
-        }
-        self.task_mut(live)?.kept_map_fd = None;
+        let kept = match self.task_mut(live)?.kept_map_fd.take() {
+            Some(stale) if stale.path != path || stale.recorded_fd != recorded_fd => {
+                // Not the mmap it was kept for (which the check before keeping
+                // it rules out): closed, and this mmap made the general way.
+                self.map_after_closing(stale, live, rec, regs, call, p)?;
+                return Ok(Some(false));
+            }
+            kept => kept,
+        };
         let (fd, mut mapped, mut exit) = match kept {
             Some(kept) => {
                 let fd = kept.fd as i64;

@@ -10,7 +10,7 @@
 //! executable's `clock_gettime` (which `std::time::Instant` calls) is
 //! therefore a plain syscall. Anything else that reaches rdtsc on the
 //! trapping thread faults into [`on_segv`], which lets that thread read the
-//! TSC again (slower, not wrong) until [`OwnTscTrap::rearm`].
+//! TSC again (slower, not wrong) until [`rearm_own_tsc`].
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +24,14 @@ thread_local! {
     static TRAPPING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Makes rdtsc fault on the calling thread (`trap`) or run; whether the
+/// kernel agreed. Async-signal-safe: one syscall.
+pub(crate) fn trap_tsc(trap: bool) -> bool {
+    let mode = if trap { libc::PR_TSC_SIGSEGV } else { libc::PR_TSC_ENABLE };
+    // SAFETY: prctl with integer arguments changes only this thread's flag.
+    unsafe { libc::prctl(libc::PR_SET_TSC, mode, 0, 0, 0) == 0 }
+}
+
 /// Runs `read` (an rdtsc or rdtscp of the tracer's own, for a tracee's
 /// trapped one) with the TSC readable on this thread: two prctl calls on a
 /// trapping thread instead of a fault.
@@ -31,11 +39,9 @@ pub(crate) fn with_tsc_readable<T>(read: impl FnOnce() -> T) -> T {
     if !TRAPPING.get() {
         return read();
     }
-    // SAFETY: prctl with integer arguments changes only this thread's flag.
-    unsafe { libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_ENABLE, 0, 0, 0) };
+    trap_tsc(false);
     let value = read();
-    // SAFETY: as above.
-    unsafe { libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0) };
+    trap_tsc(true);
     value
 }
 
@@ -70,27 +76,21 @@ impl OwnTscTrap {
     pub fn start() -> Option<OwnTscTrap> {
         install_handler();
         TSC_ALLOWED_AGAIN.set(false);
-        // SAFETY: prctl with integer arguments changes only this thread's flag.
-        let rc = unsafe { libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0) };
-        TRAPPING.set(rc == 0);
-        (rc == 0).then_some(OwnTscTrap { _not_send: std::marker::PhantomData })
-    }
-
-    /// Traps rdtsc again if something on this thread read the TSC since
-    /// (the fault handler let it); returns whether that happened.
-    pub fn rearm(&self) -> bool {
-        rearm_own_tsc()
+        let trapping = trap_tsc(true);
+        TRAPPING.set(trapping);
+        trapping.then_some(OwnTscTrap { _not_send: std::marker::PhantomData })
     }
 }
 
-/// [`OwnTscTrap::rearm`] for the calling thread, whose trap the caller
-/// holds further up; does nothing on a thread that traps no rdtsc.
+/// Traps rdtsc again on the calling thread, whose [`OwnTscTrap`] the
+/// caller holds, if something read the TSC there since (the fault handler
+/// let it); returns whether that happened. Nothing on a thread that traps
+/// no rdtsc.
 pub fn rearm_own_tsc() -> bool {
     if !TSC_ALLOWED_AGAIN.replace(false) {
         return false;
     }
-    // SAFETY: as in `OwnTscTrap::start`.
-    unsafe { libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0) };
+    trap_tsc(true);
     true
 }
 
@@ -98,8 +98,8 @@ impl Drop for OwnTscTrap {
     fn drop(&mut self) {
         TSC_ALLOWED_AGAIN.set(false);
         TRAPPING.set(false);
-        // SAFETY: as in `start`; the thread reads the TSC normally again.
-        unsafe { libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_ENABLE, 0, 0, 0) };
+        // The thread reads the TSC normally again.
+        trap_tsc(false);
     }
 }
 
@@ -144,7 +144,7 @@ extern "C" fn on_segv(signo: libc::c_int, info: *mut libc::siginfo_t, context: *
             let rip = (*ucontext).uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
             let code = std::ptr::read_unaligned(rip as *const [u8; 3]);
             if is_tsc_read(&code) {
-                libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_ENABLE, 0, 0, 0);
+                trap_tsc(false);
                 TSC_ALLOWED_AGAIN.set(true);
                 return;
             }
@@ -174,19 +174,19 @@ mod tests {
             let trap = OwnTscTrap::start().expect("PR_SET_TSC");
             // Through this executable's clock_gettime: no fault.
             let a = std::time::Instant::now();
-            assert!(!trap.rearm(), "Instant::now read the TSC");
+            assert!(!rearm_own_tsc(), "Instant::now read the TSC");
             // A direct rdtsc faults, is let run, and the trap is set again.
             // SAFETY: rdtsc has no memory effects.
             let t1 = unsafe { core::arch::x86_64::_rdtsc() };
-            assert!(trap.rearm(), "rdtsc did not fault");
+            assert!(rearm_own_tsc(), "rdtsc did not fault");
             // SAFETY: as above.
             let t2 = unsafe { core::arch::x86_64::_rdtsc() };
-            assert!(trap.rearm());
+            assert!(rearm_own_tsc());
             assert!(t2 > t1, "the TSC read {t1} then {t2}");
             // The tracer's own reads for its tracees do not fault.
             let t3 = crate::read_tsc();
             let (t4, _) = crate::read_tscp();
-            assert!(!trap.rearm(), "read_tsc faulted");
+            assert!(!rearm_own_tsc(), "read_tsc faulted");
             assert!(t4 > t3 && t3 > t2, "{t2} {t3} {t4}");
             assert!(a.elapsed() < std::time::Duration::from_secs(60));
             drop(trap);

@@ -117,7 +117,7 @@ fn child(p: &Prepared, cfg_aslr: bool, cfg_tsc: bool, ignored: u64, err_fd: libc
             libc::personality((current as libc::c_ulong) | libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
         }
         if cfg_tsc {
-            libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
+            crate::owntsc::trap_tsc(true);
         }
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             fail(STAGE_SECCOMP);
