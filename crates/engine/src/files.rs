@@ -89,22 +89,40 @@ impl FileTable {
         self.kept.insert(path.to_vec());
     }
 
+    /// The id of a regular file already described, from its metadata.
+    fn known(&self, meta: &std::fs::Metadata) -> Option<u32> {
+        meta.is_file().then(|| self.by_identity.get(&identity_key(meta)).copied()).flatten()
+    }
+
     /// Identifies the file reachable at `open_path` (a real path or a
     /// /proc/PID/fd/N link) whose name for people is `display_path`.
     ///
     /// Returns its id and, the first time it is seen, the record to write.
-    /// Returns `Ok(None)` for files that are not regular.
-    pub fn identify(&mut self, open_path: &Path, display_path: &[u8]) -> std::io::Result<Option<(u32, Option<FileRecord>)>> {
+    /// Returns `Ok(None)` for files that are not regular. `display_path`
+    /// is only asked for a file not seen before.
+    pub fn identify(
+        &mut self,
+        open_path: &Path,
+        display_path: impl FnOnce() -> Vec<u8>,
+    ) -> std::io::Result<Option<(u32, Option<FileRecord>)>> {
+        // One stat for a file already seen: a library's four or five
+        // mappings, and every process's libc, are the same file. It used
+        // to cost a readlink, an open, a stat and a close each time.
+        if let Some(id) = self.known(&std::fs::metadata(open_path)?) {
+            return Ok(Some((id, None)));
+        }
         let mut file = File::open(open_path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Ok(None);
         }
-        let mtime_ns = meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec());
-        let key = (meta.dev(), meta.ino(), meta.len(), mtime_ns);
+        let key = identity_key(&meta);
         if let Some(&id) = self.by_identity.get(&key) {
             return Ok(Some((id, None)));
         }
+        let mtime_ns = key.3;
+        let display_path = display_path();
+        let display_path = display_path.as_slice();
         let unstable = display_path.ends_with(b" (deleted)")
             || display_path.starts_with(b"/memfd:")
             || !display_path.starts_with(b"/")
@@ -123,6 +141,13 @@ impl FileTable {
         let record = FileRecord { id, path: display_path.to_vec(), size: meta.len(), mtime_ns, sha256, contents };
         Ok(Some((id, Some(record))))
     }
+}
+
+/// What tells two versions of a file apart: device, inode, size and
+/// modification time (in nanoseconds).
+fn identity_key(meta: &std::fs::Metadata) -> (u64, u64, u64, i64) {
+    let mtime_ns = meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec());
+    (meta.dev(), meta.ino(), meta.len(), mtime_ns)
 }
 
 /// The replayer's view of the files a trace names.
@@ -241,10 +266,10 @@ mod tests {
         // A start time far in the future makes the file count as old, so its
         // content is not embedded and replay must read it from disk.
         let mut table = FileTable::new(false, i64::MAX / 2);
-        let (id, record) = table.identify(&path, path.as_os_str().as_bytes()).unwrap().unwrap();
+        let (id, record) = table.identify(&path, || path.as_os_str().as_bytes().to_vec()).unwrap().unwrap();
         let record = record.expect("first sighting yields a record");
         assert!(record.contents.is_none());
-        assert_eq!(table.identify(&path, b"x").unwrap().unwrap(), (id, None));
+        assert_eq!(table.identify(&path, || b"x".to_vec()).unwrap().unwrap(), (id, None));
 
         let mut store = FileStore::default();
         store.add(record.clone());
@@ -263,7 +288,7 @@ mod tests {
         let path = dir.path().join("lib.so");
         std::fs::write(&path, b"hello world").unwrap();
         let mut table = FileTable::new(false, i64::MAX / 2);
-        let (id, record) = table.identify(&path, path.as_os_str().as_bytes()).unwrap().unwrap();
+        let (id, record) = table.identify(&path, || path.as_os_str().as_bytes().to_vec()).unwrap().unwrap();
         let record = record.unwrap();
         // The file counts as settled ten seconds from now.
         let later = now_ns() + 10_000_000_000;
@@ -276,7 +301,7 @@ mod tests {
         cached.insert(identity, [9; 32], later);
         let mut table = FileTable::new(false, i64::MAX / 2);
         table.use_cache(cached);
-        let (_, seen) = table.identify(&path, b"/lib.so").unwrap().unwrap();
+        let (_, seen) = table.identify(&path, || b"/lib.so".to_vec()).unwrap().unwrap();
         assert_eq!(seen.unwrap().sha256, [9; 32]);
 
         let mut store = FileStore::default();
@@ -300,15 +325,15 @@ mod tests {
         let path = dir.path().join("new.txt");
         std::fs::write(&path, b"abc").unwrap();
         let mut table = FileTable::new(true, i64::MAX / 2);
-        let (_, record) = table.identify(&path, b"/new.txt").unwrap().unwrap();
+        let (_, record) = table.identify(&path, || b"/new.txt".to_vec()).unwrap().unwrap();
         assert_eq!(record.unwrap().contents.as_deref(), Some(&b"abc"[..]));
         // Not portable, an old file: kept only when asked for by path.
         let mut table = FileTable::new(false, i64::MAX / 2);
-        let (_, record) = table.identify(&path, b"/old.txt").unwrap().unwrap();
+        let (_, record) = table.identify(&path, || b"/old.txt".to_vec()).unwrap().unwrap();
         assert_eq!(record.unwrap().contents, None);
         let mut table = FileTable::new(false, i64::MAX / 2);
         table.keep_contents_of(b"/old.txt");
-        let (_, record) = table.identify(&path, b"/old.txt").unwrap().unwrap();
+        let (_, record) = table.identify(&path, || b"/old.txt".to_vec()).unwrap().unwrap();
         assert_eq!(record.unwrap().contents.as_deref(), Some(&b"abc"[..]));
     }
 }

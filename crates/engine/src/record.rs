@@ -2302,8 +2302,8 @@ impl Session {
         }
         let fd = args[4] as i32;
         let link = PathBuf::from(format!("/proc/{tid}/fd/{fd}"));
-        let display = std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
-        match self.files.identify(&link, &display) {
+        let display = || std::fs::read_link(&link).map(|p| p.into_os_string().into_vec()).unwrap_or_default();
+        match self.files.identify(&link, display) {
             Ok(Some((id, record))) => {
                 self.push_file_record(record)?;
                 map.file_id = Some(id);
@@ -2339,7 +2339,7 @@ impl Session {
             if !seen.insert(m.path.clone()) {
                 continue;
             }
-            if let Ok(Some((id, record))) = self.files.identify(Path::new(&m.path), m.path.as_bytes()) {
+            if let Ok(Some((id, record))) = self.files.identify(Path::new(&m.path), || m.path.as_bytes().to_vec()) {
                 self.push_file_record(record)?;
                 mapped_files.push(id);
             }

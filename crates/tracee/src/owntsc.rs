@@ -45,6 +45,102 @@ pub(crate) fn with_tsc_readable<T>(read: impl FnOnce() -> T) -> T {
     value
 }
 
+/// How long the TSC's rate is first measured against CLOCK_MONOTONIC_RAW
+/// before values are computed from that clock.
+const CALIBRATION_NS: u64 = 20_000_000;
+/// How long a computed value may go without a real read to set it right.
+const REANCHOR_NS: u64 = 1_000_000_000;
+
+/// What a trapping thread knows of the TSC: a real read and the clock's
+/// time at it (the anchor), the first such pair, and the rate between
+/// them, in ticks per nanosecond (0 while unknown).
+#[derive(Clone, Copy)]
+struct TscClock {
+    first: (u64, u64),
+    anchor: (u64, u64),
+    ticks_per_ns: f64,
+    last: u64,
+}
+
+thread_local! {
+    /// This thread's [`TscClock`] (a zero `first` before its first read).
+    static TSC_CLOCK: Cell<TscClock> = const {
+        Cell::new(TscClock { first: (0, 0), anchor: (0, 0), ticks_per_ns: 0.0, last: 0 })
+    };
+}
+
+/// CLOCK_MONOTONIC_RAW in nanoseconds (a syscall: no rdtsc).
+fn monotonic_raw_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC_RAW, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+/// The TSC for a tracee's trapped rdtsc, without the two CR4 writes
+/// (about 10 µs here) of a real read on a trapping thread: once the rate
+/// is known, the value is computed from CLOCK_MONOTONIC_RAW, which a
+/// syscall reads for 0.3 µs, and set right by a real read every second.
+/// The values a thread hands out only grow.
+pub(crate) fn tracee_tsc() -> u64 {
+    if !TRAPPING.get() {
+        // SAFETY: rdtsc has no memory effects.
+        return unsafe { core::arch::x86_64::_rdtsc() };
+    }
+    let now = monotonic_raw_ns();
+    let clock = TSC_CLOCK.get();
+    if clock.ticks_per_ns > 0.0 && now.saturating_sub(clock.anchor.1) < REANCHOR_NS {
+        let computed = clock.anchor.0.saturating_add((now.saturating_sub(clock.anchor.1) as f64 * clock.ticks_per_ns) as u64);
+        return hand_out(computed);
+    }
+    let (tsc, ns) = with_tsc_readable(|| {
+        let ns = monotonic_raw_ns();
+        // SAFETY: as above (the thread may read the TSC here).
+        (unsafe { core::arch::x86_64::_rdtsc() }, ns)
+    });
+    note_real_read(tsc, ns);
+    hand_out(tsc)
+}
+
+/// Learns from a real read of the TSC at clock time `ns`: the first read
+/// starts the measurement of the rate, later ones (the first after
+/// [`CALIBRATION_NS`], then one a second) measure it from the first.
+fn note_real_read(tsc: u64, ns: u64) {
+    let mut clock = TSC_CLOCK.get();
+    if clock.first == (0, 0) {
+        clock.first = (tsc, ns);
+    } else if ns.saturating_sub(clock.first.1) >= CALIBRATION_NS && tsc > clock.first.0 {
+        clock.ticks_per_ns = (tsc - clock.first.0) as f64 / (ns - clock.first.1) as f64;
+        clock.anchor = (tsc, ns);
+    }
+    TSC_CLOCK.set(clock);
+}
+
+/// `value`, or one more than the last value handed out if that is more.
+fn hand_out(value: u64) -> u64 {
+    let mut clock = TSC_CLOCK.get();
+    let value = value.max(clock.last.saturating_add(1));
+    clock.last = value;
+    TSC_CLOCK.set(clock);
+    value
+}
+
+/// A real rdtscp (and TSC_AUX) for a tracee's trapped one, kept in order
+/// with the values of [`tracee_tsc`].
+pub(crate) fn tracee_tscp() -> (u64, u32) {
+    let mut aux = 0u32;
+    let (tsc, ns) = with_tsc_readable(|| {
+        let ns = monotonic_raw_ns();
+        // SAFETY: rdtscp writes only `aux`, a valid local.
+        (unsafe { core::arch::x86_64::__rdtscp(&mut aux) }, ns)
+    });
+    if TRAPPING.get() {
+        note_real_read(tsc, ns);
+        return (hand_out(tsc), aux);
+    }
+    (tsc, aux)
+}
+
 /// The SIGSEGV action found at install, as a `sa_sigaction` value and flags.
 static PREVIOUS_ACTION: AtomicUsize = AtomicUsize::new(0);
 static PREVIOUS_FLAGS: AtomicUsize = AtomicUsize::new(0);
@@ -193,6 +289,34 @@ mod tests {
             // SAFETY: as above.
             unsafe { core::arch::x86_64::_rdtsc() };
             assert!(!TSC_ALLOWED_AGAIN.get(), "faulted after the trap ended");
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn once_calibrated_the_tsc_is_computed_close_to_a_real_read() {
+        std::thread::spawn(|| {
+            let _trap = OwnTscTrap::start().expect("PR_SET_TSC");
+            let first = crate::read_tsc();
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            let second = crate::read_tsc();
+            let clock = TSC_CLOCK.get();
+            assert!(second > first && clock.ticks_per_ns > 0.0, "no rate after {first} and {second}");
+            let mut previous = second;
+            for _ in 0..1000 {
+                let tsc = crate::read_tsc();
+                assert!(tsc > previous, "{tsc} after {previous}");
+                previous = tsc;
+            }
+            assert_eq!(TSC_CLOCK.get().anchor, clock.anchor, "a read within the second was a real one");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            let computed = crate::read_tsc();
+            // SAFETY: rdtsc has no memory effects.
+            let real = with_tsc_readable(|| unsafe { core::arch::x86_64::_rdtsc() });
+            let one_ms = (clock.ticks_per_ns * 1e6) as u64;
+            assert!(real.abs_diff(computed) < one_ms, "computed {computed}, read {real} ({one_ms} ticks a millisecond)");
+            assert!(!rearm_own_tsc(), "a read faulted");
         })
         .join()
         .unwrap();

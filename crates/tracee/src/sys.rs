@@ -4,16 +4,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Reads the time-stamp counter on behalf of a tracee whose rdtsc trapped.
 pub fn read_tsc() -> u64 {
-    // SAFETY: rdtsc has no memory effects; every x86-64 CPU has it.
-    crate::owntsc::with_tsc_readable(|| unsafe { core::arch::x86_64::_rdtsc() })
+    crate::owntsc::tracee_tsc()
 }
 
 /// Reads the time-stamp counter and TSC_AUX (rdtscp).
 pub fn read_tscp() -> (u64, u32) {
-    let mut aux = 0u32;
-    // SAFETY: rdtscp writes only `aux`, a valid local.
-    let tsc = crate::owntsc::with_tsc_readable(|| unsafe { core::arch::x86_64::__rdtscp(&mut aux) });
-    (tsc, aux)
+    crate::owntsc::tracee_tscp()
 }
 
 /// Control signals received by this process, as a bit set of signal numbers.
