@@ -514,3 +514,36 @@ fn a_shells_lone_command_keeps_its_output_writes_buffered() {
     assert!(writes.iter().all(|l| l.ends_with("(buffered)")), "{writes:#?}");
     assert!(!text.contains("leaves its vfork parent's memory domain"), "the command left the shell's domain");
 }
+
+/// Runs `command` (a shell command line) on a new pseudo-terminal, through
+/// script(1); what the terminal showed, with its "\r\n" made "\n".
+fn on_a_terminal(command: &str) -> std::process::Output {
+    let mut c = std::process::Command::new(system_exe("script"));
+    c.args(["-qec", command, "/dev/null"]);
+    let mut out = run(c, None);
+    out.stdout = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n").into_bytes();
+    out
+}
+
+/// A program printing line by line to the user's terminal, alone in its
+/// memory domain, writes through the buffer (each line stopped twice
+/// before), and replay shows the same lines on its own terminal.
+#[test]
+fn lines_written_to_a_terminal_go_through_the_buffer_and_replay_shows_them() {
+    require_library();
+    let dir = tmpdir();
+    let trace = dir.path().join("terminal.trace");
+    let lines = "i=0; while [ $i -lt 100 ]; do echo line $i; i=$((i+1)); done";
+    let recorded = on_a_terminal(&format!("{SCRIBE} record -o {} -- sh -c '{lines}'", trace.display()));
+    assert!(recorded.status.success(), "{}", show(&recorded));
+    let expected: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    assert!(stdout_str(&recorded).contains(&expected), "{}", show(&recorded));
+    let text = profiler(&trace, &["--syscall", "write"]);
+    let writes: Vec<&str> = text.lines().filter(|l| l.contains("] write(1, ")).collect();
+    assert_eq!(writes.len(), 100, "{text}");
+    let stopped: Vec<&&str> = writes.iter().filter(|l| !l.ends_with("(buffered)")).collect();
+    assert!(stopped.is_empty(), "writes to the terminal that stopped: {stopped:?}");
+    let replayed = on_a_terminal(&format!("{SCRIBE} replay {}", trace.display()));
+    assert!(replayed.status.success(), "{}", show(&replayed));
+    assert!(stdout_str(&replayed).contains(&expected), "{}", show(&replayed));
+}

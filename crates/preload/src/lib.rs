@@ -524,7 +524,10 @@ enum FdKind {
     Pipe(u64),
     /// /dev/null.
     Null,
-    /// Anything else (terminals, sockets, other devices), or unknown.
+    /// A terminal: written like a pipe (a write may wait for the reader, or
+    /// for ^Q), with no inode to order: replay does not write there.
+    Terminal,
+    /// Anything else (sockets, other devices), or unknown.
     Other,
 }
 
@@ -542,9 +545,21 @@ impl FdKind {
             S_IFDIR => FdKind::Directory,
             S_IFIFO => FdKind::Pipe(ino),
             S_IFCHR if rdev == DEV_NULL => FdKind::Null,
+            S_IFCHR if is_terminal_major(rdev_major(rdev)) => FdKind::Terminal,
             _ => FdKind::Other,
         }
     }
+}
+
+/// The major number of a device number as `struct stat` gives it.
+fn rdev_major(rdev: u64) -> u64 {
+    ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff)
+}
+
+/// Whether devices of `major` are terminals: virtual consoles and serial
+/// ports (4), /dev/tty and /dev/console (5), pseudo-terminals (136-143).
+fn is_terminal_major(major: u64) -> bool {
+    matches!(major, 4 | 5 | 136..=143)
 }
 
 // ---- what the library knows of its descriptors ----
@@ -577,6 +592,7 @@ fn kind_code(kind: FdKind) -> u8 {
         FdKind::Null => 4,
         FdKind::Other => 5,
         FdKind::Proc => 6,
+        FdKind::Terminal => 7,
     }
 }
 
@@ -605,6 +621,7 @@ unsafe fn kept_kind(fd: i32) -> Option<FdKind> {
         4 => FdKind::Null,
         5 => FdKind::Other,
         6 => FdKind::Proc,
+        7 => FdKind::Terminal,
         _ => return None,
     })
 }
@@ -700,14 +717,14 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize, slow: Slow) -> i64 {
                     return result;
                 }
             }
-            FdKind::Directory | FdKind::Other => {}
+            FdKind::Directory | FdKind::Terminal | FdKind::Other => {}
         }
     }
     slow.call(nr::READ, args)
 }
 
 /// `write` and `pwrite64` (`offset` set): buffered to regular files and
-/// /dev/null, tried without blocking on pipes, traced otherwise.
+/// /dev/null, tried without blocking on pipes and terminals, traced otherwise.
 unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, slow: Slow) -> i64 {
     let (nr, args) = match offset {
         None => (nr::WRITE, [fd as u64, buf as u64, count as u64, 0, 0, 0]),
@@ -731,8 +748,14 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
     c.std_output = std_output;
     match fd_kind(fd) {
         FdKind::Regular | FdKind::Null => run_raw(c),
-        FdKind::Pipe(inode) if offset.is_none() => {
-            c.pipe = inode;
+        // A terminal refuses RWF_NOWAIT (EOPNOTSUPP): the write is made
+        // traced unless the task is alone in its domain (`flags::MAY_BLOCK`
+        // drops the flag), which a program printing line by line to the
+        // user's terminal usually is: two stops a line before.
+        kind @ (FdKind::Pipe(_) | FdKind::Terminal) if offset.is_none() => {
+            if let FdKind::Pipe(inode) = kind {
+                c.pipe = inode;
+            }
             match without_blocking(c, nr::PWRITEV2, &[buf as u64, count as u64]) {
                 // Part of a big write went in: the rest waits for the
                 // reader, traced, and the program sees one write.
