@@ -166,7 +166,7 @@ struct ProfilerArgs {
     syscall: Vec<String>,
     /// Only show these event kinds (repeatable): syscall (with buffered ones),
     /// buffered (only syscalls made through the in-process buffer), data,
-    /// signal, file, exec, mmap, rdtsc, exit, regs, resource, bookmark,
+    /// signal, file, exec, mmap, rdtsc, random (rdrand/rdseed), exit, regs, resource, bookmark,
     /// start, preempt, end.
     #[arg(short, long = "kind", value_name = "KIND")]
     kind: Vec<String>,

@@ -71,6 +71,21 @@ fn a_detach_while_the_program_computes_keeps_its_buffered_calls() {
     assert_eq!(stdout_str(&rep), "started\n", "{}", show(&rep));
 }
 
+/// libstdc++'s RDRAND and RDSEED stay rewritten (to fault) after a detach:
+/// the recorder, still attached, runs them for the program.
+#[test]
+fn random_device_runs_on_after_a_detach() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let cmd = argv![program("random_device"), "3", "800"];
+    let rec = record_with(&trace, &["--detach-after", "0.3"], &cmd, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("detached"), "{}", show(&rec));
+    let out = stdout_str(&rec);
+    assert_eq!(out.lines().filter(|l| l.starts_with("value ")).count(), 3, "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("later ")).count(), 3, "{out}");
+}
+
 #[test]
 fn sigusr1_detaches_the_recorder() {
     let dir = tmpdir();

@@ -126,6 +126,21 @@ fn rdtsc_replays_counter_values() {
     assert!(r.field("rdtscp 1:").contains(" aux="), "{out}");
 }
 
+/// std::random_device reads RDSEED or RDRAND, which no syscall or trap
+/// shows: libstdc++'s are rewritten to fault, in recording and replay.
+#[test]
+fn std_random_device_values_replay() {
+    let r = Case::new(argv![program("random_device"), "4", "0"]).replays(2).run();
+    let values: Vec<String> = r.stdout().lines().filter(|l| l.starts_with("value ")).map(String::from).collect();
+    assert_eq!(values.len(), 4, "{}", r.stdout());
+    let events = profiler(&r.trace, &["--kind", "random"]);
+    let random: Vec<&str> = events.lines().filter(|l| l.contains("rdrand/rdseed at ")).collect();
+    assert!(random.len() >= 5, "{} RDRAND/RDSEED events for 5 values:\n{events}", random.len());
+    // The values come from the CPU: another recording gets others.
+    let again = Case::new(argv![program("random_device"), "4", "0"]).run();
+    assert_ne!(again.stdout(), r.stdout(), "two recordings drew the same numbers");
+}
+
 #[test]
 fn random_replays_kernel_randomness() {
     let r = assert_replays(argv![program("random")]);

@@ -82,7 +82,7 @@ macro_rules! argv {
 // Test programs
 // ---------------------------------------------------------------------------
 
-/// Absolute path of the compiled test program `tests/programs/NAME.c`.
+/// Absolute path of the compiled test program `tests/programs/NAME.c` (or `.cpp`).
 pub fn program(name: &str) -> PathBuf {
     let path = programs_dir().join(name);
     assert!(
@@ -103,7 +103,7 @@ fn build_programs() -> PathBuf {
     let mut sources: Vec<PathBuf> = fs::read_dir(&src_dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", src_dir.display()))
         .map(|entry| entry.expect("readdir").path())
-        .filter(|p| p.extension() == Some(OsStr::new("c")))
+        .filter(|p| p.extension() == Some(OsStr::new("c")) || p.extension() == Some(OsStr::new("cpp")))
         .collect();
     sources.sort();
     assert!(
@@ -142,17 +142,18 @@ fn build_programs() -> PathBuf {
         // Build under a name private to this process, then rename: another
         // test process may be building the same program right now.
         let tmp = out_dir.join(format!(".{stem}.{}.tmp", std::process::id()));
-        let out = Command::new("gcc")
+        let compiler = if src.extension() == Some(OsStr::new("cpp")) { "g++" } else { "gcc" };
+        let out = Command::new(compiler)
             .args(CFLAGS)
             .args(program_flags(stem))
             .arg("-o")
             .arg(&tmp)
             .arg(src)
             .output()
-            .expect("run gcc");
+            .unwrap_or_else(|e| panic!("the tests need {compiler} to build tests/programs: {e}"));
         assert!(
             out.status.success(),
-            "gcc failed on {}:\n{}",
+            "{compiler} failed on {}:\n{}",
             src.display(),
             String::from_utf8_lossy(&out.stderr)
         );

@@ -103,6 +103,7 @@ pub fn format_event(event: &Event, opts: &FormatOptions) -> Vec<String> {
             Some(aux) => format!("[{}] rdtscp at {:#x} = {:#x}, aux = {aux}", r.tid, r.rip, r.tsc),
             None => format!("[{}] rdtsc at {:#x} = {:#x}", r.tid, r.rip, r.tsc),
         }],
+        Event::Random(r) => vec![format!("[{}] rdrand/rdseed at {:#x} = {:#x}", r.tid, r.rip, r.value)],
         Event::Signal(s) => {
             let origin = match s.origin {
                 signal_origin::FAULT => "raised by the instruction",
@@ -201,6 +202,7 @@ fn format_raw(event: &Event) -> String {
             m.data.as_deref().map(bytes_summary)
         ),
         Event::Rdtsc(r) => format!("{name} tid={} rip={:#x} tsc={} aux={:?}", r.tid, r.rip, r.tsc, r.aux),
+        Event::Random(r) => format!("{name} tid={} rip={:#x} value={:#x}", r.tid, r.rip, r.value),
         Event::Signal(s) => format!(
             "{name} tid={} signo={} origin={} rip={:#x} siginfo={}",
             s.tid,

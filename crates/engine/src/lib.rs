@@ -26,6 +26,7 @@ pub mod hashcache;
 pub mod machine;
 pub mod point;
 pub mod procfs;
+pub mod randinsn;
 pub mod profiler;
 pub mod record;
 pub mod replay;

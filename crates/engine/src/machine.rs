@@ -488,14 +488,21 @@ pub fn read_tsc_for(kind: TscInstruction) -> (u64, Option<u32>) {
     }
 }
 
-/// For a task stopped by a SIGSEGV: if a trapped rdtsc/rdtscp caused it,
-/// runs the instruction for the task (unrecorded, after detach or going
-/// live) and returns true; the caller then resumes it without the signal.
-pub fn run_trapped_tsc(tid: Tid) -> scribe_tracee::Result<bool> {
+/// For a task stopped by a SIGSEGV: if a trapped rdtsc/rdtscp or a
+/// rewritten RDRAND/RDSEED (see `randinsn`) caused it, runs the
+/// instruction for the task (unrecorded, after detach or going live) and
+/// returns true; the caller then resumes it without the signal.
+pub fn run_trapped_instruction(tid: Tid) -> scribe_tracee::Result<bool> {
     let mut regs = tracee::get_regs(tid)?;
-    let Some(kind) = tsc_instruction_at(&TraceeMemory::open(tid)?, regs.rip) else { return Ok(false) };
-    let (tsc, aux) = read_tsc_for(kind);
-    apply_tsc(&mut regs, kind, tsc, aux);
+    let mem = TraceeMemory::open(tid)?;
+    if let Some(kind) = tsc_instruction_at(&mem, regs.rip) {
+        let (tsc, aux) = read_tsc_for(kind);
+        apply_tsc(&mut regs, kind, tsc, aux);
+    } else if let Some(instruction) = crate::randinsn::patched_at(&mem, regs.rip) {
+        crate::randinsn::apply(&mut regs, instruction, tracee::hardware_random(instruction.seed));
+    } else {
+        return Ok(false);
+    }
     tracee::set_regs(tid, &regs)?;
     Ok(true)
 }

@@ -29,7 +29,7 @@ pub struct ProfilerOptions {
 
 /// The event kinds the profiler knows, for validating user input.
 pub const EVENT_KINDS: &[&str] =
-    &["syscall", "buffered", "data", "signal", "file", "exec", "mmap", "rdtsc", "exit", "regs", "resource", "bookmark", "start", "preempt", "join", "end"];
+    &["syscall", "buffered", "data", "signal", "file", "exec", "mmap", "rdtsc", "random", "exit", "regs", "resource", "bookmark", "start", "preempt", "join", "end"];
 
 /// How a profiler run ended.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, resource_kind, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    BookmarkRecord, JoinRecord, PreemptRecord, StateDigest, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
+    BookmarkRecord, JoinRecord, PreemptRecord, StateDigest, RandomRecord, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -26,6 +26,7 @@ use crate::files::FileTable;
 use crate::machine::{self, ExitStatus, TaskMemory};
 use crate::point;
 use crate::procfs;
+use crate::randinsn;
 use crate::resources;
 use crate::syscallbuf;
 use scribe_bufabi::{self as abi, magic};
@@ -405,6 +406,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
     let mut session = Session {
         writer,
         files,
+        random: randinsn::Rewriter::default(),
         tasks: BTreeMap::new(),
         level: opts.level,
         leader: tid,
@@ -765,6 +767,8 @@ impl Domain {
 struct Session {
     writer: BackgroundWriter,
     files: FileTable,
+    /// libstdc++'s RDRAND and RDSEED, rewritten to fault (see `randinsn`).
+    random: randinsn::Rewriter,
     tasks: BTreeMap<Tid, Task>,
     level: u8,
     leader: Tid,
@@ -1611,7 +1615,7 @@ impl Session {
                 if sig == machine::SIGSTOP && preempt {
                     resume(0)?;
                 } else if sig == machine::SIGSEGV {
-                    resume(if machine::run_trapped_tsc(tid)? { 0 } else { sig })?;
+                    resume(if machine::run_trapped_instruction(tid)? { 0 } else { sig })?;
                 } else if sig == machine::SIGTRAP && self.stale_probe_hit(tid) {
                     tracee::set_exec_breakpoint(tid, None)?;
                     resume(0)?;
@@ -2183,7 +2187,10 @@ impl Session {
             None => None,
         };
         let map = if mapped {
-            Some(self.identify_mapping(tid, &pending.args, result as u64, shared_inode.is_some())?)
+            let map = self.identify_mapping(tid, &pending.args, result as u64, shared_inode.is_some())?;
+            let rewrite = map.file_id.is_some_and(|id| self.random.rewrites(id));
+            self.random.after_mapping(&self.tasks[&tid].mem, &map, rewrite)?;
+            Some(map)
         } else {
             None
         };
@@ -2413,7 +2420,10 @@ impl Session {
     /// own).
     fn push_file_record(&mut self, record: Option<scribe_trace::FileRecord>) -> Result<()> {
         match record {
-            Some(record) => self.push(Event::File(record)),
+            Some(record) => {
+                self.random.note_file(record.id, &record.path);
+                self.push(Event::File(record))
+            }
             None => Ok(()),
         }
     }
@@ -2470,6 +2480,9 @@ impl Session {
         if sig == machine::SIGSEGV {
             if let Some(kind) = machine::tsc_instruction_at(&task.mem, regs.rip) {
                 return self.emulate_tsc(tid, regs, kind);
+            }
+            if let Some(instruction) = randinsn::patched_at(&task.mem, regs.rip) {
+                return self.emulate_random(tid, regs, instruction);
             }
         }
         let siginfo = match tracee::get_siginfo(tid) {
@@ -2684,6 +2697,18 @@ impl Session {
         tracee::set_regs(tid, &regs)?;
         self.drain_buffer(tid)?;
         self.push(Event::Rdtsc(RdtscRecord { tid, rip, tsc, aux }))?;
+        tracee::cont(tid, 0)?;
+        Ok(())
+    }
+
+    /// A rewritten RDRAND or RDSEED: the recorder's own gives the value.
+    fn emulate_random(&mut self, tid: Tid, mut regs: Regs, instruction: randinsn::RandomInstruction) -> Result<()> {
+        let rip = regs.rip;
+        let value = tracee::hardware_random(instruction.seed);
+        randinsn::apply(&mut regs, instruction, value);
+        tracee::set_regs(tid, &regs)?;
+        self.drain_buffer(tid)?;
+        self.push(Event::Random(RandomRecord { tid, rip, value }))?;
         tracee::cont(tid, 0)?;
         Ok(())
     }

@@ -21,6 +21,7 @@ use crate::format::{format_event, FormatOptions};
 use crate::machine::{self, ExitStatus};
 use crate::point;
 use crate::procfs;
+use crate::randinsn;
 use crate::syscallbuf;
 use scribe_bufabi::magic;
 
@@ -294,6 +295,7 @@ impl Replayer {
             signal_points: 0,
             point_checks: 0,
             files_mapped_itself: 0,
+            random: randinsn::Rewriter::default(),
             files_mapped_through_kept_fd: 0,
             shared_file_mappings: 0,
             killed_by_group_exit: Default::default(),
@@ -1078,6 +1080,8 @@ struct Session {
     signal_points: u64,
     point_checks: u64,
     files_mapped_itself: u64,
+    /// libstdc++'s RDRAND and RDSEED, rewritten to fault (see `randinsn`).
+    random: randinsn::Rewriter,
     files_mapped_through_kept_fd: u64,
     /// Mappings of shared files replayed from a memory file shared by
     /// every process that maps the same file (`map_shared_file`).
@@ -1909,7 +1913,7 @@ impl Session {
                     }
                 }
                 WaitStatus::Signal(machine::SIGSEGV) => {
-                    resume(if machine::run_trapped_tsc(live)? { 0 } else { machine::SIGSEGV })?;
+                    resume(if machine::run_trapped_instruction(live)? { 0 } else { machine::SIGSEGV })?;
                 }
                 WaitStatus::Signal(machine::SIGSTOP)
                     if self.tasks.get(&live).is_none_or(|t| t.state == State::Starting) =>
@@ -2132,6 +2136,25 @@ impl Session {
         if crate::record::is_clone(nr) && call.result > 0 {
             return self.replay_clone(live, rec, call, p);
         }
+        // The mapping's record, taken by the mapping below: libstdc++'s
+        // RDRAND and RDSEED are rewritten once it is made, as recording did.
+        // (Only a file mapping has one: peeking for an anonymous one's
+        // would read ahead to the task's next event, however far.)
+        let file_map = nr == sc::nr::MMAP
+            && call.result >= 0
+            && call.args[3] & machine::MAP_ANONYMOUS == 0
+            && self.queue.reader.format_version() >= 16;
+        let next_map = match file_map.then(|| self.queue.peek_for(rec)).flatten().map(|p| &p.event) {
+            Some(Event::MapFile(map)) if map.file_id.is_some() => Some(map.clone()),
+            _ => None,
+        };
+        let rewritten_map = match next_map {
+            Some(map) => {
+                let id = map.file_id.expect("checked above");
+                randinsn::rewrites_file(&self.queue.files.record(id)?.path).then_some(map)
+            }
+            None => None,
+        };
         if policy == Policy::Emulate {
             if let Some(done) = self.replay_masked_wait(live, rec, regs, call)? {
                 return Ok(done);
@@ -2181,6 +2204,12 @@ impl Session {
                 true
             }
         };
+        if let Some(map) = rewritten_map {
+            let mut random = std::mem::take(&mut self.random);
+            let rewritten = random.after_mapping(self.mem(live)?, &map, true);
+            self.random = random;
+            rewritten?;
+        }
         if nr == sc::nr::SHMGET && call.result >= 0 && call.args[1] > 0 {
             // Pages the kernel gives the segment.
             self.shm_sizes.insert(call.result as u64, call.args[1].div_ceil(4096) * 4096);
@@ -3452,6 +3481,21 @@ impl Session {
                     return Err(self.divergence(rec, Some(live), "the time-stamp counter was read at another address".into(), Some(&p), observed()));
                 }
                 machine::apply_tsc(&mut regs, kind, r.tsc, r.aux);
+                tracee::set_regs(live, &regs)?;
+                self.remember(&p);
+                return self.resume(live, 0);
+            }
+            if let Some(instruction) = randinsn::patched_at(self.mem(live)?, regs.rip) {
+                self.settle_buffer(live)?;
+                let observed = || format!("{instruction:?} at {:#x}", regs.rip);
+                let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
+                let Event::Random(r) = &p.event else {
+                    return Err(self.divergence(rec, Some(live), "the task ran RDRAND or RDSEED where the recording has another event".into(), Some(&p), observed()));
+                };
+                if r.rip != regs.rip {
+                    return Err(self.divergence(rec, Some(live), "RDRAND or RDSEED ran at another address".into(), Some(&p), observed()));
+                }
+                randinsn::apply(&mut regs, instruction, r.value);
                 tracee::set_regs(live, &regs)?;
                 self.remember(&p);
                 return self.resume(live, 0);

@@ -690,6 +690,18 @@ impl Wire for RdtscRecord {
     }
 }
 
+impl Wire for RandomRecord {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.i32(self.tid);
+        enc.varint(self.rip);
+        enc.varint(self.value);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(RandomRecord { tid: dec.i32()?, rip: dec.varint()?, value: dec.varint()? })
+    }
+}
+
 impl Wire for SignalRecord {
     fn encode(&self, enc: &mut Encoder) {
         enc.i32(self.tid);
@@ -901,6 +913,7 @@ impl Wire for Event {
             Event::Preempt(r) => r.encode(enc),
             Event::Buffered(r) => r.encode(enc),
             Event::Join(r) => r.encode(enc),
+            Event::Random(r) => r.encode(enc),
             Event::End(r) => r.encode(enc),
         });
     }
@@ -927,6 +940,7 @@ impl Wire for Event {
             kind::PREEMPT => Event::Preempt(b.get()?),
             kind::BUFFERED => Event::Buffered(b.get()?),
             kind::JOIN => Event::Join(b.get()?),
+            kind::RANDOM => Event::Random(b.get()?),
             kind::END => Event::End(b.get()?),
             other => return Err(dec.err_at(kind_at, DecodeErrorKind::UnknownKind(other))),
         };

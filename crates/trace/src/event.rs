@@ -135,6 +135,18 @@ pub struct RdtscRecord {
     pub aux: Option<u32>,
 }
 
+/// A rewritten RDRAND or RDSEED (see the engine's `randinsn`) and the
+/// value it produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RandomRecord {
+    /// The task.
+    pub tid: Tid,
+    /// Address of the instruction.
+    pub rip: u64,
+    /// The value; its register gets as much of it as the operand holds.
+    pub value: u64,
+}
+
 /// Where a signal was delivered.
 pub mod signal_origin {
     /// Raised by the instruction at `rip` (fault, trap): replay reproduces it.
@@ -352,6 +364,8 @@ pub enum Event {
     Buffered(SyscallRecord),
     /// Two memory domains become one.
     Join(JoinRecord),
+    /// An RDRAND or RDSEED.
+    Random(RandomRecord),
 }
 
 /// Persisted kind bytes of each event type.
@@ -386,6 +400,8 @@ pub mod kind {
     pub const BUFFERED: u8 = 14;
     /// `Event::Join`
     pub const JOIN: u8 = 15;
+    /// `Event::Random`
+    pub const RANDOM: u8 = 16;
 }
 
 impl Event {
@@ -406,6 +422,7 @@ impl Event {
             Event::Preempt(e) => Some(e.tid),
             Event::Buffered(e) => Some(e.tid),
             Event::Join(e) => Some(e.tid),
+            Event::Random(e) => Some(e.tid),
         }
     }
 
@@ -427,6 +444,7 @@ impl Event {
             Event::Preempt(_) => kind::PREEMPT,
             Event::Buffered(_) => kind::BUFFERED,
             Event::Join(_) => kind::JOIN,
+            Event::Random(_) => kind::RANDOM,
         }
     }
 
@@ -448,6 +466,7 @@ impl Event {
             Event::Preempt(_) => "preempt",
             Event::Buffered(_) => "buffered",
             Event::Join(_) => "join",
+            Event::Random(_) => "random",
         }
     }
 }

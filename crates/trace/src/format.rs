@@ -43,7 +43,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// buffer, whose library also patches libc's identity calls (getuid and
 /// the like, which check no error), and at level 0 an rt_sigprocmask that
 /// only asks or blocks runs without a stop, in both modes.
-pub const FORMAT_VERSION: u32 = 15;
+/// Version 16 adds the `Random` event: libstdc++'s RDRAND and RDSEED are
+/// rewritten to fault when it is mapped, in both modes (replay of an older
+/// trace leaves them as they are).
+pub const FORMAT_VERSION: u32 = 16;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

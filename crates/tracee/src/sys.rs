@@ -7,6 +7,40 @@ pub fn read_tsc() -> u64 {
     crate::owntsc::tracee_tsc()
 }
 
+/// A random value from the CPU, as RDSEED (`seed`) or RDRAND would give
+/// a program, for one of its rewritten instructions; from getrandom on a
+/// CPU that has neither (the program was told otherwise by another CPU).
+pub fn hardware_random(seed: bool) -> u64 {
+    let mut value = 0u64;
+    if seed && std::arch::is_x86_feature_detected!("rdseed") {
+        // SAFETY: the CPU has RDSEED (checked above); it writes only `value`.
+        while unsafe { rdseed64(&mut value) } == 0 {
+            std::hint::spin_loop();
+        }
+        return value;
+    }
+    if std::arch::is_x86_feature_detected!("rdrand") {
+        // SAFETY: the CPU has RDRAND (checked above); it writes only `value`.
+        while unsafe { rdrand64(&mut value) } == 0 {
+            std::hint::spin_loop();
+        }
+        return value;
+    }
+    // SAFETY: getrandom writes at most 8 bytes to `value`.
+    unsafe { libc::getrandom(std::ptr::addr_of_mut!(value).cast(), 8, 0) };
+    value
+}
+
+#[target_feature(enable = "rdseed")]
+unsafe fn rdseed64(value: &mut u64) -> i32 {
+    core::arch::x86_64::_rdseed64_step(value)
+}
+
+#[target_feature(enable = "rdrand")]
+unsafe fn rdrand64(value: &mut u64) -> i32 {
+    core::arch::x86_64::_rdrand64_step(value)
+}
+
 /// Reads the time-stamp counter and TSC_AUX (rdtscp).
 pub fn read_tscp() -> (u64, u32) {
     crate::owntsc::tracee_tscp()

@@ -146,6 +146,12 @@ pub fn all_variants() -> Vec<Event> {
             aux: Some(u32::MAX),
             ..Default::default()
         }),
+        Event::Random(RandomRecord {
+            tid: 4,
+            rip: 0x7fff_f7cd_33c8,
+            value: u64::MAX,
+        }),
+        Event::Random(RandomRecord::default()),
         Event::Signal(SignalRecord {
             tid: 3,
             signo: 11,
