@@ -86,6 +86,23 @@ fn random_device_runs_on_after_a_detach() {
     assert_eq!(out.lines().filter(|l| l.starts_with("later ")).count(), 3, "{out}");
 }
 
+/// A recording whose program left a process running (a daemon, a
+/// background job) goes on until it ends, and says why.
+#[test]
+fn the_processes_left_running_after_the_program_are_named() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let started = std::time::Instant::now();
+    let rec = record(&trace, &argv!["sh", "-c", "sleep 0.6 & echo started"], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert!(started.elapsed() >= Duration::from_millis(600), "the recording ended before the background job");
+    let err = stderr_str(&rec);
+    assert!(err.contains("the recording goes on until the 1 process it left running ends: "), "{err}");
+    assert!(err.contains("(SIGTERM to scribe ends them)"), "{err}");
+    let rep = replay(&trace);
+    assert_same_run(&rec, &rep, "background job");
+}
+
 #[test]
 fn sigusr1_detaches_the_recorder() {
     let dir = tmpdir();

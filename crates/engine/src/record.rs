@@ -1550,6 +1550,34 @@ impl Session {
         }
     }
 
+    /// When the program's first process ends and others it started live
+    /// on (a daemon such as gpg-agent, a background job), the recording
+    /// goes on until they end too: says so, and which they are, so that a
+    /// recording that seems to hang explains itself.
+    fn tell_who_is_left(&self) {
+        let mut left: Vec<Tid> = self.tasks.values().map(|t| t.tgid).filter(|&tgid| tgid != self.leader).collect();
+        left.sort_unstable();
+        left.dedup();
+        if left.is_empty() {
+            return;
+        }
+        let names: Vec<String> = left
+            .iter()
+            .map(|&pid| match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+                Ok(comm) => format!("{pid} ({})", comm.trim_end()),
+                Err(_) => pid.to_string(),
+            })
+            .collect();
+        let what = if self.detached { "Scribe stays attached (recording nothing)" } else { "the recording goes on" };
+        self.tell(&format!(
+            "the program's first process ended; {what} until the {} process{} it left running end{}: {} (SIGTERM to scribe ends them)",
+            left.len(),
+            if left.len() == 1 { "" } else { "es" },
+            if left.len() == 1 { "s" } else { "" },
+            names.join(", ")
+        ));
+    }
+
     /// Ends the trace and lets the program run on: from now on every stop is
     /// passed through without recording (the seccomp filter cannot be
     /// removed, so the recorder stays attached as a pass-through tracer).
@@ -2737,6 +2765,7 @@ impl Session {
         self.push(Event::Exit(ExitRecord { tid, code, signal }))?;
         if tid == self.leader {
             self.leader_status = Some(status);
+            self.tell_who_is_left();
         }
         if self.tasks.is_empty() {
             self.push(Event::End(EndRecord { reason: end_reason::EXITED, message: String::new() }))?;
