@@ -174,6 +174,9 @@ fn rewrite_at(mem: &TraceeMemory, start: u64, offsets: &[usize]) -> scribe_trace
 
 /// `PROT_EXEC`.
 const PROT_EXEC: u32 = 4;
+/// The sharing type bits of mmap's flags, and `MAP_PRIVATE`.
+const MAP_TYPE: u32 = 0x0f;
+const MAP_PRIVATE: u32 = 0x02;
 
 /// What a recorder or replayer remembers of the rewriting: which files it
 /// applies to, and where their instructions are in each range mapped.
@@ -200,7 +203,9 @@ impl Rewriter {
     /// mapping of a file `rewrite` says to (the range is read once per
     /// file and offset); how many.
     pub fn after_mapping(&mut self, mem: &TraceeMemory, map: &MapRecord, rewrite: bool) -> scribe_tracee::Result<usize> {
-        let Some(id) = map.file_id.filter(|_| rewrite && map.prot & PROT_EXEC != 0) else { return Ok(0) };
+        // Only a private mapping: a write to a shared one would reach the file.
+        let private = map.flags & MAP_TYPE == MAP_PRIVATE;
+        let Some(id) = map.file_id.filter(|_| rewrite && private && map.prot & PROT_EXEC != 0) else { return Ok(0) };
         let offsets = self.sites.entry((id, map.offset, map.len)).or_insert_with(|| find(&mem.read_partial(map.addr, map.len as usize)));
         rewrite_at(mem, map.addr, offsets)?;
         Ok(offsets.len())
