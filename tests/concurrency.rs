@@ -1064,3 +1064,18 @@ fn a_task_held_on_one_cpu_while_it_stops_often_sees_all_its_cpus() {
     assert_eq!(r.stdout(), stdout_str(&native), "{}", show(&r.record));
     assert!(stderr_str(&r.record).contains("held on one cpu: yes"), "never held: {}", show(&r.record));
 }
+
+/// A robust mutex whose owner (a thread, then a child process holding one
+/// in shared memory) dies holding it gives the next locker EOWNERDEAD in
+/// replay too: the kernel marks the lock word by comparing it with the
+/// dying thread's id, and in replay the word holds the recorded one, so
+/// the replayer marks it.
+#[test]
+fn a_robust_mutex_whose_owner_died_replays() {
+    let r = Case::new(argv![program("robust_mutex")]).replays(2).run();
+    let out = r.stdout();
+    assert_eq!(r.field("thread:"), "EOWNERDEAD", "{out}");
+    assert_eq!(r.field("thread again:"), "Success", "{out}");
+    assert_eq!(r.field("process:"), "EOWNERDEAD", "{out}");
+    assert_eq!(r.field("process again:"), "Success", "{out}");
+}

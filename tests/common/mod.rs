@@ -51,6 +51,7 @@ const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("thread_pool", &["-pthread"]),
     ("pthread_kill", &["-pthread"]),
     ("spin_flag", &["-pthread"]),
+    ("robust_mutex", &["-pthread"]),
     ("spin_then_signal", &["-pthread"]),
     ("syscallbuf", &["-pthread"]),
     ("resources", &["-pthread"]),

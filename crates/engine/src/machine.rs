@@ -488,6 +488,49 @@ pub fn read_tsc_for(kind: TscInstruction) -> (u64, Option<u32>) {
     }
 }
 
+/// What the kernel does to the robust futexes of a dying thread, done by
+/// replay for thread `owner` (its recorded id) whose list starts at
+/// `head`: every listed futex word (and the one its pending operation
+/// names) that holds `owner` gets FUTEX_OWNER_DIED, keeping its waiters
+/// bit, so that the next locker gets EOWNERDEAD. The kernel does it too
+/// in replay, but compares the word with the thread's live id, and the
+/// program, which only ever sees recorded ids, wrote the recorded one.
+/// Waiters need no wake-up: their waits are replayed. Unreadable memory
+/// ends the walk, as it does the kernel's.
+pub fn mark_dead_owner_futexes(mem: &TraceeMemory, head: u64, owner: Tid) {
+    const LIMIT: usize = 2048;
+    const TID_MASK: u32 = 0x3fff_ffff;
+    const WAITERS: u32 = 0x8000_0000;
+    const OWNER_DIED: u32 = 0x4000_0000;
+    let (Ok(first), Ok(offset), Ok(pending)) = (mem.read_u64(head), mem.read_u64(head + 8), mem.read_u64(head + 16)) else { return };
+    let pending = pending & !1;
+    let mark = |entry: u64| {
+        let word_at = entry.wrapping_add(offset);
+        if word_at % 4 != 0 {
+            return;
+        }
+        let Ok(bytes) = mem.read(word_at, 4) else { return };
+        let word = u32::from_le_bytes(bytes.try_into().expect("read returned 4 bytes"));
+        if word & TID_MASK == owner as u32 {
+            let _ = mem.write(word_at, &((word & WAITERS) | OWNER_DIED).to_le_bytes());
+        }
+    };
+    let mut entry = first & !1;
+    for _ in 0..LIMIT {
+        if entry == head {
+            break;
+        }
+        let Ok(next) = mem.read_u64(entry) else { break };
+        if entry != pending {
+            mark(entry);
+        }
+        entry = next & !1;
+    }
+    if pending != 0 {
+        mark(pending);
+    }
+}
+
 /// For a task stopped by a SIGSEGV: if a trapped rdtsc/rdtscp or a
 /// rewritten RDRAND/RDSEED (see `randinsn`) caused it, runs the
 /// instruction for the task (unrecorded, after detach or going live) and

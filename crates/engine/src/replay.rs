@@ -2085,6 +2085,9 @@ impl Session {
     fn replay_syscall(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let nr = call.nr;
         let inode = self.task_mut(live)?.inode_serial.take();
+        if (nr == sc::nr::EXIT_GROUP || nr == sc::nr::EXIT) && !machine::is_restart_code(call.result) {
+            self.mark_robust_futexes_of_dying(live, rec, nr == sc::nr::EXIT_GROUP)?;
+        }
         if nr == sc::nr::EXIT && self.tgid_of.get(&rec).is_some_and(|&g| g != rec) {
             // A thread's exit clears its tid word and wakes joiners
             // (CLONE_CHILD_CLEARTID); let that finish before anything else
@@ -3562,6 +3565,25 @@ impl Session {
     /// not when they end, since until then they would stand before the
     /// next events of other processes of the domain. Returns whether there
     /// were any.
+    /// Marks the robust futexes the dying thread `rec` (or, for a group
+    /// exit, every thread of its process) holds, as the kernel would (see
+    /// `machine::mark_dead_owner_futexes`).
+    fn mark_robust_futexes_of_dying(&self, live: Tid, rec: Tid, whole_process: bool) -> Result<()> {
+        let tgid = self.process_of(rec);
+        let dying: Vec<(Tid, Tid)> = if whole_process {
+            self.tasks.iter().filter(|(_, t)| self.process_of(t.rec) == tgid).map(|(&l, t)| (l, t.rec)).collect()
+        } else {
+            vec![(live, rec)]
+        };
+        let mem = self.mem(live)?;
+        for (thread, owner) in dying {
+            if let Ok(Some(head)) = tracee::get_robust_list(thread) {
+                machine::mark_dead_owner_futexes(mem, head, owner);
+            }
+        }
+        Ok(())
+    }
+
     fn kill_other_threads(&mut self, rec: Tid) -> bool {
         let tgid = self.process_of(rec);
         let mates: Vec<Tid> =

@@ -330,6 +330,20 @@ pub fn get_sigmask(tid: Tid) -> Result<u64> {
     Ok(mask)
 }
 
+/// The robust futex list head a task registered (set_robust_list), or
+/// `None` if it registered none.
+pub fn get_robust_list(tid: Tid) -> Result<Option<u64>> {
+    let mut head: usize = 0;
+    let mut len: usize = 0;
+    // SAFETY: the kernel writes one pointer-sized value to each of `head`
+    // and `len`, both valid locals.
+    let rc = unsafe { libc::syscall(libc::SYS_get_robust_list, tid, &mut head as *mut usize, &mut len as *mut usize) };
+    if rc != 0 {
+        return Err(TraceeError::Sys { tid, op: "get_robust_list", source: std::io::Error::last_os_error() });
+    }
+    Ok((head != 0).then_some(head as u64))
+}
+
 /// `PTRACE_GET_SYSCALL_INFO`'s `op` for a syscall-exit stop.
 const SYSCALL_INFO_EXIT: u8 = 2;
 
