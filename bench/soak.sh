@@ -21,9 +21,10 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer robust_mutex; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
+g++ -O1 -pthread -o "$work/random_device" "$root/tests/programs/random_device.cpp" || exit 1
 mkdir -p "$work/proj"
 for i in 1 2 3 4; do echo "int f$i(int x){return x*$i;}" > "$work/proj/f$i.c"; done
 printf 'all: f1.o f2.o f3.o f4.o\n%%.o: %%.c\n\tgcc -c -o $@ $<\n' > "$work/proj/Makefile"
@@ -77,6 +78,8 @@ workloads=(
   "-- $work/setitimer"
   "--chaos -- python3 $work/threads.py"
   "-- python3 $work/pool.py"
+  "-- $work/robust_mutex"
+  "-- $work/random_device 8 0"
 )
 
 end=$(( $(date +%s) + minutes * 60 ))
