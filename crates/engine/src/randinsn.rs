@@ -142,22 +142,15 @@ pub fn find(code: &[u8]) -> Vec<usize> {
             continue;
         }
         let opcode = c7 - 1;
-        // The instruction may start at a prefix: 66 and/or a REX byte.
-        let mut start = opcode;
-        if start > 0 && (0x40..=0x4f).contains(&code[start - 1]) {
-            start -= 1;
-        }
-        if start > 0 && code[start - 1] == 0x66 {
-            start -= 1;
-        }
-        let Some(parsed) = parse(&code[start..], 0x0f) else { continue };
-        // f3 0f c7 /7 is RDPID (TSC_AUX, not random); f2 is no form.
-        if start > 0 && matches!(code[start - 1], 0xf2 | 0xf3) {
-            continue;
-        }
-        if decodes_as_random(code, start) {
+        // The instruction may start at a 66 and/or REX prefix, or those
+        // bytes may end the instruction before: decoding tells. (An f3
+        // before it makes RDPID, which decodes as such and is left.)
+        let start = (opcode.saturating_sub(2)..=opcode)
+            .filter(|&start| parse(&code[start..], 0x0f).is_some_and(|p| start + usize::from(p.len) == opcode + 3))
+            .find(|&start| decodes_as_random(code, start));
+        if start.is_some() {
             found.push(opcode);
-            i = start + usize::from(parsed.len);
+            i = opcode + 3;
         }
     }
     found
@@ -269,10 +262,12 @@ mod tests {
             &[0xf3, 0x0f, 0xc7, 0xf8],            // rdpid rax: not random
             &[0xb8, 0x0f, 0xc7, 0xf0, 0x00],      // mov eax, 0xf0c70f: not one either
             &[0x0f, 0xc7, 0x0e],                  // cmpxchg8b [rsi]: a memory form
+            &[0x6a, 0x41],                        // push 0x41: a byte that looks like REX
+            &[0x0f, 0xc7, 0xf2],                  // rdrand edx
             &[0xc3],                              // ret
         ]
         .concat();
-        assert_eq!(find(&code), vec![4, 10, 15]);
+        assert_eq!(find(&code), vec![4, 10, 15, 32]);
         let at = |offset: usize| {
             let mut patched = code[offset..].to_vec();
             let opcode = patched.iter().position(|&b| b == 0x0f).unwrap();

@@ -767,7 +767,7 @@ impl Domain {
 struct Session {
     writer: BackgroundWriter,
     files: FileTable,
-    /// libstdc++'s RDRAND and RDSEED, rewritten to fault (see `randinsn`).
+    /// The RDRAND and RDSEED of the libraries known to use them, rewritten to fault (see `randinsn`).
     random: randinsn::Rewriter,
     tasks: BTreeMap<Tid, Task>,
     level: u8,

@@ -1080,7 +1080,7 @@ struct Session {
     signal_points: u64,
     point_checks: u64,
     files_mapped_itself: u64,
-    /// libstdc++'s RDRAND and RDSEED, rewritten to fault (see `randinsn`).
+    /// The RDRAND and RDSEED of the libraries known to use them, rewritten to fault (see `randinsn`).
     random: randinsn::Rewriter,
     files_mapped_through_kept_fd: u64,
     /// Mappings of shared files replayed from a memory file shared by
@@ -1127,11 +1127,11 @@ fn describe_stop(nr: u32, args: &[u64; 6]) -> String {
 
 impl Session {
     fn task(&self, live: Tid) -> Result<&LiveTask> {
-        self.tasks.get(&live).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
+        self.tasks.get(&live).ok_or_else(|| unknown_task(live))
     }
 
     fn task_mut(&mut self, live: Tid) -> Result<&mut LiveTask> {
-        self.tasks.get_mut(&live).ok_or_else(|| EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() })
+        self.tasks.get_mut(&live).ok_or_else(|| unknown_task(live))
     }
 
     /// The process (recorded tgid) of recorded task `rec`.
@@ -2139,25 +2139,8 @@ impl Session {
         if crate::record::is_clone(nr) && call.result > 0 {
             return self.replay_clone(live, rec, call, p);
         }
-        // The mapping's record, taken by the mapping below: libstdc++'s
-        // RDRAND and RDSEED are rewritten once it is made, as recording did.
-        // (Only a file mapping has one: peeking for an anonymous one's
-        // would read ahead to the task's next event, however far.)
-        let file_map = nr == sc::nr::MMAP
-            && call.result >= 0
-            && call.args[3] & machine::MAP_ANONYMOUS == 0
-            && self.queue.reader.format_version() >= 16;
-        let next_map = match file_map.then(|| self.queue.peek_for(rec)).flatten().map(|p| &p.event) {
-            Some(Event::MapFile(map)) if map.file_id.is_some() => Some(map.clone()),
-            _ => None,
-        };
-        let rewritten_map = match next_map {
-            Some(map) => {
-                let id = map.file_id.expect("checked above");
-                randinsn::rewrites_file(&self.queue.files.record(id)?.path).then_some(map)
-            }
-            None => None,
-        };
+        // Taken before the mapping below consumes the mapping's record.
+        let rewritten_map = self.mapping_to_rewrite(rec, call)?;
         if policy == Policy::Emulate {
             if let Some(done) = self.replay_masked_wait(live, rec, regs, call)? {
                 return Ok(done);
@@ -2208,10 +2191,8 @@ impl Session {
             }
         };
         if let Some(map) = rewritten_map {
-            let mut random = std::mem::take(&mut self.random);
-            let rewritten = random.after_mapping(self.mem(live)?, &map, true);
-            self.random = random;
-            rewritten?;
+            let task = self.tasks.get(&live).ok_or_else(|| unknown_task(live))?;
+            self.random.after_mapping(&task.mem, &map, true)?;
         }
         if nr == sc::nr::SHMGET && call.result >= 0 && call.args[1] > 0 {
             // Pages the kernel gives the segment.
@@ -2537,6 +2518,25 @@ impl Session {
         tracee::set_syscall_args(regs, &args);
         tracee::set_regs(live, regs)?;
         Ok(true)
+    }
+
+    /// The record of the file mapping `call` makes, if the file is a
+    /// library whose RDRAND and RDSEED are rewritten once it is mapped, as
+    /// recording did (see `randinsn`; traces from format 16 on). Only a
+    /// file mapping has a record to peek at: peeking for an anonymous one
+    /// would read ahead to the task's next event, however far.
+    fn mapping_to_rewrite(&mut self, rec: Tid, call: &SyscallRecord) -> Result<Option<MapRecord>> {
+        let file_map = call.nr == sc::nr::MMAP
+            && call.result >= 0
+            && call.args[3] & machine::MAP_ANONYMOUS == 0
+            && self.queue.reader.format_version() >= 16;
+        if !file_map {
+            return Ok(None);
+        }
+        let Some(Positioned { event: Event::MapFile(map), .. }) = self.queue.peek_for(rec) else { return Ok(None) };
+        let Some(id) = map.file_id else { return Ok(None) };
+        let map = map.clone();
+        Ok(randinsn::rewrites_file(&self.queue.files.record(id)?.path).then_some(map))
     }
 
     /// A private mapping of a file replay reads from disk, big enough that
@@ -3702,6 +3702,11 @@ fn placed_args(call: &SyscallRecord) -> [u64; 6] {
 
 /// The recorded content of a file mapping, `len` bytes of it: from the
 /// file store, or the bytes the trace holds.
+/// The error for a stop of a task the replayer does not know.
+fn unknown_task(live: Tid) -> EngineError {
+    EngineError::Unsupported { tid: live, what: "an unknown task stopped during replay".into() }
+}
+
 fn mapping_content(files: &mut FileStore, map: &MapRecord, len: u64) -> Result<Vec<u8>> {
     Ok(match (map.file_id, &map.data) {
         (Some(id), _) => files.read(id, map.offset, len)?,

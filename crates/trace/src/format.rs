@@ -43,9 +43,9 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// buffer, whose library also patches libc's identity calls (getuid and
 /// the like, which check no error), and at level 0 an rt_sigprocmask that
 /// only asks or blocks runs without a stop, in both modes.
-/// Version 16 adds the `Random` event: libstdc++'s RDRAND and RDSEED are
-/// rewritten to fault when it is mapped, in both modes (replay of an older
-/// trace leaves them as they are).
+/// Version 16 adds the `Random` event: the RDRAND and RDSEED of libstdc++,
+/// libgcrypt and libcrypto are rewritten to fault when the library is
+/// mapped, in both modes (replay of an older trace leaves them as they are).
 pub const FORMAT_VERSION: u32 = 16;
 
 /// The checksum stored after the header body. From version 3 on it covers
