@@ -1066,7 +1066,7 @@ fn a_task_held_on_one_cpu_while_it_stops_often_sees_all_its_cpus() {
 }
 
 /// A robust mutex whose owner (a thread, then a child process holding one
-/// in shared memory) dies holding it gives the next locker EOWNERDEAD in
+/// in shared memory, by exit and by a signal) dies holding it gives the next locker EOWNERDEAD in
 /// replay too: the kernel marks the lock word by comparing it with the
 /// dying thread's id, and in replay the word holds the recorded one, so
 /// the replayer marks it.
@@ -1078,4 +1078,6 @@ fn a_robust_mutex_whose_owner_died_replays() {
     assert_eq!(r.field("thread again:"), "Success", "{out}");
     assert_eq!(r.field("process:"), "EOWNERDEAD", "{out}");
     assert_eq!(r.field("process again:"), "Success", "{out}");
+    assert_eq!(r.field("killed by"), "9", "{out}");
+    assert_eq!(r.field("killed:"), "EOWNERDEAD", "{out}");
 }

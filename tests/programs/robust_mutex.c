@@ -1,10 +1,12 @@
 // Robust mutexes whose owner dies holding them: a thread that exits with
-// the lock, then a child process that exits with a lock in shared memory.
+// the lock, a child process that exits with a lock in shared memory, and
+// one killed by a signal while it holds it.
 // The next locker gets EOWNERDEAD (the kernel marks the lock word at the
 // owner's death), makes the mutex consistent and goes on.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -53,5 +55,15 @@ int main(void) {
     }
     waitpid(child, NULL, 0);
     lock_after_death("process", shared);
+
+    child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(shared);
+        raise(SIGKILL);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("killed by %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    lock_after_death("killed", shared);
     return 0;
 }

@@ -1963,6 +1963,10 @@ impl Session {
             // its process (a leader that never ended; replay hung about 1
             // run in 10 under load).
             (WaitStatus::Event(PtraceEvent::Exit), _) => {
+                // Whatever ends it (a signal too), its memory is still
+                // there and its robust futexes not yet marked.
+                let rec = self.task(live)?.rec;
+                self.mark_robust_futexes_of_dying(live, rec, false)?;
                 self.set_state(live, State::InKernel)?;
                 tracee::cont(live, 0).map_err(Into::into)
             }
