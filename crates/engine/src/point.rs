@@ -190,9 +190,10 @@ fn refuses(instr: &Instruction) -> bool {
         || matches!(
             instr.mnemonic(),
             // syscall saves rip in rcx and the seccomp filter looks at it;
-            // rdtsc traps (PR_SET_TSC) and replay checks its address.
+            // rdtsc traps (PR_SET_TSC) and replay checks its address, as
+            // it does a rewritten RDRAND's (a hlt, see `randinsn`).
             Mnemonic::Syscall | Mnemonic::Sysenter | Mnemonic::Rdtsc | Mnemonic::Rdtscp | Mnemonic::Int1
-                | Mnemonic::Int3 | Mnemonic::Int | Mnemonic::Into
+                | Mnemonic::Int3 | Mnemonic::Int | Mnemonic::Into | Mnemonic::Hlt
         )
 }
 
@@ -521,6 +522,7 @@ mod tests {
         assert!(site(&[0xe8, 0, 0, 0, 0, 0x90], 0x1000).is_none(), "call rel32");
         assert!(site(&[0x90, 0x0f, 0x05, 0x90, 0x90, 0x90], 0x1000).is_none(), "syscall");
         assert!(site(&[0x0f, 0x31, 0x90, 0x90, 0x90, 0x90], 0x1000).is_none(), "rdtsc");
+        assert!(site(&[0xf4, 0x90, 0x90, 0x90, 0x90, 0x90], 0x1000).is_none(), "hlt, as a rewritten rdrand starts");
         assert!(site(&[0x90, 0x90], 0x1000).is_none(), "too short to decode 5 bytes");
         // Five one-byte instructions: four guards, as many as there are.
         assert_eq!(site(&[0x90; 8], 0x1000).unwrap().guards.len(), 4);
