@@ -2180,6 +2180,14 @@ impl Session {
             tracee::set_regs(tid, &regs)?;
             let signo = task.injecting.as_ref().map(|h| h.signo).unwrap_or(0);
             self.push(Event::Syscall(SyscallRecord { tid, nr, args, result: code, ..Default::default() }))?;
+            if StdFds::changed_by(nr) {
+                // Replay writes the descriptor state after every such call,
+                // this one too: the generation may have moved since the
+                // header was last written (closes made through the buffer),
+                // and a library that saw it only in replay would forget the
+                // kinds it keeps.
+                self.write_fd_state(tid)?;
+            }
             return tracee::cont(tid, signo).map_err(Into::into);
         }
         if std::mem::take(&mut task.in_vfork) {
