@@ -4,7 +4,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use scribe_trace::Header;
+use scribe_trace::{Event, Header, RandomRecord, RdtscRecord};
 use scribe_tracee::{self as tracee, Regs, SeccompFilter, SpawnConfig, Tid, TraceeMemory};
 
 /// ENOSYS.
@@ -531,21 +531,77 @@ pub fn mark_dead_owner_futexes(mem: &TraceeMemory, head: u64, owner: Tid) {
     }
 }
 
-/// For a task stopped by a SIGSEGV: if a trapped rdtsc/rdtscp or a
-/// rewritten RDRAND/RDSEED (see `randinsn`) caused it, runs the
-/// instruction for the task (unrecorded, after detach or going live) and
+/// An instruction that faults under Scribe and whose result Scribe gives:
+/// rdtsc/rdtscp (`PR_SET_TSC`), or a rewritten RDRAND/RDSEED (see
+/// `randinsn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrappedInstruction {
+    /// rdtsc or rdtscp.
+    Tsc(TscInstruction),
+    /// RDRAND or RDSEED.
+    Random(crate::randinsn::RandomInstruction),
+}
+
+/// The trapped instruction at `rip`, if that is what faulted.
+pub fn trapped_instruction_at(mem: &TraceeMemory, rip: u64) -> Option<TrappedInstruction> {
+    tsc_instruction_at(mem, rip)
+        .map(TrappedInstruction::Tsc)
+        .or_else(|| crate::randinsn::patched_at(mem, rip).map(TrappedInstruction::Random))
+}
+
+impl TrappedInstruction {
+    /// Runs the instruction for task `tid`, stopped at it with `regs`: the
+    /// registers as it leaves them, with the tracer's own counter or random
+    /// value, and the event that keeps that value.
+    pub fn run_for(self, tid: Tid, regs: &mut Regs) -> Event {
+        let rip = regs.rip;
+        match self {
+            TrappedInstruction::Tsc(kind) => {
+                let (tsc, aux) = read_tsc_for(kind);
+                apply_tsc(regs, kind, tsc, aux);
+                Event::Rdtsc(RdtscRecord { tid, rip, tsc, aux })
+            }
+            TrappedInstruction::Random(instruction) => {
+                let value = tracee::hardware_random(instruction.seed);
+                crate::randinsn::apply(regs, instruction, value);
+                Event::Random(RandomRecord { tid, rip, value })
+            }
+        }
+    }
+
+    /// Sets `regs` as the recorded `event` says the instruction left them;
+    /// the address the event names, or `None` if it is not this
+    /// instruction's kind of event.
+    pub fn replay(self, event: &Event, regs: &mut Regs) -> Option<u64> {
+        match (self, event) {
+            (TrappedInstruction::Tsc(kind), Event::Rdtsc(r)) => {
+                apply_tsc(regs, kind, r.tsc, r.aux);
+                Some(r.rip)
+            }
+            (TrappedInstruction::Random(instruction), Event::Random(r)) => {
+                crate::randinsn::apply(regs, instruction, r.value);
+                Some(r.rip)
+            }
+            _ => None,
+        }
+    }
+
+    /// What the task did, for people: "read the time-stamp counter".
+    pub fn what(self) -> &'static str {
+        match self {
+            TrappedInstruction::Tsc(_) => "read the time-stamp counter",
+            TrappedInstruction::Random(_) => "ran RDRAND or RDSEED",
+        }
+    }
+}
+
+/// For a task stopped by a SIGSEGV: if a trapped instruction caused it,
+/// runs it for the task (unrecorded, after detach or going live) and
 /// returns true; the caller then resumes it without the signal.
 pub fn run_trapped_instruction(tid: Tid) -> scribe_tracee::Result<bool> {
     let mut regs = tracee::get_regs(tid)?;
-    let mem = TraceeMemory::open(tid)?;
-    if let Some(kind) = tsc_instruction_at(&mem, regs.rip) {
-        let (tsc, aux) = read_tsc_for(kind);
-        apply_tsc(&mut regs, kind, tsc, aux);
-    } else if let Some(instruction) = crate::randinsn::patched_at(&mem, regs.rip) {
-        crate::randinsn::apply(&mut regs, instruction, tracee::hardware_random(instruction.seed));
-    } else {
-        return Ok(false);
-    }
+    let Some(instruction) = trapped_instruction_at(&TraceeMemory::open(tid)?, regs.rip) else { return Ok(false) };
+    instruction.run_for(tid, &mut regs);
     tracee::set_regs(tid, &regs)?;
     Ok(true)
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use scribe_syscalls as sc;
 use scribe_trace::{
     end_reason, resource_kind, signal_origin, EndRecord, Event, ExecRecord, ExitRecord, Header, MapRecord, MemBytes,
-    BookmarkRecord, JoinRecord, PreemptRecord, StateDigest, RandomRecord, RdtscRecord, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
+    BookmarkRecord, JoinRecord, PreemptRecord, StateDigest, ResourceRecord, RegsRecord, SignalRecord, SyscallRecord, TaskStartRecord, Tid, TraceWriter, BackgroundWriter,
 };
 use scribe_tracee::{self as tracee, PtraceEvent, Regs, TraceeMemory, WaitStatus};
 
@@ -2514,11 +2514,8 @@ impl Session {
             task.injecting = Some(held);
         }
         if sig == machine::SIGSEGV {
-            if let Some(kind) = machine::tsc_instruction_at(&task.mem, regs.rip) {
-                return self.emulate_tsc(tid, regs, kind);
-            }
-            if let Some(instruction) = randinsn::patched_at(&task.mem, regs.rip) {
-                return self.emulate_random(tid, regs, instruction);
+            if let Some(instruction) = machine::trapped_instruction_at(&task.mem, regs.rip) {
+                return self.emulate_trapped(tid, regs, instruction);
             }
         }
         let siginfo = match tracee::get_siginfo(tid) {
@@ -2732,25 +2729,13 @@ impl Session {
         self.want_token(tid, vec![Event::TaskStart(TaskStartRecord { tid, parent })])
     }
 
-    fn emulate_tsc(&mut self, tid: Tid, mut regs: Regs, kind: machine::TscInstruction) -> Result<()> {
-        let rip = regs.rip;
-        let (tsc, aux) = machine::read_tsc_for(kind);
-        machine::apply_tsc(&mut regs, kind, tsc, aux);
+    /// An rdtsc or a rewritten RDRAND that faulted: the recorder runs it
+    /// and keeps the value.
+    fn emulate_trapped(&mut self, tid: Tid, mut regs: Regs, instruction: machine::TrappedInstruction) -> Result<()> {
+        let event = instruction.run_for(tid, &mut regs);
         tracee::set_regs(tid, &regs)?;
         self.drain_buffer(tid)?;
-        self.push(Event::Rdtsc(RdtscRecord { tid, rip, tsc, aux }))?;
-        tracee::cont(tid, 0)?;
-        Ok(())
-    }
-
-    /// A rewritten RDRAND or RDSEED: the recorder's own gives the value.
-    fn emulate_random(&mut self, tid: Tid, mut regs: Regs, instruction: randinsn::RandomInstruction) -> Result<()> {
-        let rip = regs.rip;
-        let value = tracee::hardware_random(instruction.seed);
-        randinsn::apply(&mut regs, instruction, value);
-        tracee::set_regs(tid, &regs)?;
-        self.drain_buffer(tid)?;
-        self.push(Event::Random(RandomRecord { tid, rip, value }))?;
+        self.push(event)?;
         tracee::cont(tid, 0)?;
         Ok(())
     }

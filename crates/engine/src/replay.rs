@@ -3477,32 +3477,19 @@ impl Session {
             }
         }
         if sig == machine::SIGSEGV {
-            if let Some(kind) = machine::tsc_instruction_at(self.mem(live)?, regs.rip) {
+            if let Some(instruction) = machine::trapped_instruction_at(self.mem(live)?, regs.rip) {
                 self.settle_buffer(live)?;
-                let observed = || format!("{kind:?} at {:#x}", regs.rip);
+                let at = regs.rip;
+                let observed = || format!("{instruction:?} at {at:#x}");
                 let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
-                let Event::Rdtsc(r) = &p.event else {
-                    return Err(self.divergence(rec, Some(live), "the task read the time-stamp counter where the recording has another event".into(), Some(&p), observed()));
+                let Some(recorded_at) = instruction.replay(&p.event, &mut regs) else {
+                    let what = format!("the task {} where the recording has another event", instruction.what());
+                    return Err(self.divergence(rec, Some(live), what, Some(&p), observed()));
                 };
-                if r.rip != regs.rip {
-                    return Err(self.divergence(rec, Some(live), "the time-stamp counter was read at another address".into(), Some(&p), observed()));
+                if recorded_at != at {
+                    let what = format!("the task {} at another address", instruction.what());
+                    return Err(self.divergence(rec, Some(live), what, Some(&p), observed()));
                 }
-                machine::apply_tsc(&mut regs, kind, r.tsc, r.aux);
-                tracee::set_regs(live, &regs)?;
-                self.remember(&p);
-                return self.resume(live, 0);
-            }
-            if let Some(instruction) = randinsn::patched_at(self.mem(live)?, regs.rip) {
-                self.settle_buffer(live)?;
-                let observed = || format!("{instruction:?} at {:#x}", regs.rip);
-                let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
-                let Event::Random(r) = &p.event else {
-                    return Err(self.divergence(rec, Some(live), "the task ran RDRAND or RDSEED where the recording has another event".into(), Some(&p), observed()));
-                };
-                if r.rip != regs.rip {
-                    return Err(self.divergence(rec, Some(live), "RDRAND or RDSEED ran at another address".into(), Some(&p), observed()));
-                }
-                randinsn::apply(&mut regs, instruction, r.value);
                 tracee::set_regs(live, &regs)?;
                 self.remember(&p);
                 return self.resume(live, 0);

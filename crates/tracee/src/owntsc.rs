@@ -93,13 +93,20 @@ pub(crate) fn tracee_tsc() -> u64 {
         let computed = clock.anchor.0.saturating_add((now.saturating_sub(clock.anchor.1) as f64 * clock.ticks_per_ns) as u64);
         return hand_out(computed);
     }
-    let (tsc, ns) = with_tsc_readable(|| {
-        let ns = monotonic_raw_ns();
-        // SAFETY: as above (the thread may read the TSC here).
-        (unsafe { core::arch::x86_64::_rdtsc() }, ns)
-    });
+    // SAFETY: as above (the thread may read the TSC here).
+    real_read(|| (unsafe { core::arch::x86_64::_rdtsc() }, ())).0
+}
+
+/// A real read of the TSC (`read`: rdtsc or rdtscp, and what else it
+/// gives) made with the TSC readable, right after the clock's; on a
+/// trapping thread, learnt from and kept in order with computed values.
+fn real_read<T>(read: impl FnOnce() -> (u64, T)) -> (u64, T) {
+    let (ns, (tsc, extra)) = with_tsc_readable(|| (monotonic_raw_ns(), read()));
+    if !TRAPPING.get() {
+        return (tsc, extra);
+    }
     note_real_read(tsc, ns);
-    hand_out(tsc)
+    (hand_out(tsc), extra)
 }
 
 /// Learns from a real read of the TSC at clock time `ns`: the first read
@@ -128,17 +135,12 @@ fn hand_out(value: u64) -> u64 {
 /// A real rdtscp (and TSC_AUX) for a tracee's trapped one, kept in order
 /// with the values of [`tracee_tsc`].
 pub(crate) fn tracee_tscp() -> (u64, u32) {
-    let mut aux = 0u32;
-    let (tsc, ns) = with_tsc_readable(|| {
-        let ns = monotonic_raw_ns();
+    real_read(|| {
+        let mut aux = 0u32;
         // SAFETY: rdtscp writes only `aux`, a valid local.
-        (unsafe { core::arch::x86_64::__rdtscp(&mut aux) }, ns)
-    });
-    if TRAPPING.get() {
-        note_real_read(tsc, ns);
-        return (hand_out(tsc), aux);
-    }
-    (tsc, aux)
+        let tsc = unsafe { core::arch::x86_64::__rdtscp(&mut aux) };
+        (tsc, aux)
+    })
 }
 
 /// The SIGSEGV action found at install, as a `sa_sigaction` value and flags.
