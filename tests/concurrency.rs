@@ -14,6 +14,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::time::Duration;
+use std::process::Command;
 
 use common::*;
 
@@ -188,6 +189,25 @@ fn setitimer_interrupts_compute_loop() {
     assert_eq!(r.field("ticks:"), "5", "{}", r.stdout());
     // Five 10 ms periods of a counting loop: far more than a few iterations.
     assert!(num::<u64>(&r, "counter:") > 1000, "{}", r.stdout());
+}
+
+/// A handler of a timer signal that interrupts a compute loop reads the
+/// fault fields of its frame (trap number, error code, fault address) and
+/// the saved resume flag. The kernel fills them from the thread's last
+/// trap, and the recorder's and replayer's own traps (breakpoints that
+/// choose where the held signal is delivered) showed there: trap 1 and the
+/// resume flag, in the recording; the replay's in-task checks would show
+/// trap 3. Recorded and replayed, the handler sees what it sees untraced.
+#[test]
+fn a_handler_sees_the_frame_an_untraced_program_gets() {
+    let native = Command::new(program("signal_frame")).output().expect("run signal_frame");
+    let native = String::from_utf8_lossy(&native.stdout).into_owned();
+    assert_eq!(native.lines().count(), 5, "{native}");
+    let r = case(argv![program("signal_frame")]).timeout(SPIN_TIMEOUT).replays(2).run();
+    assert_eq!(r.stdout(), native, "the handler saw another frame when recorded");
+    let text = profiler(&r.trace, &[]);
+    let at_points = text.lines().filter(|l| l.contains("signal SIGALRM") && l.contains("delivered at that point")).count();
+    assert!(at_points > 0, "no tick was delivered at a point:\n{text}");
 }
 
 /// A timer firing every 3 ms at a computing thread while a sibling spins

@@ -302,29 +302,115 @@ pub fn memory_digest(mem: &TraceeMemory, ranges: &[(u64, u64)]) -> u64 {
 /// read them, but the frame stays on the stack below the stack pointer,
 /// where bookmark digests saw the difference until something overwrote it
 /// (make under `--chaos`: 14 bookmarks in a row). Both modes clear them at
-/// every rt_sigreturn; a handler still running, or one left by longjmp,
-/// keeps what the kernel wrote.
+/// every rt_sigreturn; a frame built for an asynchronous signal has them
+/// cleared at the handler's first instruction already (see
+/// [`resume_delivering`]), so only a fault's frame keeps what the kernel
+/// wrote until then, which is the same in both modes.
 pub fn clear_signal_frame_fault_fields(mem: &TraceeMemory, rsp: u64) {
-    // The frame starts 8 bytes below (the handler's return popped the
-    // restorer's address); its ucontext follows, whose sigcontext starts
-    // 40 bytes in; err, trapno (then oldmask) and cr2 are at 152, 160 and
-    // 176 in the sigcontext.
-    let sigcontext = rsp.wrapping_sub(8).wrapping_add(8 + 40);
+    // The frame starts 8 bytes below: the handler's return popped the
+    // restorer's address.
+    clear_frame_fault_fields(mem, rsp.wrapping_sub(8));
+}
+
+/// Offset of the sigcontext in an x86-64 `rt_sigframe`: after the
+/// restorer's address, the ucontext's flags, link and stack (40 bytes).
+const FRAME_SIGCONTEXT: u64 = 8 + 40;
+/// Offsets in the sigcontext of the saved stack pointer, instruction
+/// pointer, flags, error code (then trapno) and cr2.
+const SIGCONTEXT_RSP: u64 = 120;
+const SIGCONTEXT_RIP: u64 = 128;
+const SIGCONTEXT_EFLAGS: u64 = 136;
+const SIGCONTEXT_ERR: u64 = 152;
+const SIGCONTEXT_CR2: u64 = 176;
+
+/// Clears the fault fields and the saved resume flag of the signal frame
+/// at `frame` (where the handler's stack pointer was at its entry).
+fn clear_frame_fault_fields(mem: &TraceeMemory, frame: u64) {
+    let sigcontext = frame.wrapping_add(FRAME_SIGCONTEXT);
     // A frame that cannot be written cannot be returned from either: the
     // sigreturn fails the same way in both modes.
-    let _ = mem.write(sigcontext.wrapping_add(152), &[0; 16]);
-    let _ = mem.write(sigcontext.wrapping_add(176), &[0; 8]);
-    // The saved flags (at 136) have the resume flag set where the signal
-    // came right after a hardware breakpoint (a recorder's probe) and not
-    // after replay's int3. It only keeps a breakpoint on the very next
+    let _ = mem.write(sigcontext.wrapping_add(SIGCONTEXT_ERR), &[0; 16]);
+    let _ = mem.write(sigcontext.wrapping_add(SIGCONTEXT_CR2), &[0; 8]);
+    // The saved flags have the resume flag set where the signal came right
+    // after a hardware breakpoint (a recorder's probe) and not after
+    // replay's int3. It only keeps a breakpoint on the very next
     // instruction from firing, and neither mode leaves one armed there.
-    const RESUME_FLAG: u64 = 1 << 16;
-    if let Ok(bytes) = mem.read(sigcontext.wrapping_add(136), 8) {
-        let flags = u64::from_le_bytes(bytes.try_into().expect("8 bytes read"));
-        if flags & RESUME_FLAG != 0 {
-            let _ = mem.write(sigcontext.wrapping_add(136), &(flags & !RESUME_FLAG).to_le_bytes());
+    if let Some(flags) = read_u64(mem, sigcontext.wrapping_add(SIGCONTEXT_EFLAGS)) {
+        if flags & EFLAGS_RF != 0 {
+            let _ = mem.write(sigcontext.wrapping_add(SIGCONTEXT_EFLAGS), &(flags & !EFLAGS_RF).to_le_bytes());
         }
     }
+}
+
+fn read_u64(mem: &TraceeMemory, addr: u64) -> Option<u64> {
+    let bytes = mem.read(addr, 8).ok()?;
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Where a task was when it was given a signal its handler will take: the
+/// handler's frame saves it, which tells the stop at the handler's first
+/// instruction from any other SIGTRAP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandlerEntry {
+    rip: u64,
+    rsp: u64,
+}
+
+/// Resumes `tid`, stopped at the delivery of signal `sig` (0 for none),
+/// with it. An asynchronous signal that a handler of the program's will
+/// take is delivered by one instruction step instead: the kernel then
+/// stops the task at the handler's first instruction (returned here, to
+/// be passed to [`at_handler_entry`] at that SIGTRAP stop).
+///
+/// The kernel writes the thread's last trap (number, error code, fault
+/// address, and the resume flag a hardware breakpoint leaves) into every
+/// frame it builds, and the tracer's own traps differ between the modes:
+/// the recorder's probes are hardware breakpoints, replay's in-task checks
+/// int3. A handler that reads its context, or a bookmark taken while it
+/// runs, saw the difference. Cleared at its entry in both modes, the frame
+/// has what an untraced program's has: zeros. One stop more per handled
+/// signal; a fault's frame, the same in both modes, is left alone.
+pub fn resume_delivering(tid: Tid, sig: i32) -> scribe_tracee::Result<Option<HandlerEntry>> {
+    if sig <= 0 || sig == SIGKILL || sig > 64 {
+        return tracee::cont(tid, sig).map(|()| None);
+    }
+    let bit = 1u64 << (sig - 1);
+    let takes_handler = tracee::get_siginfo(tid).is_ok_and(|info| !is_fault(sig, &info))
+        && crate::procfs::caught_signals(tid).is_some_and(|caught| caught & bit != 0)
+        // A blocked signal is queued again, not delivered now.
+        && tracee::get_sigmask(tid).is_ok_and(|blocked| blocked & bit == 0);
+    if !takes_handler {
+        return tracee::cont(tid, sig).map(|()| None);
+    }
+    let regs = tracee::get_regs(tid)?;
+    tracee::step(tid, sig)?;
+    Ok(Some(HandlerEntry { rip: regs.rip, rsp: regs.rsp }))
+}
+
+/// At a SIGTRAP stop of `tid` (registers `regs`) after
+/// [`resume_delivering`] returned `entry`: whether it is the stop at the
+/// handler's first instruction, whose frame's fault fields it then
+/// clears. The caller resumes the task without a signal.
+pub fn at_handler_entry(tid: Tid, mem: &TraceeMemory, entry: HandlerEntry, regs: &Regs) -> bool {
+    // The kernel reports that stop with SIGTRAP as its code; a step's own
+    // trap (the signal was not taken after all) has TRAP_TRACE.
+    let from_handler_setup = tracee::get_siginfo(tid)
+        .is_ok_and(|info| info.get(8..12).is_some_and(|code| i32::from_le_bytes([code[0], code[1], code[2], code[3]]) == SIGTRAP));
+    if !from_handler_setup {
+        return false;
+    }
+    let frame = regs.rsp;
+    let sigcontext = frame.wrapping_add(FRAME_SIGCONTEXT);
+    let saved_rsp = read_u64(mem, sigcontext.wrapping_add(SIGCONTEXT_RSP));
+    let saved_rip = read_u64(mem, sigcontext.wrapping_add(SIGCONTEXT_RIP));
+    // A restarted syscall's frame returns to the syscall instruction, two
+    // bytes back.
+    let saves_entry = saved_rsp == Some(entry.rsp)
+        && saved_rip.is_some_and(|rip| rip == entry.rip || rip == entry.rip.wrapping_sub(2));
+    if saves_entry {
+        clear_frame_fault_fields(mem, frame);
+    }
+    saves_entry
 }
 
 /// Environment variable naming a directory where each bookmark's state

@@ -64,8 +64,19 @@ pub fn task_state(tid: Tid) -> Option<char> {
 /// The signals process `pid` ignores (the `SigIgn:` mask of
 /// /proc/PID/status: bit N-1 for signal N).
 pub fn ignored_signals(pid: Tid) -> Option<u64> {
+    status_mask(pid, "SigIgn:")
+}
+
+/// A hexadecimal mask line of /proc/PID/status.
+fn status_mask(pid: Tid, label: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("SigIgn:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    status.lines().find_map(|l| l.strip_prefix(label)).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+}
+
+/// The signals process `pid` has a handler for (the `SigCgt:` mask of
+/// /proc/PID/status: bit N-1 for signal N).
+pub fn caught_signals(pid: Tid) -> Option<u64> {
+    status_mask(pid, "SigCgt:")
 }
 
 /// The file position of descriptor `fd` of task `tid` (the `pos:` line of

@@ -597,6 +597,10 @@ struct Task {
     /// A new task may not run before its parent's clone is in the trace.
     waits_for_parent: bool,
     held: VecDeque<HeldSignal>,
+    /// A signal given to the task is being taken by its handler: the stop
+    /// at the handler's first instruction is due (see
+    /// `machine::resume_delivering`).
+    entering_handler: Option<machine::HandlerEntry>,
     /// A held signal being delivered: (signal, siginfo), set between the
     /// fake interrupted syscall and the delivery stop.
     injecting: Option<HeldSignal>,
@@ -711,6 +715,7 @@ impl Task {
             waits_for_parent: false,
             held: VecDeque::new(),
             injecting: None,
+            entering_handler: None,
             interrupted: None,
             buffered_restart: None,
             in_vfork: false,
@@ -2485,6 +2490,14 @@ impl Session {
             self.forward_interrupt_at = None;
         }
         let regs = tracee::get_regs(tid)?;
+        if sig == machine::SIGTRAP {
+            let task = self.task(tid)?;
+            if let Some(entry) = task.entering_handler.take() {
+                if machine::at_handler_entry(tid, &task.mem, entry, &regs) {
+                    return tracee::cont(tid, 0).map_err(Into::into);
+                }
+            }
+        }
         self.give_up_waiting_buffered_call(tid, &regs)?;
         if sig == machine::SIGSTOP && std::mem::take(&mut self.task(tid)?.preempt_requested) {
             return self.on_preempt_stop(tid, &regs);
@@ -2509,7 +2522,7 @@ impl Session {
                     rip: regs.rip,
                     siginfo: held.siginfo.to_vec(),
                 }))?;
-                return tracee::cont(tid, sig).map_err(Into::into);
+                return self.deliver(tid, sig);
             }
             task.injecting = Some(held);
         }
@@ -2544,7 +2557,14 @@ impl Session {
         };
         self.drain_buffer(tid)?;
         self.push(Event::Signal(SignalRecord { tid, signo: sig, origin, rip: regs.rip, siginfo: siginfo.to_vec() }))?;
-        tracee::cont(tid, sig)?;
+        self.deliver(tid, sig)
+    }
+
+    /// Resumes `tid` at its signal-delivery stop with `sig` (see
+    /// `machine::resume_delivering`).
+    fn deliver(&mut self, tid: Tid, sig: i32) -> Result<()> {
+        let entry = machine::resume_delivering(tid, sig)?;
+        self.task(tid)?.entering_handler = entry;
         Ok(())
     }
 
@@ -2716,7 +2736,7 @@ impl Session {
             // The siginfo of the stop's own SIGTRAP becomes the held
             // signal's; with the same number in it, the kernel keeps it.
             tracee::set_siginfo(tid, &held.siginfo)?;
-            return tracee::cont(tid, held.signo).map_err(Into::into);
+            return self.deliver(tid, held.signo);
         }
         match kind {
             PointKind::Spin => self.points.spins += 1,

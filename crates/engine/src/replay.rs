@@ -945,6 +945,10 @@ struct LiveTask {
     state: State,
     /// A signal the replayer is delivering to this task.
     injecting: Option<i32>,
+    /// A signal given to the task is being taken by its handler: the stop
+    /// at the handler's first instruction is due (see
+    /// `machine::resume_delivering`).
+    entering_handler: Option<machine::HandlerEntry>,
     /// A vfork/clone whose exit stop is still to come: its recorded result.
     vfork_result: Option<i64>,
     /// A tid the kernel wrote into the child's memory at start (CLONE_CHILD_SETTID),
@@ -1003,6 +1007,7 @@ impl LiveTask {
             mem,
             state,
             injecting: None,
+            entering_handler: None,
             vfork_result: None,
             child_tid_fix: None,
             armed: None,
@@ -3252,7 +3257,9 @@ impl Session {
             tracee::set_exec_breakpoint(live, wanted.map(|(rip, _)| rip))?;
             self.task_mut(live)?.armed = search;
         }
-        tracee::cont(live, sig).map_err(Into::into)
+        let entry = machine::resume_delivering(live, sig)?;
+        self.task_mut(live)?.entering_handler = entry;
+        Ok(())
     }
 
     /// A hit of the point's hardware breakpoint: the point if the
@@ -3457,6 +3464,12 @@ impl Session {
         let rec = self.rec(live)?;
         let mut regs = tracee::get_regs(live)?;
         if sig == machine::SIGTRAP {
+            let task = self.task_mut(live)?;
+            if let Some(entry) = task.entering_handler.take() {
+                if machine::at_handler_entry(live, &task.mem, entry, &regs) {
+                    return tracee::cont(live, 0).map_err(Into::into);
+                }
+            }
             if let Some(search) = &self.task(live)?.armed {
                 match &search.check {
                     None if regs.rip == search.rip => return self.on_breakpoint(live, regs),

@@ -194,6 +194,13 @@ pub fn cont(tid: Tid, signal: i32) -> Result<()> {
     request(libc::PTRACE_CONT, tid, 0, signal as usize, "PTRACE_CONT").map(drop)
 }
 
+/// Resumes a stopped tracee for one instruction, delivering `signal` (0
+/// for none). A signal with a handler stops the tracee at the handler's
+/// first instruction instead, its frame built.
+pub fn step(tid: Tid, signal: i32) -> Result<()> {
+    request(libc::PTRACE_SINGLESTEP, tid, 0, signal as usize, "PTRACE_SINGLESTEP").map(drop)
+}
+
 /// Resumes a stopped tracee until the next syscall entry or exit.
 pub fn cont_syscall(tid: Tid, signal: i32) -> Result<()> {
     request(libc::PTRACE_SYSCALL, tid, 0, signal as usize, "PTRACE_SYSCALL").map(drop)
