@@ -21,7 +21,7 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer robust_mutex; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer signal_frame robust_mutex; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 g++ -O1 -pthread -o "$work/random_device" "$root/tests/programs/random_device.cpp" || exit 1
@@ -76,6 +76,7 @@ workloads=(
   "--chaos -- $work/racy_counter 4 2000000"
   "--chaos -- $work/spin_flag"
   "-- $work/setitimer"
+  "--chaos -- $work/signal_frame"
   "--chaos -- python3 $work/threads.py"
   "-- python3 $work/pool.py"
   "-- $work/robust_mutex"

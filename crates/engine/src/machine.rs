@@ -409,6 +409,10 @@ pub fn at_handler_entry(tid: Tid, mem: &TraceeMemory, entry: HandlerEntry, regs:
         && saved_rip.is_some_and(|rip| rip == entry.rip || rip == entry.rip.wrapping_sub(2));
     if saves_entry {
         clear_frame_fault_fields(mem, frame);
+        // The handler starts with the vector registers in their initial
+        // state, and this stop may or may not have had the kernel reload
+        // them (see `mark_fp_state_in_use`).
+        let _ = tracee::mark_fp_state_in_use(tid);
     }
     saves_entry
 }

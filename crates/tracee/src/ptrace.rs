@@ -224,6 +224,22 @@ pub fn set_regs(tid: Tid, regs: &Regs) -> Result<()> {
     request(libc::PTRACE_SETREGS, tid, 0, regs as *const Regs as usize, "PTRACE_SETREGS").map(drop)
 }
 
+/// Writes a stopped tracee's x87 and SSE registers back unchanged, which
+/// marks them in use: the kernel loads them with XRSTOR before the tracee
+/// runs again, whatever CPU it runs on.
+///
+/// Whether a later XSAVE writes those registers (into a signal frame, or
+/// the dynamic linker's save area on the stack) depends on whether the CPU
+/// counts them in use, and where their values are the initial ones (a
+/// signal handler's start) that changes with the kernel's own loads at
+/// context switches: with a ptrace stop or not, on the same CPU as the
+/// tracer or not. After this it is known.
+pub fn mark_fp_state_in_use(tid: Tid) -> Result<()> {
+    let mut area = [0u64; 64];
+    request(libc::PTRACE_GETFPREGS, tid, 0, area.as_mut_ptr() as usize, "PTRACE_GETFPREGS")?;
+    request(libc::PTRACE_SETFPREGS, tid, 0, area.as_ptr() as usize, "PTRACE_SETFPREGS").map(drop)
+}
+
 /// Size of a raw `siginfo_t`.
 pub const SIGINFO_SIZE: usize = 128;
 
