@@ -38,6 +38,8 @@ pub const SIGSTOP: i32 = 19;
 pub const SIGTRAP: i32 = 5;
 /// SIGSEGV.
 pub const SIGSEGV: i32 = 11;
+/// SIGILL.
+pub const SIGILL: i32 = 4;
 /// SIGBUS.
 pub const SIGBUS: i32 = 7;
 /// personality's ADDR_NO_RANDOMIZE: no address space randomization, which

@@ -919,21 +919,45 @@ impl PointSearch {
     fn reinstall_after_guard_hit(&mut self) -> bool {
         self.guard_hits += 1;
         let lived = self.installed_at.map(|at| at.elapsed()).unwrap_or_default();
-        self.guard_hits <= 3 || lived >= std::time::Duration::from_millis(2)
+        // 6 stops take about 100 µs. (2 ms was too long once a guard's hit
+        // no longer needed a hardware breakpoint: a check made rotated_loop's
+        // million passes in under 2 ms, was not put back, and each later
+        // pass trapped.)
+        self.guard_hits <= 3 || lived >= std::time::Duration::from_micros(200)
     }
 }
 
 /// A point check patched into a task's process.
 struct InstalledCheck {
     site: point::Site,
-    /// The page holding the check.
+    /// The start of the check's mapping.
     page: u64,
+    /// Where the check's code starts.
+    code_at: u64,
+    /// The bytes written at the site.
+    patch: Vec<u8>,
+    /// The guards watched by hardware breakpoints (see `point::place`).
+    hw_guards: Vec<u64>,
     /// Where the task stops after the check's `int1`.
     hit: u64,
     /// Where a pass that does not match goes on.
     miss: u64,
     /// A `syscall` instruction, to unmap the page.
     syscall_insn: u64,
+}
+
+impl InstalledCheck {
+    /// The patched byte at `addr`, if the patch covers it.
+    fn patch_byte(&self, addr: u64) -> Option<u8> {
+        let offset = usize::try_from(addr.checked_sub(self.site.addr)?).ok()?;
+        self.patch.get(offset).copied()
+    }
+
+    /// Whether a trap at `addr` (a guard without a hardware breakpoint)
+    /// came from the patch's `byte` there: a branch into the site.
+    fn trapped_at_guard(&self, addr: u64, byte: u8) -> bool {
+        self.site.guards.contains(&addr) && !self.hw_guards.contains(&addr) && self.patch_byte(addr) == Some(byte)
+    }
 }
 
 struct LiveTask {
@@ -3274,7 +3298,7 @@ impl Session {
         if !search.tried {
             self.task_mut(live)?.armed.as_mut().expect("armed").tried = true;
             if let Some(check) = self.install_check(live, &regs)? {
-                tracee::set_exec_breakpoints(live, &check.site.guards)?;
+                tracee::set_exec_breakpoints(live, &check.hw_guards)?;
                 self.point_checks += 1;
                 let search = self.task_mut(live)?.armed.as_mut().expect("armed");
                 search.check = Some(check);
@@ -3338,15 +3362,16 @@ impl Session {
         let maps = procfs::maps(live).unwrap_or_default();
         let Some(site) = point::site_in(mem, regs.rip) else { return Ok(None) };
         let zones = point::growth_zones(&maps, procfs::start_brk(live));
-        let (Some(syscall_insn), Some(page)) = (point::syscall_instruction(&maps, mem), point::free_page_near(&maps, &zones, regs.rip))
+        let (Some(syscall_insn), Some(placement)) = (point::syscall_instruction(&maps, mem), point::place(&site, &maps, &zones))
         else {
             return Ok(None);
         };
+        let page = placement.page;
         let fast = point::progress_word(&point::state_like(regs, mem, &state), &state);
-        let Some(jump) = point::jump_bytes(&site, page) else { return Ok(None) };
+        let Some(jump) = point::jump_bytes(&site, placement.code_at) else { return Ok(None) };
         let pointed = point::with_patch(&pointed, &state, site.addr, &jump);
         let counter = self.buffer_counter(live)?;
-        let Some(check) = point::assemble(&site, page, &state, &pointed, fast, counter) else { return Ok(None) };
+        let Some(check) = point::assemble(&site, placement.code_at, &state, &pointed, fast, counter) else { return Ok(None) };
         const PROT_READ_WRITE_EXEC: u64 = 0x1 | 0x2 | 0x4;
         let flags = machine::MAP_PRIVATE | machine::MAP_ANONYMOUS | machine::MAP_FIXED_NOREPLACE;
         let args = [page, point::CHECK_LEN, PROT_READ_WRITE_EXEC, flags, u64::MAX, 0];
@@ -3358,9 +3383,18 @@ impl Session {
             return Ok(None);
         }
         let mem = self.mem(live)?;
-        mem.write(page, &check.code)?;
+        mem.write(placement.code_at, &check.code)?;
         mem.write(site.addr, &jump)?;
-        Ok(Some(InstalledCheck { site, page, hit: check.hit, miss: check.miss, syscall_insn }))
+        Ok(Some(InstalledCheck {
+            site,
+            page,
+            code_at: placement.code_at,
+            patch: jump,
+            hw_guards: placement.hw_guards,
+            hit: check.hit,
+            miss: check.miss,
+            syscall_insn,
+        }))
     }
 
     /// Puts the point's code back and unmaps the check's page.
@@ -3474,14 +3508,27 @@ impl Session {
                 match &search.check {
                     None if regs.rip == search.rip => return self.on_breakpoint(live, regs),
                     Some(check) if regs.rip == check.hit => return self.on_check_hit(live, regs),
-                    Some(check) if check.site.guards.contains(&regs.rip) => return self.on_guard_hit(live),
+                    Some(check) if check.hw_guards.contains(&regs.rip) => return self.on_guard_hit(live),
+                    Some(check) if check.trapped_at_guard(regs.rip.wrapping_sub(1), 0xcc) => {
+                        // A branch into the site ran an int3 of the patch.
+                        regs.rip -= 1;
+                        tracee::set_regs(live, &regs)?;
+                        return self.on_guard_hit(live);
+                    }
                     _ => {}
                 }
             }
         }
+        if sig == machine::SIGILL {
+            // A branch into the site ran an invalid opcode of the jump's offset.
+            let check = self.task(live)?.armed.as_ref().and_then(|a| a.check.as_ref());
+            if check.is_some_and(|c| c.patch_byte(regs.rip).is_some_and(|b| b != 0xcc && c.trapped_at_guard(regs.rip, b))) {
+                return self.on_guard_hit(live);
+            }
+        }
         if sig == machine::SIGSEGV || sig == machine::SIGBUS {
             let check = self.task(live)?.armed.as_ref().and_then(|a| a.check.as_ref());
-            if let Some(check) = check.filter(|c| (c.page..c.page + point::CODE_LEN).contains(&regs.rip)) {
+            if let Some(check) = check.filter(|c| (c.code_at..c.code_at + point::CODE_LEN).contains(&regs.rip)) {
                 // A pointed word whose memory is not mapped on this pass:
                 // not the point.
                 regs.rip = check.miss;
