@@ -359,10 +359,11 @@ pub struct HandlerEntry {
 }
 
 /// Resumes `tid`, stopped at the delivery of signal `sig` (0 for none),
-/// with it. An asynchronous signal that a handler of the program's will
-/// take is delivered by one instruction step instead: the kernel then
-/// stops the task at the handler's first instruction (returned here, to
-/// be passed to [`at_handler_entry`] at that SIGTRAP stop).
+/// with it, for a trace of format `version`. An asynchronous signal that a
+/// handler of the program's will take is delivered by one instruction step
+/// instead: the kernel then stops the task at the handler's first
+/// instruction (returned here, to be passed to [`at_handler_entry`] at
+/// that SIGTRAP stop).
 ///
 /// The kernel writes the thread's last trap (number, error code, fault
 /// address, and the resume flag a hardware breakpoint leaves) into every
@@ -372,8 +373,9 @@ pub struct HandlerEntry {
 /// runs, saw the difference. Cleared at its entry in both modes, the frame
 /// has what an untraced program's has: zeros. One stop more per handled
 /// signal; a fault's frame, the same in both modes, is left alone.
-pub fn resume_delivering(tid: Tid, sig: i32) -> scribe_tracee::Result<Option<HandlerEntry>> {
-    if sig <= 0 || sig == SIGKILL || sig > 64 {
+pub fn resume_delivering(tid: Tid, sig: i32, version: u32) -> scribe_tracee::Result<Option<HandlerEntry>> {
+    // Traces before format 17 were recorded without the step.
+    if sig <= 0 || sig == SIGKILL || sig > 64 || version < 17 {
         return tracee::cont(tid, sig).map(|()| None);
     }
     let bit = 1u64 << (sig - 1);

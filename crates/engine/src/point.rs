@@ -214,6 +214,14 @@ pub fn site(code: &[u8], addr: u64) -> Option<Site> {
             return None;
         }
         len += instr.len();
+        let ends_flow =
+            matches!(instr.flow_control(), FlowControl::Return | FlowControl::UnconditionalBranch | FlowControl::IndirectBranch);
+        if ends_flow && len < JUMP_LEN {
+            // What follows a ret or jmp is reached only by branches (often
+            // the next function's entry): its guard would be hit at every
+            // call (xz's point at the end of a memcmp: 41,000 traps).
+            return None;
+        }
         instructions.push(instr);
     }
     let guards: Vec<u64> = instructions[1..].iter().map(|i| i.ip()).collect();
@@ -673,6 +681,17 @@ mod tests {
         assert_eq!(jump[0], 0xe9);
         assert_eq!(i32::from_le_bytes(jump[1..5].try_into().unwrap()), 0x402000 - 0x401005);
         assert!(jump[5..].iter().all(|&b| b == 0xcc));
+    }
+
+    #[test]
+    fn a_site_ends_at_a_ret_or_jmp() {
+        // sub eax,ecx; ret; nop; then the next function's vmovdqu
+        assert!(site(&[0x29, 0xc8, 0xc3, 0x90, 0x62, 0xe1, 0xfe, 0x28, 0x6f, 0x0e], 0x401000).is_none());
+        // mov eax,ecx; jmp short; nop...
+        assert!(site(&[0x89, 0xc8, 0xeb, 0x10, 0x90, 0x90, 0x90, 0x90], 0x401000).is_none());
+        // A jmp that completes the 5 bytes is fine.
+        let s = site(&[0x48, 0x83, 0xc2, 0x01, 0xeb, 0xfa, 0x90, 0x90], 0x401000).unwrap();
+        assert_eq!(s.original.len(), 6);
     }
 
     #[test]

@@ -2563,7 +2563,7 @@ impl Session {
     /// Resumes `tid` at its signal-delivery stop with `sig` (see
     /// `machine::resume_delivering`).
     fn deliver(&mut self, tid: Tid, sig: i32) -> Result<()> {
-        let entry = machine::resume_delivering(tid, sig)?;
+        let entry = machine::resume_delivering(tid, sig, scribe_trace::FORMAT_VERSION)?;
         self.task(tid)?.entering_handler = entry;
         Ok(())
     }

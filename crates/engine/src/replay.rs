@@ -3281,7 +3281,7 @@ impl Session {
             tracee::set_exec_breakpoint(live, wanted.map(|(rip, _)| rip))?;
             self.task_mut(live)?.armed = search;
         }
-        let entry = machine::resume_delivering(live, sig)?;
+        let entry = machine::resume_delivering(live, sig, self.queue.reader.format_version())?;
         self.task_mut(live)?.entering_handler = entry;
         Ok(())
     }

@@ -46,7 +46,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// Version 16 adds the `Random` event: the RDRAND and RDSEED of libstdc++,
 /// libgcrypt and libcrypto are rewritten to fault when the library is
 /// mapped, in both modes (replay of an older trace leaves them as they are).
-pub const FORMAT_VERSION: u32 = 16;
+/// Version 17 changed no layout: an asynchronous signal a handler takes is
+/// delivered by an instruction step, with the frame's fault fields cleared
+/// at the handler's first instruction, in both modes (replay of an older
+/// trace delivers it as the recording did).
+pub const FORMAT_VERSION: u32 = 17;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
