@@ -783,6 +783,38 @@ fn cargo_build_replays() {
     assert!(proj.join("target/debug/hello").is_file());
 }
 
+/// xz compressing with two threads (1 MiB blocks, so both work): real
+/// contention between worker threads that mostly compute, so the slices
+/// end inside its loops and replay finds those points. The output
+/// decompresses to the input, recorded and replayed. (A point at the end
+/// of a memcmp once guarded the next function's entry, hit at every call:
+/// 41,000 traps and a replay 2.4 times as long as the recording.)
+#[test]
+fn xz_with_two_threads_replays() {
+    let Some(xz) = find_exe("xz") else {
+        eprintln!("note: xz not installed, test skipped");
+        return;
+    };
+    let dir = tmpdir();
+    let input = dir.path().join("input.txt");
+    let mut text = String::new();
+    let mut x: u64 = 7;
+    while text.len() < 6 << 20 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        text.push_str(["alpha ", "beta ", "gamma ", "delta\n", "epsilon "][(x >> 60) as usize % 5]);
+        text.push_str(&format!("{} ", (x >> 40) % 1000));
+    }
+    fs::write(&input, &text).expect("write input");
+    let script = format!(
+        "{xz} -T2 -3 --block-size=1MiB -c {input} | {xz} -dc | cksum",
+        xz = xz.display(),
+        input = input.display()
+    );
+    let native = run_native(&argv!["sh", "-c", format!("cksum < {}", input.display())], None);
+    let r = case(argv!["sh", "-c", script]).timeout(Duration::from_secs(120)).replays(2).run();
+    assert_eq!(r.stdout(), stdout_str(&native), "the round trip changed the data");
+}
+
 #[test]
 fn python_threads_replay() {
     let Some(python) = find_exe("python3") else {
