@@ -783,6 +783,23 @@ fn cargo_build_replays() {
     assert!(proj.join("target/debug/hello").is_file());
 }
 
+/// Two exec'd children map a file the parent maps shared, so each joins
+/// the parent's memory domain, while the parent waits in waitpid and its
+/// thread on a pipe: the parent's domain has nothing in replay's window
+/// of events. The join waited for that domain to have replayed what came
+/// before it, which a domain with nothing in the window always has: every
+/// replay stopped with "no task can reach the next recorded event" (found
+/// with python3 multiprocessing's spawn start method, whose workers map
+/// its semaphores).
+#[test]
+fn a_join_with_a_domain_idle_in_the_window_replays() {
+    let r = case(argv![program("shm_join"), "10000"]).replays(2).run();
+    assert_eq!(r.field("counter:"), "43", "{}", r.stdout());
+    assert_eq!(r.field("failed children:"), "0");
+    let joins = profiler(&r.trace, &[]).lines().filter(|l| l.contains("joins the memory domain of task")).count();
+    assert_eq!(joins, 2, "both children join the parent's domain");
+}
+
 /// xz compressing with two threads (1 MiB blocks, so both work): real
 /// contention between worker threads that mostly compute, so the slices
 /// end inside its loops and replay finds those points. The output
@@ -854,7 +871,7 @@ print('time:', time.time())
 fn python_multiprocessing_replays() {
     // Pool workers meet the parent through semaphores in /dev/shm files:
     // inherited mappings with "fork", and each worker's own mapping by
-    // name with "forkserver" (which joins memory domains). Replay used to
+    // name with "forkserver" and "spawn" (which joins memory domains). Replay used to
     // give each process private pages, and the workers diverged.
     let Some(python) = find_exe("python3") else {
         eprintln!("skipping: python3 not found");
@@ -882,7 +899,9 @@ if __name__ == '__main__':
 ",
     )
     .expect("write the script");
-    for method in ["fork", "forkserver"] {
+    // "spawn" execs each worker afresh (vfork and exec): its mapping of
+    // the semaphores joins the parent's domain too.
+    for method in ["fork", "forkserver", "spawn"] {
         let r = case(argv![&python, &script, method]).replays(2).run();
         let out = r.stdout();
         assert_eq!(num::<u64>(&r, "sum:"), (0..200u64).map(|x| x * x).sum::<u64>(), "{method}: {out}");

@@ -1373,10 +1373,7 @@ impl Session {
                 // whatever that costs in lookahead.
                 let parked = self.tasks.iter().find(|(_, t)| t.state == State::Parked).map(|(&live, _)| live);
                 let Some(live) = parked else { return Err(self.stuck()) };
-                self.unpark_anyway = true;
-                let unparked = self.unpark(live);
-                self.unpark_anyway = false;
-                unparked?;
+                self.unpark_anyway(live)?;
                 continue;
             }
             tracee::rearm_own_tsc();
@@ -1459,6 +1456,10 @@ impl Session {
                 self.tasks.values().filter(|t| t.state != State::InKernel).map(|t| self.queue.domain(t.rec)).collect();
             // Where the first event of a domain that may go stands.
             let mut first_ready = WINDOW;
+            // Domains blocked only for having nothing in the window: all
+            // they did before any event in it is replayed, so a join with
+            // one of them need not wait for it.
+            let mut idle = std::collections::BTreeSet::new();
             for &domain in &domains {
                 // A domain with nothing in the window cannot advance now:
                 // not walking the window for it keeps each stop cheap when
@@ -1468,6 +1469,7 @@ impl Session {
                         Some(i) => first_ready = first_ready.min(i),
                         None => {
                             blocked.insert(domain);
+                            idle.insert(domain);
                         }
                     }
                 }
@@ -1577,11 +1579,24 @@ impl Session {
                         let into = self.queue.joined_domain(j.domain);
                         if let Some(&waiting) = parked.get(&from).or_else(|| parked.get(&into)) {
                             // What it runs before its next event comes
-                            // before the join (see below).
-                            self.unpark(waiting)?;
+                            // before the join (see below). Its next event
+                            // may be far (it was parked for that), so it
+                            // goes on anyway: let go the usual way, it
+                            // parked again at once, and the scan came back
+                            // here for good.
+                            self.unpark_anyway(waiting)?;
                             continue 'rescan;
                         }
-                        if blocked.contains(&from) || blocked.contains(&into) {
+                        // A domain idle in the window waits for nothing: a
+                        // process that mapped a shared file and then sleeps
+                        // in wait4 while a newly exec'd one maps it too
+                        // (python's multiprocessing semaphores) held the
+                        // join, and the replay, for good.
+                        let waits = |d: &Tid| blocked.contains(d) && !idle.contains(d);
+                        if waits(&from) || waits(&into) {
+                            for d in [from, into] {
+                                idle.remove(&d);
+                            }
                             blocked.extend([from, into]);
                             continue;
                         }
@@ -1607,10 +1622,9 @@ impl Session {
                     {
                         let parked: Vec<Tid> =
                             self.tasks.iter().filter(|(_, t)| !t.exiting && t.state == State::Parked).map(|(&live, _)| live).collect();
-                        self.unpark_anyway = true;
-                        let unparked = parked.into_iter().try_for_each(|live| self.unpark(live));
-                        self.unpark_anyway = false;
-                        unparked?;
+                        for live in parked {
+                            self.unpark_anyway(live)?;
+                        }
                         break;
                     }
                     (Event::Bookmark(b), _) => {
@@ -2484,6 +2498,14 @@ impl Session {
     fn park(&mut self, live: Tid, how: Continuation) -> Result<()> {
         self.task_mut(live)?.parked = Some(how);
         self.set_state(live, State::Parked)
+    }
+
+    /// Lets a parked task go on even if its next event is still far.
+    fn unpark_anyway(&mut self, live: Tid) -> Result<()> {
+        self.unpark_anyway = true;
+        let unparked = self.unpark(live);
+        self.unpark_anyway = false;
+        unparked
     }
 
     /// Lets a parked task go on as it would have when it was parked.
