@@ -21,7 +21,7 @@ cp "$root/target/release/libscribe_preload.so" "$work/" || exit 1
 scribe=$work/scribe
 keep=$work/failed
 mkdir -p "$keep"
-for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer signal_frame robust_mutex; do
+for p in thread_pool mutex_counter fork_wait pipeline condvar shared_anon shared_file exit_blocked exit_from_thread kill_children rotated_loop park_order syscallbuf racy_counter spin_flag setitimer signal_frame robust_mutex shm_join; do
   gcc -O1 -pthread -o "$work/$p" "$root/tests/programs/$p.c" || exit 1
 done
 g++ -O1 -pthread -o "$work/random_device" "$root/tests/programs/random_device.cpp" || exit 1
@@ -45,11 +45,11 @@ print("total", total)
 PY
 
 cat > "$work/pool.py" <<'PY'
-import multiprocessing as mp
+import multiprocessing as mp, sys
 def square(x):
     return x * x
 if __name__ == "__main__":
-    mp.set_start_method("forkserver")
+    mp.set_start_method(sys.argv[1] if len(sys.argv) > 1 else "forkserver")
     with mp.Pool(2) as pool:
         print("sum", sum(pool.map(square, range(200))))
 PY
@@ -79,6 +79,8 @@ workloads=(
   "--chaos -- $work/signal_frame"
   "--chaos -- python3 $work/threads.py"
   "-- python3 $work/pool.py"
+  "-- python3 $work/pool.py spawn"
+  "-- $work/shm_join 3000"
   "-- $work/robust_mutex"
   "-- $work/random_device 8 0"
 )
