@@ -337,16 +337,11 @@ fn clear_frame_fault_fields(mem: &TraceeMemory, frame: u64) {
     // after a hardware breakpoint (a recorder's probe) and not after
     // replay's int3. It only keeps a breakpoint on the very next
     // instruction from firing, and neither mode leaves one armed there.
-    if let Some(flags) = read_u64(mem, sigcontext.wrapping_add(SIGCONTEXT_EFLAGS)) {
+    if let Ok(flags) = mem.read_u64(sigcontext.wrapping_add(SIGCONTEXT_EFLAGS)) {
         if flags & EFLAGS_RF != 0 {
             let _ = mem.write(sigcontext.wrapping_add(SIGCONTEXT_EFLAGS), &(flags & !EFLAGS_RF).to_le_bytes());
         }
     }
-}
-
-fn read_u64(mem: &TraceeMemory, addr: u64) -> Option<u64> {
-    let bytes = mem.read(addr, 8).ok()?;
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
 }
 
 /// Where a task was when it was given a signal its handler will take: the
@@ -362,8 +357,8 @@ pub struct HandlerEntry {
 /// with it, for a trace of format `version`. An asynchronous signal that a
 /// handler of the program's will take is delivered by one instruction step
 /// instead: the kernel then stops the task at the handler's first
-/// instruction (returned here, to be passed to [`at_handler_entry`] at
-/// that SIGTRAP stop).
+/// instruction (returned here, to be passed to [`finish_handler_entry`]
+/// at that SIGTRAP stop).
 ///
 /// The kernel writes the thread's last trap (number, error code, fault
 /// address, and the resume flag a hardware breakpoint leaves) into every
@@ -391,34 +386,40 @@ pub fn resume_delivering(tid: Tid, sig: i32, version: u32) -> scribe_tracee::Res
     Ok(Some(HandlerEntry { rip: regs.rip, rsp: regs.rsp }))
 }
 
-/// At a SIGTRAP stop of `tid` (registers `regs`) after
-/// [`resume_delivering`] returned `entry`: whether it is the stop at the
-/// handler's first instruction, whose frame's fault fields it then
-/// clears. The caller resumes the task without a signal.
-pub fn at_handler_entry(tid: Tid, mem: &TraceeMemory, entry: HandlerEntry, regs: &Regs) -> bool {
+/// At a SIGTRAP stop of `tid` (registers `regs`): if it is the stop at
+/// the handler's first instruction that [`resume_delivering`] made due in
+/// `expected` (taken either way), clears the frame's fault fields, resumes
+/// the task and returns true.
+pub fn finish_handler_entry(
+    tid: Tid,
+    mem: &TraceeMemory,
+    expected: &mut Option<HandlerEntry>,
+    regs: &Regs,
+) -> scribe_tracee::Result<bool> {
+    let Some(entry) = expected.take() else { return Ok(false) };
     // The kernel reports that stop with SIGTRAP as its code; a step's own
     // trap (the signal was not taken after all) has TRAP_TRACE.
-    let from_handler_setup = tracee::get_siginfo(tid)
-        .is_ok_and(|info| info.get(8..12).is_some_and(|code| i32::from_le_bytes([code[0], code[1], code[2], code[3]]) == SIGTRAP));
-    if !from_handler_setup {
-        return false;
+    if !tracee::get_siginfo(tid).is_ok_and(|info| siginfo_code(&info) == SIGTRAP) {
+        return Ok(false);
     }
     let frame = regs.rsp;
     let sigcontext = frame.wrapping_add(FRAME_SIGCONTEXT);
-    let saved_rsp = read_u64(mem, sigcontext.wrapping_add(SIGCONTEXT_RSP));
-    let saved_rip = read_u64(mem, sigcontext.wrapping_add(SIGCONTEXT_RIP));
+    let saved_rsp = mem.read_u64(sigcontext.wrapping_add(SIGCONTEXT_RSP)).ok();
+    let saved_rip = mem.read_u64(sigcontext.wrapping_add(SIGCONTEXT_RIP)).ok();
     // A restarted syscall's frame returns to the syscall instruction, two
     // bytes back.
     let saves_entry = saved_rsp == Some(entry.rsp)
         && saved_rip.is_some_and(|rip| rip == entry.rip || rip == entry.rip.wrapping_sub(2));
-    if saves_entry {
-        clear_frame_fault_fields(mem, frame);
-        // The handler starts with the vector registers in their initial
-        // state, and this stop may or may not have had the kernel reload
-        // them (see `mark_fp_state_in_use`).
-        let _ = tracee::mark_fp_state_in_use(tid);
+    if !saves_entry {
+        return Ok(false);
     }
-    saves_entry
+    clear_frame_fault_fields(mem, frame);
+    // The handler starts with the vector registers in their initial
+    // state, and this stop may or may not have had the kernel reload them
+    // (see `mark_fp_state_in_use`).
+    let _ = tracee::mark_fp_state_in_use(tid);
+    tracee::cont(tid, 0)?;
+    Ok(true)
 }
 
 /// Environment variable naming a directory where each bookmark's state
@@ -710,13 +711,18 @@ pub fn apply_tsc(regs: &mut Regs, kind: TscInstruction, tsc: u64, aux: Option<u3
     regs.rip += kind.length();
 }
 
+/// The `si_code` of a raw siginfo (0 if it is too short).
+fn siginfo_code(siginfo: &[u8]) -> i32 {
+    siginfo.get(8..12).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0)
+}
+
 /// Whether a signal was raised by the instruction being executed (so replay
 /// will raise it again by itself) rather than sent.
 pub fn is_fault(sig: i32, siginfo: &[u8]) -> bool {
     const SI_KERNEL: i32 = 0x80;
     const SIGSYS: i32 = 31;
     const SYS_SECCOMP: i32 = 1;
-    let code = siginfo.get(8..12).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+    let code = siginfo_code(siginfo);
     // A SIGSYS from the program's own seccomp filter (SECCOMP_RET_TRAP)
     // comes at its syscall, as a fault does, and again in replay, where the
     // program installs the same filter.

@@ -2492,10 +2492,8 @@ impl Session {
         let regs = tracee::get_regs(tid)?;
         if sig == machine::SIGTRAP {
             let task = self.task(tid)?;
-            if let Some(entry) = task.entering_handler.take() {
-                if machine::at_handler_entry(tid, &task.mem, entry, &regs) {
-                    return tracee::cont(tid, 0).map_err(Into::into);
-                }
+            if machine::finish_handler_entry(tid, &task.mem, &mut task.entering_handler, &regs)? {
+                return Ok(());
             }
         }
         self.give_up_waiting_buffered_call(tid, &regs)?;

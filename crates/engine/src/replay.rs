@@ -934,8 +934,6 @@ struct InstalledCheck {
     page: u64,
     /// Where the check's code starts.
     code_at: u64,
-    /// The bytes written at the site.
-    patch: Vec<u8>,
     /// The guards watched by hardware breakpoints (see `point::place`).
     hw_guards: Vec<u64>,
     /// Where the task stops after the check's `int1`.
@@ -947,16 +945,22 @@ struct InstalledCheck {
 }
 
 impl InstalledCheck {
-    /// The patched byte at `addr`, if the patch covers it.
-    fn patch_byte(&self, addr: u64) -> Option<u8> {
-        let offset = usize::try_from(addr.checked_sub(self.site.addr)?).ok()?;
-        self.patch.get(offset).copied()
-    }
-
-    /// Whether a trap at `addr` (a guard without a hardware breakpoint)
-    /// came from the patch's `byte` there: a branch into the site.
-    fn trapped_at_guard(&self, addr: u64, byte: u8) -> bool {
-        self.site.guards.contains(&addr) && !self.hw_guards.contains(&addr) && self.patch_byte(addr) == Some(byte)
+    /// The guard (a site instruction without a hardware breakpoint) whose
+    /// byte in the jump stopped the task with `sig` at `rip`: a branch into
+    /// the site. An int3 reports the address after it, an invalid opcode
+    /// (SIGILL) its own.
+    fn guard_trapped(&self, sig: i32, rip: u64) -> Option<u64> {
+        let (guard, int3) = match sig {
+            machine::SIGTRAP => (rip.wrapping_sub(1), true),
+            machine::SIGILL => (rip, false),
+            _ => return None,
+        };
+        if !self.site.guards.contains(&guard) || self.hw_guards.contains(&guard) {
+            return None;
+        }
+        let patch = point::jump_bytes(&self.site, self.code_at)?;
+        let byte = *patch.get(usize::try_from(guard - self.site.addr).ok()?)?;
+        ((byte == 0xcc) == int3).then_some(guard)
     }
 }
 
@@ -3411,7 +3415,6 @@ impl Session {
             site,
             page,
             code_at: placement.code_at,
-            patch: jump,
             hw_guards: placement.hw_guards,
             hit: check.hit,
             miss: check.miss,
@@ -3521,32 +3524,26 @@ impl Session {
         let mut regs = tracee::get_regs(live)?;
         if sig == machine::SIGTRAP {
             let task = self.task_mut(live)?;
-            if let Some(entry) = task.entering_handler.take() {
-                if machine::at_handler_entry(live, &task.mem, entry, &regs) {
-                    return tracee::cont(live, 0).map_err(Into::into);
-                }
+            if machine::finish_handler_entry(live, &task.mem, &mut task.entering_handler, &regs)? {
+                return Ok(());
             }
             if let Some(search) = &self.task(live)?.armed {
                 match &search.check {
                     None if regs.rip == search.rip => return self.on_breakpoint(live, regs),
                     Some(check) if regs.rip == check.hit => return self.on_check_hit(live, regs),
                     Some(check) if check.hw_guards.contains(&regs.rip) => return self.on_guard_hit(live),
-                    Some(check) if check.trapped_at_guard(regs.rip.wrapping_sub(1), 0xcc) => {
-                        // A branch into the site ran an int3 of the patch.
-                        regs.rip -= 1;
-                        tracee::set_regs(live, &regs)?;
-                        return self.on_guard_hit(live);
-                    }
                     _ => {}
                 }
             }
         }
-        if sig == machine::SIGILL {
-            // A branch into the site ran an invalid opcode of the jump's offset.
-            let check = self.task(live)?.armed.as_ref().and_then(|a| a.check.as_ref());
-            if check.is_some_and(|c| c.patch_byte(regs.rip).is_some_and(|b| b != 0xcc && c.trapped_at_guard(regs.rip, b))) {
-                return self.on_guard_hit(live);
+        let check = self.task(live)?.armed.as_ref().and_then(|a| a.check.as_ref());
+        if let Some(guard) = check.and_then(|c| c.guard_trapped(sig, regs.rip)) {
+            if regs.rip != guard {
+                // The task goes on at the guard's own instruction.
+                regs.rip = guard;
+                tracee::set_regs(live, &regs)?;
             }
+            return self.on_guard_hit(live);
         }
         if sig == machine::SIGSEGV || sig == machine::SIGBUS {
             let check = self.task(live)?.armed.as_ref().and_then(|a| a.check.as_ref());
