@@ -264,23 +264,11 @@ pub fn descriptor_named_by(path: &[u8]) -> Option<(Option<u64>, u64)> {
     Some((Some(pid), fd))
 }
 
-/// The index of the first `byte` in `code` at or after `from`, looking at
-/// eight bytes per step with general registers only (a word has a zero
-/// byte where `word ^ pattern` does). The library scans libc's code for
-/// syscall sites with it at every process start.
-pub fn next_byte(code: &[u8], from: usize, byte: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(byte);
-    let mut i = from;
-    while i + 8 <= code.len() {
-        let word = u64::from_le_bytes(code[i..i + 8].try_into().expect("8 bytes")) ^ pattern;
-        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
-            break;
-        }
-        i += 8;
-    }
-    code.get(i..)?.iter().position(|&b| b == byte).map(|k| i + k)
+/// The index of the first `syscall` instruction's bytes (`0f 05`) in
+/// `code` at or after `from`, a byte at a time. The library scans the bulk
+/// of libc's code with SSE2 and leaves the last bytes to this.
+pub fn next_syscall(code: &[u8], from: usize) -> Option<usize> {
+    (from..code.len().saturating_sub(1)).find(|&i| code[i] == 0x0f && code[i + 1] == 0x05)
 }
 
 #[cfg(test)]
@@ -314,21 +302,23 @@ mod tests {
     }
 
     #[test]
-    fn next_byte_finds_every_occurrence_in_and_across_words() {
+    fn next_syscall_finds_each_syscall_and_nothing_else() {
         let mut code = [0x90u8; 40];
-        for &at in &[0, 7, 8, 15, 16, 33, 39] {
-            code[at] = 0x05;
+        for &at in &[0, 7, 15, 33, 38] {
+            code[at] = 0x0f;
+            code[at + 1] = 0x05;
         }
+        code[20] = 0x05; // a lone 05, and a 0f not followed by 05
+        code[25] = 0x0f;
         let mut found = Vec::new();
         let mut i = 0;
-        while let Some(at) = next_byte(&code, i, 0x05) {
+        while let Some(at) = next_syscall(&code, i) {
             found.push(at);
             i = at + 1;
         }
-        assert_eq!(found, vec![0, 7, 8, 15, 16, 33, 39]);
-        // Bytes that differ from 0x05 by borrow patterns do not count.
-        assert_eq!(next_byte(&[0x04, 0x06, 0x85, 0x0f, 0x05], 0, 0x05), Some(4));
-        assert_eq!(next_byte(&[0x90; 20], 0, 0x05), None);
-        assert_eq!(next_byte(&[0x05], 1, 0x05), None);
+        assert_eq!(found, vec![0, 7, 15, 33, 38]);
+        assert_eq!(next_syscall(&[0x05, 0x0f], 0), None);
+        assert_eq!(next_syscall(&[0x0f, 0x05], 1), None);
+        assert_eq!(next_syscall(&[], 5), None);
     }
 }

@@ -1514,6 +1514,40 @@ fn encode_stub(at: u64, before: &[u8], check: &[u8], stub: u64, bitmap: u64, hoo
     Some(w.bytes)
 }
 
+/// The index of the first `syscall` (`0f 05`) in `code` at or after `from`.
+///
+/// This scan of libc's 1.4 MB of code runs at every process start: 32
+/// bytes a step with SSE2 takes about 0.07 ms where 8 bytes a step with
+/// general registers took 0.25 ms (and a byte loop 2 ms). Not libc's
+/// memchr: its AVX-512 registers made the state the dynamic linker saves
+/// on the stack (xsavec) differ between recording and replay, and with it
+/// the bookmark memory digests; SSE2 registers are in use in every
+/// program already (libc's string functions use them).
+fn next_syscall(code: &[u8], from: usize) -> Option<usize> {
+    use core::arch::x86_64::{__m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    const STEP: usize = 32;
+    let mut i = from;
+    // SAFETY: SSE2 is part of x86-64's baseline; each unaligned load reads
+    // 16 bytes inside `code[i..i + STEP + 1]`, which the loop bound keeps
+    // in the slice.
+    unsafe {
+        let first = _mm_set1_epi8(0x0f);
+        let second = _mm_set1_epi8(0x05);
+        while i + STEP < code.len() {
+            let at = code.as_ptr().add(i);
+            let load = |k: usize| _mm_loadu_si128(at.add(k).cast::<__m128i>());
+            let low = _mm_and_si128(_mm_cmpeq_epi8(load(0), first), _mm_cmpeq_epi8(load(1), second));
+            let high = _mm_and_si128(_mm_cmpeq_epi8(load(16), first), _mm_cmpeq_epi8(load(17), second));
+            let hits = (_mm_movemask_epi8(low) as u32) | ((_mm_movemask_epi8(high) as u32) << 16);
+            if hits != 0 {
+                return Some(i + hits.trailing_zeros() as usize);
+            }
+            i += STEP;
+        }
+    }
+    abi::next_syscall(code, i)
+}
+
 /// Patches libc's syscall sites (see above). Does nothing when libc or room
 /// for the stubs cannot be found.
 unsafe fn patch_libc() {
@@ -1555,22 +1589,13 @@ unsafe fn patch_libc() {
         return;
     }
     let mut count = 0;
+    // A site may start 5 bytes before its syscall (`mov eax, NR`).
     let mut i = 5;
     while i + 8 < code.len() && count < MAX_SITES {
-        // Eight bytes at a time to the next 0x05 (the second byte of
-        // `syscall`): this scan runs at every process start, and a byte
-        // loop took 2 ms of the 8 ms a recorded /bin/true took. Not libc's
-        // memchr: its AVX-512 registers made the state the dynamic linker
-        // saves on the stack (xsavec) differ between recording and replay,
-        // and with it the bookmark memory digests.
-        let Some(found) = abi::next_byte(code, i + 1, 0x05) else { break };
-        i = found - 1;
+        let Some(found) = next_syscall(code, i) else { break };
+        i = found;
         if i + 8 >= code.len() {
             break;
-        }
-        if code[i] != 0x0f {
-            i += 1;
-            continue;
         }
         let at = start + i as u64;
         let number = site_number(&code[i - 5..i]);
