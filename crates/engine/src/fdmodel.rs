@@ -9,7 +9,7 @@
 //! output sent to the original stdout and stderr) and the recorder's table
 //! of pipes (for the pipes' rendezvous serials).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use scribe_syscalls::nr;
 
@@ -48,7 +48,7 @@ pub struct FdTable<V> {
 
 impl<V> Default for FdTable<V> {
     fn default() -> Self {
-        FdTable { fds: HashMap::new(), generation: 0 }
+        FdTable { fds: HashMap::default(), generation: 0 }
     }
 }
 

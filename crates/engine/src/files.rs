@@ -5,7 +5,7 @@
 //! same path after checking the hash, or from the trace when the content was
 //! stored (portable traces, deleted files, files modified during recording).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -72,7 +72,7 @@ fn cached_hash(cache: &mut HashCache, file: &mut File, meta: &std::fs::Metadata)
 impl FileTable {
     /// A table for a recording that started at `start_time_ns`.
     pub fn new(portable: bool, start_time_ns: i64) -> Self {
-        FileTable { by_identity: HashMap::new(), next_id: 0, portable, start_time_ns, kept: HashSet::new(), cache: HashCache::disabled() }
+        FileTable { by_identity: HashMap::default(), next_id: 0, portable, start_time_ns, kept: HashSet::default(), cache: HashCache::disabled() }
     }
 
     /// Takes known hashes from `cache` and adds new ones to it.

@@ -9,7 +9,7 @@
 //! the same ctime. The cache is a text file of one line per entry,
 //! appended to; lines that do not parse are ignored.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -131,7 +131,7 @@ impl HashCache {
 
 /// The entries of a cache file; lines that do not parse are skipped.
 fn parse(text: &str) -> HashMap<Identity, [u8; 32]> {
-    let mut known = HashMap::new();
+    let mut known = HashMap::default();
     for line in text.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
         let [dev, ino, size, mtime, ctime, sha] = fields[..] else { continue };

@@ -18,7 +18,7 @@
 //! `-mrdrnd`, libstdc++ linked statically) is not rewritten: its values
 //! are not recorded and its replay diverges.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use iced_x86::{Code, Decoder, DecoderOptions};
 use scribe_trace::MapRecord;

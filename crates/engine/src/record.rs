@@ -415,8 +415,8 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         now: Instant::now(),
         std_fds: BTreeMap::new(),
         fd_targets: BTreeMap::new(),
-        serials: std::collections::HashMap::new(),
-        shared_inodes: std::collections::HashMap::new(),
+        serials: foldhash::HashMap::default(),
+        shared_inodes: foldhash::HashMap::default(),
         joining: BTreeMap::new(),
         open_files: Default::default(),
         domains: BTreeMap::new(),
@@ -790,10 +790,10 @@ struct Session {
     fd_targets: BTreeMap<Tid, FdTable<FdTarget>>,
     /// The last serial given to each shared resource (kind, id; pipes by
     /// inode).
-    serials: std::collections::HashMap<(u8, u64), u64>,
+    serials: foldhash::HashMap<(u8, u64), u64>,
     /// The domain of the processes that map each inode shared, and whether
     /// one of them maps it writable.
-    shared_inodes: std::collections::HashMap<u64, (Tid, bool)>,
+    shared_inodes: foldhash::HashMap<u64, (Tid, bool)>,
     /// Tasks whose domain joins another before they run again (they
     /// mapped a file that a process of that domain maps shared), with it.
     joining: BTreeMap<Tid, Tid>,
@@ -2382,7 +2382,7 @@ impl Session {
         }
         let mut events = Vec::new();
         let mut mapped_files = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = foldhash::HashSet::default();
         for m in maps.iter().filter(|m| m.path.starts_with('/') && m.inode != 0) {
             if !seen.insert(m.path.clone()) {
                 continue;

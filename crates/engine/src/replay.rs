@@ -386,20 +386,20 @@ struct EventQueue {
     end: Option<String>,
     /// The memory domain of each recorded task, from its first TaskStart
     /// (tasks not listed are in a domain of their own).
-    domain_of: std::collections::HashMap<Tid, Tid>,
+    domain_of: foldhash::HashMap<Tid, Tid>,
     /// Domains that joined another (`Join` events read), with that one.
-    joined: std::collections::HashMap<Tid, Tid>,
+    joined: foldhash::HashMap<Tid, Tid>,
     /// Per memory domain: how many leading events of `ahead` are known not
     /// to be its own, so that looking for a domain whose next event is far
     /// ahead does not walk the same events at every stop.
-    clean_prefix: std::collections::HashMap<Tid, usize>,
+    clean_prefix: foldhash::HashMap<Tid, usize>,
     /// The last event read is a syscall, whose resource serials may follow.
     after_syscall: bool,
     /// The last event read is a buffered call of this task (or its serial).
     after_buffered: Option<Tid>,
     /// Event indexes of the resource serials of buffered calls (they stay after
     /// their call and are replayed with its batch, see `load_buffer`).
-    buffered_serials: std::collections::HashSet<u64>,
+    buffered_serials: foldhash::HashSet<u64>,
     /// The longest `ahead` has been.
     max_lookahead: usize,
     /// Event indexes of the stopped writes in `ahead`.
@@ -579,12 +579,16 @@ impl EventQueue {
                 _ => runs.push(i..i + 1),
             }
         }
+        // From the front, each run shifted by what was taken before it: each
+        // event is moved once (a batch can be 50,000 events, and prepending
+        // each run to what was taken after it moved them all again).
         let mut taken: Vec<Positioned> = Vec::with_capacity(indexes.len());
-        // From the back, so that the runs before keep their indexes.
-        for run in runs.iter().rev() {
-            self.ahead_domains.drain(run.clone());
-            let events: Vec<Positioned> = self.ahead.drain(run.clone()).collect();
-            taken.splice(0..0, events);
+        let mut removed = 0;
+        for run in &runs {
+            let shifted = run.start - removed..run.end - removed;
+            self.ahead_domains.drain(shifted.clone());
+            taken.extend(self.ahead.drain(shifted));
+            removed += run.len();
         }
         for p in &taken {
             self.forget(p);
@@ -1102,9 +1106,9 @@ struct Session {
     /// The serials replayed of each shared resource (pipes by recorded inode).
     serials: crate::serials::Serials,
     /// Sizes of the System V shared memory segments created, by id.
-    shm_sizes: std::collections::HashMap<u64, u64>,
+    shm_sizes: foldhash::HashMap<u64, u64>,
     /// Sizes of the attached segments, by address (see `shm_as_mapping`).
-    shm_attached: std::collections::HashMap<u64, u64>,
+    shm_attached: foldhash::HashMap<u64, u64>,
     /// Processes (recorded tgids) that run in their vfork parent's memory
     /// until they exec (see the recorder's `vfork_children`).
     vfork_children: std::collections::BTreeSet<Tid>,
@@ -1121,7 +1125,7 @@ struct Session {
     shared_file_mappings: u64,
     /// Recorded tasks killed by a group exit of their process that replay
     /// has applied (see `drop_after_group_exit`).
-    killed_by_group_exit: std::collections::HashSet<Tid>,
+    killed_by_group_exit: foldhash::HashSet<Tid>,
     /// The memory file standing for each shared file (by recorded inode).
     shared_files_by_inode: BTreeMap<u64, std::fs::File>,
     guard_hits: u64,
@@ -1129,7 +1133,7 @@ struct Session {
     buffers: std::collections::BTreeSet<Tid>,
     /// The FLAGS value last written to each process's buffer header (by
     /// recorded tgid), so that an unchanged one is not written again.
-    header_flags: std::collections::HashMap<Tid, u32>,
+    header_flags: foldhash::HashMap<Tid, u32>,
     /// Output of buffered writes waiting for earlier writes of other
     /// domains: (event index, stream, bytes), in trace order.
     deferred_output: VecDeque<(u64, StdStream, Vec<u8>)>,

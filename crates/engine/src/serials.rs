@@ -7,7 +7,8 @@
 //! count as done when the batch is checked; they may complete out of
 //! order, so the progress is a done prefix plus the serials done past it.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 /// Replay progress of one resource's serials.
 #[derive(Debug, Default, Clone)]
