@@ -76,6 +76,21 @@ fn ls_records_most_of_its_syscalls_through_the_buffer() {
     assert!(buffered * 2 > total, "{buffered} of {total} syscalls buffered");
 }
 
+/// Reads and writes of the memory devices that never wait (/dev/zero,
+/// /dev/urandom, /dev/null) go through the buffer, and replay gives back
+/// the random bytes the recording read (the same hash is printed).
+#[test]
+fn memory_device_reads_are_buffered_and_replay_their_bytes() {
+    let script = "dd if=/dev/zero of=/dev/null bs=64 count=3000 2>/dev/null; head -c 65536 /dev/urandom | sha256sum";
+    let r = Case::new(argv![system_exe("sh"), "-c", script]).replays(2).run();
+    let text = profiler(&r.trace, &[]);
+    let reads = |buffered: bool| text.lines().filter(|l| l.contains("] read(") && l.ends_with("(buffered)") == buffered).count();
+    assert!(reads(true) >= 3000 + 8, "{} reads buffered, {} stopped", reads(true), reads(false));
+    // What still stops is the loader's reads of the libraries.
+    assert!(reads(false) < 40, "{} reads stopped", reads(false));
+    assert_eq!(r.stdout().len(), 64 + 4, "{}", r.stdout());
+}
+
 /// libc's own syscalls (opendir, readdir, closedir, stdio, the generic
 /// syscall() function) go through the buffer once libc's syscall sites are
 /// patched, and a call through syscall() that must stop (a fork-like clone)

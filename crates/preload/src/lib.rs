@@ -522,8 +522,10 @@ enum FdKind {
     Directory,
     /// A pipe or FIFO, with its inode: tried without blocking (RWF_NOWAIT).
     Pipe(u64),
-    /// /dev/null.
-    Null,
+    /// /dev/null, /dev/zero, /dev/full, /dev/random or /dev/urandom:
+    /// character devices whose reads and writes never wait, buffered like
+    /// regular files (`dd if=/dev/zero` stopped twice per block).
+    MemoryDevice,
     /// A terminal: written like a pipe (a write may wait for the reader, or
     /// for ^Q), with no inode to order: replay does not write there.
     Terminal,
@@ -536,15 +538,16 @@ impl FdKind {
     fn of(dev: u64, mode: u32, rdev: u64, ino: u64) -> FdKind {
         const S_IFIFO: u32 = 0o010000;
         const S_IFCHR: u32 = 0o020000;
-        /// makedev(1, 3).
-        const DEV_NULL: u64 = 0x103;
+        /// The memory devices (major 1) that never wait: null, zero,
+        /// full, random, urandom (not mem, kmem, port or kmsg).
+        const NEVER_WAIT: [u64; 5] = [0x103, 0x105, 0x107, 0x108, 0x109];
         let proc_dev = PROC_DEV.load(Ordering::Relaxed);
         match mode & S_IFMT {
             S_IFREG if proc_dev != 0 && dev == proc_dev => FdKind::Proc,
             S_IFREG => FdKind::Regular,
             S_IFDIR => FdKind::Directory,
             S_IFIFO => FdKind::Pipe(ino),
-            S_IFCHR if rdev == DEV_NULL => FdKind::Null,
+            S_IFCHR if NEVER_WAIT.contains(&rdev) => FdKind::MemoryDevice,
             S_IFCHR if is_terminal_major(rdev_major(rdev)) => FdKind::Terminal,
             _ => FdKind::Other,
         }
@@ -589,7 +592,7 @@ fn kind_code(kind: FdKind) -> u8 {
         FdKind::Regular => 1,
         FdKind::Directory => 2,
         FdKind::Pipe(_) => 3,
-        FdKind::Null => 4,
+        FdKind::MemoryDevice => 4,
         FdKind::Other => 5,
         FdKind::Proc => 6,
         FdKind::Terminal => 7,
@@ -618,7 +621,7 @@ unsafe fn kept_kind(fd: i32) -> Option<FdKind> {
         1 => FdKind::Regular,
         2 => FdKind::Directory,
         3 => FdKind::Pipe(FD_PIPES[slot].load(Ordering::Relaxed)),
-        4 => FdKind::Null,
+        4 => FdKind::MemoryDevice,
         5 => FdKind::Other,
         6 => FdKind::Proc,
         7 => FdKind::Terminal,
@@ -709,7 +712,7 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize, slow: Slow) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
     if count as u64 <= u64::from(abi::MAX_OUTPUT) {
         match fd_kind(fd) {
-            FdKind::Regular | FdKind::Proc | FdKind::Null => {
+            FdKind::Regular | FdKind::Proc | FdKind::MemoryDevice => {
                 return run_raw(call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes))
             }
             FdKind::Pipe(inode) => {
@@ -724,7 +727,7 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize, slow: Slow) -> i64 {
 }
 
 /// `write` and `pwrite64` (`offset` set): buffered to regular files and
-/// /dev/null, tried without blocking on pipes and terminals, traced otherwise.
+/// memory devices, tried without blocking on pipes and terminals, traced otherwise.
 unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, slow: Slow) -> i64 {
     let (nr, args) = match offset {
         None => (nr::WRITE, [fd as u64, buf as u64, count as u64, 0, 0, 0]),
@@ -747,7 +750,7 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
     c.input_bytes = Some(if with_data { count as u32 } else { 0 });
     c.std_output = std_output;
     match fd_kind(fd) {
-        FdKind::Regular | FdKind::Null => run_raw(c),
+        FdKind::Regular | FdKind::MemoryDevice => run_raw(c),
         // A terminal refuses RWF_NOWAIT (EOPNOTSUPP): the write is made
         // traced unless the task is alone in its domain (`flags::MAY_BLOCK`
         // drops the flag), which a program printing line by line to the
