@@ -17,7 +17,7 @@ use crate::reader::{Positioned, TraceReader};
 use crate::writer::TraceWriter;
 
 /// Events handed to the thread at once (fewer channel operations).
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 
 /// Batches in flight at most: the recorder waits when the thread falls this
 /// far behind, which bounds the memory they take.
@@ -149,7 +149,7 @@ fn write_all<W: Write>(mut writer: TraceWriter<W>, from_recorder: Receiver<Messa
 }
 
 /// Events the reader thread hands over at once.
-const READ_BATCH: usize = 128;
+const READ_BATCH: usize = 512;
 
 /// Batches the reader thread reads ahead at most (it waits when the
 /// replayer is this far behind), which bounds the memory they take.

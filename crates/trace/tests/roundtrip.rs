@@ -333,7 +333,7 @@ fn background_writer_reports_the_threads_io_error_and_then_refuses() {
     let err = w.flush().unwrap_err();
     assert!(err.to_string().contains("writing chunk at offset"), "{err}");
     assert!(w.flush().is_err());
-    let later = (0..1000).try_for_each(|i| w.push(small_event(i)));
+    let later = (0..5000).try_for_each(|i| w.push(small_event(i)));
     assert!(later.is_err(), "pushes after the error must fail once they reach the thread");
     assert!(w.finish().is_err());
 }
