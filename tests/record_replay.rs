@@ -566,6 +566,33 @@ fn signals_ignored_when_recording_are_ignored_in_replay() {
     assert_same_run(&rec, &rep, "replay from a shell that ignores nothing");
 }
 
+/// The kernel lays out a program's memory maps by the stack limit it starts
+/// with (over 128 MiB moves them; unlimited lays them out bottom-up): a
+/// recording made under `ulimit -s unlimited` replays from a shell with
+/// the usual limit, and a replayer whose hard limit is lower says so.
+/// Before, such a replay diverged at the loader's first rdtsc.
+#[test]
+fn a_recording_under_another_stack_limit_replays() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let script = "ulimit -s unlimited && exec \"$0\" record -o \"$1\" -- \"$2\" hello";
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace).arg(system_exe("echo"));
+    let rec = run(cmd, None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "hello\n");
+    assert!(profiler(&trace, &[]).contains("# stack limit: unlimited"));
+    let rep = replay(&trace);
+    assert_same_run(&rec, &rep, "replay under the test's own stack limit");
+    let script = "ulimit -Hs 65536 && exec \"$0\" replay \"$1\"";
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace);
+    let refused = run(cmd, None);
+    assert!(!refused.status.success(), "{}", show(&refused));
+    assert!(stderr_str(&refused).contains("stack limit of unlimited, above this process's hard limit of 65536 KiB"), "{}", show(&refused));
+    assert_no_panic(&refused, "replay under a lower hard stack limit");
+}
+
 #[test]
 fn killed_program_exits_128_plus_signal() {
     let r = Case::new(argv!["echo before; kill -KILL $$; echo after"])

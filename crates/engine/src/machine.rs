@@ -165,6 +165,7 @@ pub fn spawn_config(header: &Header, version: u32) -> SpawnConfig {
         disable_aslr: true,
         trap_tsc: true,
         ignored_signals: header.ignored_signals,
+        stack_limit: header.stack_limit,
     }
 }
 

@@ -50,7 +50,7 @@ pub struct ProfileSummary {
 /// One-paragraph description of a trace header.
 pub fn describe_header(header: &Header) -> Vec<String> {
     let argv: Vec<String> = header.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-    vec![
+    let mut lines = vec![
         format!("# command: {}", argv.join(" ")),
         format!("# program: {}", String::from_utf8_lossy(&header.exe_path)),
         format!("# directory: {}", String::from_utf8_lossy(&header.cwd)),
@@ -62,7 +62,11 @@ pub fn describe_header(header: &Header) -> Vec<String> {
             header.level,
             if header.portable { ", portable" } else { "" }
         ),
-    ]
+    ];
+    if let Some(limit) = header.stack_limit {
+        lines.push(format!("# stack limit: {}", scribe_tracee::describe_limit(limit)));
+    }
+    lines
 }
 
 fn wanted(event: &Event, opts: &ProfilerOptions) -> bool {

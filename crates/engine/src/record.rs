@@ -369,6 +369,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         // What this process ignores the program inherits, except SIGPIPE,
         // which Rust's runtime ignores here.
         ignored_signals: procfs::ignored_signals(std::process::id() as Tid).unwrap_or(0) & !(1 << (libc_signal::PIPE - 1)),
+        stack_limit: tracee::stack_limits().map(|(soft, _)| soft),
     };
     let output = default_output(opts);
     let tid = tracee::spawn_traced(&machine::spawn_config(&header, scribe_trace::FORMAT_VERSION)).map_err(|e| match e {

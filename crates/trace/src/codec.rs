@@ -531,8 +531,13 @@ impl Wire for Header {
         // header without it re-encodes to the same bytes. Format 11 traces
         // wrote an explicit 0, which is still read (the one non-canonical
         // form accepted).
-        if self.ignored_signals != 0 {
+        // Then the stack limit (format 18), after the signals, which are
+        // written even when 0 if the limit follows.
+        if self.ignored_signals != 0 || self.stack_limit.is_some() {
             enc.varint(self.ignored_signals);
+        }
+        if let Some(limit) = self.stack_limit {
+            enc.varint(limit);
         }
     }
 
@@ -551,6 +556,8 @@ impl Wire for Header {
             // A trailing field, absent before format 11 and, from format
             // 12, when 0.
             ignored_signals: if dec.is_empty() { 0 } else { dec.varint()? },
+            // Absent before format 18.
+            stack_limit: if dec.is_empty() { None } else { Some(dec.varint()?) },
         })
     }
 }
@@ -977,10 +984,17 @@ mod tests {
         let mut format_11 = bytes.clone();
         format_11.push(0);
         assert_eq!(Header::from_bytes(&format_11).unwrap(), plain);
-        let ignoring = Header { ignored_signals: 1 << 1, ..plain };
+        let ignoring = Header { ignored_signals: 1 << 1, ..plain.clone() };
         let with_mask = ignoring.to_bytes();
         assert_eq!(with_mask.len(), bytes.len() + 1);
         assert_eq!(Header::from_bytes(&with_mask).unwrap(), ignoring);
+        // The stack limit follows the mask, which is then written even as 0.
+        let limited = Header { stack_limit: Some(u64::MAX), ..plain.clone() };
+        let with_limit = limited.to_bytes();
+        assert_eq!(with_limit.len(), bytes.len() + 1 + 10);
+        assert_eq!(Header::from_bytes(&with_limit).unwrap(), limited);
+        let both = Header { stack_limit: Some(8 << 20), ..ignoring };
+        assert_eq!(Header::from_bytes(&both.to_bytes()).unwrap(), both);
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub struct Header {
     /// background job); replay starts the program with the same. Format 11
     /// on; 0 in older traces.
     pub ignored_signals: u64,
+    /// The soft stack limit (RLIMIT_STACK, bytes; `u64::MAX` for
+    /// unlimited) the program started with. The kernel places the memory
+    /// maps below the stack by it (over 128 MiB moves them; unlimited lays
+    /// them out bottom-up), so replay starts the program with the same.
+    /// Format 18 on; `None` in older traces.
+    pub stack_limit: Option<u64>,
 }
 
 /// One kernel-written (or program-supplied) range of tracee memory.

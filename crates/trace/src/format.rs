@@ -50,7 +50,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// delivered by an instruction step, with the frame's fault fields cleared
 /// at the handler's first instruction, in both modes (replay of an older
 /// trace delivers it as the recording did).
-pub const FORMAT_VERSION: u32 = 17;
+/// Version 18 appends to the header the stack limit the program started
+/// with, which replay gives it again (an older trace replays under the
+/// replayer's own limit).
+pub const FORMAT_VERSION: u32 = 18;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

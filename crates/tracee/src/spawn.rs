@@ -26,6 +26,9 @@ pub struct SpawnConfig {
     /// The signals the program starts with ignored (bit N-1 for signal N);
     /// every other one starts with its default action.
     pub ignored_signals: u64,
+    /// The soft stack limit (RLIMIT_STACK, bytes; `u64::MAX` for unlimited)
+    /// to start the program with; `None` keeps this process's.
+    pub stack_limit: Option<u64>,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
@@ -42,6 +45,7 @@ struct Prepared {
     env_ptrs: Vec<*const libc::c_char>,
     cwd: Option<CString>,
     filter: Vec<libc::sock_filter>,
+    stack_limit: Option<libc::rlimit>,
 }
 
 fn prepare(cfg: &SpawnConfig) -> Result<Prepared> {
@@ -54,6 +58,20 @@ fn prepare(cfg: &SpawnConfig) -> Result<Prepared> {
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<_> = env.iter().map(|e| e.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
+    let stack_limit = match cfg.stack_limit {
+        None => None,
+        Some(wanted) => {
+            let (_, hard) = crate::sys::stack_limits().ok_or_else(|| TraceeError::last(0, "getrlimit(RLIMIT_STACK)"))?;
+            if wanted > hard {
+                return Err(TraceeError::Config(format!(
+                    "the program must start with a stack limit of {}, above this process's hard limit of {}: raise it (`ulimit -Hs`, as root) or run from a shell where it is higher",
+                    crate::sys::describe_limit(wanted),
+                    crate::sys::describe_limit(hard)
+                )));
+            }
+            Some(libc::rlimit { rlim_cur: wanted, rlim_max: hard })
+        }
+    };
     Ok(Prepared {
         program,
         _argv: argv,
@@ -62,6 +80,7 @@ fn prepare(cfg: &SpawnConfig) -> Result<Prepared> {
         env_ptrs,
         cwd,
         filter: cfg.filter.program.clone(),
+        stack_limit,
     })
 }
 
@@ -70,6 +89,7 @@ const STAGE_CHDIR: u32 = 1;
 const STAGE_TRACEME: u32 = 2;
 const STAGE_SECCOMP: u32 = 3;
 const STAGE_EXEC: u32 = 4;
+const STAGE_RLIMIT: u32 = 5;
 
 /// Runs in the forked child; never returns.
 ///
@@ -101,6 +121,11 @@ fn child(p: &Prepared, cfg_aslr: bool, cfg_tsc: bool, ignored: u64, err_fd: libc
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        if let Some(limit) = &p.stack_limit {
+            if libc::setrlimit(libc::RLIMIT_STACK, limit) != 0 {
+                fail(STAGE_RLIMIT);
+            }
+        }
         if let Some(cwd) = &p.cwd {
             if libc::chdir(cwd.as_ptr()) != 0 {
                 fail(STAGE_CHDIR);
@@ -204,6 +229,7 @@ fn child_failure(path: &str, read_fd: libc::c_int) -> TraceeError {
                 STAGE_CHDIR => "chdir to the working directory",
                 STAGE_TRACEME => "PTRACE_TRACEME",
                 STAGE_SECCOMP => "installing the seccomp filter",
+                STAGE_RLIMIT => "setting the stack limit",
                 _ => "child setup",
             };
             TraceeError::Sys { tid: 0, op: what, source: std::io::Error::from_raw_os_error(errno) }

@@ -2,6 +2,23 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// This process's soft and hard stack limits (RLIMIT_STACK, bytes;
+/// `u64::MAX` for unlimited), which the programs it starts inherit.
+pub fn stack_limits() -> Option<(u64, u64)> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes only the struct it is given.
+    (unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } == 0).then_some((limit.rlim_cur, limit.rlim_max))
+}
+
+/// A stack limit for people, as `ulimit -s` shows it ("unlimited" or KiB).
+pub fn describe_limit(bytes: u64) -> String {
+    if bytes == libc::RLIM_INFINITY {
+        "unlimited".to_string()
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
 /// Reads the time-stamp counter on behalf of a tracee whose rdtsc trapped.
 pub fn read_tsc() -> u64 {
     crate::owntsc::tracee_tsc()

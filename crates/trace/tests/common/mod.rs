@@ -41,6 +41,7 @@ pub fn header() -> Header {
         portable: true,
         start_time_ns: u64::MAX,
         ignored_signals: 1 << 1,
+        stack_limit: Some(u64::MAX),
     }
 }
 
