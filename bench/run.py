@@ -262,6 +262,12 @@ def workloads(tmp, quick):
                   needs=["seq", "sort", "uniq", "wc"],
                   setup=lambda: sh("seq %d | sort -r | uniq | wc -l" % n)))
 
+    blocks = 20000 if quick else 50000
+    W.append(dict(name="dd", desc="dd if=/dev/zero of=/dev/null bs=64 count=%d" % blocks,
+                  needs=["dd"],
+                  setup=lambda: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64",
+                                 "count=%d" % blocks, "status=none"]))
+
     def make_setup():
         d = setup_make(tmp, quick)
         return ["make", "-C", d, "-B", "-j2", "-s"]
