@@ -91,6 +91,30 @@ fn memory_device_reads_are_buffered_and_replay_their_bytes() {
     assert_eq!(r.stdout().len(), 64 + 4, "{}", r.stdout());
 }
 
+/// Reads and writes on sockets (read, write, send, recv, MSG_PEEK among
+/// them) go through the buffer, tried without waiting; a call that would
+/// wait, a MSG_WAITALL, a send to an address and a non-blocking read with
+/// nothing to read stop as before, and the program gets the same answers
+/// in replay (two threads over a socketpair, a child process, UDP).
+#[test]
+fn socket_reads_and_writes_are_buffered_and_replay_exactly() {
+    let r = Case::new(argv![program("sockets")]).replays(2).run();
+    assert_eq!(r.field("stream:"), "200000 bytes, hash 8ad1820062e4c89d, peeked yes");
+    assert_eq!(r.field("waitall:"), "300 bytes, last 2");
+    assert_eq!(r.field("child answered:"), "HELLO, CHILD");
+    assert_eq!(r.field("empty:"), "-2, EAGAIN twice");
+    assert_eq!(r.field("udp:"), "datagram");
+    let text = profiler(&r.trace, &[]);
+    let count = |call: &str, buffered: bool| {
+        text.lines().filter(|l| l.contains(&format!("] {call}(")) && l.ends_with("(buffered)") == buffered).count()
+    };
+    // 1000 writes and 1000 sends of the writer thread, nearly all buffered.
+    assert!(count("write", true) >= 900 && count("sendto", true) >= 900, "{} writes, {} sends buffered", count("write", true), count("sendto", true));
+    assert!(count("recvfrom", true) + count("read", true) >= 20, "socket reads buffered: {}", count("recvfrom", true) + count("read", true));
+    assert!(text.lines().any(|l| l.contains("recvfrom(") && l.contains("0x100") && !l.ends_with("(buffered)")), "MSG_WAITALL was buffered");
+    assert!(text.lines().any(|l| l.contains("sendto(") && l.contains(", 16) = 8") && !l.ends_with("(buffered)")), "a send to an address was buffered");
+}
+
 /// libc's own syscalls (opendir, readdir, closedir, stdio, the generic
 /// syscall() function) go through the buffer once libc's syscall sites are
 /// patched, and a call through syscall() that must stop (a fork-like clone)

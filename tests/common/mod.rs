@@ -47,6 +47,7 @@ const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("fork_from_threads", &["-pthread"]),
     ("exec_from_thread", &["-pthread"]),
     ("racy_counter", &["-pthread"]),
+    ("sockets", &["-pthread"]),
     ("condvar", &["-pthread"]),
     ("thread_pool", &["-pthread"]),
     ("pthread_kill", &["-pthread"]),

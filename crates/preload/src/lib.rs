@@ -51,6 +51,8 @@ mod nr {
     pub const READ: u32 = 0;
     pub const WRITE: u32 = 1;
     pub const PWRITE64: u32 = 18;
+    pub const SENDTO: u32 = 44;
+    pub const RECVFROM: u32 = 45;
     pub const PREADV2: u32 = 327;
     pub const PWRITEV2: u32 = 328;
     pub const CLOSE: u32 = 3;
@@ -529,7 +531,10 @@ enum FdKind {
     /// A terminal: written like a pipe (a write may wait for the reader, or
     /// for ^Q), with no inode to order: replay does not write there.
     Terminal,
-    /// Anything else (sockets, other devices), or unknown.
+    /// A socket: its reads and writes are tried without waiting
+    /// (MSG_DONTWAIT) and made traced when they would wait.
+    Socket,
+    /// Anything else (other devices), or unknown.
     Other,
 }
 
@@ -538,6 +543,7 @@ impl FdKind {
     fn of(dev: u64, mode: u32, rdev: u64, ino: u64) -> FdKind {
         const S_IFIFO: u32 = 0o010000;
         const S_IFCHR: u32 = 0o020000;
+        const S_IFSOCK: u32 = 0o140000;
         /// The memory devices (major 1) that never wait: null, zero,
         /// full, random, urandom (not mem, kmem, port or kmsg).
         const NEVER_WAIT: [u64; 5] = [0x103, 0x105, 0x107, 0x108, 0x109];
@@ -548,6 +554,7 @@ impl FdKind {
             S_IFDIR => FdKind::Directory,
             S_IFIFO => FdKind::Pipe(ino),
             S_IFCHR if NEVER_WAIT.contains(&rdev) => FdKind::MemoryDevice,
+            S_IFSOCK => FdKind::Socket,
             S_IFCHR if is_terminal_major(rdev_major(rdev)) => FdKind::Terminal,
             _ => FdKind::Other,
         }
@@ -596,6 +603,7 @@ fn kind_code(kind: FdKind) -> u8 {
         FdKind::Other => 5,
         FdKind::Proc => 6,
         FdKind::Terminal => 7,
+        FdKind::Socket => 8,
     }
 }
 
@@ -625,6 +633,7 @@ unsafe fn kept_kind(fd: i32) -> Option<FdKind> {
         5 => FdKind::Other,
         6 => FdKind::Proc,
         7 => FdKind::Terminal,
+        8 => FdKind::Socket,
         _ => return None,
     })
 }
@@ -698,6 +707,48 @@ unsafe fn without_blocking(mut c: Call, made_nr: u32, iov: &[u64; 2]) -> Option<
     buffered(&c)
 }
 
+/// MSG_DONTWAIT for recvfrom and sendto.
+const MSG_DONTWAIT: u64 = 0x40;
+
+/// The flags a buffered socket call may carry: MSG_PEEK, MSG_DONTWAIT,
+/// MSG_NOSIGNAL and MSG_MORE. Others (MSG_WAITALL, which MSG_DONTWAIT would
+/// cut short, MSG_OOB, MSG_ERRQUEUE...) are made traced.
+const SOCKET_FLAGS: u64 = 0x2 | 0x40 | 0x4000 | 0x8000;
+
+/// Makes `c` (a read, write, recvfrom or sendto of `count` bytes at `buf`
+/// on socket `fd`, with `flags`, and no address) as recvfrom (`receive`)
+/// or sendto with MSG_DONTWAIT; the record keeps `c`'s own number and
+/// arguments. A call that would wait is made traced, unless the program
+/// asked not to wait itself. `None` to make it traced.
+unsafe fn socket_call(mut c: Call, receive: bool, buf: u64, count: usize, flags: u64) -> Option<i64> {
+    if flags & !SOCKET_FLAGS != 0 {
+        return None;
+    }
+    let made_nr = if receive { nr::RECVFROM } else { nr::SENDTO };
+    c.made = Some((made_nr, [c.args[0], buf, count as u64, flags | MSG_DONTWAIT, 0, 0]));
+    if flags & MSG_DONTWAIT == 0 {
+        c.retry_traced_on = WOULD_BLOCK;
+    }
+    buffered(&c)
+}
+
+/// Sends `count` bytes at `buf` on socket `fd` as `c` (a write or a
+/// sendto with `flags` and no address), without waiting; made traced if
+/// it would wait. Part of a write that went in is followed by the rest,
+/// traced (as `rest_nr` with the same flags), and the program sees one call.
+unsafe fn socket_send(c: Call, buf: *const u8, count: usize, flags: u64, rest_nr: u32, slow: Slow) -> i64 {
+    let fd = c.args[0];
+    let (nr, args) = (c.nr, c.args);
+    match socket_call(c, false, buf as u64, count, flags) {
+        Some(done) if done > 0 && (done as usize) < count && flags & MSG_DONTWAIT == 0 => {
+            let rest = [fd, buf as u64 + done as u64, (count - done as usize) as u64, flags, 0, 0];
+            done + slow.call(rest_nr, rest).max(0)
+        }
+        Some(result) => result,
+        None => slow.call(nr, args),
+    }
+}
+
 /// `read` on the pipe `inode`, tried without blocking; `None` to make it traced.
 unsafe fn pipe_read(fd: i32, buf: *mut u8, count: usize, inode: u64) -> Option<i64> {
     let args = [fd as u64, buf as u64, count as u64, 0, 0, 0];
@@ -717,6 +768,12 @@ unsafe fn read_raw(fd: i32, buf: *mut u8, count: usize, slow: Slow) -> i64 {
             }
             FdKind::Pipe(inode) => {
                 if let Some(result) = pipe_read(fd, buf, count, inode) {
+                    return result;
+                }
+            }
+            FdKind::Socket => {
+                let c = call(nr::READ, args, core::ptr::null(), buf as u64, count as u32, Output::ResultBytes);
+                if let Some(result) = socket_call(c, true, buf as u64, count, 0) {
                     return result;
                 }
             }
@@ -751,6 +808,7 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
     c.std_output = std_output;
     match fd_kind(fd) {
         FdKind::Regular | FdKind::MemoryDevice => run_raw(c),
+        FdKind::Socket if offset.is_none() => socket_send(c, buf, count, 0, nr::WRITE, slow),
         // A terminal refuses RWF_NOWAIT (EOPNOTSUPP): the write is made
         // traced unless the task is alone in its domain (`flags::MAY_BLOCK`
         // drops the flag), which a program printing line by line to the
@@ -772,6 +830,20 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
         }
         _ => slow.call(nr, args),
     }
+}
+
+/// `send` (sendto without an address) on socket `fd`, whose data is kept
+/// as a write's is.
+unsafe fn send_raw(fd: i32, buf: *const u8, count: usize, flags: u64) -> i64 {
+    let args = [fd as u64, buf as u64, count as u64, flags, 0, 0];
+    let with_data = get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
+    // Sent to the recording's own output: stopped, so replay shows it.
+    if is_std_output(fd) || (with_data && count > abi::MAX_INPUT as usize) {
+        return traced(nr::SENDTO, args);
+    }
+    let mut c = call(nr::SENDTO, args, buf, 0, 0, Output::Nothing);
+    c.input_bytes = Some(if with_data { count as u32 } else { 0 });
+    socket_send(c, buf, count, flags, nr::SENDTO, Slow::Traced)
 }
 
 unsafe extern "C" fn write_impl(fd: i32, buf: *const u8, count: usize) -> i64 {
@@ -1274,7 +1346,9 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 38] = [
+const HOOKED: [u32; 40] = [
+    nr::RECVFROM,
+    nr::SENDTO,
     nr::READ,
     nr::WRITE,
     nr::PWRITE64,
@@ -1328,6 +1402,12 @@ unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, 
         nr::GETDENTS64 => getdents64_raw(a0 as i32, a1 as *mut u8, a2 as usize),
         nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32, Slow::Traced),
         nr::FCNTL => fcntl_raw(a0 as i32, a1 as i32, a2, Slow::Traced),
+        // recv and send: recvfrom and sendto without an address.
+        nr::RECVFROM if a4 == 0 && a2 <= u64::from(abi::MAX_OUTPUT) && fd_kind(a0 as i32) == FdKind::Socket => {
+            let c = call(nr::RECVFROM, args, core::ptr::null(), a1, a2 as u32, Output::ResultBytes);
+            socket_call(c, true, a1, a2 as usize, a3).unwrap_or_else(|| traced(nr::RECVFROM, args))
+        }
+        nr::SENDTO if a4 == 0 && fd_kind(a0 as i32) == FdKind::Socket => send_raw(a0 as i32, a1 as *const u8, a2 as usize, a3),
         other => plain_raw(other, args),
     }
 }
