@@ -84,6 +84,9 @@ mod nr {
     pub const STAT: u32 = 4;
     pub const LSTAT: u32 = 6;
     pub const IOCTL: u32 = 16;
+    pub const POLL: u32 = 7;
+    pub const EPOLL_WAIT: u32 = 232;
+    pub const EPOLL_PWAIT: u32 = 281;
     pub const ACCESS: u32 = 21;
     pub const UNAME: u32 = 63;
     pub const GETCWD: u32 = 79;
@@ -118,6 +121,10 @@ const TERMIOS_LEN: u32 = 36;
 /// `struct winsize`.
 const WINSIZE_LEN: u32 = 8;
 const TCGETS: u64 = 0x5401;
+/// `struct pollfd`: fd, events, revents.
+const POLLFD_LEN: usize = 8;
+/// `struct epoll_event` on x86-64 (packed: u32 events, u64 data).
+const EPOLL_EVENT_LEN: u32 = 12;
 const TIOCGWINSZ: u64 = 0x5413;
 
 /// Set once the region is mapped and Scribe accepted it.
@@ -307,6 +314,10 @@ enum Output {
     ResultBytes,
     /// As many bytes as the result says, unless the size argument was 0.
     ResultBytesIfSized(usize),
+    /// `len` bytes unless the call failed.
+    UnlessFailed(u32),
+    /// Records of this many bytes, as many as the result says.
+    PerResult(u32),
 }
 
 impl Output {
@@ -316,6 +327,8 @@ impl Output {
             Output::OnSuccess(len) => if result == 0 { len } else { 0 },
             Output::ResultBytes => if result > 0 { result as u32 } else { 0 },
             Output::ResultBytesIfSized(i) => if result > 0 && args[i] > 0 { result as u32 } else { 0 },
+            Output::UnlessFailed(len) => if result >= 0 { len } else { 0 },
+            Output::PerResult(size) => if result > 0 { (result as u32).saturating_mul(size) } else { 0 },
         }
     }
 }
@@ -934,6 +947,17 @@ fn plain_call(nr: u32, a: [u64; 6]) -> Option<Call> {
         // at the address it got (see `scribe_bufabi::REPLAY_STUB`).
         nr::BRK => call(nr, a, nothing, 0, 0, Output::Nothing),
         nr::MMAP if plain_anonymous_memory(a[3]) => call(nr, a, nothing, 0, 0, Output::Nothing),
+        // Readiness asked without waiting: an event loop with work to do
+        // asks between its callbacks. (With a signal mask, epoll_pwait
+        // could run a handler the mask lets through: it stops.)
+        nr::POLL if a[2] as i32 == 0 => {
+            let len = output_bound((a[1] as usize).saturating_mul(POLLFD_LEN));
+            call(nr, a, nothing, a[0], len, Output::UnlessFailed(len))
+        }
+        nr::EPOLL_WAIT | nr::EPOLL_PWAIT if a[3] as i32 == 0 && (nr == nr::EPOLL_WAIT || a[4] == 0) => {
+            let len = output_bound((a[2] as i32).max(0) as usize * EPOLL_EVENT_LEN as usize);
+            call(nr, a, nothing, a[1], len, Output::PerResult(EPOLL_EVENT_LEN))
+        }
         _ => return None,
     })
 }
@@ -1346,7 +1370,10 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 40] = [
+const HOOKED: [u32; 43] = [
+    nr::POLL,
+    nr::EPOLL_WAIT,
+    nr::EPOLL_PWAIT,
     nr::RECVFROM,
     nr::SENDTO,
     nr::READ,
