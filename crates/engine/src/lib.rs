@@ -23,6 +23,7 @@ pub mod files;
 pub mod format;
 pub mod golive;
 pub mod hashcache;
+pub mod history;
 pub mod machine;
 pub mod point;
 pub mod procfs;

@@ -18,6 +18,7 @@ use crate::error::{Divergence, EngineError, Result};
 use crate::fdmodel::{StdFds, StdStream};
 use crate::files::FileStore;
 use crate::format::{format_event, FormatOptions};
+use crate::history::History;
 use crate::machine::{self, ExitStatus};
 use crate::point;
 use crate::procfs;
@@ -274,8 +275,7 @@ impl Replayer {
             std_fds: BTreeMap::new(),
             tgid_of: BTreeMap::new(),
             tokens: Default::default(),
-            history: VecDeque::new(),
-            history_len: self.options.backtrace.max(self.options.last_events).max(1),
+            history: History::new(self.options.backtrace.max(self.options.last_events).max(1)),
             replayed: 0,
             stopped_at: None,
             last_progress: std::time::Instant::now(),
@@ -1079,8 +1079,7 @@ struct Session {
     tokens: std::collections::BTreeSet<Tid>,
     /// The last events replayed (positions are formatted only when shown:
     /// buffered calls make millions of events).
-    history: VecDeque<Positioned>,
-    history_len: usize,
+    history: History,
     replayed: u64,
     /// Why replay stopped before the program ended, if it did.
     stopped_at: Option<Stop>,
@@ -1210,25 +1209,14 @@ impl Session {
 
     fn remember(&mut self, p: &Positioned) {
         self.observe(p);
-        if self.history_len > 0 {
-            self.keep_in_history(p.clone());
-        }
+        self.history.push(p.clone());
     }
 
     /// [`Session::remember`] for an event the caller is done with (not
     /// copied: a million buffered calls were a million copies).
     fn remember_owned(&mut self, p: Positioned) {
         self.observe(&p);
-        if self.history_len > 0 {
-            self.keep_in_history(p);
-        }
-    }
-
-    fn keep_in_history(&mut self, p: Positioned) {
-        if self.history.len() == self.history_len {
-            self.history.pop_front();
-        }
-        self.history.push_back(p);
+        self.history.push(p);
     }
 
     fn observe(&mut self, p: &Positioned) {
@@ -3103,6 +3091,8 @@ impl Session {
             // next one goes on after the last one found.
             let found = match taken.last() {
                 None => self.queue.find_within(rec, WINDOW),
+                // The usual case first: the next event is the task's own.
+                Some(&last) if self.queue.peek(last + 1).is_some_and(|p| p.event.tid() == Some(rec)) => Lookup::Found(last + 1),
                 Some(&last) => self.queue.find_from(rec, last + 1, WINDOW, false),
             };
             let Lookup::Found(i) = found else { break };
@@ -3220,7 +3210,7 @@ impl Session {
         }
         syscallbuf::set_window(self.mem(live)?, 0, 0)?;
         self.buffered += batch.len() as u64;
-        for p in batch {
+        for p in &batch {
             match &p.event {
                 Event::Buffered(call) => {
                     self.fds(rec).apply(call.nr, &call.args, call.result);
@@ -3229,8 +3219,9 @@ impl Session {
                 Event::Resource(r) => self.serials.complete(r.kind, r.id, r.serial),
                 _ => {}
             }
-            self.remember_owned(p);
+            self.observe(p);
         }
+        self.history.push_batch(batch);
         Ok(())
     }
 

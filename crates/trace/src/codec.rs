@@ -349,6 +349,13 @@ impl<'a> Decoder<'a> {
 
     /// An unsigned LEB128 varint (at most 10 bytes, minimal length).
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Most varints are one byte (lengths, tids, small numbers).
+        if let Some(&byte) = self.data.get(self.pos) {
+            if byte < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(byte));
+            }
+        }
         let start = self.pos;
         let mut value: u64 = 0;
         for i in 0..MAX_VARINT_LEN {
