@@ -115,21 +115,23 @@ fn socket_reads_and_writes_are_buffered_and_replay_exactly() {
     assert!(text.lines().any(|l| l.contains("sendto(") && l.contains(", 16) = 8") && !l.ends_with("(buffered)")), "a send to an address was buffered");
 }
 
-/// poll and epoll_wait with a zero timeout (an event loop's questions
-/// between callbacks) go through the buffer, and replay gives the program
-/// the same answers, the epoll data included; a poll that waits stops.
+/// poll, epoll_wait and select with a zero timeout (an event loop's
+/// questions between callbacks) go through the buffer, and replay gives the
+/// program the same answers, the epoll data and the select sets included;
+/// a poll or select that may wait stops.
 #[test]
 fn readiness_asked_without_waiting_is_buffered_and_replays() {
     let r = Case::new(argv![program("readiness")]).replays(2).run();
     assert_eq!(r.field("ready to poll:"), "yes, to epoll: yes, data kept");
-    assert_eq!(r.field("counts:"), "1000 1000");
+    assert_eq!(r.field("counts:"), "1000 1000 1000");
     assert_eq!(r.field("waited poll:"), "1, revents 0x1");
+    assert_eq!(r.field("select with a timeout:"), "1, readable");
     let text = profiler(&r.trace, &[]);
     let count = |call: &str, buffered: bool| {
         text.lines().filter(|l| l.contains(&format!("] {call}(")) && l.ends_with("(buffered)") == buffered).count()
     };
-    assert_eq!((count("poll", true), count("epoll_wait", true)), (3000, 3000));
-    assert_eq!(count("poll", false), 1, "the poll that waits stops");
+    assert_eq!((count("poll", true), count("epoll_wait", true), count("pselect6", true)), (3000, 3000, 3000));
+    assert_eq!((count("poll", false), count("pselect6", false)), (1, 1), "the calls that may wait stop");
 }
 
 /// libc's own syscalls (opendir, readdir, closedir, stdio, the generic

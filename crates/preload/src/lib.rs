@@ -85,6 +85,7 @@ mod nr {
     pub const LSTAT: u32 = 6;
     pub const IOCTL: u32 = 16;
     pub const POLL: u32 = 7;
+    pub const PSELECT6: u32 = 270;
     pub const EPOLL_WAIT: u32 = 232;
     pub const EPOLL_PWAIT: u32 = 281;
     pub const ACCESS: u32 = 21;
@@ -845,6 +846,53 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
     }
 }
 
+/// The descriptor sets, then the timeout, of a buffered select: the kernel
+/// writes the three sets, a record holds one output, so the call is made on
+/// this copy and the sets are copied back to the program's (in replay too,
+/// from what the stub wrote here).
+#[repr(C)]
+struct SelectScratch {
+    sets: [[u64; FD_SET_WORDS]; 3],
+    timeout: [i64; 2],
+}
+
+/// Words of an `fd_set` (FD_SETSIZE 1024 bits).
+const FD_SET_WORDS: usize = 16;
+
+/// `pselect6` (what libc's select makes): buffered when it asks without
+/// waiting (a zero timeout, no signal mask, at most FD_SETSIZE descriptors),
+/// traced otherwise.
+unsafe fn pselect_raw(args: [u64; 6]) -> i64 {
+    let [nfds, read_set, write_set, except_set, timeout, sigmask] = args;
+    let valid = |ptr: u64| ptr == 0 || ptr >= 4096;
+    let zero_timeout = timeout >= 4096 && core::ptr::read_unaligned(timeout as *const [i64; 2]) == [0, 0];
+    if nfds > 64 * FD_SET_WORDS as u64 || sigmask != 0 || !zero_timeout || ![read_set, write_set, except_set].into_iter().all(valid) {
+        return traced(nr::PSELECT6, args);
+    }
+    let words = (nfds as usize).div_ceil(64);
+    let mut scratch = SelectScratch { sets: [[0; FD_SET_WORDS]; 3], timeout: [0, 0] };
+    let program_sets = [read_set, write_set, except_set];
+    for (set, &ptr) in scratch.sets.iter_mut().zip(&program_sets) {
+        if ptr != 0 {
+            core::ptr::copy_nonoverlapping(ptr as *const u8, set.as_mut_ptr().cast::<u8>(), words * 8);
+        }
+    }
+    let at = &mut scratch as *mut SelectScratch as u64;
+    let made: [u64; 3] = core::array::from_fn(|i| if program_sets[i] == 0 { 0 } else { at + (i * FD_SET_WORDS * 8) as u64 });
+    let len = core::mem::size_of::<SelectScratch>() as u32;
+    let mut c = call(nr::PSELECT6, args, core::ptr::null(), at, len, Output::UnlessFailed(len));
+    c.made = Some((nr::PSELECT6, [nfds, made[0], made[1], made[2], at + 3 * (FD_SET_WORDS * 8) as u64, 0]));
+    let Some(result) = buffered(&c) else { return traced(nr::PSELECT6, args) };
+    if result >= 0 {
+        for (set, &ptr) in scratch.sets.iter().zip(&program_sets) {
+            if ptr != 0 {
+                core::ptr::copy_nonoverlapping(set.as_ptr().cast::<u8>(), ptr as *mut u8, words * 8);
+            }
+        }
+    }
+    result
+}
+
 /// `send` (sendto without an address) on socket `fd`, whose data is kept
 /// as a write's is.
 unsafe fn send_raw(fd: i32, buf: *const u8, count: usize, flags: u64) -> i64 {
@@ -1370,7 +1418,8 @@ export! {
 // go in pages mapped next to libc (rel32 jumps must reach them).
 
 /// The syscalls `hook_dispatch` handles.
-const HOOKED: [u32; 43] = [
+const HOOKED: [u32; 44] = [
+    nr::PSELECT6,
     nr::POLL,
     nr::EPOLL_WAIT,
     nr::EPOLL_PWAIT,
@@ -1427,6 +1476,7 @@ unsafe extern "C" fn hook_dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, 
         nr::PWRITE64 => write_raw(a0 as i32, a1 as *const u8, a2 as usize, Some(a3 as i64), Slow::Traced),
         nr::CLOSE => close_raw(a0 as i32, Slow::Traced),
         nr::GETDENTS64 => getdents64_raw(a0 as i32, a1 as *mut u8, a2 as usize),
+        nr::PSELECT6 => pselect_raw(args),
         nr::OPENAT => openat_call(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32, Slow::Traced),
         nr::FCNTL => fcntl_raw(a0 as i32, a1 as i32, a2, Slow::Traced),
         // recv and send: recvfrom and sendto without an address.
