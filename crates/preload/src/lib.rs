@@ -813,13 +813,7 @@ unsafe fn write_raw(fd: i32, buf: *const u8, count: usize, offset: Option<i64>, 
     if std_output && offset.is_some() {
         return slow.call(nr, args);
     }
-    let with_data = std_output || get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
-    if with_data && count > abi::MAX_INPUT as usize {
-        return slow.call(nr, args);
-    }
-    let mut c = call(nr, args, buf, 0, 0, Output::Nothing);
-    c.input_bytes = Some(if with_data { count as u32 } else { 0 });
-    c.std_output = std_output;
+    let Some(mut c) = write_call(nr, args, buf, count, std_output) else { return slow.call(nr, args) };
     match fd_kind(fd) {
         FdKind::Regular | FdKind::MemoryDevice => run_raw(c),
         FdKind::Socket if offset.is_none() => socket_send(c, buf, count, 0, nr::WRITE, slow),
@@ -897,14 +891,27 @@ unsafe fn pselect_raw(args: [u64; 6]) -> i64 {
 /// as a write's is.
 unsafe fn send_raw(fd: i32, buf: *const u8, count: usize, flags: u64) -> i64 {
     let args = [fd as u64, buf as u64, count as u64, flags, 0, 0];
-    let with_data = get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
     // Sent to the recording's own output: stopped, so replay shows it.
-    if is_std_output(fd) || (with_data && count > abi::MAX_INPUT as usize) {
-        return traced(nr::SENDTO, args);
+    let c = if is_std_output(fd) { None } else { write_call(nr::SENDTO, args, buf, count, false) };
+    match c {
+        Some(c) => socket_send(c, buf, count, flags, nr::SENDTO, Slow::Traced),
+        None => traced(nr::SENDTO, args),
     }
-    let mut c = call(nr::SENDTO, args, buf, 0, 0, Output::Nothing);
+}
+
+/// The record of call `nr` (`args`), which writes `count` bytes from `buf`:
+/// they are copied into it for a write to the recording's own output
+/// (`std_output`) or when the header asks for written data; `None` when
+/// that copy would not fit in a record (the call is then made traced).
+unsafe fn write_call(nr: u32, args: [u64; 6], buf: *const u8, count: usize, std_output: bool) -> Option<Call> {
+    let with_data = std_output || get(header::FLAGS) & abi::flags::WRITE_DATA != 0;
+    if with_data && count > abi::MAX_INPUT as usize {
+        return None;
+    }
+    let mut c = call(nr, args, buf, 0, 0, Output::Nothing);
     c.input_bytes = Some(if with_data { count as u32 } else { 0 });
-    socket_send(c, buf, count, flags, nr::SENDTO, Slow::Traced)
+    c.std_output = std_output;
+    Some(c)
 }
 
 unsafe extern "C" fn write_impl(fd: i32, buf: *const u8, count: usize) -> i64 {
