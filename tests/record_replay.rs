@@ -6,7 +6,8 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 use std::thread;
 use std::time::Duration;
 
@@ -549,14 +550,20 @@ fn ignored_here(signal: u32) -> bool {
     u64::from_str_radix(&mask, 16).unwrap() & (1 << (signal - 1)) != 0
 }
 
+/// Runs `sh -c SCRIPT` with Scribe's path as `$0` and `args` as `$1`...:
+/// Scribe started by a shell that changed something first.
+fn scribe_from_shell(script: &str, args: &[&Path]) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg(SCRIBE).args(args);
+    run(cmd, None)
+}
+
 #[test]
 fn signals_ignored_when_recording_are_ignored_in_replay() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
     let script = "trap '' INT; exec \"$0\" record -o \"$1\" -- \"$2\"";
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace).arg(program("dispositions"));
-    let rec = run(cmd, None);
+    let rec = scribe_from_shell(script, &[&trace, &program("dispositions")]);
     assert!(rec.status.success(), "{}", show(&rec));
     // SIGQUIT keeps what the test itself was given (a background job of a
     // shell starts with it ignored, and sh cannot reset that).
@@ -576,18 +583,13 @@ fn a_recording_under_another_stack_limit_replays() {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
     let script = "ulimit -s unlimited && exec \"$0\" record -o \"$1\" -- \"$2\" hello";
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace).arg(system_exe("echo"));
-    let rec = run(cmd, None);
+    let rec = scribe_from_shell(script, &[&trace, &system_exe("echo")]);
     assert!(rec.status.success(), "{}", show(&rec));
     assert_eq!(stdout_str(&rec), "hello\n");
     assert!(profiler(&trace, &[]).contains("# stack limit: unlimited"));
     let rep = replay(&trace);
     assert_same_run(&rec, &rep, "replay under the test's own stack limit");
-    let script = "ulimit -Hs 65536 && exec \"$0\" replay \"$1\"";
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(script).arg(SCRIBE).arg(&trace);
-    let refused = run(cmd, None);
+    let refused = scribe_from_shell("ulimit -Hs 65536 && exec \"$0\" replay \"$1\"", &[&trace]);
     assert!(!refused.status.success(), "{}", show(&refused));
     assert!(stderr_str(&refused).contains("stack limit of unlimited, above this process's hard limit of 65536 KiB"), "{}", show(&refused));
     assert_no_panic(&refused, "replay under a lower hard stack limit");

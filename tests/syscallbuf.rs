@@ -14,6 +14,13 @@ fn require_library() {
     assert!(lib.is_file(), "{} is missing: run `cargo build --release` before the tests", lib.display());
 }
 
+/// Number of `call` lines in profiler output `text` that were made through
+/// the buffer (`buffered`) or stopped.
+fn call_lines(text: &str, call: &str, buffered: bool) -> usize {
+    let name = format!("] {call}(");
+    text.lines().filter(|l| l.contains(&name) && l.ends_with("(buffered)") == buffered).count()
+}
+
 /// Number of syscalls the profiler shows as made through the buffer.
 fn buffered_lines(trace: &std::path::Path) -> usize {
     require_library();
@@ -84,7 +91,7 @@ fn memory_device_reads_are_buffered_and_replay_their_bytes() {
     let script = "dd if=/dev/zero of=/dev/null bs=64 count=3000 2>/dev/null; head -c 65536 /dev/urandom | sha256sum";
     let r = Case::new(argv![system_exe("sh"), "-c", script]).replays(2).run();
     let text = profiler(&r.trace, &[]);
-    let reads = |buffered: bool| text.lines().filter(|l| l.contains("] read(") && l.ends_with("(buffered)") == buffered).count();
+    let reads = |buffered: bool| call_lines(&text, "read", buffered);
     assert!(reads(true) >= 3000 + 8, "{} reads buffered, {} stopped", reads(true), reads(false));
     // What still stops is the loader's reads of the libraries.
     assert!(reads(false) < 40, "{} reads stopped", reads(false));
@@ -105,9 +112,7 @@ fn socket_reads_and_writes_are_buffered_and_replay_exactly() {
     assert_eq!(r.field("empty:"), "-2, EAGAIN twice");
     assert_eq!(r.field("udp:"), "datagram");
     let text = profiler(&r.trace, &[]);
-    let count = |call: &str, buffered: bool| {
-        text.lines().filter(|l| l.contains(&format!("] {call}(")) && l.ends_with("(buffered)") == buffered).count()
-    };
+    let count = |call: &str, buffered: bool| call_lines(&text, call, buffered);
     // 1000 writes and 1000 sends of the writer thread, nearly all buffered.
     assert!(count("write", true) >= 900 && count("sendto", true) >= 900, "{} writes, {} sends buffered", count("write", true), count("sendto", true));
     assert!(count("recvfrom", true) + count("read", true) >= 20, "socket reads buffered: {}", count("recvfrom", true) + count("read", true));
@@ -127,9 +132,7 @@ fn readiness_asked_without_waiting_is_buffered_and_replays() {
     assert_eq!(r.field("waited poll:"), "1, revents 0x1");
     assert_eq!(r.field("select with a timeout:"), "1, readable");
     let text = profiler(&r.trace, &[]);
-    let count = |call: &str, buffered: bool| {
-        text.lines().filter(|l| l.contains(&format!("] {call}(")) && l.ends_with("(buffered)") == buffered).count()
-    };
+    let count = |call: &str, buffered: bool| call_lines(&text, call, buffered);
     assert_eq!((count("poll", true), count("epoll_wait", true), count("pselect6", true)), (3000, 3000, 3000));
     assert_eq!((count("poll", false), count("pselect6", false)), (1, 1), "the calls that may wait stop");
 }
