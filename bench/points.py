@@ -13,7 +13,8 @@ what its recording printed, and reports, from the two --stats lines:
   - the points the recorder chose, by kind: spin-wait preemptions (same
     state twice: replay stops at the first pass), loop preemptions (replay
     finds them with an in-task check), preemptions at a return address, and
-    signal deliveries;
+    signal deliveries; and the preemptions made at a syscall instead, with
+    no point (a slice winds down to the task's next syscall first);
   - the traps (breakpoint hits and in-task check matches) and in-task
     checks replay used to find them;
   - replay time per point: (replay - native) / points.
@@ -40,7 +41,7 @@ TESTS = os.path.join(REPO, "tests", "programs")
 
 RECORD_STATS = re.compile(
     r"points in user code: (\d+) spin-wait preemptions, (\d+) loop preemptions, "
-    r"(\d+) at a return address, (\d+) signal deliveries")
+    r"(\d+) at a return address, (\d+) signal deliveries(?:; (\d+) preemptions at a syscall)?")
 REPLAY_STATS = re.compile(
     r"replayed \d+ events[^,]*, (\d+) preemptions and (\d+) signal points found with "
     r"(\d+) traps and (\d+) in-task checks \((\d+) removed by a guard\)")
@@ -66,6 +67,8 @@ def workloads(tmp):
              argv=[prog("setitimer")], record=[]),
         dict(name="racy-chaos", desc="4 threads x 5M unlocked increments, --chaos",
              argv=[prog("racy_counter"), "4", "5000000"], record=["--chaos"]),
+        dict(name="busy-callers", desc="2 threads compute with a buffered getppid every few us",
+             argv=[prog("busy_callers"), "60000"], record=[]),
     ]
 
 
@@ -94,7 +97,8 @@ def bench_points(w, scribe, tmp, runs):
               and not rec["timed_out"] and not rep["timed_out"] and rm and pm)
         row = dict(native=native["secs"], record=rec["secs"], replay=rep["secs"], ok=bool(ok))
         if rm:
-            row.update(spins=int(rm[1]), loops=int(rm[2]), lukewarm=int(rm[3]), signals=int(rm[4]))
+            row.update(spins=int(rm[1]), loops=int(rm[2]), lukewarm=int(rm[3]), signals=int(rm[4]),
+                       at_syscalls=int(rm[5] or 0))
         if pm:
             row.update(found_preemptions=int(pm[1]), found_signals=int(pm[2]), hits=int(pm[3]),
                        checks=int(pm[4]), guards=int(pm[5]))
@@ -148,7 +152,7 @@ def main():
     for n in notes:
         print("note:", n)
     print()
-    header = ("| workload | native | record | replay | spin | loop | ret addr | signal "
+    header = ("| workload | native | record | replay | spin | loop | ret addr | signal | at syscall "
               "| traps | checks | guards | replay ms per point | replays ok |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -161,9 +165,9 @@ def main():
                   for r in rows]
         per_point = [1000 * (r["replay"] - r["native"]) / p for r, p in zip(rows, points) if p]
         m = lambda k: median(rows, k)
-        print("| %s | %.3f s | %.3f s | %.3f s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d |" % (
-            w["name"], m("native"), m("record"), m("replay"),
-            m("spins"), m("loops"), m("lukewarm"), m("signals"), m("hits"), m("checks"), m("guards"),
+        print("| %s | %.3f s | %.3f s | %.3f s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d |" % (
+            w["name"], m("native"), m("record"), m("replay"), m("spins"), m("loops"), m("lukewarm"),
+            m("signals"), m("at_syscalls"), m("hits"), m("checks"), m("guards"),
             "%.1f" % statistics.median(per_point) if per_point else "-",
             sum(r["ok"] for r in rows), len(rows)))
         for r in rows:

@@ -238,8 +238,8 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
         );
         let p = outcome.points;
         eprintln!(
-            "scribe: points in user code: {} spin-wait preemptions, {} loop preemptions, {} at a return address, {} signal deliveries",
-            p.spins, p.loops, p.lukewarm, p.signals
+            "scribe: points in user code: {} spin-wait preemptions, {} loop preemptions, {} at a return address, {} signal deliveries; {} preemptions at a syscall",
+            p.spins, p.loops, p.lukewarm, p.signals, p.at_syscalls
         );
     }
     Ok(status_code(outcome.status.shell_code()))

@@ -246,6 +246,25 @@ fn a_thread_waiting_with_buffered_calls_is_preempted_and_replays() {
     assert!(waits > 1000, "only {waits} buffered getppid calls");
 }
 
+/// Two threads that compute and make a buffered call every few
+/// microseconds, without ever waiting: each runs until its slice winds
+/// down, and then gives the token up at its next call (made to stop), a
+/// sync point. Before, the end of each slice stopped the thread wherever
+/// it was, nearly always in its computation, and chose a point there.
+#[test]
+fn a_thread_that_makes_syscalls_is_preempted_at_one() {
+    let r = case(argv![program("busy_callers"), "60000"]).timeout(SPIN_TIMEOUT).replays(2).run();
+    for id in 0..2 {
+        assert!(r.stdout().contains(&format!("thread {id}: ")), "{}", r.stdout());
+    }
+    let text = profiler(&r.trace, &[]);
+    let points: Vec<&str> = text.lines().filter(|l| l.contains("] preempted at ")).collect();
+    assert!(points.is_empty(), "preempted in user code: {points:?}");
+    let stopped: BTreeSet<&str> =
+        text.lines().filter(|l| l.contains("] getppid(") && !l.ends_with("(buffered)")).filter_map(|l| l.split(']').next()).collect();
+    assert_eq!(stopped.len(), 2, "both threads give the token up at a getppid:\n{text}");
+}
+
 /// Two threads printing 2,000 lines each: a write to the terminal keeps
 /// its token, so a printing thread whose slice is over lets the other run
 /// at its next write. Before, only a SIGSTOP could preempt it, which found

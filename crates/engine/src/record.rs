@@ -95,6 +95,10 @@ pub struct PointCounts {
     /// Signals that arrived while user code ran, delivered at a point
     /// instead of at the next syscall.
     pub signals: u64,
+    /// Preemptions at a syscall (traced, or a buffered call made to stop):
+    /// the task's time slice was over, or winding down, while others of
+    /// its domain waited. No point in user code was needed.
+    pub at_syscalls: u64,
 }
 
 /// What a finished recording produced.
@@ -752,13 +756,26 @@ struct Domain {
     since: Instant,
     /// How long the holder may run while others wait.
     slice: Duration,
+    /// The holder's slice is winding down: it gives the token up at its
+    /// next syscall, buffered ones included (see `preempt_if_slice_expired`).
+    winding_down: bool,
+    /// Whether this slice winds down at all before its end (always but in
+    /// chaos mode, where half the slices end at a point in user code).
+    winds_down: bool,
     /// Tasks waiting for the token, in arrival order.
     ready: VecDeque<Tid>,
 }
 
 impl Domain {
     fn new() -> Self {
-        Domain { token: None, since: Instant::now(), slice: TIME_SLICE, ready: VecDeque::new() }
+        Domain {
+            token: None,
+            since: Instant::now(),
+            slice: TIME_SLICE,
+            winding_down: false,
+            winds_down: true,
+            ready: VecDeque::new(),
+        }
     }
 }
 
@@ -1239,15 +1256,17 @@ impl Session {
         };
         // A task that kept its token through a syscall goes on in the slice it had.
         if self.domain(id).token != Some(tid) {
-            let slice = match &mut self.chaos {
-                Some(rng) => rng.slice(),
-                None => TIME_SLICE,
+            let (slice, winds_down) = match &mut self.chaos {
+                Some(rng) => (rng.slice(), rng.next() & 1 == 0),
+                None => (TIME_SLICE, true),
             };
             let now = self.now;
             let domain = self.domain(id);
             domain.token = Some(tid);
             domain.since = now;
             domain.slice = slice;
+            domain.winding_down = false;
+            domain.winds_down = winds_down;
         }
         self.update_header_flags(tid, id)?;
         let task = self.task(tid)?;
@@ -1351,11 +1370,37 @@ impl Session {
 
     /// Interrupts each token holder whose time slice is over while another
     /// task of its domain waits; the stop arrives as a SIGSTOP delivery.
+    ///
+    /// From half its slice on, the holder's slice *winds down* first: its
+    /// next syscall, traced or buffered (the buffer's next call is made to
+    /// stop), passes the token on. A sync point needs no point in user
+    /// code, which costs replay traps and, where a pass repeats the
+    /// registers and stack of an earlier one, can be taken a pass early
+    /// (a python3 import building paths in a heap buffer between buffered
+    /// stats). Only a holder that makes no syscall for the rest of its
+    /// slice (at least a tick) is stopped at an instruction.
     fn preempt_if_slice_expired(&mut self) {
-        let holders: Vec<(Tid, Instant, Duration)> =
-            self.domains.values().filter_map(|d| d.token.map(|t| (t, d.since, d.slice))).collect();
-        for (holder, since, slice) in holders {
-            if self.now.saturating_duration_since(since) < slice || !self.others_waiting(holder) {
+        let holders: Vec<(Tid, Instant, Duration, bool)> = self
+            .domains
+            .values()
+            .filter_map(|d| d.token.map(|t| (t, d.since, d.slice, d.winds_down && !d.winding_down)))
+            .collect();
+        for (holder, since, slice, may_wind_down) in holders {
+            let elapsed = self.now.saturating_duration_since(since);
+            if elapsed < slice / 2 || !self.others_waiting(holder) {
+                continue;
+            }
+            if may_wind_down {
+                let id = self.domain_of(holder);
+                self.domain(id).winding_down = true;
+                // A process whose memory is gone (exiting) has no next call;
+                // the SIGSTOP at the slice's end covers a failed write.
+                if self.tasks.contains_key(&holder) {
+                    let _ = self.stop_next_buffered_call(holder);
+                }
+                continue;
+            }
+            if elapsed < slice {
                 continue;
             }
             if let Some(task) = self.tasks.get_mut(&holder) {
@@ -1937,6 +1982,7 @@ impl Session {
                 // SIGSTOP, which found it in the library nearly every time
                 // (two threads printing 2,000 lines took up to 81 s). The
                 // others run first; the write goes on when the token is back.
+                self.points.at_syscalls += 1;
                 self.release(tid);
                 self.task(tid)?.writes_when_granted = true;
                 return self.want_token(tid, Vec::new());
@@ -1955,6 +2001,9 @@ impl Session {
         if keeps {
             self.task(tid)?.keeps_token = true;
             return tracee::cont_syscall(tid, 0).map_err(Into::into);
+        }
+        if self.slice_over_with_others_waiting(tid) {
+            self.points.at_syscalls += 1;
         }
         self.release(tid);
         if self.bookmark_pending && !self.detached {
@@ -1985,8 +2034,9 @@ impl Session {
     fn take_buffer(&mut self, tid: Tid) -> Result<Option<Vec<u8>>> {
         let tgid = self.task(tid)?.tgid;
         let Some(&stop_at_written) = self.buffers.get(&tgid) else { return Ok(None) };
+        let winding_down = self.domains.get(&self.domain_of(tid)).is_some_and(|d| d.winding_down && d.token == Some(tid));
         let task = self.task(tid)?;
-        let stop_at = if task.held.is_empty() { u32::MAX } else { 0 };
+        let stop_at = if task.held.is_empty() && !winding_down { u32::MAX } else { 0 };
         let Ok(header) = syscallbuf::read_header(&task.mem) else {
             // The process is being torn down.
             return Ok(None);
@@ -2306,7 +2356,7 @@ impl Session {
     /// domain's token.
     fn slice_left(&self, tid: Tid) -> Option<bool> {
         let domain = self.domains.get(&self.domain_of(tid)).filter(|d| d.token == Some(tid))?;
-        Some(self.now.saturating_duration_since(domain.since) < domain.slice)
+        Some(!domain.winding_down && self.now.saturating_duration_since(domain.since) < domain.slice)
     }
 
     /// Whether `tid`'s process has another thread.
