@@ -38,7 +38,7 @@ pub const UNTRACED_SYSCALL_IP: u64 = REGION_START + 2;
 /// really happen (brk, anonymous mmap) is to jump there too.
 pub const STUB_ENTRY: u64 = REGION_START + 16;
 /// Version of this layout, passed at registration.
-pub const VERSION: u64 = 7;
+pub const VERSION: u64 = 8;
 /// Largest output one buffered call may produce; larger calls are traced.
 pub const MAX_OUTPUT: u32 = 256 << 10;
 /// Largest input (a path, written bytes) copied into a record; longer ones are traced.
@@ -171,13 +171,16 @@ pub mod executed {
     pub const MMAP: u8 = 9;
     /// brk: the program break.
     pub const BRK: u8 = 12;
+    /// rt_sigprocmask: an unblock (the library buffers no other), which
+    /// replay's signal deliveries depend on.
+    pub const RT_SIGPROCMASK: u8 = 14;
 }
 
 /// The replay-mode stub page. Most calls are played from the current
 /// record: its output bytes are copied to the program's buffer and the
 /// recorded result returned, as the kernel did. brk and mmap (the library
-/// buffers only anonymous private ones) change the address space, so they
-/// are made for real through the `syscall` at the start of the page, an
+/// buffers only anonymous private ones) change the address space, and
+/// rt_sigprocmask the signal mask, so they are made for real through the `syscall` at the start of the page, an
 /// mmap at the address it got in the recording (MAP_FIXED; a recorded
 /// failure is played instead). The library writes the result it got into
 /// the record, and the replayer, which compares each batch with the
@@ -185,7 +188,8 @@ pub mod executed {
 ///
 /// ```text
 /// 0:  syscall; ret
-/// 16: cmp eax, 12; je real           ; brk
+/// 16: cmp eax, 14; je real           ; rt_sigprocmask
+///     cmp eax, 12; je real           ; brk
 ///     cmp eax, 9; jne play           ; mmap
 ///     mov rcx, [HEADER_ADDR + CURRENT]
 ///     mov rcx, [rcx + RESULT]        ; the recorded address
@@ -203,7 +207,7 @@ pub mod executed {
 ///     mov rax, [rax + RESULT]
 ///     ret
 /// ```
-pub const REPLAY_STUB: [u8; 86] = {
+pub const REPLAY_STUB: [u8; 91] = {
     let cur = (HEADER_ADDR + header::CURRENT) as u32;
     let out = (HEADER_ADDR + header::CURRENT_OUTPUT) as u32;
     let c = cur.to_le_bytes();
@@ -211,18 +215,20 @@ pub const REPLAY_STUB: [u8; 86] = {
     [
         0x0f, 0x05, 0xc3, // 0: syscall; ret
         0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // int3 up to the entry
-        0x83, 0xf8, executed::BRK, // 16: cmp eax, 12
-        0x74, 54 - 21, // 19: je real
-        0x83, 0xf8, executed::MMAP, // 21: cmp eax, 9
-        0x75, 56 - 26, // 24: jne play
-        0x48, 0x8b, 0x0c, 0x25, c[0], c[1], c[2], c[3], // 26: mov rcx, [abs32]
-        0x48, 0x8b, 0x49, record::RESULT as u8, // 34: mov rcx, [rcx+disp8]
-        0x48, 0x81, 0xf9, 0x00, 0xf0, 0xff, 0xff, // 38: cmp rcx, -4096
-        0x73, 56 - 47, // 45: jae play
-        0x48, 0x89, 0xcf, // 47: mov rdi, rcx
-        0x49, 0x83, 0xca, 0x10, // 50: or r10, MAP_FIXED
-        0xeb, (0u8).wrapping_sub(56), // 54: real: jmp 0
-        0x48, 0x8b, 0x04, 0x25, c[0], c[1], c[2], c[3], // 56: play: mov rax, [abs32]
+        0x83, 0xf8, executed::RT_SIGPROCMASK, // 16: cmp eax, 14
+        0x74, 59 - 21, // 19: je real
+        0x83, 0xf8, executed::BRK, // 21: cmp eax, 12
+        0x74, 59 - 26, // 24: je real
+        0x83, 0xf8, executed::MMAP, // 26: cmp eax, 9
+        0x75, 61 - 31, // 29: jne play
+        0x48, 0x8b, 0x0c, 0x25, c[0], c[1], c[2], c[3], // 31: mov rcx, [abs32]
+        0x48, 0x8b, 0x49, record::RESULT as u8, // 39: mov rcx, [rcx+disp8]
+        0x48, 0x81, 0xf9, 0x00, 0xf0, 0xff, 0xff, // 43: cmp rcx, -4096
+        0x73, 61 - 52, // 50: jae play
+        0x48, 0x89, 0xcf, // 52: mov rdi, rcx
+        0x49, 0x83, 0xca, 0x10, // 55: or r10, MAP_FIXED
+        0xeb, (0u8).wrapping_sub(61), // 59: real: jmp 0
+        0x48, 0x8b, 0x04, 0x25, c[0], c[1], c[2], c[3], // 61: play: mov rax, [abs32]
         0x8b, 0x48, record::OUTPUT_LEN as u8, // mov ecx, [rax+disp8]
         0x48, 0x8b, 0x78, record::OUTPUT_ADDR as u8, // mov rdi, [rax+disp8]
         0x48, 0x8b, 0x34, 0x25, o[0], o[1], o[2], o[3], // mov rsi, [abs32]

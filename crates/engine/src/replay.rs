@@ -1154,7 +1154,7 @@ const CHECK_EVERY_BOOKMARK: bool = false;
 /// buffer library: an older trace whose program used the buffer made other
 /// buffered calls than the library now makes (see
 /// `scribe_trace::FORMAT_VERSION`), so its replay would diverge.
-const FIRST_FORMAT_OF_THIS_BUFFER: u32 = 15;
+const FIRST_FORMAT_OF_THIS_BUFFER: u32 = 19;
 
 /// What a task stopped at, as seen by replay.
 fn describe_stop(nr: u32, args: &[u64; 6]) -> String {

@@ -337,16 +337,18 @@ mod tests {
         let play = replay.iter().find(|i| i.code() == Code::Mov_r64_rm64 && i.op0_register() == Register::RAX).expect("play part");
         let real = replay.iter().find(|i| i.flow_control() == FlowControl::UnconditionalBranch).expect("the jump to the syscall");
         assert_eq!(real.near_branch_target(), abi::REGION_START);
-        // brk (the first compare) goes to the syscall; the other branches
-        // (not mmap, a recorded failure) to the play part.
+        // rt_sigprocmask and brk (the first two compares) go to the
+        // syscall; the other branches (not mmap, a recorded failure) to
+        // the play part.
         let targets: Vec<u64> =
             replay.iter().filter(|i| i.flow_control() == FlowControl::ConditionalBranch).map(|i| i.near_branch_target()).collect();
-        assert_eq!(targets, [real.ip(), play.ip(), play.ip()]);
+        assert_eq!(targets, [real.ip(), real.ip(), play.ip(), play.ip()]);
         assert!(targets.iter().all(|t| boundaries.contains(t)));
-        // The two numbers compared are brk's and mmap's, and an mmap is placed with MAP_FIXED.
+        // The numbers compared are rt_sigprocmask's, brk's and mmap's, and an mmap is placed with MAP_FIXED.
         let compared: Vec<u64> =
             replay.iter().filter(|i| i.mnemonic() == Mnemonic::Cmp && i.op0_register() == Register::EAX).map(|i| i.immediate(1)).collect();
-        assert_eq!(compared, [u64::from(abi::executed::BRK), u64::from(abi::executed::MMAP)]);
+        let executed = [abi::executed::RT_SIGPROCMASK, abi::executed::BRK, abi::executed::MMAP];
+        assert_eq!(compared, executed.map(u64::from));
         assert!(replay.iter().any(|i| i.mnemonic() == Mnemonic::Or && i.op0_register() == Register::R10 && i.immediate(1) == 0x10));
         let recorded_result = replay.iter().find(|i| i.op0_register() == Register::RCX && i.memory_base() == Register::RCX).expect("load");
         assert_eq!(recorded_result.memory_displacement64(), record::RESULT as u64);

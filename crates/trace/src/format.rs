@@ -53,7 +53,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// Version 18 appends to the header the stack limit the program started
 /// with, which replay gives it again (an older trace replays under the
 /// replayer's own limit).
-pub const FORMAT_VERSION: u32 = 18;
+/// Version 19 changed no layout: it goes with version 8 of the syscall
+/// buffer, whose library buffers closes of pipes and signal unblocks (made
+/// for real by the replay stub), besides the sockets, zero-timeout polls
+/// and memory devices some format 18 recordings already buffered.
+pub const FORMAT_VERSION: u32 = 19;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
