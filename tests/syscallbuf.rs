@@ -96,6 +96,10 @@ fn memory_device_reads_are_buffered_and_replay_their_bytes() {
     // What still stops is the loader's reads of the libraries.
     assert!(reads(false) < 40, "{} reads stopped", reads(false));
     assert_eq!(r.stdout().len(), 64 + 4, "{}", r.stdout());
+    // No order to keep between users of a memory device: its calls carry
+    // no serial of their open file (dd wrote two events a call before).
+    let file_serials = text.lines().filter(|l| l.contains("resource lock, type = file,")).count();
+    assert!(file_serials < 100, "{file_serials} file serials for 6,000 calls on memory devices");
 }
 
 /// Reads and writes on sockets (read, write, send, recv, MSG_PEEK among
@@ -184,7 +188,9 @@ fn a_shells_subshells_buffer_their_pipe_closes_and_unblocks() {
     let text = profiler(&r.trace, &[]);
     let stopped = call_lines(&text, "rt_sigprocmask", false);
     let buffered = call_lines(&text, "rt_sigprocmask", true);
-    assert!(buffered >= 300 && stopped <= 150, "rt_sigprocmask: {buffered} buffered, {stopped} stopped");
+    // About one unblock a subshell finds SIGCHLD pending, more on a busy
+    // machine (the child has exited by then); all of them stopped before.
+    assert!(buffered >= 300 && stopped <= 250, "rt_sigprocmask: {buffered} buffered, {stopped} stopped");
     assert!(call_lines(&text, "close", true) >= 300, "{} closes buffered", call_lines(&text, "close", true));
 }
 

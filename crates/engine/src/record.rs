@@ -881,8 +881,16 @@ impl Session {
         let used = match &event {
             Event::Syscall(call) | Event::Buffered(call) => match self.tasks.get(&call.tid) {
                 Some(task) => {
-                    let mut used = resources::used(call, task.tgid, |addr, len| task.mem.read(addr, len).ok());
-                    used.extend(self.open_files.follow(call, task.tgid).map(|id| (resource_kind::FILE, id)));
+                    let tgid = task.tgid;
+                    let mut used = resources::used(call, tgid, |addr, len| task.mem.read(addr, len).ok());
+                    if let Some(id) = self.open_files.follow(call, tgid) {
+                        // What /dev/zero or /dev/null gives or takes does
+                        // not depend on who came first: no order to keep
+                        // (dd through the buffer wrote two events a call).
+                        if self.fd_target(call.tid, tgid, call.args[0]) != Some(FdTarget::MemoryDevice) {
+                            used.push((resource_kind::FILE, id));
+                        }
+                    }
                     used
                 }
                 None => Vec::new(),
@@ -953,6 +961,7 @@ impl Session {
         let found = procfs::fd_target(tid, fd)?;
         let target = match procfs::pipe_inode(&found) {
             Some(inode) => FdTarget::Pipe(inode),
+            None if MEMORY_DEVICES.contains(&found.as_str()) => FdTarget::MemoryDevice,
             None => {
                 let mem_of = found.strip_prefix("/proc/").and_then(|rest| rest.strip_suffix("/mem")).and_then(|pid| pid.parse().ok());
                 match mem_of {
@@ -2921,9 +2930,15 @@ enum FdTarget {
     Pipe(u64),
     /// /proc/PID/mem of its own process: a write there changes memory.
     OwnMemory,
+    /// One of [`MEMORY_DEVICES`], which never wait and keep no state.
+    MemoryDevice,
     /// Anything else.
     Other,
 }
+
+/// The character devices whose reads and writes never wait and depend on
+/// nothing another process did (the syscall buffer's library buffers them).
+const MEMORY_DEVICES: [&str; 5] = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"];
 
 /// Whether syscall `nr` with `args` makes a new PID namespace (unshare or
 /// clone with CLONE_NEWPID, setns into one).

@@ -3122,7 +3122,10 @@ impl Session {
                 self.echo_buffered_output(rec, call, p.index);
             }
         }
-        let bytes = syscallbuf::encode(buffered_calls(&batch)).unwrap_or_default();
+        let mut bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
+        if !syscallbuf::encode_into(&mut bytes, buffered_calls(&batch)) {
+            bytes.clear();
+        }
         let mem = self.mem(live)?;
         let written = if bytes.is_empty() { Ok(()) } else { mem.write(scribe_bufabi::RECORDS_ADDR, &bytes).map_err(Into::into) };
         if let Err(e) = written.and_then(|()| syscallbuf::set_window(mem, 0, bytes.len() as u32)) {
@@ -3191,7 +3194,9 @@ impl Session {
     /// buffered calls loaded for it, and applies them.
     fn settle_buffer(&mut self, live: Tid) -> Result<()> {
         let Some(batch) = self.task_mut(live)?.loaded.take() else { return Ok(()) };
-        let loaded_bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
+        // Cleared, not dropped, at the end: the next batch is encoded into
+        // the same allocation.
+        let mut loaded_bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
         let rec = self.rec(live)?;
         let mem = self.mem(live)?;
         let header = match syscallbuf::read_header(mem) {
@@ -3203,11 +3208,14 @@ impl Session {
         // and what the stub gave back: a batch made as recorded leaves the
         // bytes as they were loaded. Only otherwise are they decoded to
         // find the call that differs.
+        let mut scratch = [0u8; 16 << 10];
         let as_loaded = header.used as usize == loaded_bytes.len()
-            && (loaded_bytes.is_empty() || mem.read(scribe_bufabi::RECORDS_ADDR, loaded_bytes.len()).is_ok_and(|b| b == loaded_bytes));
+            && mem.holds(scribe_bufabi::RECORDS_ADDR, &loaded_bytes, &mut scratch).unwrap_or(false);
         if !as_loaded {
             self.find_differing_call(live, rec, &batch, header.used)?;
         }
+        loaded_bytes.clear();
+        self.task_mut(live)?.loaded_bytes = loaded_bytes;
         syscallbuf::set_window(self.mem(live)?, 0, 0)?;
         self.buffered += batch.len() as u64;
         for p in &batch {

@@ -225,13 +225,21 @@ pub fn encoded_size(call: &SyscallRecord) -> u64 {
 /// fit in the buffer.
 pub fn encode<'a>(calls: impl IntoIterator<Item = (&'a SyscallRecord, Option<u64>)>) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
+    encode_into(&mut bytes, calls).then_some(bytes)
+}
+
+/// [`encode`] into `bytes` (cleared first, its allocation kept: replay
+/// encodes a batch of up to 1 MiB at every "buffer full" request); false
+/// if the calls do not fit in the buffer.
+pub fn encode_into<'a>(bytes: &mut Vec<u8>, calls: impl IntoIterator<Item = (&'a SyscallRecord, Option<u64>)>) -> bool {
+    bytes.clear();
     for (call, pipe) in calls {
         let input = call.inputs.first();
         let output = call.outputs.first();
         let input_len = input.map_or(0, |m| m.bytes.len()) as u32;
         let output_len = output.map_or(0, |m| m.bytes.len()) as u32;
         if input_len > abi::MAX_INPUT || output_len > abi::MAX_OUTPUT {
-            return None;
+            return false;
         }
         let start = bytes.len();
         bytes.resize(start + abi::record_size(input_len, output_len) as usize, 0);
@@ -255,10 +263,10 @@ pub fn encode<'a>(calls: impl IntoIterator<Item = (&'a SyscallRecord, Option<u64
             put(record::LEN + abi::pad8(input_len) as usize, &m.bytes);
         }
         if bytes.len() > abi::CAPACITY as usize {
-            return None;
+            return false;
         }
     }
-    Some(bytes)
+    true
 }
 
 /// Whether the buffer region is still mapped in the task (it is not once

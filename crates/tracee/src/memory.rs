@@ -33,6 +33,24 @@ impl TraceeMemory {
         self.tid
     }
 
+    /// Whether the bytes at `addr` are `expected`, read `scratch.len()`
+    /// bytes at a time into `scratch` (no buffer of the whole length is
+    /// made: replay compares up to 1 MiB of syscall buffer per batch);
+    /// fails if any byte is unmapped.
+    pub fn holds(&self, addr: u64, expected: &[u8], scratch: &mut [u8]) -> Result<bool> {
+        let step = scratch.len().max(1);
+        for (i, want) in expected.chunks(step).enumerate() {
+            let got = &mut scratch[..want.len()];
+            self.file
+                .read_exact_at(got, addr + (i * step) as u64)
+                .map_err(|source| TraceeError::Sys { tid: self.tid, op: "read tracee memory", source })?;
+            if got != want {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Reads exactly `len` bytes at `addr`; fails if any byte is unmapped.
     pub fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; len];
@@ -131,5 +149,21 @@ mod tests {
         assert_eq!(mem.read(addr + PAGE as u64, 32).unwrap(), vec![9u8; 32], "/proc/PID/mem reads it anyway");
         // SAFETY: the mapping made above, no longer used.
         assert_eq!(unsafe { libc::munmap(base, 2 * PAGE) }, 0);
+    }
+
+    #[test]
+    fn comparing_memory_in_steps_finds_a_difference_in_any_step() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        let mem = TraceeMemory::open(std::process::id() as Tid).unwrap();
+        let addr = data.as_ptr() as u64;
+        let mut scratch = [0u8; 1024];
+        assert!(mem.holds(addr, &data, &mut scratch).unwrap());
+        assert!(mem.holds(addr, &[], &mut scratch).unwrap());
+        for at in [0, 1023, 1024, 9_999] {
+            let mut other = data.clone();
+            other[at] ^= 1;
+            assert!(!mem.holds(addr, &other, &mut scratch).unwrap(), "a difference at {at}");
+        }
+        assert!(mem.holds(0, &[1], &mut scratch).is_err(), "address 0 is not mapped");
     }
 }
