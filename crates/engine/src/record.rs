@@ -1862,7 +1862,8 @@ impl Session {
         self.drain_buffer(tid)?;
         let registers = regs.orig_rax == u64::from(magic::REGISTER);
         let nr = regs.orig_rax as u32;
-        self.task(tid)?.pins.at_syscall(tid, nr, registers);
+        let now = self.now;
+        self.task(tid)?.pins.at_syscall(tid, nr, registers, now);
         let args = tracee::syscall_args(&regs);
         let level = self.level;
         // Only the traced call the library makes right after giving up.

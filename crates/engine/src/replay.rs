@@ -2024,7 +2024,7 @@ impl Session {
                 // made here is let go before a clone or exec passes it on.
                 let pins = &mut self.task_mut(live)?.pins;
                 pins.at_stop(live, now);
-                pins.at_syscall(live, regs.orig_rax as u32, registers);
+                pins.at_syscall(live, regs.orig_rax as u32, registers, now);
                 if magic::is_magic(regs.orig_rax) {
                     return self.on_buffer_request(live, regs);
                 }
