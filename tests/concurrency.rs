@@ -265,6 +265,26 @@ fn a_thread_that_makes_syscalls_is_preempted_at_one() {
     assert_eq!(stopped.len(), 2, "both threads give the token up at a getppid:\n{text}");
 }
 
+/// A thread counting in code it copied into writable and executable
+/// memory (as a JIT compiles), preempted while a sibling yields: its
+/// points there are found with the breakpoint, never by patching that
+/// code (HotSpot rewrites its code cache; a `--chaos` recording of a Java
+/// thread pool replayed with "no task can reach the next recorded event").
+/// Before, such a point was a loop point, and replay patched the code.
+#[test]
+fn code_the_program_may_write_is_never_patched_for_a_point() {
+    let r = case(argv![program("jit_loop")]).opts(&["--chaos", "--stats"]).timeout(SPIN_TIMEOUT).replays(2).run();
+    assert_eq!(r.field("sums:"), "45000000150000000 22500000150000000");
+    assert_eq!(r.field("yielded:"), "yes");
+    let recorded = stderr_str(&r.record);
+    let kinds = field(&recorded, "scribe: points in user code:");
+    assert!(kinds.contains(" 0 loop preemptions"), "{kinds}");
+    let replayed = stderr_str(&replay_with(&["--stats"], &r.trace));
+    assert!(replayed.contains(" 0 in-task checks"), "{replayed}");
+    let found = field(&replayed, "scribe: replayed");
+    assert!(!found.contains(", 0 preemptions and"), "the counting thread was never preempted: {found}");
+}
+
 /// Two threads printing 2,000 lines each: a write to the terminal keeps
 /// its token, so a printing thread whose slice is over lets the other run
 /// at its next write. Before, only a SIGSTOP could preempt it, which found

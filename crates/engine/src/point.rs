@@ -231,8 +231,20 @@ pub fn site(code: &[u8], addr: u64) -> Option<Site> {
     Some(Site { addr, original: code[..len].to_vec(), guards, instructions })
 }
 
-/// Reads the code at `addr` and finds its [`Site`].
-pub fn site_in(mem: &TraceeMemory, addr: u64) -> Option<Site> {
+/// Reads the code at `addr` and finds its [`Site`], unless the code lives
+/// in memory the program may write (`maps`: the task's mappings).
+///
+/// A JIT compiles into writable and executable memory (HotSpot's code
+/// cache is one `rwx` mapping) and rewrites its code as it runs: patching
+/// a jump in there could be read back, overwritten or moved by the
+/// program. A `--chaos` recording of a Java thread pool that chose such a
+/// point replayed with "no task can reach the next recorded event". Such
+/// points are found with the breakpoint alone, as a return address is.
+pub fn site_in(mem: &TraceeMemory, maps: &[Mapping], addr: u64) -> Option<Site> {
+    let mapping = maps.iter().find(|m| m.start <= addr && addr < m.end)?;
+    if !mapping.perms.starts_with("r-x") {
+        return None;
+    }
     site(&mem.read_partial(addr, 32), addr)
 }
 

@@ -2782,7 +2782,10 @@ impl Session {
         let task = self.task(tid)?;
         let kind = match probe {
             Probe::SameAgain { fingerprint: before, .. } if fingerprint == before => Some(PointKind::Spin),
-            Probe::SameAgain { .. } => point::site_in(&task.mem, regs.rip).map(|_| PointKind::Loop),
+            Probe::SameAgain { .. } => {
+                let maps = procfs::maps(tid).unwrap_or_default();
+                point::site_in(&task.mem, &maps, regs.rip).map(|_| PointKind::Loop)
+            }
             Probe::Lukewarm { .. } => Some(PointKind::Lukewarm),
             Probe::Here { .. } => Some(PointKind::Loop),
         };

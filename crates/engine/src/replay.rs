@@ -3389,7 +3389,7 @@ impl Session {
         };
         let mem = self.mem(live)?;
         let maps = procfs::maps(live).unwrap_or_default();
-        let Some(site) = point::site_in(mem, regs.rip) else { return Ok(None) };
+        let Some(site) = point::site_in(mem, &maps, regs.rip) else { return Ok(None) };
         let zones = point::growth_zones(&maps, procfs::start_brk(live));
         let (Some(syscall_insn), Some(placement)) = (point::syscall_instruction(&maps, mem), point::place(&site, &maps, &zones))
         else {
