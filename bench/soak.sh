@@ -85,6 +85,41 @@ workloads=(
   "-- $work/random_device 8 0"
 )
 
+# Runtimes with JITs and many threads, where installed: a Java thread pool
+# and node's worker threads, with chaos.
+if command -v java >/dev/null; then
+  cat > "$work/Pool.java" <<'JAVA'
+import java.util.concurrent.*;
+import java.util.concurrent.atomic.*;
+public class Pool {
+  public static void main(String[] a) throws Exception {
+    ExecutorService ex = Executors.newFixedThreadPool(4);
+    AtomicLong sum = new AtomicLong();
+    for (int t = 0; t < 8; t++) ex.submit(() -> { long s = 0; for (int i = 0; i < 2000000; i++) s += i % 7; sum.addAndGet(s); });
+    ex.shutdown(); ex.awaitTermination(1, TimeUnit.MINUTES);
+    System.out.println("sum " + sum.get());
+  }
+}
+JAVA
+  workloads+=("--chaos -- java $work/Pool.java")
+fi
+if command -v node >/dev/null; then
+  cat > "$work/workers.js" <<'JS'
+const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
+if (isMainThread) {
+  let done = 0, total = 0;
+  for (let i = 0; i < 4; i++) {
+    const w = new Worker(__filename, { workerData: i });
+    w.on('message', (m) => { total += m; if (++done === 4) console.log('total', total); });
+  }
+} else {
+  let s = 0; for (let i = 0; i < 3e6; i++) s += (i * workerData) % 11;
+  parentPort.postMessage(s);
+}
+JS
+  workloads+=("--chaos -- node $work/workers.js")
+fi
+
 end=$(( $(date +%s) + minutes * 60 ))
 runs=0; diverged=0; round=0
 while [ "$(date +%s)" -lt "$end" ]; do
