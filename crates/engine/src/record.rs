@@ -883,14 +883,19 @@ impl Session {
                 Some(task) => {
                     let tgid = task.tgid;
                     let mut used = resources::used(call, tgid, |addr, len| task.mem.read(addr, len).ok());
-                    if let Some(id) = self.open_files.follow(call, tgid) {
-                        // What /dev/zero or /dev/null gives or takes does
-                        // not depend on who came first: no order to keep
-                        // (dd through the buffer wrote two events a call).
-                        if self.fd_target(call.tid, tgid, call.args[0]) != Some(FdTarget::MemoryDevice) {
-                            used.push((resource_kind::FILE, id));
+                    let followed = self.open_files.follow(call, tgid);
+                    // A memory device is opened by a stopped open (the
+                    // library buffers opens of regular files and
+                    // directories only): looked up there, once, and not
+                    // at every later call on the descriptor.
+                    let opened = matches!(call.nr, sc::nr::OPEN | sc::nr::OPENAT) && call.result >= 0;
+                    if opened && matches!(event, Event::Syscall(_)) {
+                        let fd = call.result as u64;
+                        if self.fd_target(call.tid, tgid, fd) == Some(FdTarget::MemoryDevice) {
+                            self.open_files.unordered(tgid, fd);
                         }
                     }
+                    used.extend(followed.map(|id| (resource_kind::FILE, id)));
                     used
                 }
                 None => Vec::new(),

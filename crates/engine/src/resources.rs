@@ -42,6 +42,8 @@ use crate::fdmodel::FdTable;
 pub struct OpenFiles {
     tables: BTreeMap<Tid, FdTable<u64>>,
     next: u64,
+    /// Descriptions whose users need no order (see [`OpenFiles::unordered`]).
+    unordered: std::collections::BTreeSet<u64>,
 }
 
 impl OpenFiles {
@@ -49,6 +51,22 @@ impl OpenFiles {
     /// open file description it reads, writes or seeks, if it is one that
     /// an open made.
     pub fn follow(&mut self, call: &SyscallRecord, tgid: Tid) -> Option<u64> {
+        let id = self.follow_any(call, tgid)?;
+        (!self.unordered.contains(&id)).then_some(id)
+    }
+
+    /// Marks the open file description of process `tgid`'s descriptor `fd`
+    /// as one whose users need no order: what /dev/zero or /dev/null gives
+    /// or takes does not depend on who came first (dd through the buffer
+    /// wrote two events a call). [`OpenFiles::follow`] no longer names it.
+    pub fn unordered(&mut self, tgid: Tid, fd: u64) {
+        if let Some(id) = self.tables.get(&tgid).and_then(|table| table.get(fd)) {
+            self.unordered.insert(id);
+        }
+    }
+
+    /// [`OpenFiles::follow`], unordered descriptions included.
+    fn follow_any(&mut self, call: &SyscallRecord, tgid: Tid) -> Option<u64> {
         const O_CLOEXEC: u64 = 0o2000000;
         const MFD_CLOEXEC: u64 = 1;
         let table = self.tables.entry(tgid).or_default();
@@ -323,6 +341,22 @@ mod tests {
         assert_ne!(id(addr(b"\0abstract")), id(addr(b"\0other")));
         let inet = 2u16.to_le_bytes().to_vec();
         assert!(id(inet).is_empty(), "not a unix address");
+    }
+
+    #[test]
+    fn an_unordered_description_is_not_named_through_its_duplicates() {
+        let mut files = OpenFiles::default();
+        let open = |fd: i64| call(nr::OPENAT, [0, 0, 0, 0, 0, 0], fd);
+        let read = |fd: u64| call(nr::READ, [fd, 0, 10, 0, 0, 0], 10);
+        files.follow(&open(3), 5);
+        files.follow(&open(4), 5);
+        files.unordered(5, 3);
+        assert_eq!(files.follow(&read(3), 5), None, "a memory device");
+        files.follow(&call(nr::DUP2, [3, 0, 0, 0, 0, 0], 0), 5);
+        assert_eq!(files.follow(&read(0), 5), None, "its duplicate");
+        assert!(files.follow(&read(4), 5).is_some(), "another file keeps its serials");
+        files.unordered(5, 9);
+        assert!(files.follow(&read(4), 5).is_some(), "an unknown descriptor marks nothing");
     }
 
     #[test]
