@@ -12,6 +12,11 @@
 //!   picked the same CPU. Record and replay therefore both run that stretch
 //!   on the same CPU: the lowest one the task may use. A statically linked
 //!   program runs `cpuid` before its first syscall, inside the same stretch.
+//!   HotSpot runs its own `cpuid` in the thread that creates the JVM, some
+//!   300 syscalls into that thread's life, and keeps the APIC ids in
+//!   libjvm's data: so a new thread, too, is held on one CPU, chosen from
+//!   its process's recorded id, for its first traced syscalls, and what
+//!   `sched_getaffinity` tells it is the CPUs it had ([`StartPin`]).
 //! - **Speed.** Until the preload library registers, every syscall of a new
 //!   program stops (the loader maps and reads its libraries: about 60 stops
 //!   for `/bin/true`). On these VMs a stop whose tracer runs on the other
@@ -33,30 +38,55 @@ use scribe_tracee::{self as tracee, CpuMask, Tid};
 /// off): at least 2, for the loader's `cpuid`.
 const SYSCALLS_PINNED: u16 = 256;
 
-/// A task held on one CPU since its exec, and the CPUs it had before.
+/// Traced syscall entries (the library's requests not counted) a new
+/// thread stays on one CPU for. HotSpot's thread that creates the JVM runs
+/// its `cpuid` stub after about 300 syscalls, most of them buffered, and
+/// keeps the APIC ids of leaves 1, 0xB and 0x8000001E in libjvm's data.
+const THREAD_SYSCALLS_PINNED: u16 = 1024;
+
+/// A task held on one CPU since its exec or, for a thread, since its
+/// start, and the CPUs it had before.
 #[derive(Debug)]
-pub struct LoaderPin {
+pub struct StartPin {
     original: CpuMask,
     syscalls_left: u16,
+    /// An exec's pin, which the preload library's registration ends.
+    until_registration: bool,
 }
 
-impl LoaderPin {
+impl StartPin {
     /// Pins `tid`, stopped right after its exec, to the lowest CPU it may
     /// use. `None` where it may use only one CPU anyway, or the kernel
     /// refuses (the pin is an aid to bookmarks, not needed for replay).
-    pub fn start(tid: Tid) -> Option<LoaderPin> {
+    pub fn start(tid: Tid) -> Option<StartPin> {
         let original = tracee::cpu_affinity(tid).ok()?;
         if original.count() < 2 {
             return None;
         }
         tracee::set_cpu_affinity(tid, &CpuMask::only(original.first()?)).ok()?;
-        Some(LoaderPin { original, syscalls_left: SYSCALLS_PINNED })
+        Some(StartPin { original, syscalls_left: SYSCALLS_PINNED, until_registration: true })
+    }
+
+    /// Pins `tid`, a new thread of recorded process `process` that has not
+    /// run yet and would have had the CPUs `original`, to one of them
+    /// chosen by the process's recorded id, so that both modes choose the
+    /// same and threads of different processes spread over the CPUs.
+    /// The process's threads run one at a time anyway.
+    fn start_thread(tid: Tid, original: CpuMask, process: Tid) -> Option<StartPin> {
+        let count = original.count();
+        if count < 2 {
+            return None;
+        }
+        let cpu = original.nth(process.unsigned_abs() as usize % count)?;
+        tracee::set_cpu_affinity(tid, &CpuMask::only(cpu)).ok()?;
+        Some(StartPin { original, syscalls_left: THREAD_SYSCALLS_PINNED, until_registration: false })
     }
 
     /// Counts a syscall entry of `tid` (`registers`: the preload library's
-    /// registration), if `pin` holds it; at the registration or the last
-    /// counted entry, gives it back its CPUs and drops the pin.
-    pub fn count_syscall(pin: &mut Option<LoaderPin>, tid: Tid, registers: bool) {
+    /// registration), if `pin` holds it; at the registration (for an
+    /// exec's pin) or the last counted entry, gives it back its CPUs and
+    /// drops the pin.
+    pub fn count_syscall(pin: &mut Option<StartPin>, tid: Tid, registers: bool) {
         if pin.as_mut().is_some_and(|p| p.at_syscall(tid, registers)) {
             *pin = None;
         }
@@ -76,7 +106,7 @@ impl LoaderPin {
     /// gives it back its CPUs and returns true (the pin is then done with).
     fn at_syscall(&mut self, tid: Tid, registers: bool) -> bool {
         self.syscalls_left = self.syscalls_left.saturating_sub(1);
-        if self.syscalls_left > 0 && !registers {
+        if self.syscalls_left > 0 && !(registers && self.until_registration) {
             return false;
         }
         // A task gone meanwhile has nothing to give back.
@@ -86,7 +116,7 @@ impl LoaderPin {
 }
 
 /// The calling thread (the recorder's or replayer's), held on the lowest
-/// CPU it may use, where programs run their loader (see [`LoaderPin`]);
+/// CPU it may use, where programs run their loader (see [`StartPin`]);
 /// dropping it gives the thread back its CPUs. Threads the caller starts
 /// afterwards and processes it forks inherit the pin: take it after
 /// spawning the program and starting helper threads.
@@ -244,22 +274,23 @@ impl BusyPin {
 }
 
 /// The pins that may hold a task, as the recorder and the replayer keep
-/// them: its loader's from its exec, then a [`BusyPin`].
+/// them: its start's (from its exec, or from its clone for a thread), then
+/// a [`BusyPin`].
 #[derive(Debug, Default)]
 pub struct TaskPins {
-    loader: Option<LoaderPin>,
+    start: Option<StartPin>,
     busy: BusyPin,
 }
 
 impl TaskPins {
-    /// At `tid`'s exec (see [`LoaderPin::start`]).
+    /// At `tid`'s exec (see [`StartPin::start`]).
     pub fn exec(&mut self, tid: Tid) {
-        self.loader = LoaderPin::start(tid);
+        self.start = StartPin::start(tid);
     }
 
     /// At a stop of `tid` (not its exit), seen at `now` (see [`BusyPin::at_stop`]).
     pub fn at_stop(&mut self, tid: Tid, now: Instant) {
-        self.busy.at_stop(tid, self.loader.is_none(), now);
+        self.busy.at_stop(tid, self.start.is_none(), now);
     }
 
     /// At `tid`'s entry into syscall `nr` (`registers`: the preload
@@ -274,15 +305,59 @@ impl TaskPins {
     /// against 2.8 ms with the library loaded but not registering).
     pub fn at_syscall(&mut self, tid: Tid, nr: u32, registers: bool, now: Instant) {
         if registers && !BusyPin::releases_at(nr) {
-            if let Some(pin) = self.loader.take() {
+            if let Some(pin) = self.start.take_if(|pin| pin.until_registration) {
                 self.busy.adopt(pin.hand_over(), now);
                 return;
             }
         }
-        LoaderPin::count_syscall(&mut self.loader, tid, registers);
+        if nr == scribe_syscalls::nr::SCHED_SETAFFINITY {
+            // The program chooses its CPUs itself from here on.
+            if let Some(pin) = self.start.take() {
+                pin.release(tid);
+            }
+        }
+        // The library's requests are not counted: replay makes others, at
+        // other places, and a thread's pin must end at the same syscall
+        // in both modes.
+        if !scribe_bufabi::magic::is_magic(u64::from(nr)) || registers {
+            StartPin::count_syscall(&mut self.start, tid, registers);
+        }
         if BusyPin::releases_at(nr) {
             self.busy.release(tid);
         }
+    }
+
+    /// At the creation of `child` by the task these pins hold, before the
+    /// child runs: the child has inherited the parent's pinned CPUs, so it
+    /// is given the CPUs the parent would have had; a thread (of recorded
+    /// process `process`) is then held on one CPU for its first syscalls
+    /// (see [`THREAD_SYSCALLS_PINNED`]), where it may run `cpuid`, whose
+    /// APIC ids neither mode can feed back.
+    pub fn start_child(&self, child: Tid, thread: bool, process: Tid) -> TaskPins {
+        let inherited = self.original().or_else(|| tracee::cpu_affinity(child).ok());
+        let Some(original) = inherited else { return TaskPins::default() };
+        if thread {
+            if let Some(pin) = StartPin::start_thread(child, original, process) {
+                return TaskPins { start: Some(pin), busy: BusyPin::default() };
+            }
+        }
+        if self.original().is_some() {
+            // A child that has not run yet has nothing to lose.
+            let _ = tracee::set_cpu_affinity(child, &original);
+        }
+        TaskPins::default()
+    }
+
+    /// The CPUs the task had before a pin took it, while one holds it.
+    fn original(&self) -> Option<CpuMask> {
+        self.start.as_ref().map(|pin| pin.original).or(self.busy.original)
+    }
+
+    /// What sched_getaffinity should tell the task of its own CPUs while a
+    /// start pin holds it through that call (a busy pin lets it go first):
+    /// the CPUs it had, not the pin.
+    pub fn reported_cpus(&self) -> Option<CpuMask> {
+        self.start.as_ref().map(|pin| pin.original)
     }
 
     /// See [`BusyPin::release_if_running`].
@@ -294,7 +369,7 @@ impl TaskPins {
     /// runs on untraced).
     pub fn release(&mut self, tid: Tid) {
         self.busy.release(tid);
-        if let Some(pin) = self.loader.take() {
+        if let Some(pin) = self.start.take() {
             pin.release(tid);
         }
     }

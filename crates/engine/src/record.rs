@@ -1832,6 +1832,8 @@ impl Session {
                 task.started
             }
         };
+        let pins = self.task(parent)?.pins.start_child(child, is_thread, tgid);
+        self.task(child)?.pins = pins;
         if stopped_early {
             self.want_token(child, vec![Event::TaskStart(TaskStartRecord { tid: child, parent: domain })])?;
         }
@@ -2312,6 +2314,13 @@ impl Session {
         // the write, must make: an output of the call.
         let memory_written = self.own_memory_written(tid, tgid, pending.nr, &pending.args, result);
         let task = self.task(tid)?;
+        if pending.nr == sc::nr::SCHED_GETAFFINITY && result > 0 && (pending.args[0] == 0 || pending.args[0] == tid as u64) {
+            if let Some(cpus) = task.pins.reported_cpus() {
+                // The pin is Scribe's, not the program's: it sees its CPUs.
+                let bytes = cpus.to_bytes();
+                task.mem.write(pending.args[2], &bytes[..(result as usize).min(bytes.len())])?;
+            }
+        }
         let mut ranges = sc::output_ranges(pending.nr, &pending.args, result, &TaskMemory(&task.mem));
         ranges.extend(memory_written);
         let outputs = read_ranges(&task.mem, &ranges);

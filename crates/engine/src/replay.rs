@@ -2386,6 +2386,8 @@ impl Session {
                             self.shared_files.insert(child_rec, shared);
                         }
                     }
+                    let pins = self.task_mut(live)?.pins.start_child(child, flags & CLONE_THREAD != 0, parent_tgid);
+                    self.task_mut(child)?.pins = pins;
                     if flags & CLONE_PARENT_SETTID != 0 && parent_tid_ptr != 0 {
                         // Written by the kernel before the event stop.
                         self.mem(live)?.write(parent_tid_ptr, &child_rec.to_le_bytes())?;

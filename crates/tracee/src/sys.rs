@@ -161,6 +161,16 @@ impl CpuMask {
         (0..self.0.len() * 64).find(|&cpu| self.has(cpu))
     }
 
+    /// The `n`th CPU of the set, counting from 0 in CPU order.
+    pub fn nth(&self, n: usize) -> Option<usize> {
+        (0..self.0.len() * 64).filter(|&cpu| self.has(cpu)).nth(n)
+    }
+
+    /// The set as sched_getaffinity writes it: little-endian words.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|word| word.to_le_bytes()).collect()
+    }
+
     /// The set holding only `cpu` (empty past the 1024th CPU).
     pub fn only(cpu: usize) -> CpuMask {
         let mut words = [0u64; 16];
