@@ -113,7 +113,7 @@ struct RecordArgs {
     #[arg(long)]
     chaos: bool,
     /// The program to record and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
 }
 

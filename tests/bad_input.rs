@@ -145,6 +145,20 @@ fn record_without_command() {
     assert_clean_failure(&out, "record without a command");
 }
 
+/// An option `record` does not have is refused, not taken for the program
+/// (which recorded nothing into `--quiet.log`, blaming a missing program).
+#[test]
+fn record_with_an_unknown_option() {
+    let dir = tmpdir();
+    let mut cmd = Command::new(SCRIBE);
+    cmd.current_dir(dir.path()).args(["record", "--quiet", "--"]).arg(system_exe("true"));
+    let out = run(cmd, None);
+    assert_clean_failure(&out, "record --quiet");
+    assert_reason(&out, &["--quiet"], "record --quiet");
+    assert!(stderr_str(&out).contains("unexpected argument"), "{}", show(&out));
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a trace was written");
+}
+
 #[test]
 fn record_into_missing_directory() {
     let dir = tmpdir();
