@@ -71,6 +71,39 @@ fn a_detach_while_the_program_computes_keeps_its_buffered_calls() {
     assert_eq!(stdout_str(&rep), "started\n", "{}", show(&rep));
 }
 
+/// Replay shows a buffered write to the recording's output when the
+/// program makes it: a line printed before a long computation comes that
+/// long before the next one, as when recorded. It was shown when the batch
+/// holding both writes was handed to the task, both at once. The
+/// computation runs untraced, so its time in replay is at least a good
+/// part of its native time (a lower bound only: a slower machine makes
+/// the gap longer).
+#[test]
+fn replay_shows_a_buffered_line_when_the_program_prints_it() {
+    use std::io::BufRead;
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let cmd = vec![program("print_then_compute").into_os_string(), "10".into()];
+    let started = std::time::Instant::now();
+    let rec = record(&trace, &cmd, None);
+    let recorded_for = started.elapsed();
+    assert_eq!(stdout_str(&rec), "started\nfinished\n", "{}", show(&rec));
+    let listing = profiler(&trace, &[]);
+    assert_eq!(listing.matches("write(1, ").count(), 2, "{listing}");
+    assert!(listing.lines().filter(|l| l.contains("write(1, ")).all(|l| l.ends_with("(buffered)")), "{listing}");
+    let mut child = Command::new(SCRIBE).args(["replay", "-q"]).arg(&trace).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "started");
+    let first_at = std::time::Instant::now();
+    assert_eq!(lines.next().unwrap().unwrap(), "finished");
+    let gap = first_at.elapsed();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        gap >= Duration::from_millis(100),
+        "the two lines came {gap:?} apart in replay; the program computed between them (recorded in {recorded_for:?})"
+    );
+}
+
 /// libstdc++'s RDRAND and RDSEED stay rewritten (to fault) after a detach:
 /// the recorder, still attached, runs them for the program.
 #[test]

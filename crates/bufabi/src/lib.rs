@@ -125,6 +125,9 @@ pub const fn std_fd_bit(fd: u64) -> u64 {
 pub mod record {
     /// u32: size of the whole record, a multiple of 8.
     pub const SIZE: usize = 0;
+    /// A bit of the size field that only replay sets, in the records it
+    /// loads: stop after this call (see [`crate::REPLAY_STUB`]).
+    pub const STOP_AFTER: u32 = 1;
     /// u32: syscall number.
     pub const NR: usize = 4;
     /// 6 x u64: the arguments as the program passed them.
@@ -186,6 +189,12 @@ pub mod executed {
 /// the record, and the replayer, which compares each batch with the
 /// recorded one, reports a difference.
 ///
+/// A loaded record whose size field has [`record::STOP_AFTER`] set makes
+/// the stub stop the task with an `int3` once it has played the call, at
+/// [`STOP_AFTER_IP`]: the replayer shows a write to the recording's output
+/// there, when the program makes it (the library rewrites the size field
+/// after the call, so the batch it leaves is the recorded one).
+///
 /// ```text
 /// 0:  syscall; ret
 /// 16: cmp eax, 14; je real           ; rt_sigprocmask
@@ -204,10 +213,14 @@ pub mod executed {
 ///     mov rdi, [rax + OUTPUT_ADDR]
 ///     mov rsi, [HEADER_ADDR + CURRENT_OUTPUT]
 ///     rep movsb
+///     test byte [rax + SIZE], STOP_AFTER
 ///     mov rax, [rax + RESULT]
+///     jz done
+///     int3
+/// done:
 ///     ret
 /// ```
-pub const REPLAY_STUB: [u8; 91] = {
+pub const REPLAY_STUB: [u8; 98] = {
     let cur = (HEADER_ADDR + header::CURRENT) as u32;
     let out = (HEADER_ADDR + header::CURRENT_OUTPUT) as u32;
     let c = cur.to_le_bytes();
@@ -233,10 +246,17 @@ pub const REPLAY_STUB: [u8; 91] = {
         0x48, 0x8b, 0x78, record::OUTPUT_ADDR as u8, // mov rdi, [rax+disp8]
         0x48, 0x8b, 0x34, 0x25, o[0], o[1], o[2], o[3], // mov rsi, [abs32]
         0xf3, 0xa4, // rep movsb
+        0xf6, 0x40, record::SIZE as u8, record::STOP_AFTER as u8, // test byte [rax+disp8], imm8
         0x48, 0x8b, 0x40, record::RESULT as u8, // mov rax, [rax+disp8]
-        0xc3, // ret
+        0x74, 0x01, // jz done
+        0xcc, // int3
+        0xc3, // done: ret
     ]
 };
+
+/// Where a task stopped by the replay stub's `int3` (see [`REPLAY_STUB`])
+/// is: its final `ret`.
+pub const STOP_AFTER_IP: u64 = REGION_START + REPLAY_STUB.len() as u64 - 1;
 
 /// The descriptor a path opens again, if it names one of the opening
 /// process's descriptors: `/dev/stdin`, `/dev/stdout`, `/dev/stderr`,

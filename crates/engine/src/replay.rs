@@ -932,6 +932,28 @@ impl PointSearch {
 }
 
 /// A point check patched into a task's process.
+/// A buffered write to the recording's output, loaded for a task to make.
+#[derive(Debug)]
+struct OutputToShow {
+    /// Where its record starts among the loaded records.
+    offset: usize,
+    /// Its event's index in the trace.
+    index: u64,
+    stream: StdStream,
+    bytes: Vec<u8>,
+    /// The task stops after it: it ends a line (or a `\r` progress line).
+    /// The writes before it are shown at that stop: a line printed a
+    /// piece at a time (python3 writes "step", " ", "1" and "\n") costs
+    /// one stop.
+    stops: bool,
+}
+
+/// Writes to the recording's output closer together than this, in replay
+/// time, are shown together: the rest of the batch's are shown at once
+/// rather than at a stop each (a program that prints and computes gets a
+/// stop per print; one that prints line after line, two stops a batch).
+const RAPID_OUTPUT: std::time::Duration = std::time::Duration::from_millis(1);
+
 struct InstalledCheck {
     site: point::Site,
     /// The start of the check's mapping.
@@ -998,6 +1020,12 @@ struct LiveTask {
     loaded: Option<Vec<Positioned>>,
     /// The bytes written to the buffer for `loaded`.
     loaded_bytes: Vec<u8>,
+    /// Writes to the recording's output in `loaded`, in order, that the
+    /// task has not made yet: shown when it makes them (see
+    /// `Session::show_output_made`).
+    output_to_show: VecDeque<OutputToShow>,
+    /// When the task last stopped after such a write.
+    last_output_stop: Option<std::time::Instant>,
     /// Digest of its registers at the last syscall it replayed (see
     /// `machine::regs_digest`), for bookmark state digests.
     entry_digest: Option<u64>,
@@ -1048,6 +1076,8 @@ impl LiveTask {
             exiting: false,
             loaded: None,
             loaded_bytes: Vec::new(),
+            output_to_show: VecDeque::new(),
+            last_output_stop: None,
             at_vfork_exit: false,
             seccomp_regs: None,
             pins: Default::default(),
@@ -2877,21 +2907,23 @@ impl Session {
         let _ = out.write_all(bytes).and_then(|_| out.flush());
     }
 
-    /// Writes again what a buffered write sent to the original stdout or
-    /// stderr (`flags::STD_WRITES`), from the bytes its record keeps (the
-    /// batch check then finds the program's own bytes equal to them).
+    /// What a buffered write sent to the original stdout or stderr
+    /// (`flags::STD_WRITES`), from the bytes its record keeps (the batch
+    /// check then finds the program's own bytes equal to them), to show
+    /// again when the program makes it (see [`Session::show_output_made`]).
     ///
     /// Such a write was made while the recording had one memory domain, but
     /// writes of domains that had ended before it may not be replayed yet
     /// (domains replay in parallel, and the recorder cannot wait for them):
-    /// it is then kept until they are, so the output keeps its order.
-    fn echo_buffered_output(&mut self, rec: Tid, call: &SyscallRecord, index: u64) {
+    /// it is then kept until they are (`output_in_order`), so the output
+    /// keeps its order.
+    fn buffered_output(&mut self, rec: Tid, call: &SyscallRecord) -> Option<(StdStream, Vec<u8>)> {
         if call.nr != sc::nr::WRITE || call.result <= 0 {
-            return;
+            return None;
         }
-        let Some(stream) = self.fds(rec).output_stream(call.args[0]) else { return };
-        let Some(bytes) = call.inputs.first().and_then(|m| m.bytes.get(..call.result as usize)) else { return };
-        self.output_in_order(index, stream, bytes.to_vec());
+        let stream = self.fds(rec).output_stream(call.args[0])?;
+        let bytes = call.inputs.first().and_then(|m| m.bytes.get(..call.result as usize))?;
+        Some((stream, bytes.to_vec()))
     }
 
     /// Shows the output of the write at event `index` once every earlier
@@ -3117,11 +3149,18 @@ impl Session {
         }
         let batch = self.queue.remove_ascending(&taken);
         self.set_std_writes_flag(live, tgid, &batch)?;
-        // Shown as the batch is handed over, not when it is checked: a task
-        // may never stop again (a program that prints, then computes).
+        // Shown when the program makes them, not when the batch is handed
+        // over (up to a whole batch early: a program that prints, then
+        // computes) nor when it is checked (a task may never stop again).
+        let mut to_show = VecDeque::new();
+        let mut offset = 0u64;
         for p in &batch {
             if let Event::Buffered(call) = &p.event {
-                self.echo_buffered_output(rec, call, p.index);
+                if let Some((stream, bytes)) = self.buffered_output(rec, call) {
+                    let stops = matches!(bytes.last(), Some(b'\n' | b'\r'));
+                    to_show.push_back(OutputToShow { offset: offset as usize, index: p.index, stream, bytes, stops });
+                }
+                offset = offset.saturating_add(syscallbuf::encoded_size(call));
             }
         }
         let mut bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
@@ -3129,7 +3168,11 @@ impl Session {
             bytes.clear();
         }
         let mem = self.mem(live)?;
+        // Written with the stops marked, kept without (as the library
+        // leaves the records).
+        mark_stops_after(&mut bytes, &to_show, true);
         let written = if bytes.is_empty() { Ok(()) } else { mem.write(scribe_bufabi::RECORDS_ADDR, &bytes).map_err(Into::into) };
+        mark_stops_after(&mut bytes, &to_show, false);
         if let Err(e) = written.and_then(|()| syscallbuf::set_window(mem, 0, bytes.len() as u32)) {
             if !syscallbuf::region_mapped(live) {
                 // The process is exiting: it will not run user code again.
@@ -3140,6 +3183,42 @@ impl Session {
         let task = self.task_mut(live)?;
         task.loaded = Some(batch);
         task.loaded_bytes = bytes;
+        task.output_to_show = to_show;
+        Ok(())
+    }
+
+    /// At the stop the replay stub makes after a write to the recording's
+    /// output that ends a line (`record::STOP_AFTER`): shows it and the
+    /// writes before it. If the last such stop was moments ago, the
+    /// program is printing line after line: the rest of the batch's writes
+    /// are shown now and their stops taken out (the loaded records from
+    /// the next marked one on written again without the mark).
+    fn show_output_made(&mut self, live: Tid) -> Result<()> {
+        let now = self.now;
+        let task = self.task_mut(live)?;
+        let rapid = task.last_output_stop.replace(now).is_some_and(|last| now.saturating_duration_since(last) < RAPID_OUTPUT);
+        let made = task.output_to_show.iter().position(|o| o.stops).map_or(0, |i| i + 1);
+        let mut shown: Vec<OutputToShow> = task.output_to_show.drain(..made).collect();
+        if rapid {
+            if let Some(next) = task.output_to_show.iter().find(|o| o.stops) {
+                let rest = task.loaded_bytes.get(next.offset..).unwrap_or_default();
+                task.mem.write(scribe_bufabi::RECORDS_ADDR + next.offset as u64, rest)?;
+            }
+            shown.extend(task.output_to_show.drain(..));
+        }
+        for output in shown {
+            self.output_in_order(output.index, output.stream, output.bytes);
+        }
+        tracee::cont(live, 0).map_err(Into::into)
+    }
+
+    /// Shows what is left of the writes to the recording's output loaded
+    /// for `live` (a batch checked without their stops).
+    fn show_output_left(&mut self, live: Tid) -> Result<()> {
+        let left = std::mem::take(&mut self.task_mut(live)?.output_to_show);
+        for output in left {
+            self.output_in_order(output.index, output.stream, output.bytes);
+        }
         Ok(())
     }
 
@@ -3195,6 +3274,7 @@ impl Session {
     /// At a task's event: checks that the program made exactly the
     /// buffered calls loaded for it, and applies them.
     fn settle_buffer(&mut self, live: Tid) -> Result<()> {
+        self.show_output_left(live)?;
         let Some(batch) = self.task_mut(live)?.loaded.take() else { return Ok(()) };
         // Cleared, not dropped, at the end: the next batch is encoded into
         // the same allocation.
@@ -3527,6 +3607,9 @@ impl Session {
     fn on_signal(&mut self, live: Tid, sig: i32) -> Result<()> {
         let rec = self.rec(live)?;
         let mut regs = tracee::get_regs(live)?;
+        if sig == machine::SIGTRAP && regs.rip == scribe_bufabi::STOP_AFTER_IP && !self.task(live)?.output_to_show.is_empty() {
+            return self.show_output_made(live);
+        }
         if sig == machine::SIGTRAP {
             let task = self.task_mut(live)?;
             if machine::finish_handler_entry(live, &task.mem, &mut task.entering_handler, &regs)? {
@@ -3724,6 +3807,18 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 
 /// The buffered calls of `batch`, each with the pipe it worked on (the id
 /// of the pipe serial recorded after it), as the library writes them.
+/// Sets (`on`) or clears `record::STOP_AFTER` in the size field of the
+/// encoded records `loaded` of the writes `to_show` that end a line.
+fn mark_stops_after(loaded: &mut [u8], to_show: &VecDeque<OutputToShow>, on: bool) {
+    use scribe_bufabi::record;
+    for output in to_show.iter().filter(|o| o.stops) {
+        if let Some(low_byte) = loaded.get_mut(output.offset + record::SIZE) {
+            // Sizes are multiples of 8: the bit is free (little-endian).
+            *low_byte = if on { *low_byte | record::STOP_AFTER as u8 } else { *low_byte & !(record::STOP_AFTER as u8) };
+        }
+    }
+}
+
 fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = (&SyscallRecord, Option<u64>)> {
     batch.iter().enumerate().filter_map(|(i, p)| {
         let Event::Buffered(c) = &p.event else { return None };

@@ -346,11 +346,18 @@ mod tests {
         let real = replay.iter().find(|i| i.flow_control() == FlowControl::UnconditionalBranch).expect("the jump to the syscall");
         assert_eq!(real.near_branch_target(), abi::REGION_START);
         // rt_sigprocmask and brk (the first two compares) go to the
-        // syscall; the other branches (not mmap, a recorded failure) to
-        // the play part.
+        // syscall; the next branches (not mmap, a recorded failure) to
+        // the play part; the last one past the int3 of a marked record.
+        let ret = replay.last().expect("instructions");
         let targets: Vec<u64> =
             replay.iter().filter(|i| i.flow_control() == FlowControl::ConditionalBranch).map(|i| i.near_branch_target()).collect();
-        assert_eq!(targets, [real.ip(), real.ip(), play.ip(), play.ip()]);
+        assert_eq!(targets, [real.ip(), real.ip(), play.ip(), play.ip(), ret.ip()]);
+        assert_eq!(ret.ip(), abi::STOP_AFTER_IP);
+        let int3 = &replay[replay.len() - 2];
+        assert_eq!((int3.mnemonic(), int3.next_ip()), (Mnemonic::Int3, abi::STOP_AFTER_IP));
+        let mark_test = replay.iter().find(|i| i.mnemonic() == Mnemonic::Test).expect("the mark's test");
+        assert_eq!((mark_test.memory_base(), mark_test.memory_displacement64()), (Register::RAX, record::SIZE as u64));
+        assert_eq!(mark_test.immediate(1), u64::from(record::STOP_AFTER));
         assert!(targets.iter().all(|t| boundaries.contains(t)));
         // The numbers compared are rt_sigprocmask's, brk's and mmap's, and an mmap is placed with MAP_FIXED.
         let compared: Vec<u64> =
