@@ -285,6 +285,29 @@ fn code_the_program_may_write_is_never_patched_for_a_point() {
     assert!(!found.contains(", 0 preemptions and"), "the counting thread was never preempted: {found}");
 }
 
+/// A loop in writable code (a JIT's) that calls fixed code at every pass,
+/// as V8's compiled JavaScript calls its builtins: a point cannot be
+/// patched in the loop, and a return address found on the stack is the
+/// loop's own, so replay trapped at every pass (this program's replay ran
+/// for minutes; a node worker's `--chaos` recording failed to replay in
+/// time about once in ten). The recorder now steps the task on to the
+/// first instruction of fixed code where a check fits, in the helper.
+#[test]
+fn a_jit_loop_calling_fixed_code_is_preempted_where_replay_can_check() {
+    let r = case(argv![program("jit_calls")]).opts(&["--chaos", "--stats"]).timeout(SPIN_TIMEOUT).replays(1).run();
+    assert_eq!(r.field("sum:"), "399999997");
+    let recorded = stderr_str(&r.record);
+    let kinds = field(&recorded, "scribe: points in user code:");
+    let loops: u64 = kinds.split(" loop preemptions").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(loops >= 3, "the looping thread should be preempted in the helper: {kinds}");
+    let replayed = stderr_str(&replay_with(&["--stats"], &r.trace));
+    let found = field(&replayed, "scribe: replayed");
+    let traps: u64 = found.split(" traps").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+    let checks: u64 = found.split(" in-task checks").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(checks >= loops, "every loop point found by an in-task check: {found}");
+    assert!(traps <= 4 * loops + 20, "a trap per pass somewhere: {found}");
+}
+
 /// Two threads printing 2,000 lines each: a write to the terminal keeps
 /// its token, so a printing thread whose slice is over lets the other run
 /// at its next write. Before, only a SIGSTOP could preempt it, which found

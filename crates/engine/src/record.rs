@@ -696,15 +696,33 @@ enum Probe {
         /// The instruction.
         rip: u64,
     },
+    /// Step on, one instruction at a time, to one where replay can patch
+    /// a check (see `Session::step_to_site`).
+    Step {
+        /// Steps left after this one.
+        left: u8,
+    },
 }
 
 impl Probe {
-    fn rip(&self) -> u64 {
+    /// Where the probe stops the task (any instruction for a step).
+    fn rip(&self) -> Option<u64> {
         match *self {
-            Probe::SameAgain { rip, .. } | Probe::Lukewarm { rip } | Probe::Here { rip } => rip,
+            Probe::SameAgain { rip, .. } | Probe::Lukewarm { rip } | Probe::Here { rip } => Some(rip),
+            Probe::Step { .. } => None,
         }
     }
+
+    /// Whether a SIGTRAP stop at `rip` is this probe's.
+    fn hit_at(&self, rip: u64) -> bool {
+        self.rip().is_none_or(|at| at == rip)
+    }
 }
+
+/// Instructions a progressing loop's point may step over, from where the
+/// task was found to one where replay can patch a check (see
+/// `Session::step_to_site`).
+const STEPS_TO_SITE: u8 = 64;
 
 impl Task {
     fn new(tgid: Tid, mem: TraceeMemory) -> Self {
@@ -1687,7 +1705,7 @@ impl Session {
                 task.probe_since = None;
                 if tracee::set_exec_breakpoint(tid, None).is_err() {
                     // Running: disarmed at its hit, in `pass_through`.
-                    task.stale_probe = Some(probe.rip());
+                    task.stale_probe = probe.rip();
                 }
             }
             // Signals held for a sync point are sent again for real.
@@ -2607,7 +2625,7 @@ impl Session {
             return self.on_preempt_stop(tid, &regs);
         }
         if sig == machine::SIGTRAP {
-            if let Some(probe) = self.task(tid)?.probe.filter(|p| p.rip() == regs.rip) {
+            if let Some(probe) = self.task(tid)?.probe.filter(|p| p.hit_at(regs.rip)) {
                 let task = self.task(tid)?;
                 task.probe = None;
                 task.probe_since = None;
@@ -2756,6 +2774,33 @@ impl Session {
         Ok(syscallbuf::is_scribe_code(tid, rip) || syscallbuf::read_header(&task.mem).is_ok_and(|h| h.in_lib))
     }
 
+    /// A progressing loop found at an instruction where replay cannot
+    /// patch a check (code the program writes, a JIT's; or an instruction
+    /// the check cannot start at): every pass would cost replay a trap (a
+    /// node worker's loop in V8's code, a return address in it, took
+    /// replay more than a minute to find). The task steps on, one
+    /// instruction at a time, up to `left` more, to the first where a
+    /// check fits: any instruction of the pass is as good a point, and the
+    /// loop's body often calls fixed code (V8's builtins) soon. True if it
+    /// was stepped; false (no point found that way) before an instruction
+    /// that must not be stepped (a syscall, a trap, a TSC read) or in
+    /// Scribe's library.
+    fn step_to_site(&mut self, tid: Tid, regs: &Regs, maps: &[procfs::Mapping], left: u8) -> Result<bool> {
+        let task = self.task(tid)?;
+        let next = task.mem.read_partial(regs.rip, 3);
+        let traps = matches!(next.as_slice(), [0x0f, 0x05, ..] | [0x0f, 0x34, ..] | [0xcd, ..] | [0xcc, ..] | [0x0f, 0x31, ..] | [0x0f, 0x01, 0xf9] | [0x0f, 0x0b, ..]);
+        if next.is_empty() || traps || syscallbuf::in_scribe_code(maps, regs.rip) {
+            return Ok(false);
+        }
+        task.probe = Some(Probe::Step { left });
+        task.probe_since = Some(Instant::now());
+        tracee::set_exec_breakpoint(tid, None)?;
+        let mut regs = *regs;
+        clear_resume_flag(tid, &mut regs)?;
+        tracee::step(tid, 0)?;
+        Ok(true)
+    }
+
     /// Arms a probe at the current instruction X, to stop at its next
     /// execution, and resumes the task.
     fn probe_from(&mut self, tid: Tid, regs: &Regs) -> Result<()> {
@@ -2796,13 +2841,32 @@ impl Session {
         let task = self.task(tid)?;
         let kind = match probe {
             Probe::SameAgain { fingerprint: before, .. } if fingerprint == before => Some(PointKind::Spin),
-            Probe::SameAgain { .. } => {
+            Probe::SameAgain { .. } | Probe::Step { .. } => {
                 let maps = procfs::maps(tid).unwrap_or_default();
-                point::site_in(&task.mem, &maps, regs.rip).map(|_| PointKind::Loop)
+                // Stepped to, a site must cover one instruction: each one
+                // more is a guard, and a branch to a guard removes the
+                // check (strcasecmp's loop branches into the instruction
+                // after the return from its tolower call; with the check
+                // gone, replay trapped at every character).
+                let stepped = matches!(probe, Probe::Step { .. });
+                match point::site_in(&task.mem, &maps, regs.rip).filter(|site| !stepped || site.guards.is_empty()) {
+                    Some(_) => Some(PointKind::Loop),
+                    None => {
+                        let left = match probe {
+                            Probe::Step { left } => left,
+                            _ => STEPS_TO_SITE,
+                        };
+                        if left > 0 && self.step_to_site(tid, &regs, &maps, left - 1)? {
+                            return Ok(());
+                        }
+                        None
+                    }
+                }
             }
             Probe::Lukewarm { .. } => Some(PointKind::Lukewarm),
             Probe::Here { .. } => Some(PointKind::Loop),
         };
+        let task = self.task(tid)?;
         let Some(kind) = kind else {
             let armed = machine::return_address_candidate(&task.mem, &regs, tid);
             match armed {
