@@ -899,6 +899,8 @@ struct PointSearch {
     pointed: Vec<point::Pointed>,
     /// The fingerprint is [`machine::deep_fingerprint`] (format 4 on).
     deep: bool,
+    /// Its pointed bytes were read as the task could (format 20 on).
+    task_view: bool,
     /// The check, while installed.
     check: Option<InstalledCheck>,
     /// A check was tried for this point and is not to be tried again: it
@@ -3375,6 +3377,7 @@ impl Session {
                     state,
                     pointed,
                     deep,
+                    task_view: version >= 20,
                     check: None,
                     tried: false,
                     guard_hits: 0,
@@ -3440,7 +3443,7 @@ impl Session {
         }
         let patched = search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice()));
         let fingerprint = if search.deep {
-            machine::deep_fingerprint_with(regs, mem, patched)
+            machine::deep_fingerprint_with(regs, mem, patched, search.task_view)
         } else {
             machine::fingerprint(regs, mem)
         };

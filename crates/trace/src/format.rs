@@ -57,7 +57,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// buffer, whose library buffers closes of pipes and signal unblocks (made
 /// for real by the replay stub), besides the sockets, zero-timeout polls
 /// and memory devices some format 18 recordings already buffered.
-pub const FORMAT_VERSION: u32 = 19;
+/// Version 20 changed no layout: a point's deep fingerprint reads the
+/// memory its registers point to as the task could (not through /proc,
+/// which grew the main thread's stack when one pointed just below it).
+pub const FORMAT_VERSION: u32 = 20;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

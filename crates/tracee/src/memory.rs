@@ -74,6 +74,22 @@ impl TraceeMemory {
         (n == len as isize).then_some(buf)
     }
 
+    /// Reads up to `len` bytes at `addr` as the task itself could, stopping
+    /// at the first byte it could not read. Unlike a read through /proc,
+    /// which the kernel serves by growing a stack mapping down to an
+    /// address just below it, this leaves the address space as it is.
+    pub fn read_partial_as_task(&self, addr: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: len };
+        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: len };
+        // SAFETY: `local` describes `buf`, which lives and is writable for
+        // the call; the remote range is only read, by the kernel, with the
+        // task's own permissions.
+        let n = unsafe { libc::process_vm_readv(self.tid, &local, 1, &remote, 1, 0) };
+        buf.truncate(usize::try_from(n).unwrap_or(0));
+        buf
+    }
+
     /// Reads up to `len` bytes at `addr`, stopping at the first unmapped byte.
     pub fn read_partial(&self, addr: u64, len: usize) -> Vec<u8> {
         let mut buf = vec![0u8; len];
@@ -149,6 +165,30 @@ mod tests {
         assert_eq!(mem.read(addr + PAGE as u64, 32).unwrap(), vec![9u8; 32], "/proc/PID/mem reads it anyway");
         // SAFETY: the mapping made above, no longer used.
         assert_eq!(unsafe { libc::munmap(base, 2 * PAGE) }, 0);
+    }
+
+    /// The main thread's stack mapping of this process: start and end.
+    fn stack_mapping() -> (u64, u64) {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let line = maps.lines().find(|l| l.ends_with("[stack]")).expect("a [stack] mapping");
+        let (range, _) = line.split_once(' ').unwrap();
+        let (start, end) = range.split_once('-').unwrap();
+        (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap())
+    }
+
+    #[test]
+    fn reading_as_the_task_below_the_stack_leaves_the_stack_mapping_as_it_is() {
+        let mem = TraceeMemory::open(std::process::id() as Tid).unwrap();
+        let (start, end) = stack_mapping();
+        // In the gap below the stack, where the main thread's stack would
+        // grow: a read through /proc grows the mapping down to it.
+        let below = start - (512 << 10);
+        assert_eq!(mem.read_partial_as_task(below, 32), Vec::<u8>::new(), "not mapped for the task");
+        assert_eq!(stack_mapping(), (start, end), "the stack mapping grew");
+        // Readable memory is read up to where the task's view ends.
+        let top = mem.read_partial_as_task(end - 16, 32);
+        assert_eq!(top.len(), 16, "the last 16 bytes of the stack, then nothing");
+        assert_eq!(top, mem.read_partial(end - 16, 32));
     }
 
     #[test]
