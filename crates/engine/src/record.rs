@@ -2625,7 +2625,11 @@ impl Session {
             return self.on_preempt_stop(tid, &regs);
         }
         if sig == machine::SIGTRAP {
-            if let Some(probe) = self.task(tid)?.probe.filter(|p| p.hit_at(regs.rip)) {
+            let probe = self.task(tid)?.probe.filter(|p| p.hit_at(regs.rip));
+            // A step's probe takes only the step's own trap: a SIGTRAP of
+            // the program's (its int3) is delivered as usual.
+            let probe = probe.filter(|p| p.rip().is_some() || machine::stopped_by_single_step(tid));
+            if let Some(probe) = probe {
                 let task = self.task(tid)?;
                 task.probe = None;
                 task.probe_since = None;
@@ -2788,7 +2792,11 @@ impl Session {
     fn step_to_site(&mut self, tid: Tid, regs: &Regs, maps: &[procfs::Mapping], left: u8) -> Result<bool> {
         let task = self.task(tid)?;
         let next = task.mem.read_partial(regs.rip, 3);
-        let traps = matches!(next.as_slice(), [0x0f, 0x05, ..] | [0x0f, 0x34, ..] | [0xcd, ..] | [0xcc, ..] | [0x0f, 0x31, ..] | [0x0f, 0x01, 0xf9] | [0x0f, 0x0b, ..]);
+        // syscall, sysenter, int N, int3, int1, rdtsc, rdtscp, ud2.
+        let traps = matches!(
+            next.as_slice(),
+            [0x0f, 0x05, ..] | [0x0f, 0x34, ..] | [0xcd, ..] | [0xcc, ..] | [0xf1, ..] | [0x0f, 0x31, ..] | [0x0f, 0x01, 0xf9] | [0x0f, 0x0b, ..]
+        );
         if next.is_empty() || traps || syscallbuf::in_scribe_code(maps, regs.rip) {
             return Ok(false);
         }
