@@ -720,7 +720,6 @@ pub fn apply_tsc(regs: &mut Regs, kind: TscInstruction, tsc: u64, aux: Option<u3
     regs.rip += kind.length();
 }
 
-/// The `si_code` of a raw siginfo (0 if it is too short).
 /// Whether `tid`'s SIGTRAP stop is the trap of a single step (TRAP_TRACE),
 /// not an int3 or a breakpoint of the program's.
 pub fn stopped_by_single_step(tid: Tid) -> bool {
@@ -728,6 +727,7 @@ pub fn stopped_by_single_step(tid: Tid) -> bool {
     tracee::get_siginfo(tid).is_ok_and(|info| siginfo_code(&info) == TRAP_TRACE)
 }
 
+/// The `si_code` of a raw siginfo (0 if it is too short).
 fn siginfo_code(siginfo: &[u8]) -> i32 {
     siginfo.get(8..12).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0)
 }

@@ -933,7 +933,6 @@ impl PointSearch {
     }
 }
 
-/// A point check patched into a task's process.
 /// A buffered write to the recording's output, loaded for a task to make.
 #[derive(Debug)]
 struct OutputToShow {
@@ -956,6 +955,7 @@ struct OutputToShow {
 /// stop per print; one that prints line after line, two stops a batch).
 const RAPID_OUTPUT: std::time::Duration = std::time::Duration::from_millis(1);
 
+/// A point check patched into a task's process.
 struct InstalledCheck {
     site: point::Site,
     /// The start of the check's mapping.
@@ -3808,8 +3808,6 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
     }
 }
 
-/// The buffered calls of `batch`, each with the pipe it worked on (the id
-/// of the pipe serial recorded after it), as the library writes them.
 /// Sets (`on`) or clears `record::STOP_AFTER` in the size field of the
 /// encoded records `loaded` of the writes `to_show` that end a line.
 fn mark_stops_after(loaded: &mut [u8], to_show: &VecDeque<OutputToShow>, on: bool) {
@@ -3822,6 +3820,8 @@ fn mark_stops_after(loaded: &mut [u8], to_show: &VecDeque<OutputToShow>, on: boo
     }
 }
 
+/// The buffered calls of `batch`, each with the pipe it worked on (the id
+/// of the pipe serial recorded after it), as the library writes them.
 fn buffered_calls(batch: &[Positioned]) -> impl Iterator<Item = (&SyscallRecord, Option<u64>)> {
     batch.iter().enumerate().filter_map(|(i, p)| {
         let Event::Buffered(c) = &p.event else { return None };

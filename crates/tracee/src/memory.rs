@@ -64,14 +64,8 @@ impl TraceeMemory {
     /// if any byte is unmapped or not readable by it (a guard page, which
     /// [`read`](Self::read) reads through /proc with the tracer's force).
     pub fn read_as_task(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        let mut buf = vec![0u8; len];
-        let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: len };
-        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: len };
-        // SAFETY: `local` describes `buf`, which lives and is writable for
-        // the call; the remote range is only read, by the kernel, with the
-        // task's own permissions.
-        let n = unsafe { libc::process_vm_readv(self.tid, &local, 1, &remote, 1, 0) };
-        (n == len as isize).then_some(buf)
+        let bytes = self.read_partial_as_task(addr, len);
+        (bytes.len() == len).then_some(bytes)
     }
 
     /// Reads up to `len` bytes at `addr` as the task itself could, stopping

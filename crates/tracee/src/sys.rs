@@ -158,7 +158,7 @@ impl CpuMask {
 
     /// The lowest-numbered CPU in the set.
     pub fn first(&self) -> Option<usize> {
-        (0..self.0.len() * 64).find(|&cpu| self.has(cpu))
+        self.nth(0)
     }
 
     /// The `n`th CPU of the set, counting from 0 in CPU order.
