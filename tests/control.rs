@@ -395,6 +395,16 @@ fn recorded_digests(trace: &std::path::Path) -> Vec<(u32, Vec<String>)> {
     out
 }
 
+/// Replays `trace` to bookmark `id` and asserts that the state there is the
+/// recorded one (the replay fails otherwise); keeps a failing trace.
+fn assert_bookmark_replays(trace: &std::path::Path, id: u32) {
+    let rep = replay_with(&["--stop-at", &id.to_string()], trace);
+    if !rep.status.success() {
+        keep_failed_trace(trace);
+    }
+    assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+}
+
 /// The state digests a replay printed when it stopped at bookmark `id`.
 fn replayed_digests(out: &std::process::Output, id: u32) -> Vec<String> {
     let prefix = format!("scribe: bookmark {id} state: ");
@@ -446,8 +456,7 @@ fn bookmarks_while_a_parent_waits_for_a_streaming_pipeline_have_the_recorded_mem
     let ids = recorded_digests(&trace).into_iter().filter(|(_, d)| !d.is_empty()).map(|(id, _)| id).collect::<Vec<_>>();
     assert!(!ids.is_empty(), "no bookmark with a digest");
     for id in ids {
-        let rep = replay_with(&["--stop-at", &id.to_string()], &trace);
-        assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+        assert_bookmark_replays(&trace, id);
     }
 }
 
@@ -497,11 +506,7 @@ fn threads_held_on_a_cpu_are_told_their_own_cpus() {
     assert_eq!(stdout_str(&rec), stdout_str(&native), "the threads must see the CPUs they see natively: {}", show(&rec));
     let recorded = recorded_digests(&trace);
     let (id, _) = recorded.iter().rev().find(|(_, d)| !d.is_empty()).unwrap_or_else(|| panic!("no bookmark with a digest: {recorded:?}"));
-    let rep = replay_with(&["--stop-at", &id.to_string()], &trace);
-    if !rep.status.success() {
-        keep_failed_trace(&trace);
-    }
-    assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+    assert_bookmark_replays(&trace, *id);
     assert_same_run(&rec, &replay(&trace), "replay");
 }
 
@@ -534,11 +539,7 @@ fn a_jvms_memory_at_its_first_bookmarks_is_the_recorded_one() {
     let first: Vec<u32> = recorded.iter().filter(|(_, d)| !d.is_empty()).map(|(id, _)| *id).take(2).collect();
     assert!(!first.is_empty(), "no bookmark with a digest: {recorded:?}");
     for id in first {
-        let rep = replay_with(&["--stop-at", &id.to_string()], &trace);
-        if !rep.status.success() {
-            keep_failed_trace(&trace);
-        }
-        assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+        assert_bookmark_replays(&trace, id);
     }
 }
 
@@ -560,11 +561,7 @@ fn a_signal_frame_after_a_loop_point_leaves_the_recorded_memory() {
     assert!(listing.contains("signal SIGUSR1"), "{listing}");
     let recorded = recorded_digests(&trace);
     let (id, _) = recorded.iter().find(|(_, d)| !d.is_empty()).unwrap_or_else(|| panic!("no bookmark with a digest: {recorded:?}"));
-    let rep = replay_with(&["--stop-at", &id.to_string()], &trace);
-    if !rep.status.success() {
-        keep_failed_trace(&trace);
-    }
-    assert!(rep.status.success(), "bookmark {id}: {}", show(&rep));
+    assert_bookmark_replays(&trace, *id);
     assert_same_run(&rec, &replay(&trace), "replay");
 }
 
