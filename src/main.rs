@@ -241,6 +241,9 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
             "scribe: points in user code: {} spin-wait preemptions, {} loop preemptions, {} at a return address, {} signal deliveries; {} preemptions at a syscall",
             p.spins, p.loops, p.lukewarm, p.signals, p.at_syscalls
         );
+        if outcome.detached {
+            eprintln!("scribe: {} stops passed through after detaching", outcome.passed_through);
+        }
     }
     Ok(status_code(outcome.status.shell_code()))
 }
@@ -291,6 +294,9 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.files_mapped_through_kept_fd,
                     outcome.shared_file_mappings
                 );
+                if matches!(outcome.stopped_at, Some(scribe_engine::Stop::WentLive(_))) {
+                    eprintln!("scribe: {} stops passed through after going live", outcome.passed_through);
+                }
             }
             match outcome.stopped_at {
                 Some(scribe_engine::Stop::Bookmark(id)) if !args.quiet => {

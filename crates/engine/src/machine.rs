@@ -42,6 +42,8 @@ pub const SIGSEGV: i32 = 11;
 pub const SIGILL: i32 = 4;
 /// SIGBUS.
 pub const SIGBUS: i32 = 7;
+/// SIGUSR1: to the replayer, go live.
+pub const SIGUSR1: i32 = 10;
 /// personality's ADDR_NO_RANDOMIZE: no address space randomization, which
 /// Scribe sets for the recorded program and keeps set (see [`personality_kept`]).
 pub const ADDR_NO_RANDOMIZE: u64 = 0x0040000;

@@ -122,6 +122,8 @@ pub struct RecordOutcome {
     pub buffered: u64,
     /// Points chosen inside user code, by kind.
     pub points: PointCounts,
+    /// Stops passed through after detaching (the program runs on unrecorded).
+    pub passed_through: u64,
 }
 
 /// A callback told about bookmarks and detaching while recording runs.
@@ -433,6 +435,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         points: PointCounts::default(),
         chaos: opts.chaos.then(ChaosRng::seeded),
         detached: false,
+        passed_through: 0,
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
         forward_interrupt_at: None,
         told_ptrace: false,
@@ -470,6 +473,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
                 detached: session.detached,
                 bookmarks: session.next_bookmark,
                 buffered: session.buffered,
+                passed_through: session.passed_through,
             })
         }
         Err(err) => {
@@ -853,6 +857,8 @@ struct Session {
     chaos: Option<ChaosRng>,
     /// Recording has stopped; the program runs on, passed through.
     detached: bool,
+    /// Stops passed through since detaching.
+    passed_through: u64,
     /// When to detach by itself.
     detach_at: Option<Instant>,
     /// The program was told once that ptrace fails under Scribe.
@@ -1678,12 +1684,13 @@ impl Session {
         self.detached = true;
         self.bookmark_pending = false;
         // Nobody drains the syscall buffers any more, and the program's
-        // threads now run at the same time: the library goes back to plain
-        // syscalls (a call already inside it finishes unharmed).
+        // threads now run at the same time: the library makes its calls
+        // for real, keeping no records (a call already inside it finishes
+        // unharmed).
         self.header_flags.clear();
         for (tgid, _) in std::mem::take(&mut self.buffers) {
-            if let Some(task) = self.tasks.values().find(|t| t.tgid == tgid) {
-                let _ = syscallbuf::disable(&task.mem);
+            if let Some((&tid, task)) = self.tasks.iter().find(|(_, t)| t.tgid == tgid) {
+                let _ = syscallbuf::go_live(&task.mem, tid);
             }
         }
         self.unpark();
@@ -1721,6 +1728,7 @@ impl Session {
 
     /// Handles a stop after detaching: the program runs as if untraced.
     fn pass_through(&mut self, tid: Tid, status: WaitStatus) -> Result<Option<ExitStatus>> {
+        self.passed_through += 1;
         let resume = |sig| match tracee::cont(tid, sig) {
             Err(e) if e.is_gone() => Ok(()),
             other => other,
@@ -1766,6 +1774,14 @@ impl Session {
                 let former = tracee::get_event_msg(tid)? as Tid;
                 if former != tid {
                     self.tasks.remove(&former);
+                }
+                resume(0)?;
+            }
+            WaitStatus::Event(PtraceEvent::Seccomp) => {
+                // A process started since makes its calls without stops too
+                // (a task gone meanwhile reports its end next).
+                if let Ok(regs) = tracee::get_regs(tid) {
+                    let _ = syscallbuf::answer_live_registration(tid, &regs);
                 }
                 resume(0)?;
             }

@@ -124,6 +124,8 @@ pub struct ReplayOutcome {
     pub shared_file_mappings: u64,
     /// Checks removed because a branch led into the bytes they cover.
     pub guard_hits: u64,
+    /// Stops passed through after going live.
+    pub passed_through: u64,
     /// Set when replay stopped before the program's end.
     pub stopped_at: Option<Stop>,
     /// The replay's state digests at the bookmark it stopped or went live
@@ -298,6 +300,7 @@ impl Replayer {
             random: randinsn::Rewriter::default(),
             files_mapped_through_kept_fd: 0,
             shared_file_mappings: 0,
+            passed_through: 0,
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
             guard_hits: 0,
@@ -348,6 +351,7 @@ impl Replayer {
             files_mapped_through_kept_fd: session.files_mapped_through_kept_fd,
             shared_file_mappings: session.shared_file_mappings,
             guard_hits: session.guard_hits,
+            passed_through: session.passed_through,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
             stop_registers: session.stop_registers,
@@ -1154,6 +1158,8 @@ struct Session {
     /// Mappings of shared files replayed from a memory file shared by
     /// every process that maps the same file (`map_shared_file`).
     shared_file_mappings: u64,
+    /// Stops passed through after going live.
+    passed_through: u64,
     /// Recorded tasks killed by a group exit of their process that replay
     /// has applied (see `drop_after_group_exit`).
     killed_by_group_exit: foldhash::HashSet<Tid>,
@@ -1300,6 +1306,11 @@ impl Session {
         }))
     }
 
+    /// Whether the next event is the recorder's detach (the trace's end).
+    fn detached_next(&mut self) -> bool {
+        matches!(self.queue.peek(0).map(|p| &p.event), Some(Event::End(e)) if e.reason == scribe_trace::end_reason::DETACHED)
+    }
+
     /// Takes the next recorded event, which must belong to task `rec`.
     /// `None` when the task's next event is its death by SIGKILL: it was
     /// killed before this stop in the recording (SIGKILL has no delivery
@@ -1385,6 +1396,12 @@ impl Session {
         self.set_state(live, State::Running)?;
         self.resume(live, 0)?;
         loop {
+            // Asked for here, at every stop, and not only when a wait is
+            // interrupted: a signal that came while a stop was handled
+            // interrupts no wait, and a busy replay always has a stop ready.
+            if tracee::take_control_signals() & (1 << machine::SIGUSR1) != 0 {
+                self.golive_requested = true;
+            }
             if self.golive_requested && self.tokens.is_empty() {
                 return self.go_live(None);
             }
@@ -1411,9 +1428,6 @@ impl Session {
             let waited = tracee::wait_interruptible(-1)?;
             self.now = std::time::Instant::now();
             let Some((live, status)) = waited else {
-                if tracee::take_control_signals() & (1 << 10) != 0 {
-                    self.golive_requested = true;
-                }
                 if let Some(limit) = self.options.check_deadlock {
                     if self.last_progress.elapsed() >= limit {
                         return Err(self.no_progress(limit));
@@ -1457,6 +1471,11 @@ impl Session {
     /// original stdout/stderr, bookmarks and the end of the trace.
     /// Returns the program's status once the trace is fully replayed.
     fn advance(&mut self) -> Result<Option<ExitStatus>> {
+        if self.golive_requested {
+            // No task is given its next event: each stops at its next stop
+            // and stays there, and once none runs the program goes live.
+            return Ok(None);
+        }
         'rescan: loop {
             self.flush_deferred_output(false);
             if self.queue.peek(0).is_none() {
@@ -1914,7 +1933,7 @@ impl Session {
             }
             let rec = self.tasks[&live].rec;
             if self.buffers.contains(self.tgid_of.get(&rec).unwrap_or(&rec)) {
-                syscallbuf::disable(&self.tasks[&live].mem)?;
+                syscallbuf::go_live(&self.tasks[&live].mem, live)?;
             }
         }
         for &live in &lives {
@@ -1966,6 +1985,7 @@ impl Session {
         let mut status = ExitStatus::Exited(0);
         while !self.tasks.is_empty() {
             let (live, stop) = tracee::wait(-1)?;
+            self.passed_through += 1;
             let resume = |sig| match tracee::cont(live, sig) {
                 Err(e) if e.is_gone() => Ok(()),
                 other => other,
@@ -1998,6 +2018,14 @@ impl Session {
                     let child = tracee::get_event_msg(live)? as Tid;
                     if let Ok(mem) = TraceeMemory::open(child) {
                         self.tasks.entry(child).or_insert_with(|| LiveTask::new(0, mem, State::Starting));
+                    }
+                    resume(0)?;
+                }
+                WaitStatus::Event(PtraceEvent::Seccomp) => {
+                    // A process started since makes its calls without
+                    // stops too (a task gone meanwhile reports its end next).
+                    if let Ok(regs) = tracee::get_regs(live) {
+                        let _ = syscallbuf::answer_live_registration(live, &regs);
                     }
                     resume(0)?;
                 }
@@ -3077,12 +3105,26 @@ impl Session {
             }
         } else if self.buffers.contains(&tgid) {
             self.settle_buffer(live)?;
+            if self.queue.find_for(rec).is_none() && self.detached_next() {
+                // The recorder detached while this request waited for it:
+                // the task stays here, where the replay stops.
+                self.task_mut(live)?.seccomp_regs = Some(regs);
+                return self.set_state(live, State::AtSeccomp);
+            }
             let observed = || "a full syscall buffer".to_string();
             let Some(p) = self.next_for(rec, live, observed)? else { return Ok(()) };
             if !matches!(&p.event, Event::Syscall(c) if c.nr == magic::FLUSH) {
                 return Err(self.divergence(rec, Some(live), "the syscall buffer filled up at another point".into(), Some(&p), observed()));
             }
             self.remember(&p);
+            if self.golive_requested {
+                // A program that makes only buffered calls stops nowhere
+                // else: it goes live from this stop, where the request is
+                // made again live, finds no Scribe to drain the buffer and
+                // turns buffering off.
+                self.task_mut(live)?.seccomp_regs = Some(regs);
+                return self.set_state(live, State::AtSeccomp);
+            }
             0
         } else {
             -(machine::ENOSYS as i64)
