@@ -490,33 +490,58 @@ pub fn scratch_for(code_at: u64) -> u64 {
 /// Index of the flags in an exact state.
 const FLAGS_WORD: usize = 16;
 
-/// Room left free for the brk heap above its start (see [`growth_zones`]).
-pub const HEAP_ROOM: u64 = 1 << 30;
+/// Room left free above the highest program break the task reaches before
+/// its point (see [`growth_zones`]): the break is page-rounded by the
+/// kernel, and malloc asks for it a little at a time.
+const HEAP_MARGIN: u64 = 1 << 20;
 
-/// Room left free below the top of the memory-mapping area, where the
-/// kernel places the program's next mmaps (see [`growth_zones`]).
-const MMAP_ROOM: u64 = 2 << 30;
-
-/// Room left free below the end of the stack for it to grow.
+/// Room left free below the end of the stack for it to grow when its size
+/// limit is unknown or larger.
 const STACK_ROOM: u64 = 64 << 20;
 
-/// Where the program's memory will grow, which a check's pages must stay
-/// out of: replay maps the program's later mappings at their recorded
-/// addresses with MAP_FIXED and makes its brk for real, so pages there
-/// were overwritten (a check in libc's malloc that never matched again)
-/// or made the brk fail (cc1's malloc then took another way). Those are
-/// the brk heap above `start_brk`, the area below the highest mapping
-/// under the stack, where the kernel puts mmaps from the top down, and the
-/// stack's own room. What stays within reach of code in a library is the
-/// gap between the mappings and the stack, which mmap without an address
-/// never uses; of the main program, the gap below it.
-pub fn growth_zones(maps: &[Mapping], start_brk: Option<u64>) -> Vec<(u64, u64)> {
-    let mut zones: Vec<(u64, u64)> = start_brk.map(|start| (start, start.saturating_add(HEAP_ROOM))).into_iter().collect();
+/// The kernel's gap kept between a growing stack and the mapping below it
+/// (stack_guard_gap: 256 pages).
+const STACK_GUARD_GAP: u64 = 256 * PAGE;
+
+/// What a task's address space becomes before it reaches its point: the
+/// anonymous mappings and program breaks of the buffered calls it makes
+/// until then, which replay makes for real (mmap at the recorded address).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upcoming {
+    /// Ranges the calls map.
+    pub mappings: Vec<(u64, u64)>,
+    /// The highest program break they set.
+    pub brk: Option<u64>,
+}
+
+/// Where the program's memory will grow while a check is in place, which
+/// the check's pages must stay out of. Replay maps the program's mappings
+/// at their recorded addresses with MAP_FIXED and makes its brk for real,
+/// so pages there were overwritten (a check in libc's malloc that never
+/// matched again) or made the brk fail (cc1's malloc then took another
+/// way).
+///
+/// A check lives from its install to the point, and a point comes right
+/// after the batch of buffered calls the task was given with it: the task
+/// makes no other call meanwhile, and the other tasks of its process wait.
+/// So what grows is known (`upcoming`): the brk heap up to the highest
+/// break, the batch's mappings, and the stack, which grows by faults, down
+/// to its size limit (`stack_limit`, bytes) and the kernel's guard gap.
+/// Zones as wide as the heap's next GiB and the mmap area's next 2 GiB
+/// left nothing within reach of a non-PIE program's code (node at
+/// 0x400000 has its heap right above it) or a top-byte guard's 96 MiB of
+/// a library's, whose guards then took hardware breakpoints (a loop about 4
+/// times slower) or, when a branch hit them, a trap per pass.
+pub fn growth_zones(maps: &[Mapping], start_brk: Option<u64>, stack_limit: Option<u64>, upcoming: &Upcoming) -> Vec<(u64, u64)> {
+    let mut zones = upcoming.mappings.clone();
+    if let Some(start) = start_brk {
+        let heap = maps.iter().filter(|m| m.path == "[heap]").map(|m| m.end);
+        let top = heap.chain(upcoming.brk).fold(start, u64::max);
+        zones.push((start, top.saturating_add(PAGE - 1).saturating_add(HEAP_MARGIN) & !(PAGE - 1)));
+    }
     if let Some(stack) = maps.iter().find(|m| m.path == "[stack]") {
-        zones.push((stack.end.saturating_sub(STACK_ROOM), stack.end));
-        if let Some(top) = maps.iter().filter(|m| m.end <= stack.start).map(|m| m.end).max() {
-            zones.push((top.saturating_sub(MMAP_ROOM), top));
-        }
+        let room = stack_limit.map(|limit| limit.saturating_add(STACK_GUARD_GAP)).filter(|&room| room < STACK_ROOM).unwrap_or(STACK_ROOM);
+        zones.push((stack.end.saturating_sub(room), stack.end));
     }
     zones
 }
@@ -828,7 +853,7 @@ mod tests {
             mapping(0x7fff_f7c0_0000, 0x7fff_f7e0_0000, "/lib/libc.so.6"),
             mapping(0x7fff_fffd_e000, 0x7fff_ffff_f000, "[stack]"),
         ];
-        let zones = growth_zones(&layout, Some(0x5555_5555_9000));
+        let zones = growth_zones(&layout, Some(0x5555_5555_9000), None, &Upcoming::default());
         let gaps = free_gaps(&layout, &zones);
         let placed = place(&s, &layout, &zones).expect("room below the program");
         assert!(placed.hw_guards.is_empty());
@@ -838,14 +863,30 @@ mod tests {
         assert_eq!(placed.page, placed.code_at & !(PAGE - 1));
         assert!(gaps.iter().any(|&(lo, hi)| (lo..=hi).contains(&placed.page)), "{:#x}", placed.page);
         assert!(scratch_for(placed.code_at) + PAGE <= placed.page + CHECK_LEN);
-        // A guard on the offset's top byte asks for 96 MiB or more: in a
-        // library, between the mmap area and the stack's room, there is
-        // less, and the guards inside the jump get breakpoints.
+        // A guard on the offset's top byte asks for 96 MiB or more: for a
+        // library, 336 MiB below it, where the kernel puts mmaps but the
+        // batch maps nothing.
         let library = 0x7fff_f7d0_0000 + 0x272;
         let s = site(&code, library).unwrap();
+        let traps = |placed: &Placement| {
+            let jump = jump_bytes(&s, placed.code_at).unwrap();
+            placed.hw_guards.is_empty() && TRAPPING_BYTES.contains(&jump[2]) && TRAPPING_BYTES.contains(&jump[4])
+        };
+        let placed = place(&s, &layout, &zones).expect("a page below the libraries");
+        assert!(traps(&placed) && placed.page < 0x7fff_f7c0_0000, "{placed:x?}");
+        // Where the batch maps that area, and the stack's room is unknown
+        // (64 MiB), there is too little room above: the guards inside the
+        // jump get breakpoints.
+        let mapped = Upcoming { mappings: vec![(0x7ffe_0000_0000, 0x7fff_f7c0_0000)], brk: None };
+        let zones = growth_zones(&layout, Some(0x5555_5555_9000), None, &mapped);
         let placed = place(&s, &layout, &zones).expect("a page above the libraries");
         assert_eq!(placed.hw_guards, vec![library + 2, library + 4]);
         assert_eq!(placed.code_at, placed.page);
+        // With the usual 8 MiB limit the stack needs 9 MiB: room enough.
+        let limited = growth_zones(&layout, Some(0x5555_5555_9000), Some(8 << 20), &mapped);
+        let placed = place(&s, &layout, &limited).expect("a page between the libraries and the stack");
+        assert!(traps(&placed), "{placed:x?}");
+        assert!(placed.page > 0x7fff_f7e0_0000 && placed.page + CHECK_LEN <= 0x7fff_ffff_f000 - (9 << 20), "{:#x}", placed.page);
         // Without a guard on the top byte, a library's site is covered too.
         let code = [0x48, 0x83, 0xc2, 0x01, 0x8b, 0x05, 0x00, 0x01, 0x00, 0x00];
         let s = site(&code, library).unwrap();
@@ -874,15 +915,26 @@ mod tests {
         let page = free_page_near(&maps, &[], 0x5555_5555_5000).unwrap();
         assert!(page.abs_diff(0x5555_5555_5000) < REACH);
         assert!(page + CHECK_LEN + PAGE <= 0x5555_5555_4000 || page >= 0x5555_5555_9000 + PAGE);
-        // Not where the heap grows, right after the program, nor where
-        // the next mmaps go, below the libraries: above them instead.
+        // Not where the heap grows before the point (its break and the
+        // batch's, a margin above), nor where the batch maps memory, nor in
+        // the stack's room.
         let mut layout = maps.to_vec();
         layout.push(Mapping { path: "[stack]".into(), ..map(0x7fff_fffd_e000, 0x7fff_ffff_f000) });
-        let zones = growth_zones(&layout, Some(0x5555_5555_9000));
+        layout.push(Mapping { path: "[heap]".into(), ..map(0x5555_5555_9000, 0x5555_5557_a000) });
+        let below_libc = (0x7fff_f7a0_0000, 0x7fff_f7c0_0000);
+        let upcoming = Upcoming { mappings: vec![below_libc], brk: Some(0x5555_5560_0123) };
+        let zones = growth_zones(&layout, Some(0x5555_5555_9000), None, &upcoming);
+        assert!(zones.contains(&(0x5555_5555_9000, 0x5555_5570_1000)), "{zones:x?}");
+        assert!(zones.contains(&below_libc), "{zones:x?}");
         let page = free_page_near(&layout, &zones, 0x5555_5555_8000).unwrap();
         assert!(page + CHECK_LEN + PAGE <= 0x5555_5555_4000, "{page:#x}");
-        let page = free_page_near(&layout, &zones, 0x7fff_f7d0_0000).unwrap();
+        let page = free_page_near(&layout, &zones, 0x5555_5568_0000).unwrap();
+        assert!(page >= 0x5555_5570_1000 + PAGE, "{page:#x}");
+        let page = free_page_near(&layout, &zones, 0x7fff_f7c0_1000).unwrap();
         assert!(page >= 0x7fff_f7e0_0000 + PAGE && page + CHECK_LEN <= 0x7fff_ffff_f000 - STACK_ROOM, "{page:#x}");
+        // Without a heap mapping or a batch, the heap's room is the margin.
+        let zones = growth_zones(&maps, Some(0x5555_5555_9000), None, &Upcoming::default());
+        assert_eq!(zones, vec![(0x5555_5555_9000, 0x5555_5565_9000)]);
         // Nothing within reach: a page far from every gap.
         let full = [map(LOWEST, HIGHEST)];
         assert_eq!(free_page_near(&full, &[], 0x5555_5555_5000), None);

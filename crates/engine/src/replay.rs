@@ -124,6 +124,9 @@ pub struct ReplayOutcome {
     pub shared_file_mappings: u64,
     /// Checks removed because a branch led into the bytes they cover.
     pub guard_hits: u64,
+    /// Checks whose guards took hardware breakpoints (no free page put a
+    /// trapping byte of the jump on each guard).
+    pub hw_guarded_checks: u64,
     /// Stops passed through after going live.
     pub passed_through: u64,
     /// Set when replay stopped before the program's end.
@@ -304,6 +307,7 @@ impl Replayer {
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
             guard_hits: 0,
+            hw_guarded_checks: 0,
             buffers: Default::default(),
             header_flags: Default::default(),
             deferred_output: Default::default(),
@@ -351,6 +355,7 @@ impl Replayer {
             files_mapped_through_kept_fd: session.files_mapped_through_kept_fd,
             shared_file_mappings: session.shared_file_mappings,
             guard_hits: session.guard_hits,
+            hw_guarded_checks: session.hw_guarded_checks,
             passed_through: session.passed_through,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
@@ -1166,6 +1171,7 @@ struct Session {
     /// The memory file standing for each shared file (by recorded inode).
     shared_files_by_inode: BTreeMap<u64, std::fs::File>,
     guard_hits: u64,
+    hw_guarded_checks: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
     buffers: std::collections::BTreeSet<Tid>,
     /// The FLAGS value last written to each process's buffer header (by
@@ -3456,6 +3462,7 @@ impl Session {
             if let Some(check) = self.install_check(live, &regs)? {
                 tracee::set_exec_breakpoints(live, &check.hw_guards)?;
                 self.point_checks += 1;
+                self.hw_guarded_checks += u64::from(!check.hw_guards.is_empty());
                 let search = self.task_mut(live)?.armed.as_mut().expect("armed");
                 search.check = Some(check);
                 search.installed_at = Some(std::time::Instant::now());
@@ -3517,7 +3524,9 @@ impl Session {
         let mem = self.mem(live)?;
         let maps = procfs::maps(live).unwrap_or_default();
         let Some(site) = point::site_in(mem, &maps, regs.rip) else { return Ok(None) };
-        let zones = point::growth_zones(&maps, procfs::start_brk(live));
+        let upcoming = self.task(live)?.loaded.as_deref().map(upcoming_changes).unwrap_or_default();
+        let stack_limit = self.queue.reader.header().stack_limit;
+        let zones = point::growth_zones(&maps, procfs::start_brk(live), stack_limit, &upcoming);
         let (Some(syscall_insn), Some(placement)) = (point::syscall_instruction(&maps, mem), point::place(&site, &maps, &zones))
         else {
             return Ok(None);
@@ -3860,6 +3869,26 @@ fn mark_stops_after(loaded: &mut [u8], to_show: &VecDeque<OutputToShow>, on: boo
             *low_byte = if on { *low_byte | record::STOP_AFTER as u8 } else { *low_byte & !(record::STOP_AFTER as u8) };
         }
     }
+}
+
+/// The mappings and program breaks a task's loaded batch makes for real
+/// (see [`point::growth_zones`]).
+fn upcoming_changes(batch: &[Positioned]) -> point::Upcoming {
+    let mut upcoming = point::Upcoming::default();
+    for p in batch {
+        let Event::Buffered(call) = &p.event else { continue };
+        if call.result < 0 {
+            continue;
+        }
+        let at = call.result as u64;
+        let page_up = |addr: u64| addr.saturating_add(point::PAGE - 1) & !(point::PAGE - 1);
+        if call.nr == sc::nr::MMAP {
+            upcoming.mappings.push((at & !(point::PAGE - 1), page_up(at.saturating_add(call.args[1]))));
+        } else if call.nr == sc::nr::BRK {
+            upcoming.brk = upcoming.brk.max(Some(at));
+        }
+    }
+    upcoming
 }
 
 /// The buffered calls of `batch`, each with the pipe it worked on (the id
