@@ -334,6 +334,20 @@ fn checks_in_a_loop_below_the_libraries_need_no_hardware_breakpoints() {
     assert_eq!(number_before(&found, " checks guarded by hardware breakpoints"), 0, "{found}");
 }
 
+/// A loop whose r9 points into Scribe's stub page: a point's state holds
+/// the bytes behind each register, the recording's stub there and replay's
+/// own in replay, so replay never found such a point ("no task can reach
+/// the next recorded event"). A python3 multiprocessing worker hit it
+/// about once in twenty runs, killed while ld.so had r9 there. Replay now
+/// reads that page as the recording had it.
+#[test]
+fn a_register_pointing_into_scribes_stub_page_does_not_hide_a_point() {
+    let r = case(argv![program("stub_pointer")]).opts(&["--stats"]).timeout(SPIN_TIMEOUT).replays(1).run();
+    assert_eq!(r.stdout(), "counted\n");
+    let kinds = field(&stderr_str(&r.record), "scribe: points in user code:");
+    assert!(number_before(&kinds, " loop preemptions") >= 2, "the counting thread should be preempted in its loop: {kinds}");
+}
+
 /// Two threads printing 2,000 lines each: a write to the terminal keeps
 /// its token, so a printing thread whose slice is over lets the other run
 /// at its next write. Before, only a SIGSTOP could preempt it, which found

@@ -477,13 +477,16 @@ pub fn fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
 /// callers' frames and the data registers point to tell those passes apart
 /// much more often.
 pub fn deep_fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
-    deep_fingerprint_with(regs, mem, None, true)
+    deep_fingerprint_with(regs, mem, &[], true)
 }
 
-/// [`deep_fingerprint`] as if the bytes at `patched.0` were `patched.1`:
-/// replay's in-task check has replaced the code at the point, and a
-/// register may point there (a function called through a register starts
-/// with rax holding its own address).
+/// [`deep_fingerprint`] as if the bytes at each `patched.0` were
+/// `patched.1`, as they were in the recording: replay's in-task check has
+/// replaced the code at the point, and a register may point there (a
+/// function called through a register starts with rax holding its own
+/// address); and replay runs its own stub in Scribe's stub page (see
+/// [`crate::syscallbuf::record_stub_view`]), where a register may point
+/// too (ld.so loading a library had r9 at 0x70000025).
 ///
 /// `task_view` (trace format 20 on): the pointed bytes are read as the task
 /// could read them. Read through /proc, an address in the gap below the
@@ -492,7 +495,7 @@ pub fn deep_fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
 /// only at a breakpoint hit, not when an in-task check found the point: a
 /// node worker pool's bookmark then had a 1 MiB stack mapping in the
 /// recording and a 132 KiB one in replay.
-pub fn deep_fingerprint_with(regs: &Regs, mem: &TraceeMemory, patched: Option<(u64, &[u8])>, task_view: bool) -> u64 {
+pub fn deep_fingerprint_with(regs: &Regs, mem: &TraceeMemory, patched: &[(u64, &[u8])], task_view: bool) -> u64 {
     let pointers = [
         regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.r8, regs.r9, regs.r10, regs.r11,
         regs.r12, regs.r13, regs.r14, regs.r15,
@@ -500,7 +503,7 @@ pub fn deep_fingerprint_with(regs: &Regs, mem: &TraceeMemory, patched: Option<(u
     let mut hash = fnv1a_words(fingerprint(regs, mem), &mem.read_partial(regs.rsp, 1024));
     for p in pointers.into_iter().filter(|p| (0x10000..0x0000_8000_0000_0000).contains(p)) {
         let mut bytes = if task_view { mem.read_partial_as_task(p, 32) } else { mem.read_partial(p, 32) };
-        if let Some((at, original)) = patched {
+        for &(at, original) in patched {
             for (i, b) in bytes.iter_mut().enumerate() {
                 let addr = p + i as u64;
                 if addr >= at && addr < at + original.len() as u64 {

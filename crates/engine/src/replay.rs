@@ -3476,6 +3476,14 @@ impl Session {
         tracee::cont(live, 0).map_err(Into::into)
     }
 
+    /// Whether `live`'s process has the replay stub in Scribe's stub page
+    /// (its library registered a buffer), where the recording had the
+    /// record-mode one.
+    fn runs_replay_stub(&self, live: Tid) -> Result<bool> {
+        let rec = self.rec(live)?;
+        Ok(self.buffers.contains(&self.process_of(rec)))
+    }
+
     /// Whether `live`, with `regs` at the searched address, is at its
     /// recorded point: the same registers and stack words first (cheap),
     /// then the same fingerprint.
@@ -3490,9 +3498,14 @@ impl Session {
         if !search.state.is_empty() && point::state_like(regs, mem, &search.state) != search.state {
             return Ok(false);
         }
-        let patched = search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice()));
+        let record_stub = syscallbuf::record_stub_view();
+        let mut patched: Vec<(u64, &[u8])> = Vec::new();
+        if self.runs_replay_stub(live)? {
+            patched.push((scribe_bufabi::REGION_START, &record_stub[..]));
+        }
+        patched.extend(search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice())));
         let fingerprint = if search.deep {
-            machine::deep_fingerprint_with(regs, mem, patched, search.task_view)
+            machine::deep_fingerprint_with(regs, mem, &patched, search.task_view)
         } else {
             machine::fingerprint(regs, mem)
         };
@@ -3535,6 +3548,13 @@ impl Session {
         let fast = point::progress_word(&point::state_like(regs, mem, &state), &state);
         let Some(jump) = point::jump_bytes(&site, placement.code_at) else { return Ok(None) };
         let pointed = point::with_patch(&pointed, &state, site.addr, &jump);
+        // The recorded words hold the record-mode stub where a register
+        // points into the stub page; the task reads replay's own there.
+        let pointed = if self.runs_replay_stub(live)? {
+            point::with_patch(&pointed, &state, scribe_bufabi::REGION_START, &scribe_bufabi::REPLAY_STUB)
+        } else {
+            pointed
+        };
         let counter = self.buffer_counter(live)?;
         let Some(check) = point::assemble(&site, placement.code_at, &state, &pointed, fast, counter) else { return Ok(None) };
         const PROT_READ_WRITE_EXEC: u64 = 0x1 | 0x2 | 0x4;

@@ -153,6 +153,17 @@ pub fn answer_live_registration(tid: Tid, regs: &scribe_tracee::Regs) -> Result<
     Ok(true)
 }
 
+/// What the start of the stub page held in the recording, over the
+/// length of the replay-mode stub that replaces it: the record-mode stub,
+/// then the zeros of the fresh page. A register can point into the stub
+/// page at a point (ld.so loading a library had r9 at 0x70000025), and the
+/// point's deep state and fingerprint hold the recording's bytes there.
+pub fn record_stub_view() -> [u8; abi::REPLAY_STUB.len()] {
+    let mut view = [0u8; abi::REPLAY_STUB.len()];
+    view[..abi::RECORD_STUB.len()].copy_from_slice(&abi::RECORD_STUB);
+    view
+}
+
 /// Replaces the record-mode stub with the replay-mode one.
 pub fn install_replay_stub(mem: &TraceeMemory) -> Result<()> {
     mem.write(abi::REGION_START, &abi::REPLAY_STUB)?;
