@@ -477,7 +477,42 @@ pub fn fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
 /// callers' frames and the data registers point to tell those passes apart
 /// much more often.
 pub fn deep_fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
-    deep_fingerprint_with(regs, mem, &[], true)
+    deep_fingerprint_with(regs, mem, &[], PointedReads::CURRENT)
+}
+
+/// How a point's pointed memory is read, by trace format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointedReads {
+    /// As the task could read it (format 20 on; see [`deep_fingerprint_with`]).
+    pub as_task: bool,
+    /// Not behind a register that points into Scribe's own pages (format
+    /// 21 on; see [`points_into_scribe_pages`]).
+    pub skip_scribe_pages: bool,
+}
+
+impl PointedReads {
+    /// What this Scribe records.
+    pub const CURRENT: PointedReads = PointedReads { as_task: true, skip_scribe_pages: true };
+
+    /// What a trace of format `version` recorded.
+    pub fn of_format(version: u32) -> PointedReads {
+        PointedReads { as_task: version >= 20, skip_scribe_pages: version >= 21 }
+    }
+
+    /// Whether a register holding `addr` has pointed memory in a point's
+    /// state and fingerprint.
+    pub fn reads_behind(self, addr: u64) -> bool {
+        (0x10000..0x0000_8000_0000_0000).contains(&addr) && !(self.skip_scribe_pages && points_into_scribe_pages(addr))
+    }
+}
+
+/// Whether `addr` lies in the syscall buffer's fixed region: the stub page
+/// (record-mode stub when recording, the replay one in replay), the header
+/// and the records (a batch is written call by call when recording and
+/// loaded whole in replay). A register left pointing there (ld.so once had
+/// r9 at 0x70000025) shows bytes that differ between the modes.
+pub fn points_into_scribe_pages(addr: u64) -> bool {
+    (scribe_bufabi::REGION_START..scribe_bufabi::REGION_START + scribe_bufabi::REGION_LEN).contains(&addr)
 }
 
 /// [`deep_fingerprint`] as if the bytes at each `patched.0` were
@@ -488,21 +523,21 @@ pub fn deep_fingerprint(regs: &Regs, mem: &TraceeMemory) -> u64 {
 /// [`crate::syscallbuf::record_stub_view`]), where a register may point
 /// too (ld.so loading a library had r9 at 0x70000025).
 ///
-/// `task_view` (trace format 20 on): the pointed bytes are read as the task
+/// `reads.as_task` (trace format 20 on): the pointed bytes are read as the task
 /// could read them. Read through /proc, an address in the gap below the
 /// main thread's stack (V8 keeps such addresses in registers) grew the
 /// stack mapping down to it, in the recording at every probe but in replay
 /// only at a breakpoint hit, not when an in-task check found the point: a
 /// node worker pool's bookmark then had a 1 MiB stack mapping in the
 /// recording and a 132 KiB one in replay.
-pub fn deep_fingerprint_with(regs: &Regs, mem: &TraceeMemory, patched: &[(u64, &[u8])], task_view: bool) -> u64 {
+pub fn deep_fingerprint_with(regs: &Regs, mem: &TraceeMemory, patched: &[(u64, &[u8])], reads: PointedReads) -> u64 {
     let pointers = [
         regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp, regs.r8, regs.r9, regs.r10, regs.r11,
         regs.r12, regs.r13, regs.r14, regs.r15,
     ];
     let mut hash = fnv1a_words(fingerprint(regs, mem), &mem.read_partial(regs.rsp, 1024));
-    for p in pointers.into_iter().filter(|p| (0x10000..0x0000_8000_0000_0000).contains(p)) {
-        let mut bytes = if task_view { mem.read_partial_as_task(p, 32) } else { mem.read_partial(p, 32) };
+    for p in pointers.into_iter().filter(|&p| reads.reads_behind(p)) {
+        let mut bytes = if reads.as_task { mem.read_partial_as_task(p, 32) } else { mem.read_partial(p, 32) };
         for &(at, original) in patched {
             for (i, b) in bytes.iter_mut().enumerate() {
                 let addr = p + i as u64;
@@ -777,6 +812,25 @@ impl scribe_syscalls::Memory for TaskMemory<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn points_leave_out_memory_behind_registers_in_scribes_pages_from_format_21() {
+        use super::PointedReads;
+        let stub = scribe_bufabi::REGION_START + 0x25;
+        let record = scribe_bufabi::RECORDS_ADDR + 0x8_0000;
+        let end = scribe_bufabi::REGION_START + scribe_bufabi::REGION_LEN;
+        for addr in [stub, record, scribe_bufabi::HEADER_ADDR, end - 1] {
+            assert!(!PointedReads::CURRENT.reads_behind(addr), "{addr:#x}");
+            assert!(PointedReads::of_format(20).reads_behind(addr), "{addr:#x}");
+        }
+        assert_eq!(PointedReads::of_format(scribe_trace::FORMAT_VERSION), PointedReads::CURRENT);
+        for addr in [scribe_bufabi::REGION_START - 1, end, 0x5555_5555_4000, 0x7fff_ffff_e000] {
+            assert!(PointedReads::CURRENT.reads_behind(addr), "{addr:#x}");
+        }
+        // Small integers and kernel addresses are no pointers in any format.
+        assert!(!PointedReads::of_format(4).reads_behind(0x42));
+        assert!(!PointedReads::CURRENT.reads_behind(0xffff_ffff_ff60_0000));
+    }
+
     #[test]
     fn rt_sigaction_passes_through_only_at_level_0_of_format_4() {
         let sigaction = scribe_syscalls::nr::RT_SIGACTION;

@@ -79,7 +79,7 @@ pub fn deep_state(regs: &Regs, mem: &TraceeMemory) -> Vec<u64> {
     let mut mask = 0u64;
     for (bit, &register) in POINTER_REGISTERS.iter().enumerate() {
         let addr = state[register];
-        if !(0x10000..0x0000_8000_0000_0000).contains(&addr) {
+        if !crate::machine::PointedReads::CURRENT.reads_behind(addr) {
             continue;
         }
         // Only memory the task itself may read: the check loads it.

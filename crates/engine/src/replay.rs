@@ -908,8 +908,8 @@ struct PointSearch {
     pointed: Vec<point::Pointed>,
     /// The fingerprint is [`machine::deep_fingerprint`] (format 4 on).
     deep: bool,
-    /// Its pointed bytes were read as the task could (format 20 on).
-    task_view: bool,
+    /// How its pointed bytes were read.
+    reads: machine::PointedReads,
     /// The check, while installed.
     check: Option<InstalledCheck>,
     /// A check was tried for this point and is not to be tried again: it
@@ -3425,7 +3425,7 @@ impl Session {
                     state,
                     pointed,
                     deep,
-                    task_view: version >= 20,
+                    reads: machine::PointedReads::of_format(version),
                     check: None,
                     tried: false,
                     guard_hits: 0,
@@ -3505,7 +3505,7 @@ impl Session {
         }
         patched.extend(search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice())));
         let fingerprint = if search.deep {
-            machine::deep_fingerprint_with(regs, mem, &patched, search.task_view)
+            machine::deep_fingerprint_with(regs, mem, &patched, search.reads)
         } else {
             machine::fingerprint(regs, mem)
         };

@@ -60,7 +60,11 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// Version 20 changed no layout: a point's deep fingerprint reads the
 /// memory its registers point to as the task could (not through /proc,
 /// which grew the main thread's stack when one pointed just below it).
-pub const FORMAT_VERSION: u32 = 20;
+/// Version 21 changed no layout: a point's state and deep fingerprint leave
+/// out the memory of registers that point into Scribe's own pages (the
+/// syscall buffer's stub, header and records), which differ between the
+/// modes.
+pub const FORMAT_VERSION: u32 = 21;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a
