@@ -528,10 +528,9 @@ pub struct Upcoming {
 /// break, the batch's mappings, and the stack, which grows by faults, down
 /// to its size limit (`stack_limit`, bytes) and the kernel's guard gap.
 /// Zones as wide as the heap's next GiB and the mmap area's next 2 GiB
-/// left nothing within reach of a non-PIE program's code (node at
-/// 0x400000 has its heap right above it) or a top-byte guard's 96 MiB of
-/// a library's, whose guards then took hardware breakpoints (a loop about 4
-/// times slower) or, when a branch hit them, a trap per pass.
+/// left code in a library, or in memory the program mapped, no page 96
+/// MiB away for a guard on the jump's top byte: its guards took hardware
+/// breakpoints (`mapped_loop.c` replayed in twice the time).
 pub fn growth_zones(maps: &[Mapping], start_brk: Option<u64>, stack_limit: Option<u64>, upcoming: &Upcoming) -> Vec<(u64, u64)> {
     let mut zones = upcoming.mappings.clone();
     if let Some(start) = start_brk {

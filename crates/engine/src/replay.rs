@@ -1171,6 +1171,7 @@ struct Session {
     /// The memory file standing for each shared file (by recorded inode).
     shared_files_by_inode: BTreeMap<u64, std::fs::File>,
     guard_hits: u64,
+    /// Checks whose guards took hardware breakpoints.
     hw_guarded_checks: u64,
     /// Processes (recorded tgids) with a registered syscall buffer.
     buffers: std::collections::BTreeSet<Tid>,

@@ -116,7 +116,8 @@ pub fn set_stop_at(mem: &TraceeMemory, stop_at: u32) -> Result<()> {
     Ok(())
 }
 
-/// Turns buffering off (the library misbehaved).
+/// Turns buffering off (the program installed a seccomp filter of its own,
+/// which would apply to the library's calls).
 pub fn disable(mem: &TraceeMemory) -> Result<()> {
     mem.write(abi::HEADER_ADDR + header::ENABLED, &0u32.to_le_bytes())?;
     Ok(())
