@@ -110,14 +110,6 @@ pub mod flags {
     /// terminal) may be buffered, with its bytes. Scribe sets it when it
     /// lets a task run; replay sets it for a batch that has such a write.
     pub const STD_WRITES: u32 = 4;
-    /// No Scribe records or replays the process any more (the recorder
-    /// detached, or the replay went live): the library makes every call it
-    /// would buffer directly, through the `syscall` at the region's start,
-    /// and keeps no record, so the program runs without a stop for it. Its
-    /// threads may then run at the same time: nothing in the header is
-    /// written on this path. Checked before ENABLED, which Scribe clears as
-    /// well for a library that does not know this flag.
-    pub const LIVE: u32 = 8;
 }
 
 /// The header's STD_FDS bit for descriptor `fd`.

@@ -1684,13 +1684,12 @@ impl Session {
         self.detached = true;
         self.bookmark_pending = false;
         // Nobody drains the syscall buffers any more, and the program's
-        // threads now run at the same time: the library makes its calls
-        // for real, keeping no records (a call already inside it finishes
-        // unharmed).
+        // threads now run at the same time: the library goes back to plain
+        // syscalls (a call already inside it finishes unharmed).
         self.header_flags.clear();
         for (tgid, _) in std::mem::take(&mut self.buffers) {
-            if let Some((&tid, task)) = self.tasks.iter().find(|(_, t)| t.tgid == tgid) {
-                let _ = syscallbuf::go_live(&task.mem, tid);
+            if let Some(task) = self.tasks.values().find(|t| t.tgid == tgid) {
+                let _ = syscallbuf::disable(&task.mem);
             }
         }
         self.unpark();
@@ -1774,14 +1773,6 @@ impl Session {
                 let former = tracee::get_event_msg(tid)? as Tid;
                 if former != tid {
                     self.tasks.remove(&former);
-                }
-                resume(0)?;
-            }
-            WaitStatus::Event(PtraceEvent::Seccomp) => {
-                // A process started since makes its calls without stops too
-                // (a task gone meanwhile reports its end next).
-                if let Ok(regs) = tracee::get_regs(tid) {
-                    let _ = syscallbuf::answer_live_registration(tid, &regs);
                 }
                 resume(0)?;
             }

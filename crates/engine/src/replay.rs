@@ -1940,7 +1940,7 @@ impl Session {
             }
             let rec = self.tasks[&live].rec;
             if self.buffers.contains(self.tgid_of.get(&rec).unwrap_or(&rec)) {
-                syscallbuf::go_live(&self.tasks[&live].mem, live)?;
+                syscallbuf::disable(&self.tasks[&live].mem)?;
             }
         }
         for &live in &lives {
@@ -2025,14 +2025,6 @@ impl Session {
                     let child = tracee::get_event_msg(live)? as Tid;
                     if let Ok(mem) = TraceeMemory::open(child) {
                         self.tasks.entry(child).or_insert_with(|| LiveTask::new(0, mem, State::Starting));
-                    }
-                    resume(0)?;
-                }
-                WaitStatus::Event(PtraceEvent::Seccomp) => {
-                    // A process started since makes its calls without
-                    // stops too (a task gone meanwhile reports its end next).
-                    if let Ok(regs) = tracee::get_regs(live) {
-                        let _ = syscallbuf::answer_live_registration(live, &regs);
                     }
                     resume(0)?;
                 }
@@ -3128,7 +3120,7 @@ impl Session {
                 // A program that makes only buffered calls stops nowhere
                 // else: it goes live from this stop, where the request is
                 // made again live, finds no Scribe to drain the buffer and
-                // turns buffering off.
+                // the library turns buffering off.
                 self.task_mut(live)?.seccomp_regs = Some(regs);
                 return self.set_state(live, State::AtSeccomp);
             }

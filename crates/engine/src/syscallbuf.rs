@@ -116,43 +116,13 @@ pub fn set_stop_at(mem: &TraceeMemory, stop_at: u32) -> Result<()> {
     Ok(())
 }
 
-/// Turns buffering off (the program installed a seccomp filter of its own,
-/// which would apply to the library's calls).
+/// Turns buffering off (going live, or the program installed a seccomp
+/// filter of its own, which would apply to the library's calls).
 pub fn disable(mem: &TraceeMemory) -> Result<()> {
     mem.write(abi::HEADER_ADDR + header::ENABLED, &0u32.to_le_bytes())?;
     Ok(())
 }
 
-/// Nothing is recorded or replayed any more (the recorder detached, the
-/// replay went live): the library makes the calls it buffered for real
-/// without a stop ([`abi::flags::LIVE`]). Buffering is turned off too, for
-/// the library of an older recording, which makes them traced instead. A
-/// buffer already off stays off (a program with a seccomp filter of its
-/// own, which would apply to the library's calls).
-pub fn go_live(mem: &TraceeMemory, tid: Tid) -> Result<()> {
-    match read_header(mem) {
-        Ok(header) if header.enabled => set_flags(mem, tid, abi::flags::LIVE)?,
-        Ok(_) => return Ok(()),
-        Err(_) if !region_mapped(tid) => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    disable(mem)
-}
-
-/// A stop of a program that runs live (see [`go_live`]): answers the
-/// library's registration of a process started since, so that its calls
-/// need no stop either, and tells whether it did (the task then waits for
-/// a resume). Other requests reach the kernel, which refuses them.
-pub fn answer_live_registration(tid: Tid, regs: &scribe_tracee::Regs) -> Result<bool> {
-    if regs.orig_rax != u64::from(abi::magic::REGISTER) || !registration_ok(&scribe_tracee::syscall_args(regs)) {
-        return Ok(false);
-    }
-    // Opened here: the process is new since its exec, which replaced the
-    // memory a descriptor opened before would show.
-    set_flags(&TraceeMemory::open(tid)?, tid, abi::flags::LIVE)?;
-    crate::machine::skip_syscall(tid, *regs, 1)?;
-    Ok(true)
-}
 
 /// What the start of the stub page held in the recording, over the
 /// length of the replay-mode stub that replaces it: the record-mode stub,

@@ -280,25 +280,6 @@ unsafe fn untraced(nr: u32, a: [u64; 6], may_wait: bool) -> i64 {
     ret
 }
 
-/// A syscall made for real without a stop, once nothing is recorded or
-/// replayed any more (`flags::LIVE`): through the `syscall; ret` at the
-/// start of the stub page, the same in both stubs, which the seccomp filter
-/// lets through. It touches no shared state, so threads may call it at once.
-unsafe fn live(nr: u32, a: [u64; 6]) -> i64 {
-    let ret: i64;
-    asm!(
-        // The call pushes a return address: keep clear of the red zone.
-        "sub rsp, 128",
-        "call {syscall}",
-        "add rsp, 128",
-        syscall = in(reg) abi::REGION_START,
-        inlateout("rax") u64::from(nr) as i64 => ret,
-        in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
-        lateout("rcx") _, lateout("r11") _,
-    );
-    ret
-}
-
 fn field(offset: u64) -> *mut u32 {
     (abi::HEADER_ADDR + offset) as *mut u32
 }
@@ -393,16 +374,6 @@ const NEVER: i64 = i64::MIN;
 /// Scribe instead (buffering off, re-entered from a signal handler, too
 /// big, or Scribe asked for stops by lowering STOP_AT).
 unsafe fn buffered(call: &Call) -> Option<i64> {
-    if READY.load(Ordering::Relaxed) && get(header::FLAGS) & abi::flags::LIVE != 0 {
-        // Made as it would be buffered (the caller may read the result from
-        // where that call put it), but a pipe call may wait in the kernel.
-        let (nr, mut args) = call.made.unwrap_or((call.nr, call.args));
-        if call.may_wait {
-            args[5] = 0;
-        }
-        let result = live(nr, args);
-        return (!call.retry_traced_on.contains(&result)).then_some(result);
-    }
     if !READY.load(Ordering::Relaxed) || get(header::ENABLED) == 0 || get(header::IN_LIB) != 0 {
         return None;
     }
