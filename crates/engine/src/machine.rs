@@ -486,7 +486,10 @@ pub struct PointedReads {
     /// As the task could read it (format 20 on; see [`deep_fingerprint_with`]).
     pub as_task: bool,
     /// Not behind a register that points into Scribe's own pages (format
-    /// 21 on; see [`points_into_scribe_pages`]).
+    /// 21 on): the stub page (record-mode stub when recording, the replay
+    /// one in replay), the header and the records (a batch is written call
+    /// by call when recording and loaded whole in replay) differ between
+    /// the modes; ld.so once left r9 at 0x70000025 ([`SCRIBE_PAGE_RANGE`]).
     pub skip_scribe_pages: bool,
 }
 
@@ -502,17 +505,8 @@ impl PointedReads {
     /// Whether a register holding `addr` has pointed memory in a point's
     /// state and fingerprint.
     pub fn reads_behind(self, addr: u64) -> bool {
-        (0x10000..0x0000_8000_0000_0000).contains(&addr) && !(self.skip_scribe_pages && points_into_scribe_pages(addr))
+        (0x10000..0x0000_8000_0000_0000).contains(&addr) && !(self.skip_scribe_pages && SCRIBE_PAGE_RANGE.contains(&addr))
     }
-}
-
-/// Whether `addr` lies in the syscall buffer's fixed region: the stub page
-/// (record-mode stub when recording, the replay one in replay), the header
-/// and the records (a batch is written call by call when recording and
-/// loaded whole in replay). A register left pointing there (ld.so once had
-/// r9 at 0x70000025) shows bytes that differ between the modes.
-pub fn points_into_scribe_pages(addr: u64) -> bool {
-    (scribe_bufabi::REGION_START..scribe_bufabi::REGION_START + scribe_bufabi::REGION_LEN).contains(&addr)
 }
 
 /// [`deep_fingerprint`] as if the bytes at each `patched.0` were
@@ -817,7 +811,7 @@ mod tests {
         use super::PointedReads;
         let stub = scribe_bufabi::REGION_START + 0x25;
         let record = scribe_bufabi::RECORDS_ADDR + 0x8_0000;
-        let end = scribe_bufabi::REGION_START + scribe_bufabi::REGION_LEN;
+        let end = super::SCRIBE_PAGE_RANGE.end;
         for addr in [stub, record, scribe_bufabi::HEADER_ADDR, end - 1] {
             assert!(!PointedReads::CURRENT.reads_behind(addr), "{addr:#x}");
             assert!(PointedReads::of_format(20).reads_behind(addr), "{addr:#x}");
