@@ -242,7 +242,10 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
             p.spins, p.loops, p.lukewarm, p.signals, p.at_syscalls
         );
         if outcome.detached {
-            eprintln!("scribe: {} stops passed through after detaching", outcome.passed_through);
+            eprintln!(
+                "scribe: {} stops passed through after detaching; {} tasks made their syscalls without stops",
+                outcome.passed_through, outcome.live_unfiltered
+            );
         }
     }
     Ok(status_code(outcome.status.shell_code()))
@@ -296,7 +299,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.shared_file_mappings
                 );
                 if matches!(outcome.stopped_at, Some(scribe_engine::Stop::WentLive(_))) {
-                    eprintln!("scribe: {} stops passed through after going live", outcome.passed_through);
+                    eprintln!(
+                        "scribe: {} stops passed through after going live; {} tasks made their syscalls without stops",
+                        outcome.passed_through, outcome.live_unfiltered
+                    );
                 }
             }
             match outcome.stopped_at {

@@ -787,6 +787,93 @@ fn going_live_on_sigusr1_is_prompt_for_a_program_that_makes_only_buffered_calls(
     assert_eq!(&printed[..live_from], &recorded[..live_from]);
 }
 
+/// Whether this test may let tracees bypass seccomp filters: the kernel
+/// asks the tracer for CAP_SYS_ADMIN (bit 21 of the effective set).
+fn may_suspend_filters() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status.lines().find_map(|l| l.strip_prefix("CapEff:")).expect("a CapEff line");
+    u64::from_str_radix(caps.trim(), 16).unwrap() & (1 << 21) != 0
+}
+
+/// From `--stats`' line after going live or detaching: the stops passed
+/// through and the tasks that made their syscalls without stops.
+fn live_stops(err: &str) -> (u64, u64) {
+    let line = err.lines().find(|l| l.contains("stops passed through")).unwrap_or_else(|| panic!("no live stops line: {err}"));
+    let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+    assert_eq!(numbers.len(), 2, "{line}");
+    (numbers[0], numbers[1])
+}
+
+/// Once live, a program's syscalls stopped at the replayer only to be let
+/// through (`busy_calls` makes 8,000 a round). Where the kernel lets
+/// Scribe suspend its filter for the live program (CAP_SYS_ADMIN), they no
+/// longer stop; without it, they still stop, and the live run is right.
+#[test]
+fn a_program_gone_live_makes_its_syscalls_without_stops_where_the_kernel_allows() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    const ROUNDS: usize = 15;
+    let cmd = argv![program("busy_calls"), ROUNDS.to_string(), "4000"];
+    let rec = record(&trace, &cmd, None);
+    assert_eq!(status_code(rec.status), 4, "{}", show(&rec));
+    let check = |mut replayer: Command, suspended: bool| {
+        replayer.arg("replay").arg("--stats").arg(&trace);
+        let (printed, status, err) = signal_after_lines(replayer, 3, "USR1");
+        assert!(err.contains("goes live"), "{err}");
+        assert_eq!(status_code(status), 4, "the live run's own exit status: {err}");
+        assert_eq!(printed.len(), ROUNDS, "{printed:?}\n{err}");
+        let live_rounds = printed.iter().zip(stdout_str(&rec).lines()).filter(|(replayed, recorded)| replayed.trim_end() != *recorded).count();
+        assert!(live_rounds >= 2, "most rounds ran live: {printed:?}\n{err}");
+        let (stops, unfiltered) = live_stops(&err);
+        if suspended {
+            assert_eq!(unfiltered, 1, "{err}");
+            assert!(stops < 100, "{stops} stops for {live_rounds} rounds run live: {err}");
+        } else {
+            assert_eq!(unfiltered, 0, "{err}");
+            assert!(stops >= 8000 * (live_rounds as u64 - 1), "{stops} stops for {live_rounds} rounds run live: {err}");
+        }
+    };
+    let can = may_suspend_filters();
+    check(Command::new(SCRIBE), can);
+    if can {
+        // The same without the capability.
+        let mut setpriv = Command::new(system_exe("setpriv"));
+        setpriv.args(["--inh-caps=-sys_admin", "--bounding-set=-sys_admin", SCRIBE]);
+        check(setpriv, false);
+    }
+}
+
+/// A program's own seccomp filter (getpgid fails with EPERM) keeps working
+/// once it runs unrecorded, though Scribe lets the program's syscalls
+/// bypass Scribe's filter: a task that has a filter of its own keeps its
+/// filters, and one that installs a filter later gets them back at its
+/// next fork (its child never bypasses them).
+#[test]
+fn a_program_that_runs_on_unrecorded_keeps_its_own_seccomp_filter() {
+    let dir = tmpdir();
+    for (mode, step0) in [("early", "EPERM"), ("late", "ok")] {
+        let expected = format!("step 0: getpgid {step0}\nchild: getpgid EPERM\nparent: getpgid EPERM\n");
+        // SIGUSR2: a bookmark at step 1, to go live at.
+        let trace = dir.path().join(format!("{mode}.scribe"));
+        let rec = record(&trace, &argv![program("own_filter"), mode, "USR2"], None);
+        assert_eq!(status_code(rec.status), 4, "{mode}: {}", show(&rec));
+        assert_eq!(stdout_str(&rec), expected, "{mode}");
+        let live = replay_with(&["--golive", "0", "--stats"], &trace);
+        assert_eq!(status_code(live.status), 4, "{mode}: {}", show(&live));
+        assert!(stderr_str(&live).contains("goes live"), "{mode}: {}", show(&live));
+        assert_eq!(stdout_str(&live), expected, "{mode}: {}", show(&live));
+        // SIGUSR1: the recorder detaches at step 1.
+        let detached = record_with(&dir.path().join("d.scribe"), &["--stats"], &argv![program("own_filter"), mode, "USR1"], None);
+        assert_eq!(status_code(detached.status), 4, "{mode}: {}", show(&detached));
+        assert_eq!(stdout_str(&detached), expected, "{mode}: {}", show(&detached));
+        if may_suspend_filters() && mode == "late" {
+            // The program bypassed Scribe's filter until it had its own.
+            assert_eq!(live_stops(&stderr_str(&live)).1, 1, "{}", show(&live));
+            assert_eq!(live_stops(&stderr_str(&detached)).1, 1, "{}", show(&detached));
+        }
+    }
+}
+
 // A program that signals its own recorder (its parent: the recorder runs
 // it as a direct child). SIGUSR1 and SIGUSR2 are the recorder's control
 // interface, so the program gets what any sender gets: a detach, a

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bypass;
 pub mod cpupin;
 pub mod error;
 pub mod exec;

@@ -54,6 +54,13 @@ pub fn tgid(tid: Tid) -> Option<Tid> {
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
+/// How many seccomp filters task `tid` has (the `Seccomp_filters:` line
+/// of /proc/TID/status); `None` once it is gone.
+pub fn seccomp_filters(tid: Tid) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Seccomp_filters:")).and_then(|v| v.trim().parse().ok())
+}
+
 /// The scheduler state letter of a task (`R` running, `S` sleeping, `t`
 /// stopped by ptrace...), from /proc/TID/stat; `None` once it is gone.
 pub fn task_state(tid: Tid) -> Option<char> {

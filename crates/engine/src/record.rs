@@ -124,6 +124,8 @@ pub struct RecordOutcome {
     pub points: PointCounts,
     /// Stops passed through after detaching (the program runs on unrecorded).
     pub passed_through: u64,
+    /// Tasks whose syscalls bypassed Scribe's filter after detaching (no stops).
+    pub live_unfiltered: u64,
 }
 
 /// A callback told about bookmarks and detaching while recording runs.
@@ -436,6 +438,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         chaos: opts.chaos.then(ChaosRng::seeded),
         detached: false,
         passed_through: 0,
+        bypass: Default::default(),
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
         forward_interrupt_at: None,
         told_ptrace: false,
@@ -474,6 +477,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
                 bookmarks: session.next_bookmark,
                 buffered: session.buffered,
                 passed_through: session.passed_through,
+                live_unfiltered: session.bypass.suspended_total(),
             })
         }
         Err(err) => {
@@ -859,6 +863,8 @@ struct Session {
     detached: bool,
     /// Stops passed through since detaching.
     passed_through: u64,
+    /// Which tasks make their syscalls without stopping since detaching.
+    bypass: crate::bypass::FilterBypass,
     /// When to detach by itself.
     detach_at: Option<Instant>,
     /// The program was told once that ptrace fails under Scribe.
@@ -1728,6 +1734,14 @@ impl Session {
     /// Handles a stop after detaching: the program runs as if untraced.
     fn pass_through(&mut self, tid: Tid, status: WaitStatus) -> Result<Option<ExitStatus>> {
         self.passed_through += 1;
+        match status {
+            WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => self.bypass.forget(tid),
+            WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork | PtraceEvent::Exec) => {
+                self.bypass.at_stop(tid);
+                self.bypass.at_event(tid);
+            }
+            _ => self.bypass.at_stop(tid),
+        }
         let resume = |sig| match tracee::cont(tid, sig) {
             Err(e) if e.is_gone() => Ok(()),
             other => other,

@@ -129,6 +129,8 @@ pub struct ReplayOutcome {
     pub hw_guarded_checks: u64,
     /// Stops passed through after going live.
     pub passed_through: u64,
+    /// Live tasks whose syscalls bypassed Scribe's filter (no stops).
+    pub live_unfiltered: u64,
     /// Set when replay stopped before the program's end.
     pub stopped_at: Option<Stop>,
     /// The replay's state digests at the bookmark it stopped or went live
@@ -304,6 +306,7 @@ impl Replayer {
             files_mapped_through_kept_fd: 0,
             shared_file_mappings: 0,
             passed_through: 0,
+            bypass: Default::default(),
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
             guard_hits: 0,
@@ -357,6 +360,7 @@ impl Replayer {
             guard_hits: session.guard_hits,
             hw_guarded_checks: session.hw_guarded_checks,
             passed_through: session.passed_through,
+            live_unfiltered: session.bypass.suspended_total(),
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
             stop_registers: session.stop_registers,
@@ -1165,6 +1169,8 @@ struct Session {
     shared_file_mappings: u64,
     /// Stops passed through after going live.
     passed_through: u64,
+    /// Which live tasks make their syscalls without stopping.
+    bypass: crate::bypass::FilterBypass,
     /// Recorded tasks killed by a group exit of their process that replay
     /// has applied (see `drop_after_group_exit`).
     killed_by_group_exit: foldhash::HashSet<Tid>,
@@ -1972,6 +1978,7 @@ impl Session {
                 _ => 0,
             };
             if matches!(task.state, State::AtSeccomp | State::AtStart | State::Starting | State::Parked) {
+                self.bypass.at_stop(live);
                 let _ = tracee::cont(live, sig);
             }
         }
@@ -1993,6 +2000,14 @@ impl Session {
         while !self.tasks.is_empty() {
             let (live, stop) = tracee::wait(-1)?;
             self.passed_through += 1;
+            match stop {
+                WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => self.bypass.forget(live),
+                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork | PtraceEvent::Exec) => {
+                    self.bypass.at_stop(live);
+                    self.bypass.at_event(live);
+                }
+                _ => self.bypass.at_stop(live),
+            }
             let resume = |sig| match tracee::cont(live, sig) {
                 Err(e) if e.is_gone() => Ok(()),
                 other => other,

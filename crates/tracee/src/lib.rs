@@ -22,7 +22,7 @@ pub use memory::TraceeMemory;
 pub use owntsc::{rearm_own_tsc, OwnTscTrap};
 pub use ptrace::*;
 pub use seccomp::SeccompFilter;
-pub use spawn::{spawn_traced, SpawnConfig};
+pub use spawn::{spawn_traced, SpawnConfig, SCRIBE_FILTERS};
 pub use sys::*;
 
 /// A thread id (the kernel's tid; equal to the pid for a process's main thread).

@@ -189,6 +189,16 @@ pub fn set_options(tid: Tid, options: i32) -> Result<()> {
     request(libc::PTRACE_SETOPTIONS, tid, 0, options as usize, "PTRACE_SETOPTIONS").map(drop)
 }
 
+/// Makes a stopped tracee's syscalls bypass every seccomp filter it has
+/// (`suspended`), or meet them again; Scribe's other options stay. The
+/// kernel allows the bypass only to a tracer with CAP_SYS_ADMIN and no
+/// seccomp filter of its own (EPERM otherwise); a task created by a
+/// bypassing one bypasses too.
+pub fn set_seccomp_suspended(tid: Tid, suspended: bool) -> Result<()> {
+    let bypass = if suspended { libc::PTRACE_O_SUSPEND_SECCOMP } else { 0 };
+    set_options(tid, TRACE_OPTIONS | bypass)
+}
+
 /// Resumes a stopped tracee, delivering `signal` (0 for none).
 pub fn cont(tid: Tid, signal: i32) -> Result<()> {
     request(libc::PTRACE_CONT, tid, 0, signal as usize, "PTRACE_CONT").map(drop)

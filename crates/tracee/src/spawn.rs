@@ -156,6 +156,11 @@ fn child(p: &Prepared, cfg_aslr: bool, cfg_tsc: bool, ignored: u64, err_fd: libc
     }
 }
 
+/// How many seccomp filters a program started by [`spawn_traced`] has
+/// (Scribe's one), before it installs any of its own; a tracer that has
+/// filters itself cannot let its tracees bypass them anyway.
+pub const SCRIBE_FILTERS: u32 = 1;
+
 /// Forks and executes `cfg.program` as a tracee.
 ///
 /// Returns the new task stopped at its PTRACE_EVENT_EXEC stop: the new image
