@@ -473,6 +473,24 @@ fn processes_that_map_one_file_by_name_share_it_in_replay() {
     assert!(stderr_str(&stats).contains("2 mappings of shared files"), "{}", stderr_str(&stats));
 }
 
+/// A file mapped shared, read-only, and changed only with write calls (as
+/// LMDB and bbolt do): the mapping shows each write. Replay emulates the
+/// writes, so the mapping showed none of them (the program read zeros);
+/// now replay makes them on the memory file that stands for the file, with
+/// the bytes the program passed, buffered or traced.
+#[test]
+fn writes_to_a_file_reach_its_shared_mapping_in_replay() {
+    let expect = |r: &Recorded| {
+        let out = r.stdout();
+        assert_eq!(r.field("after pwrite:").split(" sum").next(), Some("record 1 of the log;"), "{out}");
+        assert_eq!(r.field("after write:"), "written at the offset and right after it", "{out}");
+        assert_eq!(r.field("after writev:"), "gathered from two buffers", "{out}");
+        assert!(r.field("after the thread:").starts_with("the thread's bytes sum "), "{out}");
+    };
+    expect(&case(argv![program("write_mapped"), "mapped.bin"]).replays(2).run());
+    expect(&case(argv![program("write_mapped"), "mapped.bin"]).opts(&["--no-syscall-buffer"]).run());
+}
+
 #[test]
 fn an_exec_while_threads_are_blocked_in_the_kernel_replays() {
     // The kernel completes such an exec only after the other threads have

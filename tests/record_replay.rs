@@ -717,6 +717,28 @@ fn python_replays() {
     assert!((0.0..1.0).contains(&fields[1]), "{out}");
 }
 
+/// sqlite3 with memory-mapped I/O reads its database through a shared,
+/// read-only mapping and writes it with pwrite: replay, which emulates the
+/// writes, showed the mapping without them and diverged.
+#[test]
+fn sqlite_with_memory_mapped_io_replays() {
+    let Some(sqlite) = find_exe("sqlite3") else {
+        eprintln!("note: sqlite3 not installed, test skipped");
+        return;
+    };
+    let script = "PRAGMA mmap_size=268435456;
+CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<3000)
+  INSERT INTO t SELECT x, printf('row %d %s', x, hex(randomblob(20))) FROM c;
+SELECT count(*), sum(length(b)) FROM t;
+UPDATE t SET b = 'changed ' || a WHERE a % 7 = 0;
+SELECT b FROM t WHERE a = 700;
+SELECT count(*) FROM t WHERE b LIKE 'changed%';
+";
+    let r = Case::new(argv![sqlite, "mapped.db"]).stdin(script).run();
+    assert_eq!(r.stdout(), "268435456\n3000|145893\nchanged 700\n428\n");
+}
+
 #[test]
 fn sqlite_replays() {
     let Some(sqlite) = find_exe("sqlite3") else {

@@ -17,7 +17,7 @@ use crate::error::{EngineError, Result};
 const O_CREAT: u64 = 0o100;
 const O_EXCL: u64 = 0o200;
 const O_TRUNC: u64 = 0o1000;
-const O_APPEND: u64 = 0o2000;
+pub(crate) const O_APPEND: u64 = 0o2000;
 const O_CLOEXEC: u64 = 0o2000000;
 const O_RDWR: u64 = 2;
 const AT_FDCWD: u64 = -100i64 as u64;

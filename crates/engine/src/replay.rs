@@ -309,6 +309,7 @@ impl Replayer {
             bypass: Default::default(),
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
+            shared_file_paths: BTreeMap::new(),
             guard_hits: 0,
             hw_guarded_checks: 0,
             buffers: Default::default(),
@@ -962,6 +963,27 @@ struct OutputToShow {
     stops: bool,
 }
 
+/// A write, replayed, to a file that replay keeps a memory file for (one
+/// mapped shared): made on the memory file too, so that the file's shared
+/// mappings show the bytes as they did when recorded, where replay only
+/// emulates the write. The bytes are the ones the task's memory holds at
+/// the write: replay has the program's memory, not the written data (a
+/// level-0 trace keeps none).
+#[derive(Debug, Clone)]
+struct SharedFileWrite {
+    /// Where its record starts among the loaded records (0 for a traced call).
+    record_offset: usize,
+    /// The file's recorded inode (its memory file's key).
+    inode: u64,
+    /// Where in the file the bytes go.
+    at: u64,
+    /// The call: write, pwrite64, writev or pwritev.
+    nr: u32,
+    args: [u64; 6],
+    /// How many bytes went in (the recorded result).
+    len: u64,
+}
+
 /// Writes to the recording's output closer together than this, in replay
 /// time, are shown together: the rest of the batch's are shown at once
 /// rather than at a stop each (a program that prints and computes gets a
@@ -1041,6 +1063,9 @@ struct LiveTask {
     output_to_show: VecDeque<OutputToShow>,
     /// When the task last stopped after such a write.
     last_output_stop: Option<std::time::Instant>,
+    /// Writes in `loaded` to files mapped shared, in order, that the task
+    /// has not made yet: it stops after each (see `Session::at_stop_after`).
+    shared_file_writes: VecDeque<SharedFileWrite>,
     /// Digest of its registers at the last syscall it replayed (see
     /// `machine::regs_digest`), for bookmark state digests.
     entry_digest: Option<u64>,
@@ -1093,6 +1118,7 @@ impl LiveTask {
             loaded_bytes: Vec::new(),
             output_to_show: VecDeque::new(),
             last_output_stop: None,
+            shared_file_writes: VecDeque::new(),
             at_vfork_exit: false,
             seccomp_regs: None,
             pins: Default::default(),
@@ -1176,6 +1202,9 @@ struct Session {
     killed_by_group_exit: foldhash::HashSet<Tid>,
     /// The memory file standing for each shared file (by recorded inode).
     shared_files_by_inode: BTreeMap<u64, std::fs::File>,
+    /// The recorded inode of each path mapped from one of those memory
+    /// files: writes to the path are made on it too.
+    shared_file_paths: BTreeMap<Vec<u8>, u64>,
     guard_hits: u64,
     /// Checks whose guards took hardware breakpoints.
     hw_guarded_checks: u64,
@@ -2332,6 +2361,10 @@ impl Session {
                 self.task_mut(live)?.fd_state_changed = true;
             }
         }
+        let tgid = self.process_of(rec);
+        if let Some(write) = self.open_files.get(&tgid).and_then(|files| self.shared_file_write(files, call, 0)) {
+            self.apply_shared_file_write(live, rec, &write)?;
+        }
         self.track_files(live, rec, call);
         self.track_shared_files(rec, call);
         self.resume_after_syscall(live, rec, call, at_exit)
@@ -2766,9 +2799,17 @@ impl Session {
     fn map_shared_file(&mut self, live: Tid, rec: Tid, regs: Regs, call: &SyscallRecord, p: &Positioned, inode: Option<u64>) -> Result<bool> {
         const O_RDWR_CLOEXEC: u64 = 0o2000002;
         const PAGE: u64 = 4096;
-        let Some(inode) = inode else { return Ok(false) };
         if call.result < 0 || !machine::maps_file_shared(call.args[3]) {
             return Ok(false);
+        }
+        let tgid = self.process_of(rec);
+        let path = match self.open_files.get(&tgid).and_then(|files| files.get(call.args[4] as i32)) {
+            Some(crate::golive::OpenFile::File { path, flags, .. }) => Some((path.clone(), flags & O_ACCMODE != O_RDONLY)),
+            _ => None,
+        };
+        let Some(inode) = inode.or_else(|| self.read_only_mapping_key(path.as_ref())) else { return Ok(false) };
+        if let Some((path, _)) = &path {
+            self.key_shared_file(path, inode);
         }
         let Some(i) = self.queue.find_for(rec) else { return Ok(false) };
         let EventQueue { ahead, files, .. } = &mut self.queue;
@@ -2798,6 +2839,41 @@ impl Session {
         let mapped = self.map_through_open(live, rec, regs, call, p, (path.as_bytes(), O_RDWR_CLOEXEC))?;
         self.shared_file_mappings += u64::from(mapped == Some(true));
         Ok(mapped.is_some())
+    }
+
+    /// The memory-file key of a shared mapping the recording gave no inode
+    /// serial (no process mapped the file writable): one by path, for a
+    /// file its process opened for writing (LMDB and bbolt map their file
+    /// read-only and write it with pwrite, which the mapping shows), so
+    /// that replayed writes reach the mapping. `None` for other files (a
+    /// cache every process maps read-only), mapped the general way.
+    fn read_only_mapping_key(&mut self, path: Option<&(Vec<u8>, bool)>) -> Option<u64> {
+        let (path, writable) = path?;
+        if let Some(&key) = self.shared_file_paths.get(path) {
+            return Some(key);
+        }
+        if !writable {
+            return None;
+        }
+        // The top bit set: inode ids (inode numbers mixed with device
+        // numbers) practically never have it.
+        let key = PATH_KEYS | self.shared_file_paths.len() as u64;
+        self.shared_file_paths.insert(path.clone(), key);
+        Some(key)
+    }
+
+    /// Makes `key` the memory-file key of `path`. A path first mapped
+    /// without an inode serial (keyed by path) and later with one keeps
+    /// one memory file: it moves to the inode's key, unless that has one.
+    fn key_shared_file(&mut self, path: &[u8], key: u64) {
+        match self.shared_file_paths.insert(path.to_vec(), key) {
+            Some(old) if old != key && old & PATH_KEYS != 0 && !self.shared_files_by_inode.contains_key(&key) => {
+                if let Some(file) = self.shared_files_by_inode.remove(&old) {
+                    self.shared_files_by_inode.insert(key, file);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Runs, at the seccomp stop of the mmap `call`, an openat of `path`
@@ -3221,6 +3297,8 @@ impl Session {
                 offset = offset.saturating_add(syscallbuf::encoded_size(call));
             }
         }
+        let file_writes = self.shared_file_writes_in(live, tgid, &batch)?;
+        let stops = || to_show.iter().filter(|o| o.stops).map(|o| o.offset).chain(file_writes.iter().map(|w| w.record_offset));
         let mut bytes = std::mem::take(&mut self.task_mut(live)?.loaded_bytes);
         if !syscallbuf::encode_into(&mut bytes, buffered_calls(&batch)) {
             bytes.clear();
@@ -3228,9 +3306,9 @@ impl Session {
         let mem = self.mem(live)?;
         // Written with the stops marked, kept without (as the library
         // leaves the records).
-        mark_stops_after(&mut bytes, &to_show, true);
+        mark_stops_after(&mut bytes, stops(), true);
         let written = if bytes.is_empty() { Ok(()) } else { mem.write(scribe_bufabi::RECORDS_ADDR, &bytes).map_err(Into::into) };
-        mark_stops_after(&mut bytes, &to_show, false);
+        mark_stops_after(&mut bytes, stops(), false);
         if let Err(e) = written.and_then(|()| syscallbuf::set_window(mem, 0, bytes.len() as u32)) {
             if !syscallbuf::region_mapped(live) {
                 // The process is exiting: it will not run user code again.
@@ -3242,25 +3320,38 @@ impl Session {
         task.loaded = Some(batch);
         task.loaded_bytes = bytes;
         task.output_to_show = to_show;
+        task.shared_file_writes = file_writes;
         Ok(())
     }
 
-    /// At the stop the replay stub makes after a write to the recording's
-    /// output that ends a line (`record::STOP_AFTER`): shows it and the
-    /// writes before it. If the last such stop was moments ago, the
-    /// program is printing line after line: the rest of the batch's writes
-    /// are shown now and their stops taken out (the loaded records from
-    /// the next marked one on written again without the mark).
-    fn show_output_made(&mut self, live: Tid) -> Result<()> {
+    /// At the stop the replay stub makes after a marked record
+    /// (`record::STOP_AFTER`): a write to a file mapped shared, made on its
+    /// memory file now, or a write to the recording's output that ends a
+    /// line, shown with the writes before it. If the last line's stop was
+    /// moments ago, the program is printing line after line: the rest of
+    /// the batch's output is shown now and its stops taken out (the loaded
+    /// records from the next marked line on written again without their
+    /// marks; file writes keep theirs).
+    fn at_stop_after(&mut self, live: Tid) -> Result<()> {
+        let rec = self.rec(live)?;
+        // The stub stops inside the call: the header names its record.
+        let current = syscallbuf::read_header(self.mem(live)?)?.current;
+        let made_to = current.saturating_sub(scribe_bufabi::RECORDS_ADDR) as usize;
+        while let Some(write) = self.task(live)?.shared_file_writes.front().filter(|w| w.record_offset <= made_to).cloned() {
+            self.task_mut(live)?.shared_file_writes.pop_front();
+            self.apply_shared_file_write(live, rec, &write)?;
+        }
         let now = self.now;
         let task = self.task_mut(live)?;
-        let rapid = task.last_output_stop.replace(now).is_some_and(|last| now.saturating_duration_since(last) < RAPID_OUTPUT);
-        let made = task.output_to_show.iter().position(|o| o.stops).map_or(0, |i| i + 1);
+        let made = task.output_to_show.iter().take_while(|o| o.offset <= made_to).count();
         let mut shown: Vec<OutputToShow> = task.output_to_show.drain(..made).collect();
+        let rapid = made > 0 && task.last_output_stop.replace(now).is_some_and(|last| now.saturating_duration_since(last) < RAPID_OUTPUT);
         if rapid {
             if let Some(next) = task.output_to_show.iter().find(|o| o.stops) {
-                let rest = task.loaded_bytes.get(next.offset..).unwrap_or_default();
-                task.mem.write(scribe_bufabi::RECORDS_ADDR + next.offset as u64, rest)?;
+                let from = next.offset;
+                let mut rest = task.loaded_bytes.get(from..).unwrap_or_default().to_vec();
+                mark_stops_after(&mut rest, task.shared_file_writes.iter().filter_map(|w| w.record_offset.checked_sub(from)), true);
+                task.mem.write(scribe_bufabi::RECORDS_ADDR + from as u64, &rest)?;
             }
             shown.extend(task.output_to_show.drain(..));
         }
@@ -3268,6 +3359,86 @@ impl Session {
             self.output_in_order(output.index, output.stream, output.bytes);
         }
         tracee::cont(live, 0).map_err(Into::into)
+    }
+
+    /// The write `call` makes, through the descriptors `files`, to a file
+    /// replay keeps a memory file for, if it is one; `record_offset` is
+    /// its record's place among the loaded ones. An append (O_APPEND) is
+    /// left out: where the file ends is not followed.
+    fn shared_file_write(&self, files: &crate::golive::OpenFiles, call: &SyscallRecord, record_offset: usize) -> Option<SharedFileWrite> {
+        if self.shared_file_paths.is_empty() || call.result <= 0 {
+            return None;
+        }
+        let explicit = match call.nr {
+            sc::nr::WRITE | sc::nr::WRITEV => None,
+            sc::nr::PWRITE64 | sc::nr::PWRITEV => Some(call.args[3]),
+            _ => return None,
+        };
+        let crate::golive::OpenFile::File { path, flags, offset } = files.get(call.args[0] as i32)? else { return None };
+        if explicit.is_none() && flags & crate::golive::O_APPEND != 0 {
+            return None;
+        }
+        let &inode = self.shared_file_paths.get(path)?;
+        Some(SharedFileWrite { record_offset, inode, at: explicit.unwrap_or(*offset), nr: call.nr, args: call.args, len: call.result as u64 })
+    }
+
+    /// The writes to files mapped shared among the buffered calls of
+    /// `batch`, which process `tgid` is about to make (its descriptors
+    /// followed through the batch's calls).
+    fn shared_file_writes_in(&self, live: Tid, tgid: Tid, batch: &[Positioned]) -> Result<VecDeque<SharedFileWrite>> {
+        let mut writes = VecDeque::new();
+        let is_write = |c: &SyscallRecord| matches!(c.nr, sc::nr::WRITE | sc::nr::PWRITE64 | sc::nr::WRITEV | sc::nr::PWRITEV);
+        if self.shared_file_paths.is_empty() || !batch.iter().any(|p| matches!(&p.event, Event::Buffered(c) if is_write(c))) {
+            return Ok(writes);
+        }
+        let Some(mut files) = self.open_files.get(&tgid).cloned() else { return Ok(writes) };
+        let mem = self.mem(live)?;
+        let mut offset = 0u64;
+        for p in batch {
+            if let Event::Buffered(call) = &p.event {
+                writes.extend(self.shared_file_write(&files, call, offset as usize));
+                // A buffered call's record holds the paths it names.
+                files.apply(call, mem);
+                offset = offset.saturating_add(syscallbuf::encoded_size(call));
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Makes `write` on its file's memory file, with the bytes the task's
+    /// memory holds now: the call's buffers as the program passed them.
+    fn apply_shared_file_write(&mut self, live: Tid, rec: Tid, write: &SharedFileWrite) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        /// Bytes read from the task at a time.
+        const CHUNK: u64 = 1 << 20;
+        /// At most this many buffers of a writev are followed (IOV_MAX).
+        const IOV_MAX: u64 = 1024;
+        let mem = self.mem(live)?;
+        let pieces: Vec<(u64, u64)> = match write.nr {
+            sc::nr::WRITE | sc::nr::PWRITE64 => vec![(write.args[1], write.len)],
+            _ => {
+                let count = write.args[2].min(IOV_MAX) as usize;
+                let table = mem.read(write.args[1], count * 16)?;
+                table.chunks_exact(16).map(|v| (u64_le(&v[..8]), u64_le(&v[8..]))).collect()
+            }
+        };
+        let Some(file) = self.shared_files_by_inode.get(&write.inode) else { return Ok(()) };
+        let (mut left, mut at) = (write.len, write.at);
+        for (base, len) in pieces {
+            let mut done = 0;
+            while done < len.min(left) {
+                let n = (len.min(left) - done).min(CHUNK);
+                let bytes = mem.read(base.wrapping_add(done), n as usize)?;
+                file.write_all_at(&bytes, at).map_err(|e| EngineError::Unsupported {
+                    tid: rec,
+                    what: format!("making a write to a file mapped shared on its memory file: {e}"),
+                })?;
+                done += n;
+                at += n;
+            }
+            left -= len.min(left);
+        }
+        Ok(())
     }
 
     /// Shows what is left of the writes to the recording's output loaded
@@ -3333,6 +3504,8 @@ impl Session {
     /// buffered calls loaded for it, and applies them.
     fn settle_buffer(&mut self, live: Tid) -> Result<()> {
         self.show_output_left(live)?;
+        // Only a write the task made has its bytes in memory.
+        self.task_mut(live)?.shared_file_writes.clear();
         let Some(batch) = self.task_mut(live)?.loaded.take() else { return Ok(()) };
         // Cleared, not dropped, at the end: the next batch is encoded into
         // the same allocation.
@@ -3689,8 +3862,9 @@ impl Session {
     fn on_signal(&mut self, live: Tid, sig: i32) -> Result<()> {
         let rec = self.rec(live)?;
         let mut regs = tracee::get_regs(live)?;
-        if sig == machine::SIGTRAP && regs.rip == scribe_bufabi::STOP_AFTER_IP && !self.task(live)?.output_to_show.is_empty() {
-            return self.show_output_made(live);
+        let stops_after = |t: &LiveTask| !t.output_to_show.is_empty() || !t.shared_file_writes.is_empty();
+        if sig == machine::SIGTRAP && regs.rip == scribe_bufabi::STOP_AFTER_IP && stops_after(self.task(live)?) {
+            return self.at_stop_after(live);
         }
         if sig == machine::SIGTRAP {
             let task = self.task_mut(live)?;
@@ -3889,14 +4063,27 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 
 /// Sets (`on`) or clears `record::STOP_AFTER` in the size field of the
 /// encoded records `loaded` of the writes `to_show` that end a line.
-fn mark_stops_after(loaded: &mut [u8], to_show: &VecDeque<OutputToShow>, on: bool) {
+fn mark_stops_after(loaded: &mut [u8], offsets: impl Iterator<Item = usize>, on: bool) {
     use scribe_bufabi::record;
-    for output in to_show.iter().filter(|o| o.stops) {
-        if let Some(low_byte) = loaded.get_mut(output.offset + record::SIZE) {
+    for offset in offsets {
+        if let Some(low_byte) = loaded.get_mut(offset + record::SIZE) {
             // Sizes are multiples of 8: the bit is free (little-endian).
             *low_byte = if on { *low_byte | record::STOP_AFTER as u8 } else { *low_byte & !(record::STOP_AFTER as u8) };
         }
     }
+}
+
+/// The bit that marks a memory-file key made from a path (see
+/// `Session::read_only_mapping_key`).
+const PATH_KEYS: u64 = 1 << 63;
+/// The access mode bits of open flags.
+const O_ACCMODE: u64 = 3;
+/// O_RDONLY's access mode.
+const O_RDONLY: u64 = 0;
+
+/// The little-endian u64 at the start of `bytes` (0 if shorter).
+fn u64_le(bytes: &[u8]) -> u64 {
+    bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
 /// The mappings and program breaks a task's loaded batch makes for real

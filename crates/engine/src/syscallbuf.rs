@@ -45,6 +45,8 @@ pub struct Header {
     pub in_lib: bool,
     /// Which descriptors are the recording's output (`header::STD_FDS`).
     pub std_fds: u64,
+    /// The address of the record of the call being made, or made last.
+    pub current: u64,
 }
 
 fn u32_at(bytes: &[u8], offset: usize) -> u32 {
@@ -64,6 +66,7 @@ pub fn read_header(mem: &TraceeMemory) -> Result<Header> {
         stop_at: u32_at(&bytes, header::STOP_AT as usize),
         in_lib: u32_at(&bytes, header::IN_LIB as usize) != 0,
         std_fds: bytes.get(header::STD_FDS as usize..header::STD_FDS as usize + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+        current: u64_at(&bytes, header::CURRENT as usize),
     })
 }
 
