@@ -477,7 +477,9 @@ fn processes_that_map_one_file_by_name_share_it_in_replay() {
 /// LMDB and bbolt do): the mapping shows each write. Replay emulates the
 /// writes, so the mapping showed none of them (the program read zeros);
 /// now replay makes them on the memory file that stands for the file, with
-/// the bytes the program passed, buffered or traced.
+/// the bytes the program passed, buffered or traced. A child's write
+/// reaches the parent's mapping before the parent's wait4 returns, as it
+/// did when recorded (replay let the wait return first).
 #[test]
 fn writes_to_a_file_reach_its_shared_mapping_in_replay() {
     let expect = |r: &Recorded| {
@@ -486,6 +488,7 @@ fn writes_to_a_file_reach_its_shared_mapping_in_replay() {
         assert_eq!(r.field("after write:"), "written at the offset and right after it", "{out}");
         assert_eq!(r.field("after writev:"), "gathered from two buffers", "{out}");
         assert!(r.field("after the thread:").starts_with("the thread's bytes sum "), "{out}");
+        assert!(r.field("after the child:").starts_with("the child's bytes sum "), "{out}");
     };
     expect(&case(argv![program("write_mapped"), "mapped.bin"]).replays(2).run());
     expect(&case(argv![program("write_mapped"), "mapped.bin"]).opts(&["--no-syscall-buffer"]).run());

@@ -1,6 +1,7 @@
 /* write_mapped FILE: maps FILE shared, read-only, and changes it only
  * with write calls (as LMDB and bbolt do): pwrite, write after lseek,
- * writev, and a thread's pwrite through a descriptor of its own. After each
+ * writev, a thread's pwrite through a descriptor of its own, and a child
+ * process's (the parent reads after reaping it). After each
  * write it reads the bytes back through the mapping and prints what it
  * saw. Replay emulates the writes, so the mapping sees them only if replay
  * makes them on the file's stand-in too. Exits 0. */
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SIZE 16384
@@ -54,5 +56,14 @@ int main(int argc, char **argv) {
     pthread_create(&thread, NULL, own_descriptor, argv[1]);
     pthread_join(thread, NULL);
     printf("after the thread: %.18s sum %08x\n", map + 12000, sum(map, SIZE));
+    pid_t child = fork();
+    if (child == 0) {
+        int own = open(argv[1], O_WRONLY);
+        pwrite(own, "the child's bytes", 17, 14000);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("after the child: %.17s sum %08x\n", map + 14000, sum(map, SIZE));
     return 0;
 }

@@ -1820,6 +1820,10 @@ impl Session {
                         let rec = rec.expect("a buffered call has a task");
                         return Err(self.divergence(rec, Some(live), "the task stopped at a syscall where the recording has buffered calls".into(), Some(&p), observed));
                     }
+                    (Event::Syscall(c), Some(State::AtSeccomp)) if self.reaps_unended_child(c) => {
+                        blocked.insert(domain);
+                        continue;
+                    }
                     (Event::Syscall(_) | Event::Exec(_), Some(State::AtSeccomp)) => {
                         self.set_state(live, State::Running)?;
                         self.on_syscall(live)?;
@@ -2839,6 +2843,24 @@ impl Session {
         let mapped = self.map_through_open(live, rec, regs, call, p, (path.as_bytes(), O_RDWR_CLOEXEC))?;
         self.shared_file_mappings += u64::from(mapped == Some(true));
         Ok(mapped.is_some())
+    }
+
+    /// Whether `call` is a wait4 that reaped a child that has not ended in
+    /// replay yet. It is replayed once the child has ended, as it returned
+    /// when recorded: its serials order it only after the child's creation,
+    /// and what the child did to the parent's world before its end (a
+    /// write to a file the parent maps shared) must come first. The
+    /// child's end is before the wait in the trace (the recorder sees a
+    /// traced child's death before its parent can reap it), so the wait
+    /// never waits for anything the trace has later. A wait4 that may
+    /// report a stop or a continue (WUNTRACED, WCONTINUED) is not held.
+    fn reaps_unended_child(&self, call: &SyscallRecord) -> bool {
+        const WUNTRACED: u64 = 2;
+        const WCONTINUED: u64 = 8;
+        if call.nr != sc::nr::WAIT4 || call.result <= 0 || call.args[2] & (WUNTRACED | WCONTINUED) != 0 {
+            return false;
+        }
+        self.live_of.get(&(call.result as Tid)).is_some_and(|live| self.tasks.contains_key(live))
     }
 
     /// The memory-file key of a shared mapping the recording gave no inode
