@@ -787,6 +787,29 @@ fn going_live_on_sigusr1_is_prompt_for_a_program_that_makes_only_buffered_calls(
     assert_eq!(&printed[..live_from], &recorded[..live_from]);
 }
 
+/// Going live where a child streams numbers to its parent through a pipe:
+/// replay emulated the pipe, and going live gave both ends /dev/null (the
+/// parent read an early end). Now the pipe is made again between the two
+/// processes, holding the bytes the child had written and the parent not
+/// yet read (taken from the recording's later reads), and the live run
+/// reads every number. The bookmark, asked by the parent's SIGUSR2 while
+/// both processes made only buffered calls, used to wait for a buffer to
+/// fill and was never placed.
+#[test]
+fn going_live_remakes_a_pipe_between_processes_with_the_bytes_it_held() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![program("pipe_golive")], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "read 200000 numbers, sum 20000100000\n");
+    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
+    let live = replay_with(&["--golive", "0"], &trace);
+    assert!(live.status.success(), "{}", show(&live));
+    assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));
+    assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
+    assert!(stderr_str(&live).contains("is made again, holding the"), "{}", show(&live));
+}
+
 /// Whether this test may let tracees bypass seccomp filters: the kernel
 /// asks the tracer for CAP_SYS_ADMIN (bit 21 of the effective set).
 fn may_suspend_filters() -> bool {

@@ -4,8 +4,9 @@
 //! emulated), so the replayer follows each process's descriptor table from
 //! the replayed syscalls ([`OpenFiles`]). To go live it makes the process
 //! itself reopen its files at their recorded offsets, by running injected
-//! syscalls from a seccomp stop: openat, dup2, close, lseek. Pipes and
-//! sockets whose peers are gone become /dev/null.
+//! syscalls from a seccomp stop: openat, dup2, close, lseek. Pipes are
+//! made again for real, between the same processes, with the bytes they
+//! held; sockets and the like become /dev/null.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,9 @@ const O_TRUNC: u64 = 0o1000;
 pub(crate) const O_APPEND: u64 = 0o2000;
 const O_CLOEXEC: u64 = 0o2000000;
 const O_RDWR: u64 = 2;
+const O_WRONLY: u64 = 1;
+const O_RDONLY: u64 = 0;
+const O_NONBLOCK: u64 = 0o4000;
 const AT_FDCWD: u64 = -100i64 as u64;
 const F_DUPFD: u64 = 0;
 const F_DUPFD_CLOEXEC: u64 = 1030;
@@ -39,8 +43,28 @@ pub enum OpenFile {
     },
     /// The standard stream the program started with on this descriptor number (0, 1, 2).
     Std(i32),
-    /// A pipe, socket or other descriptor that cannot be reopened.
+    /// An end of a pipe the program made.
+    Pipe {
+        /// Which pipe: unique in the replay (its maker's pid, then a count).
+        id: u64,
+        /// The write end (else the read end).
+        write: bool,
+        /// Made with O_NONBLOCK.
+        nonblock: bool,
+    },
+    /// A socket or other descriptor that cannot be reopened.
     Other,
+}
+
+/// Bytes that went through a pipe in one replayed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipeTransfer {
+    /// The pipe (`OpenFile::Pipe`'s id).
+    pub id: u64,
+    /// Written into it (else read from it).
+    pub write: bool,
+    /// How many bytes.
+    pub bytes: u64,
 }
 
 /// One process's descriptors as the replayed syscalls left them.
@@ -48,13 +72,28 @@ pub enum OpenFile {
 pub struct OpenFiles {
     fds: BTreeMap<i32, (OpenFile, bool)>,
     cwd: Vec<u8>,
+    /// The recorded pid of the process, and how many pipes it has made:
+    /// together, the id of its next pipe.
+    owner: Tid,
+    pipes_made: u64,
 }
 
 impl OpenFiles {
-    /// The table of a program started in `cwd` with fds 0-2 open.
-    pub fn new(cwd: &[u8]) -> Self {
+    /// The table of program `pid` (recorded) started in `cwd` with fds 0-2 open.
+    pub fn new(cwd: &[u8], pid: Tid) -> Self {
         let fds = (0..3).map(|fd| (fd, (OpenFile::Std(fd), false))).collect();
-        OpenFiles { fds, cwd: cwd.to_vec() }
+        OpenFiles { fds, cwd: cwd.to_vec(), owner: pid, pipes_made: 0 }
+    }
+
+    /// The table of `child` (recorded pid), forked from this process: the
+    /// same descriptors; the pipes it makes are its own.
+    pub fn for_child(&self, child: Tid) -> Self {
+        OpenFiles { fds: self.fds.clone(), cwd: self.cwd.clone(), owner: child, pipes_made: 0 }
+    }
+
+    /// Every descriptor and what it refers to.
+    pub fn iter(&self) -> impl Iterator<Item = (i32, &OpenFile)> {
+        self.fds.iter().map(|(&fd, (file, _))| (fd, file))
     }
 
     /// What descriptor `fd` refers to.
@@ -83,10 +122,11 @@ impl OpenFiles {
     /// inputs when it has them (a buffered call is applied after the program
     /// ran on and may have reused the memory), else from `mem`, the
     /// process's memory.
-    pub fn apply(&mut self, call: &scribe_trace::SyscallRecord, mem: &TraceeMemory) {
+    /// Follows `call` (replayed); returns the bytes it moved through a pipe, if any.
+    pub fn apply(&mut self, call: &scribe_trace::SyscallRecord, mem: &TraceeMemory) -> Option<PipeTransfer> {
         let (nr_, args, result) = (call.nr, &call.args, call.result);
         if result < 0 {
-            return;
+            return None;
         }
         let read_path = |addr: u64| match call.inputs.iter().find(|m| m.addr == addr) {
             Some(m) => m.bytes.split(|&b| b == 0).next().unwrap_or_default().to_vec(),
@@ -118,11 +158,13 @@ impl OpenFiles {
             nr::FCNTL if args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC => {
                 self.copy(fd(0), new, args[1] == F_DUPFD_CLOEXEC)
             }
-            nr::READ | nr::READV | nr::WRITE | nr::WRITEV => {
-                if let Some((OpenFile::File { offset, .. }, _)) = self.fds.get_mut(&fd(0)) {
-                    *offset += result as u64;
+            nr::READ | nr::READV | nr::WRITE | nr::WRITEV => match self.fds.get_mut(&fd(0)) {
+                Some((OpenFile::File { offset, .. }, _)) => *offset += result as u64,
+                Some((OpenFile::Pipe { id, .. }, _)) if result > 0 => {
+                    return Some(PipeTransfer { id: *id, write: matches!(nr_, nr::WRITE | nr::WRITEV), bytes: result as u64 });
                 }
-            }
+                _ => {}
+            },
             nr::LSEEK => {
                 if let Some((OpenFile::File { offset, .. }, _)) = self.fds.get_mut(&fd(0)) {
                     *offset = result as u64;
@@ -134,10 +176,18 @@ impl OpenFiles {
             }
             nr::PIPE | nr::PIPE2 | nr::SOCKETPAIR => {
                 let at = if nr_ == nr::SOCKETPAIR { args[3] } else { args[0] };
+                let flags = if nr_ == nr::PIPE2 { args[1] } else { 0 };
+                let id = (u64::from(self.owner as u32) << 32) | self.pipes_made;
+                self.pipes_made += 1;
                 if let Ok(bytes) = mem.read(at, 8) {
-                    for pair in bytes.chunks_exact(4) {
+                    for (end, pair) in bytes.chunks_exact(4).enumerate() {
                         let fd = i32::from_le_bytes([pair[0], pair[1], pair[2], pair[3]]);
-                        self.fds.insert(fd, (OpenFile::Other, false));
+                        let file = if nr_ == nr::SOCKETPAIR {
+                            OpenFile::Other
+                        } else {
+                            OpenFile::Pipe { id, write: end == 1, nonblock: flags & O_NONBLOCK != 0 }
+                        };
+                        self.fds.insert(fd, (file, flags & O_CLOEXEC != 0));
                     }
                 }
             }
@@ -150,6 +200,7 @@ impl OpenFiles {
             }
             _ => {}
         }
+        None
     }
 
     /// Drops close-on-exec descriptors after a successful execve.
@@ -261,8 +312,10 @@ impl Injector {
 
 /// Makes the process of task `tid` (stopped at a seccomp stop) open the
 /// files `files` describes, on the same descriptor numbers and at the same
-/// offsets. Returns notes about descriptors that could not be restored.
-pub fn reopen_files(tid: Tid, files: &OpenFiles) -> Result<Vec<String>> {
+/// offsets; a pipe end whose pipe `pipes` has (its read and write ends'
+/// paths, `/proc/PID/fd/N` of the replayer's real pipe) is opened from
+/// there. Returns notes about descriptors that could not be restored.
+pub fn reopen_files(tid: Tid, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     let mut inj = Injector::new(tid)?;
     // Standard streams first, while 0-2 still hold the real ones.
@@ -295,7 +348,12 @@ pub fn reopen_files(tid: Tid, files: &OpenFiles) -> Result<Vec<String>> {
             // Recreated if it was created by the program and is gone now,
             // but never truncated: the recording's content stays.
             OpenFile::File { path, flags, offset } => (path.clone(), (flags & !(O_EXCL | O_TRUNC)) | cloexec_flag, Some(*offset)),
-            OpenFile::Other => {
+            OpenFile::Pipe { id, write, nonblock } if pipes.contains_key(id) => {
+                let mode = if *write { O_WRONLY } else { O_RDONLY };
+                let nonblock = if *nonblock { O_NONBLOCK } else { 0 };
+                (pipes[id][usize::from(*write)].clone(), mode | nonblock | cloexec_flag, None)
+            }
+            OpenFile::Pipe { .. } | OpenFile::Other => {
                 notes.push(format!("descriptor {fd} (a pipe, socket or the like) is replaced by /dev/null"));
                 (b"/dev/null".to_vec(), O_RDWR | cloexec_flag, None)
             }

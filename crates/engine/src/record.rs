@@ -1501,6 +1501,7 @@ impl Session {
         if (signals & (1 << libc_signal::USR2) != 0 || auto_bookmark) && !self.bookmark_pending {
             self.bookmark_pending = true;
             self.bookmark_asked = now;
+            self.stop_all_buffered_calls();
         }
         if signals & (1 << libc_signal::USR1) != 0 || self.detach_at.is_some_and(|at| now >= at) {
             self.detach()?;
@@ -2786,6 +2787,21 @@ impl Session {
             self.buffers.insert(tgid, 0);
         }
         Ok(())
+    }
+
+    /// Makes the next buffered call of every process stop at Scribe. A
+    /// bookmark waits for every task to stop, which a task making only
+    /// buffered calls did only when its buffer filled: one asked while two
+    /// processes streamed numbers through a pipe was never placed, the
+    /// program ending first.
+    fn stop_all_buffered_calls(&mut self) {
+        let one_task_each: BTreeMap<Tid, Tid> = self.tasks.iter().map(|(&tid, t)| (t.tgid, tid)).collect();
+        for (tgid, tid) in one_task_each {
+            if self.buffers.contains_key(&tgid) {
+                // A process on its way out has no buffer to change.
+                let _ = self.stop_next_buffered_call(tid);
+            }
+        }
     }
 
     /// Whether `tid` runs the preload library's code, or code it called

@@ -310,6 +310,7 @@ impl Replayer {
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
             shared_file_paths: BTreeMap::new(),
+            pipe_flow: BTreeMap::new(),
             guard_hits: 0,
             hw_guarded_checks: 0,
             buffers: Default::default(),
@@ -963,6 +964,13 @@ struct OutputToShow {
     stops: bool,
 }
 
+/// The bytes written into and read from one pipe during replay.
+#[derive(Debug, Clone, Copy, Default)]
+struct PipeFlow {
+    written: u64,
+    read: u64,
+}
+
 /// A write, replayed, to a file that replay keeps a memory file for (one
 /// mapped shared): made on the memory file too, so that the file's shared
 /// mappings show the bytes as they did when recorded, where replay only
@@ -1205,6 +1213,10 @@ struct Session {
     /// The recorded inode of each path mapped from one of those memory
     /// files: writes to the path are made on it too.
     shared_file_paths: BTreeMap<Vec<u8>, u64>,
+    /// The bytes written into and read from each pipe the program made
+    /// (by `golive::OpenFile::Pipe` id), for what a pipe holds when the
+    /// program goes live.
+    pipe_flow: BTreeMap<u64, PipeFlow>,
     guard_hits: u64,
     /// Checks whose guards took hardware breakpoints.
     hw_guarded_checks: u64,
@@ -1267,7 +1279,14 @@ impl Session {
     fn track_files(&mut self, live: Tid, rec: Tid, call: &SyscallRecord) {
         let tgid = self.process_of(rec);
         if let (Some(task), Some(files)) = (self.tasks.get(&live), self.open_files.get_mut(&tgid)) {
-            files.apply(call, &task.mem);
+            if let Some(moved) = files.apply(call, &task.mem) {
+                let flow = self.pipe_flow.entry(moved.id).or_default();
+                if moved.write {
+                    flow.written += moved.bytes;
+                } else {
+                    flow.read += moved.bytes;
+                }
+            }
         }
     }
 
@@ -1431,7 +1450,7 @@ impl Session {
         self.tasks.insert(live, LiveTask::new(rec, TraceeMemory::open(live)?, State::Running));
         self.live_of.insert(rec, live);
         self.tgid_of.insert(rec, rec);
-        self.open_files.insert(rec, crate::golive::OpenFiles::new(&header.cwd));
+        self.open_files.insert(rec, crate::golive::OpenFiles::new(&header.cwd, rec));
         let exec = exec.clone();
         self.apply_exec(live, &exec, &first)?;
         self.remember(&first);
@@ -1970,6 +1989,7 @@ impl Session {
         // The program prints for itself from now on, after what it printed.
         self.flush_deferred_output(true);
         let mut restored = std::collections::BTreeSet::new();
+        let mut reopening = Vec::new();
         let lives: Vec<Tid> = self.tasks.keys().copied().collect();
         for &live in &lives {
             // Buffered calls run since the task's last event count for its
@@ -1996,13 +2016,29 @@ impl Session {
                 let _ = tracee::set_exec_breakpoint(live, None);
             }
             if task.state == State::AtSeccomp && restored.insert(tgid) {
-                if let Some(files) = self.open_files.get(&tgid) {
-                    for note in crate::golive::reopen_files(live, files)? {
-                        self.notice(&format!("process {tgid}: {note}"));
-                    }
+                reopening.push((live, tgid));
+            }
+        }
+        // The pipes are made first, held open by the replayer (so that
+        // opening an end finds the other) until every process has its ends.
+        let tgids: Vec<Tid> = reopening.iter().map(|&(_, tgid)| tgid).collect();
+        let pipes = self.remake_pipes(&tgids);
+        let own = std::process::id();
+        let paths: BTreeMap<u64, [Vec<u8>; 2]> = pipes
+            .iter()
+            .map(|(&id, (read, write))| {
+                let path = |end: &std::fs::File| format!("/proc/{own}/fd/{}", std::os::fd::AsRawFd::as_raw_fd(end)).into_bytes();
+                (id, [path(read), path(write)])
+            })
+            .collect();
+        for (live, tgid) in reopening {
+            if let Some(files) = self.open_files.get(&tgid) {
+                for note in crate::golive::reopen_files(live, files, &paths)? {
+                    self.notice(&format!("process {tgid}: {note}"));
                 }
             }
         }
+        drop(pipes);
         self.notice("the program goes live");
         for &live in &lives {
             let task = &self.tasks[&live];
@@ -2017,6 +2053,70 @@ impl Session {
         }
         self.tokens.clear();
         self.pass_through_to_end()
+    }
+
+    /// Makes a real pipe for each pipe of processes `tgids` (the ones
+    /// that get their files back), holding the bytes that were written to
+    /// it and not yet read when the program goes live. Replay emulated the
+    /// writes, so those bytes are taken from the recording's later reads of
+    /// the pipe (a reading process's reads on that descriptor); where the
+    /// recording has fewer, the rest is lost, with a note.
+    fn remake_pipes(&mut self, tgids: &[Tid]) -> BTreeMap<u64, (std::fs::File, std::fs::File)> {
+        /// Events looked through for a pipe's bytes, at most.
+        const MAX_EVENTS: usize = 1 << 20;
+        let mut needed: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut holders: BTreeMap<u64, std::collections::BTreeSet<Tid>> = BTreeMap::new();
+        let mut readers: BTreeMap<(Tid, i32), u64> = BTreeMap::new();
+        for &tgid in tgids {
+            for (fd, file) in self.open_files.get(&tgid).into_iter().flat_map(|files| files.iter()) {
+                if let crate::golive::OpenFile::Pipe { id, write, .. } = *file {
+                    needed.entry(id).or_default();
+                    holders.entry(id).or_default().insert(tgid);
+                    if !write {
+                        readers.insert((tgid, fd), id);
+                    }
+                }
+            }
+        }
+        let in_flight = |flow: Option<&PipeFlow>| flow.map_or(0, |f| f.written.saturating_sub(f.read)) as usize;
+        let mut missing: usize = needed.keys().map(|id| in_flight(self.pipe_flow.get(id))).sum();
+        let ahead = std::mem::take(&mut self.queue.ahead);
+        let mut later = ahead.into_iter().map(Ok).chain(std::iter::from_fn(|| self.queue.reader.next())).take(MAX_EVENTS);
+        while missing > 0 {
+            let Some(Ok(p)) = later.next() else { break };
+            let (Event::Syscall(call) | Event::Buffered(call)) = &p.event else { continue };
+            if !matches!(call.nr, sc::nr::READ | sc::nr::READV) || call.result <= 0 {
+                continue;
+            }
+            let tgid = self.tgid_of.get(&call.tid).copied().unwrap_or(call.tid);
+            let Some(&id) = readers.get(&(tgid, call.args[0] as i32)) else { continue };
+            let want = in_flight(self.pipe_flow.get(&id));
+            let Some(bytes) = needed.get_mut(&id) else { continue };
+            for output in &call.outputs {
+                let take = want.saturating_sub(bytes.len()).min(output.bytes.len());
+                bytes.extend_from_slice(&output.bytes[..take]);
+                missing -= take;
+            }
+        }
+        drop(later);
+        let mut pipes = BTreeMap::new();
+        for (id, bytes) in needed {
+            let want = in_flight(self.pipe_flow.get(&id));
+            let Ok((read, mut write)) = tracee::pipe_with_capacity(want) else {
+                self.notice(&format!("pipe {id:#x} cannot be made again: its ends become /dev/null"));
+                continue;
+            };
+            let put = write.write(&bytes).unwrap_or(0);
+            let processes: Vec<String> = holders.get(&id).into_iter().flatten().map(|tgid| tgid.to_string()).collect();
+            let processes = processes.join(", ");
+            if put < want {
+                self.notice(&format!("the pipe of processes {processes} is made again; it lost {} of the {want} bytes it held (not in the recording)", want - put));
+            } else {
+                self.notice(&format!("the pipe of processes {processes} is made again, holding the {put} bytes it held"));
+            }
+            pipes.insert(id, (read, write));
+        }
+        pipes
     }
 
     fn notice(&self, message: &str) {
@@ -2490,7 +2590,7 @@ impl Session {
                         let parent_table = self.fds(rec);
                         let table = if event == PtraceEvent::Vfork { parent_table.for_vfork_child() } else { parent_table.clone() };
                         self.std_fds.insert(child_rec, table);
-                        if let Some(files) = self.open_files.get(&parent_tgid).cloned() {
+                        if let Some(files) = self.open_files.get(&parent_tgid).map(|files| files.for_child(child_rec)) {
                             self.open_files.insert(child_rec, files);
                         }
                         if let Some(shared) = self.shared_files.get(&parent_tgid).cloned() {

@@ -140,6 +140,27 @@ pub fn memory_file(name: &str) -> std::io::Result<std::fs::File> {
     Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
+/// Creates a pipe (both ends close-on-exec and non-blocking) that holds at
+/// least `capacity` bytes where the kernel allows it (F_SETPIPE_SZ; the
+/// default 64 KiB otherwise): its read end and its write end.
+pub fn pipe_with_capacity(capacity: usize) -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created by pipe2 and are owned by nothing else.
+    let (read, write) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
+    if capacity > 65536 {
+        let size = capacity.min(i32::MAX as usize) as libc::c_int;
+        // SAFETY: F_SETPIPE_SZ takes an int and touches no memory; a failure
+        // (past the allowed size) leaves the pipe as it was.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, size) };
+    }
+    Ok((read, write))
+}
+
 /// The set of CPUs a task may run on (sched_getaffinity): one bit per
 /// CPU, for the first 1024 CPUs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
