@@ -118,11 +118,10 @@ impl OpenFiles {
         self.fds.insert(new, (entry, cloexec));
     }
 
-    /// Follows one replayed syscall. Paths come from the call's recorded
-    /// inputs when it has them (a buffered call is applied after the program
-    /// ran on and may have reused the memory), else from `mem`, the
-    /// process's memory.
-    /// Follows `call` (replayed); returns the bytes it moved through a pipe, if any.
+    /// Follows one replayed syscall; returns the bytes it moved through a
+    /// pipe, if any. Paths come from the call's recorded inputs when it has
+    /// them (a buffered call is applied after the program ran on and may
+    /// have reused the memory), else from `mem`, the process's memory.
     pub fn apply(&mut self, call: &scribe_trace::SyscallRecord, mem: &TraceeMemory) -> Option<PipeTransfer> {
         let (nr_, args, result) = (call.nr, &call.args, call.result);
         if result < 0 {
