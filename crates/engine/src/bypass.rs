@@ -51,12 +51,16 @@ impl FilterBypass {
                     self.suspended.insert(tid);
                     self.suspended_total += 1;
                 }
-                Err(e) if e.is_gone() => {}
+                // Not in a ptrace stop after all (ESRCH): tried again at its next one.
+                Err(e) if e.is_gone() => {
+                    self.seen.remove(&tid);
+                }
                 Err(_) => self.refused = true,
             }
-        } else {
-            // Clears a suspension inherited from the parent.
-            let _ = tracee::set_seccomp_suspended(tid, false);
+        } else if tracee::set_seccomp_suspended(tid, false).is_err() {
+            // Clears a suspension inherited from the parent; tried again at
+            // the next stop if the task was not stopped.
+            self.seen.remove(&tid);
         }
     }
 
