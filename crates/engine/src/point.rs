@@ -175,6 +175,23 @@ pub struct Site {
     pub guards: Vec<u64>,
     /// The covered instructions, to run from the check's page.
     instructions: Vec<Instruction>,
+    /// For a site reached through a short jump ([`compact_site`]): the
+    /// dead padding that takes the jump to the check, and its bytes.
+    pub via: Option<(u64, Vec<u8>)>,
+}
+
+impl Site {
+    /// Where the 5-byte jump to the check is written.
+    fn jump_from(&self) -> u64 {
+        self.via.as_ref().map_or(self.addr, |(at, _)| *at)
+    }
+
+    /// The bytes the patch replaces, with their addresses.
+    pub fn originals(&self) -> Vec<(u64, &[u8])> {
+        let mut all = vec![(self.addr, self.original.as_slice())];
+        all.extend(self.via.as_ref().map(|(at, bytes)| (*at, bytes.as_slice())));
+        all
+    }
 }
 
 /// Why an address cannot take a point check.
@@ -228,8 +245,78 @@ pub fn site(code: &[u8], addr: u64) -> Option<Site> {
     if guards.len() > scribe_tracee::HW_BREAKPOINTS {
         return None;
     }
-    Some(Site { addr, original: code[..len].to_vec(), guards, instructions })
+    Some(Site { addr, original: code[..len].to_vec(), guards, instructions, via: None })
 }
+
+/// Bytes of the short jump a compact site starts with.
+const SHORT_JUMP_LEN: usize = 2;
+
+/// Bytes of code read after a point to find a compact site: a short
+/// jump's reach and the padding's jump.
+pub const COMPACT_SCAN: usize = SHORT_JUMP_LEN + 127 + PADDING_ALIGN as usize + 15;
+
+/// A site that covers the instruction at `addr` alone, so that it has no
+/// guards: the point gets a 2-byte `jmp rel8` to dead padding after it
+/// (`nop` or `int3` right after a `jmp` or `ret`, the alignment compilers
+/// put before a branch target, with 5 bytes or more before the next
+/// 8-byte boundary), and the padding the 5-byte jump to the check. `None` when the instruction is
+/// shorter than the short jump or no such padding is in its reach.
+///
+/// A branch into a plain site's later instructions (bc's `_bc_simp_mul`
+/// enters its loop body at the instruction after a point on every call's
+/// first passes) lands on a guard, which traps: the check was removed at
+/// each such hit and given up after a few, and every later pass at the
+/// point trapped (bc_hang.log: replay did not reach its point in 5
+/// minutes). Code reaches padding after a `jmp` or `ret` by no
+/// path (branches go to the aligned label after it), so the padding may
+/// take the jump.
+pub fn compact_site(code: &[u8], addr: u64) -> Option<Site> {
+    let mut decoder = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
+    if !decoder.can_decode() {
+        return None;
+    }
+    let first = decoder.decode();
+    if refuses(&first) || first.len() < SHORT_JUMP_LEN {
+        return None;
+    }
+    let reach = addr + (SHORT_JUMP_LEN + 127) as u64;
+    let mut after_flow_end = false;
+    let mut run: Option<(u64, usize)> = None;
+    let mut ip = first.next_ip();
+    while decoder.can_decode() && ip <= reach + PADDING_ALIGN {
+        let instr = decoder.decode();
+        if instr.is_invalid() {
+            return None;
+        }
+        let padding = matches!(instr.mnemonic(), Mnemonic::Nop | Mnemonic::Int3);
+        run = match run {
+            Some((start, len)) if padding => Some((start, len + instr.len())),
+            None if padding && after_flow_end => Some((instr.ip(), instr.len())),
+            _ => None,
+        };
+        if let Some((start, len)) = run {
+            // Alignment padding before a label: the jump stays below the
+            // next 8-byte boundary after the run's start, which must not be
+            // one itself (code may begin with a nop: a function's
+            // patchable entry at an aligned address after a `ret`).
+            let boundary = (start | (PADDING_ALIGN - 1)) + 1;
+            if start % PADDING_ALIGN != 0 && start + JUMP_LEN as u64 <= boundary && start + len as u64 >= boundary && start <= reach {
+                let at = (start - addr) as usize;
+                let bytes = code.get(at..at + JUMP_LEN)?.to_vec();
+                let original = code[..first.len()].to_vec();
+                return Some(Site { addr, original, guards: Vec::new(), instructions: vec![first], via: Some((start, bytes)) });
+            }
+        }
+        after_flow_end =
+            matches!(instr.flow_control(), FlowControl::Return | FlowControl::UnconditionalBranch | FlowControl::IndirectBranch);
+        ip = instr.next_ip();
+    }
+    None
+}
+
+/// The alignment of the labels padding runs up to (compilers align loop
+/// heads and functions to 8 or 16 bytes).
+const PADDING_ALIGN: u64 = 8;
 
 /// Reads the code at `addr` and finds its [`Site`], unless the code lives
 /// in memory the program may write (`maps`: the task's mappings).
@@ -248,13 +335,47 @@ pub fn site_in(mem: &TraceeMemory, maps: &[Mapping], addr: u64) -> Option<Site> 
     site(&mem.read_partial(addr, 32), addr)
 }
 
-/// The bytes written at the site: a jump to `code_at` padded with int3.
+/// [`compact_site`] of the code at `addr`, in code the program cannot
+/// write (as [`site_in`]).
+pub fn compact_site_in(mem: &TraceeMemory, maps: &[Mapping], addr: u64) -> Option<Site> {
+    let mapping = maps.iter().find(|m| m.start <= addr && addr < m.end)?;
+    if !mapping.perms.starts_with("r-x") {
+        return None;
+    }
+    let len = COMPACT_SCAN.min((mapping.end - addr) as usize);
+    compact_site(&mem.read_partial(addr, len), addr)
+}
+
+/// The bytes written at the site: a jump to `code_at` padded with int3
+/// (for a compact site, a short jump to its padding).
 pub fn jump_bytes(site: &Site, code_at: u64) -> Option<Vec<u8>> {
-    let rel = i32::try_from(code_at as i64 - (site.addr as i64 + JUMP_LEN as i64)).ok()?;
-    let mut bytes = vec![0xe9];
-    bytes.extend_from_slice(&rel.to_le_bytes());
+    let mut bytes = match &site.via {
+        Some((at, _)) => {
+            let rel = i8::try_from(*at as i64 - (site.addr as i64 + SHORT_JUMP_LEN as i64)).ok()?;
+            vec![0xeb, rel as u8]
+        }
+        None => long_jump(site.addr, code_at)?,
+    };
     bytes.resize(site.original.len(), 0xcc);
     Some(bytes)
+}
+
+/// A 5-byte `jmp` at `from` to `to`.
+fn long_jump(from: u64, to: u64) -> Option<Vec<u8>> {
+    let rel = i32::try_from(to as i64 - (from as i64 + JUMP_LEN as i64)).ok()?;
+    let mut bytes = vec![0xe9];
+    bytes.extend_from_slice(&rel.to_le_bytes());
+    Some(bytes)
+}
+
+/// Every patch a check for `site` at `code_at` writes: the site's jump
+/// and, for a compact site, its padding's jump to the check.
+pub fn patches(site: &Site, code_at: u64) -> Option<Vec<(u64, Vec<u8>)>> {
+    let mut all = vec![(site.addr, jump_bytes(site, code_at)?)];
+    if let Some((at, _)) = &site.via {
+        all.push((*at, long_jump(*at, code_at)?));
+    }
+    Some(all)
 }
 
 /// A point check assembled for one page.
@@ -595,7 +716,7 @@ pub fn place(site: &Site, maps: &[Mapping], avoid: &[(u64, u64)]) -> Option<Plac
     for &g in &inside {
         constrained[(g - site.addr - 1) as usize] = true;
     }
-    let base = (site.addr + JUMP_LEN as u64) as i64;
+    let base = (site.jump_from() + JUMP_LEN as u64) as i64;
     let reach = REACH as i64;
     let mut best: Option<i64> = None;
     for &(lo, hi) in &gaps {
@@ -717,6 +838,53 @@ mod tests {
         assert_eq!(jump[0], 0xe9);
         assert_eq!(i32::from_le_bytes(jump[1..5].try_into().unwrap()), 0x402000 - 0x401005);
         assert!(jump[5..].iter().all(|&b| b == 0xcc));
+    }
+
+    /// bc's `_bc_simp_mul` at its point (offset 0xbc4a, `sub rdx, rax`) up
+    /// to the padding after the `jmp` that enters the loop body at the
+    /// next instruction (0xbcc0: `jmp 0xbc4d`; 0xbcc2: a 6-byte nop).
+    const BC_LOOP: [u8; 126] = [
+        0x48, 0x29, 0xc2, 0x44, 0x89, 0xd0, 0x4c, 0x01, 0xf2, 0xf7, 0xd8, 0x41, 0x39, 0xc5, 0x48, 0x8b, 0x44, 0x24, 0x10,
+        0x49, 0x0f, 0x4f, 0xc2, 0x4c, 0x01, 0xc0, 0x4c, 0x39, 0xca, 0x72, 0x24, 0x49, 0x39, 0xc0, 0x73, 0x07, 0xeb, 0x1d,
+        0x4c, 0x39, 0xca, 0x72, 0x18, 0x0f, 0xb6, 0x0a, 0x0f, 0xb6, 0x38, 0x48, 0x83, 0xc0, 0x01, 0x48, 0x83, 0xea, 0x01,
+        0x0f, 0xaf, 0xcf, 0x01, 0xce, 0x49, 0x39, 0xc0, 0x73, 0xe3, 0x89, 0xf0, 0x49, 0x0f, 0xaf, 0xc7, 0x48, 0xc1, 0xe8,
+        0x23, 0x8d, 0x14, 0x80, 0x01, 0xd2, 0x29, 0xd6, 0x43, 0x88, 0x34, 0x14, 0x89, 0xc6, 0x49, 0x83, 0xea, 0x01, 0x4c,
+        0x3b, 0x54, 0x24, 0x08, 0x74, 0x19, 0x4c, 0x8b, 0x4d, 0x20, 0x41, 0x83, 0xfb, 0xff, 0x7d, 0x87, 0x48, 0x89, 0xda,
+        0x41, 0x83, 0xc3, 0x01, 0xeb, 0x8b, 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn a_compact_site_jumps_short_to_padding_after_a_jmp_and_has_no_guards() {
+        let at = 0x5555_5555_fc4a;
+        // The plain site covers the next instruction, a branch target.
+        assert_eq!(site(&BC_LOOP, at).expect("patchable").guards, vec![at + 3]);
+        let s = compact_site(&BC_LOOP, at).expect("padding in reach");
+        assert!(s.guards.is_empty());
+        assert_eq!(s.original, BC_LOOP[..3]);
+        assert_eq!(s.via, Some((at + 0x78, BC_LOOP[0x78..0x7d].to_vec())));
+        let code_at = at + 0x10_0000;
+        let patches = patches(&s, code_at).expect("in reach");
+        assert_eq!(patches[0], (at, vec![0xeb, 0x76, 0xcc]));
+        let (from, jump) = &patches[1];
+        assert_eq!(*from, at + 0x78);
+        assert_eq!(jump[0], 0xe9);
+        assert_eq!(i64::from(i32::from_le_bytes(jump[1..5].try_into().unwrap())), (code_at - (from + 5)) as i64);
+        let placement = place(&s, &[mapping(at & !0xfff, (at & !0xfff) + 0x2000, "/usr/bin/bc")], &[]).expect("free");
+        assert!(placement.hw_guards.is_empty());
+        let check = assemble(&s, placement.code_at, &[0; 17], &[], None, None).expect("assembles");
+        assert!(check.code.len() > 3);
+        // Without the padding (cut short), or from a 1-byte instruction, none.
+        assert_eq!(compact_site(&BC_LOOP[..0x7a], at), None);
+        assert_eq!(compact_site(&[0x90, 0xc3, 0x90, 0x90, 0x90, 0x90, 0x90], at), None);
+        // Padding right after a ret, up to the next 8-byte boundary.
+        let at = 0x5555_5555_0000;
+        let s = compact_site(&[0x48, 0x01, 0xd0, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0x48], at + 0x0e).expect("int3 padding");
+        assert_eq!(s.via.map(|(v, _)| v), Some(at + 0x12));
+        // Not when fewer than 5 padding bytes are left before the boundary
+        // (a ret ending 4 bytes before it), nor when the padding starts at
+        // one (a function may begin with a nop there).
+        assert_eq!(compact_site(&[0x48, 0x01, 0xd0, 0x90, 0xc3, 0xcc, 0xcc, 0xcc, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90], at + 0x10), None);
+        assert_eq!(compact_site(&[0x48, 0x01, 0xd0, 0x90, 0x90, 0x90, 0x90, 0xc3, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x48], at + 0x10), None);
     }
 
     #[test]

@@ -924,6 +924,10 @@ struct PointSearch {
     tried: bool,
     /// How many times a branch into the check's bytes removed it.
     guard_hits: u32,
+    /// The check is to be a compact one (`point::compact_site`): a branch
+    /// into the plain one's bytes removed it, and the point's instruction
+    /// alone can take a short jump.
+    compact: bool,
     /// When the check was last installed.
     installed_at: Option<std::time::Instant>,
 }
@@ -2011,7 +2015,9 @@ impl Session {
                 if let Some(check) = &search.check {
                     // The code goes back even if the task runs; its page
                     // stays mapped then, for a task inside it.
-                    let _ = task.mem.write(check.site.addr, &check.site.original);
+                    for (at, bytes) in check.site.originals() {
+                        let _ = task.mem.write(at, bytes);
+                    }
                 }
                 let _ = tracee::set_exec_breakpoint(live, None);
             }
@@ -3732,6 +3738,7 @@ impl Session {
                     check: None,
                     tried: false,
                     guard_hits: 0,
+                    compact: false,
                     installed_at: None,
                 };
                 (Some((p.rip, p.fingerprint)), Some(search))
@@ -3806,7 +3813,7 @@ impl Session {
         if self.runs_replay_stub(live)? {
             patched.push((scribe_bufabi::REGION_START, &record_stub[..]));
         }
-        patched.extend(search.check.as_ref().map(|c| (c.site.addr, c.site.original.as_slice())));
+        patched.extend(search.check.as_ref().map(|c| c.site.originals()).unwrap_or_default());
         let fingerprint = if search.deep {
             machine::deep_fingerprint_with(regs, mem, &patched, search.reads)
         } else {
@@ -3833,13 +3840,14 @@ impl Session {
     /// point's code, the address space or the trace (version 2 points have
     /// no exact state) does not allow it.
     fn install_check(&mut self, live: Tid, regs: &Regs) -> Result<Option<InstalledCheck>> {
-        let (state, pointed) = match self.task(live)?.armed.as_ref() {
-            Some(search) if !search.state.is_empty() => (search.state.clone(), search.pointed.clone()),
+        let (state, pointed, compact) = match self.task(live)?.armed.as_ref() {
+            Some(search) if !search.state.is_empty() => (search.state.clone(), search.pointed.clone(), search.compact),
             _ => return Ok(None),
         };
         let mem = self.mem(live)?;
         let maps = procfs::maps(live).unwrap_or_default();
-        let Some(site) = point::site_in(mem, &maps, regs.rip) else { return Ok(None) };
+        let site = if compact { point::compact_site_in(mem, &maps, regs.rip) } else { point::site_in(mem, &maps, regs.rip) };
+        let Some(site) = site else { return Ok(None) };
         let upcoming = self.task(live)?.loaded.as_deref().map(upcoming_changes).unwrap_or_default();
         let stack_limit = self.queue.reader.header().stack_limit;
         let zones = point::growth_zones(&maps, procfs::start_brk(live), stack_limit, &upcoming);
@@ -3849,8 +3857,8 @@ impl Session {
         };
         let page = placement.page;
         let fast = point::progress_word(&point::state_like(regs, mem, &state), &state);
-        let Some(jump) = point::jump_bytes(&site, placement.code_at) else { return Ok(None) };
-        let pointed = point::with_patch(&pointed, &state, site.addr, &jump);
+        let Some(patches) = point::patches(&site, placement.code_at) else { return Ok(None) };
+        let pointed = patches.iter().fold(pointed, |pointed, (at, bytes)| point::with_patch(&pointed, &state, *at, bytes));
         // The recorded words hold the record-mode stub where a register
         // points into the stub page; the task reads replay's own there.
         let pointed = if self.runs_replay_stub(live)? {
@@ -3872,7 +3880,10 @@ impl Session {
         }
         let mem = self.mem(live)?;
         mem.write(placement.code_at, &check.code)?;
-        mem.write(site.addr, &jump)?;
+        // The site's own jump last: it leads to the others.
+        for (at, bytes) in patches.iter().rev() {
+            mem.write(*at, bytes)?;
+        }
         Ok(Some(InstalledCheck {
             site,
             page,
@@ -3886,7 +3897,9 @@ impl Session {
 
     /// Puts the point's code back and unmaps the check's page.
     fn remove_check(&mut self, live: Tid, check: &InstalledCheck) -> Result<()> {
-        self.mem(live)?.write(check.site.addr, &check.site.original)?;
+        for (at, bytes) in check.site.originals() {
+            self.mem(live)?.write(at, bytes)?;
+        }
         tracee::set_exec_breakpoints(live, &[])?;
         let args = [check.page, point::CHECK_LEN, 0, 0, 0, 0];
         tracee::remote_syscall(live, check.syscall_insn, u64::from(sc::nr::MUNMAP), args)?;
@@ -3912,14 +3925,27 @@ impl Session {
 
     /// A branch led into the bytes the check's jump covers: the code goes
     /// back as it was, and the search goes on with the breakpoint, which
-    /// installs the check again at its next hit (a few times).
+    /// installs the check again at its next hit: a compact one (the
+    /// point's instruction alone, with a short jump: no guards) where the
+    /// code allows, else the same (a few times).
     fn on_guard_hit(&mut self, live: Tid) -> Result<()> {
         self.guard_hits += 1;
         let search = self.task_mut(live)?.armed.as_mut().expect("called for an armed task");
-        let rip = search.rip;
+        let (rip, compact) = (search.rip, search.compact);
         let check = search.check.take().expect("installed");
-        search.tried = !search.reinstall_after_guard_hit();
         self.remove_check(live, &check)?;
+        // (Decoded from the code put back.)
+        let can_be_compact = !compact && {
+            let maps = procfs::maps(live).unwrap_or_default();
+            point::compact_site_in(self.mem(live)?, &maps, rip).is_some()
+        };
+        let search = self.task_mut(live)?.armed.as_mut().expect("called for an armed task");
+        if can_be_compact {
+            search.compact = true;
+            search.tried = false;
+        } else {
+            search.tried = !search.reinstall_after_guard_hit();
+        }
         tracee::set_exec_breakpoint(live, Some(rip))?;
         tracee::cont(live, 0).map_err(Into::into)
     }
