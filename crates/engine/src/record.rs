@@ -1569,10 +1569,19 @@ impl Session {
     /// running in replay, where it dies at its end's event, after the
     /// bookmark: replay waited at the bookmark for a task computing
     /// forever (found by the soak, `kill_children` under load).
+    ///
+    /// A task let into an execve is in flight until the exec's event: the
+    /// kernel ends the process's other threads first (their exits are
+    /// written as it reports them), and a bookmark between those exits and
+    /// the exec cannot be reached by replay, which makes the exec and its
+    /// killing at once (a rustup proxy whose threads its exec killed in
+    /// `epoll_wait`, with `-a 0.02`: replay ran a dead thread on into a
+    /// call the recording does not have, 1 run in 133).
     fn task_in_flight(&self) -> bool {
         self.tasks.iter().any(|(&tid, t)| {
             let known_stopped = t.parked || t.grant.is_some() || (t.started && t.waits_for_parent);
-            t.killed || (!known_stopped && matches!(procfs::task_state(tid), Some('R' | 't')))
+            let in_exec = !t.parked && t.pending.as_ref().is_some_and(|p| matches!(p.nr, sc::nr::EXECVE | sc::nr::EXECVEAT));
+            t.killed || in_exec || (!known_stopped && matches!(procfs::task_state(tid), Some('R' | 't')))
         })
     }
 
