@@ -241,6 +241,9 @@ fn record(args: RecordArgs) -> Result<ExitCode> {
             "scribe: points in user code: {} spin-wait preemptions, {} loop preemptions, {} at a return address, {} signal deliveries; {} preemptions at a syscall",
             p.spins, p.loops, p.lukewarm, p.signals, p.at_syscalls
         );
+        if outcome.stale_traps > 0 {
+            eprintln!("scribe: {} traps of Scribe's own steps and breakpoints passed over", outcome.stale_traps);
+        }
         if outcome.detached {
             eprintln!(
                 "scribe: {} stops passed through after detaching; {} tasks made their syscalls without stops",

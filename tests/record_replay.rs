@@ -717,6 +717,16 @@ fn python_replays() {
     assert!((0.0..1.0).contains(&fields[1]), "{out}");
 }
 
+/// A program's own SIGTRAPs, an int3 and single steps under a trap flag it
+/// sets itself, reach its handler when recorded and replayed: the recorder
+/// passes over only the traps of its own steps and breakpoints that no
+/// probe waits for (a stray one had killed a JVM).
+#[test]
+fn a_programs_own_traps_reach_its_handler() {
+    let r = Case::new(argv![program("own_traps")]).replays(2).run();
+    assert_eq!(r.stdout(), "int3 traps 1, single-step traps 5\n");
+}
+
 /// sqlite3 with memory-mapped I/O reads its database through a shared,
 /// read-only mapping and writes it with pwrite: replay, which emulates the
 /// writes, showed the mapping without them and diverged.

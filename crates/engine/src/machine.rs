@@ -761,6 +761,22 @@ pub fn stopped_by_single_step(tid: Tid) -> bool {
     tracee::get_siginfo(tid).is_ok_and(|info| siginfo_code(&info) == TRAP_TRACE)
 }
 
+/// Whether the SIGTRAP `tid` is stopped at came from a tracer's single
+/// step or a hardware breakpoint (TRAP_TRACE or TRAP_HWBKPT) rather than
+/// the program (an `int3`, or the trap flag it set itself, which
+/// PTRACE_GETREGS shows: a tracer's forced one it hides): a program under
+/// Scribe can neither be traced by another nor set debug registers.
+pub fn is_tracer_trap(tid: Tid, regs: &Regs) -> bool {
+    const TRAP_TRACE: i32 = 2;
+    const TRAP_HWBKPT: i32 = 4;
+    const EFLAGS_TF: u64 = 0x100;
+    match tracee::get_siginfo(tid).map(|info| siginfo_code(&info)) {
+        Ok(TRAP_HWBKPT) => true,
+        Ok(TRAP_TRACE) => regs.eflags & EFLAGS_TF == 0,
+        _ => false,
+    }
+}
+
 /// The `si_code` of a raw siginfo (0 if it is too short).
 fn siginfo_code(siginfo: &[u8]) -> i32 {
     siginfo.get(8..12).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0)

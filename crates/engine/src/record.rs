@@ -126,6 +126,9 @@ pub struct RecordOutcome {
     pub passed_through: u64,
     /// Tasks whose syscalls bypassed Scribe's filter after detaching (no stops).
     pub live_unfiltered: u64,
+    /// SIGTRAPs of Scribe's own steps and breakpoints that no probe waited
+    /// for, passed over instead of reaching the program.
+    pub stale_traps: u64,
 }
 
 /// A callback told about bookmarks and detaching while recording runs.
@@ -438,6 +441,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         chaos: opts.chaos.then(ChaosRng::seeded),
         detached: false,
         passed_through: 0,
+        stale_traps: 0,
         bypass: Default::default(),
         detach_at: opts.detach_after.map(|d| Instant::now() + d),
         forward_interrupt_at: None,
@@ -478,6 +482,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
                 buffered: session.buffered,
                 passed_through: session.passed_through,
                 live_unfiltered: session.bypass.suspended_total(),
+                stale_traps: session.stale_traps,
             })
         }
         Err(err) => {
@@ -863,6 +868,9 @@ struct Session {
     detached: bool,
     /// Stops passed through since detaching.
     passed_through: u64,
+    /// SIGTRAPs of Scribe's own steps and breakpoints that no probe
+    /// waited for, passed over (see `on_signal`).
+    stale_traps: u64,
     /// Which tasks make their syscalls without stopping since detaching.
     bypass: crate::bypass::FilterBypass,
     /// When to detach by itself.
@@ -2665,6 +2673,18 @@ impl Session {
                 task.probe = None;
                 task.probe_since = None;
                 return self.on_probe_hit(tid, regs, probe);
+            }
+            if machine::is_tracer_trap(tid, &regs) {
+                // Scribe's own step or breakpoint that no probe waits for
+                // any more: a Java --chaos recording with bookmarks every
+                // 20 ms delivered such a single-step trap (in JIT code) to
+                // the program, which died of it (1 run in 522). It is
+                // passed over, its breakpoint cleared.
+                tracee::set_exec_breakpoint(tid, None)?;
+                let mut regs = regs;
+                clear_resume_flag(tid, &mut regs)?;
+                self.stale_traps += 1;
+                return tracee::cont(tid, 0).map_err(Into::into);
             }
         }
         let task = self.task(tid)?;
