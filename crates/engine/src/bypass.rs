@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use scribe_tracee::{self as tracee, Tid};
+use scribe_tracee::{self as tracee, PtraceEvent, Tid, WaitStatus};
 
 use crate::procfs;
 
@@ -66,7 +66,7 @@ impl FilterBypass {
 
     /// At a clone, fork, vfork or exec event of `tid`: a suspended task
     /// that has installed a filter of its own meets its filters again.
-    pub fn at_event(&mut self, tid: Tid) {
+    fn at_event(&mut self, tid: Tid) {
         if self.suspended.contains(&tid)
             && procfs::seccomp_filters(tid).is_some_and(|n| n > tracee::SCRIBE_FILTERS)
             && tracee::set_seccomp_suspended(tid, false).is_ok()
@@ -75,10 +75,22 @@ impl FilterBypass {
         }
     }
 
-    /// Forgets a task that has ended.
-    pub fn forget(&mut self, tid: Tid) {
-        self.seen.remove(&tid);
-        self.suspended.remove(&tid);
+    /// At any stop of live task `tid` that the tracer passes through:
+    /// forgets a task that ended, re-checks one at a clone, fork, vfork or
+    /// exec event ([`at_event`](Self::at_event)), and decides about any
+    /// other the first time ([`at_stop`](Self::at_stop)).
+    pub fn at_passed_stop(&mut self, tid: Tid, status: WaitStatus) {
+        match status {
+            WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => {
+                self.seen.remove(&tid);
+                self.suspended.remove(&tid);
+            }
+            WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork | PtraceEvent::Exec) => {
+                self.at_stop(tid);
+                self.at_event(tid);
+            }
+            _ => self.at_stop(tid),
+        }
     }
 
     /// How many live tasks bypassed the filter, ended ones too.

@@ -1752,14 +1752,7 @@ impl Session {
     /// Handles a stop after detaching: the program runs as if untraced.
     fn pass_through(&mut self, tid: Tid, status: WaitStatus) -> Result<Option<ExitStatus>> {
         self.passed_through += 1;
-        match status {
-            WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => self.bypass.forget(tid),
-            WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork | PtraceEvent::Exec) => {
-                self.bypass.at_stop(tid);
-                self.bypass.at_event(tid);
-            }
-            _ => self.bypass.at_stop(tid),
-        }
+        self.bypass.at_passed_stop(tid, status);
         let resume = |sig| match tracee::cont(tid, sig) {
             Err(e) if e.is_gone() => Ok(()),
             other => other,

@@ -2139,14 +2139,7 @@ impl Session {
         while !self.tasks.is_empty() {
             let (live, stop) = tracee::wait(-1)?;
             self.passed_through += 1;
-            match stop {
-                WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => self.bypass.forget(live),
-                WaitStatus::Event(PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork | PtraceEvent::Exec) => {
-                    self.bypass.at_stop(live);
-                    self.bypass.at_event(live);
-                }
-                _ => self.bypass.at_stop(live),
-            }
+            self.bypass.at_passed_stop(live, stop);
             let resume = |sig| match tracee::cont(live, sig) {
                 Err(e) if e.is_gone() => Ok(()),
                 other => other,
