@@ -757,7 +757,6 @@ pub fn apply_tsc(regs: &mut Regs, kind: TscInstruction, tsc: u64, aux: Option<u3
 /// Whether `tid`'s SIGTRAP stop is the trap of a single step (TRAP_TRACE),
 /// not an int3 or a breakpoint of the program's.
 pub fn stopped_by_single_step(tid: Tid) -> bool {
-    const TRAP_TRACE: i32 = 2;
     tracee::get_siginfo(tid).is_ok_and(|info| siginfo_code(&info) == TRAP_TRACE)
 }
 
@@ -767,8 +766,6 @@ pub fn stopped_by_single_step(tid: Tid) -> bool {
 /// PTRACE_GETREGS shows: a tracer's forced one it hides): a program under
 /// Scribe can neither be traced by another nor set debug registers.
 pub fn is_tracer_trap(tid: Tid, regs: &Regs) -> bool {
-    const TRAP_TRACE: i32 = 2;
-    const TRAP_HWBKPT: i32 = 4;
     const EFLAGS_TF: u64 = 0x100;
     match tracee::get_siginfo(tid).map(|info| siginfo_code(&info)) {
         Ok(TRAP_HWBKPT) => true,
@@ -776,6 +773,11 @@ pub fn is_tracer_trap(tid: Tid, regs: &Regs) -> bool {
         _ => false,
     }
 }
+
+/// SIGTRAP's si_code for a single step.
+const TRAP_TRACE: i32 = 2;
+/// SIGTRAP's si_code for a hardware breakpoint.
+const TRAP_HWBKPT: i32 = 4;
 
 /// The `si_code` of a raw siginfo (0 if it is too short).
 fn siginfo_code(siginfo: &[u8]) -> i32 {

@@ -985,7 +985,7 @@ struct PipeFlow {
 struct SharedFileWrite {
     /// Where its record starts among the loaded records (0 for a traced call).
     record_offset: usize,
-    /// The file's recorded inode (its memory file's key).
+    /// Its memory file's key in `Session::shared_files_by_inode`.
     inode: u64,
     /// Where in the file the bytes go.
     at: u64,
@@ -1212,10 +1212,11 @@ struct Session {
     /// Recorded tasks killed by a group exit of their process that replay
     /// has applied (see `drop_after_group_exit`).
     killed_by_group_exit: foldhash::HashSet<Tid>,
-    /// The memory file standing for each shared file (by recorded inode).
+    /// The memory file standing for each shared file, by recorded inode (or
+    /// by a key made from its path, see `read_only_mapping_key`).
     shared_files_by_inode: BTreeMap<u64, std::fs::File>,
-    /// The recorded inode of each path mapped from one of those memory
-    /// files: writes to the path are made on it too.
+    /// The key in `shared_files_by_inode` of each path mapped from one of
+    /// those memory files: writes to the path are made on it too.
     shared_file_paths: BTreeMap<Vec<u8>, u64>,
     /// The bytes written into and read from each pipe the program made
     /// (by `golive::OpenFile::Pipe` id), for what a pipe holds when the
@@ -3490,11 +3491,10 @@ impl Session {
         if self.shared_file_paths.is_empty() || call.result <= 0 {
             return None;
         }
-        let explicit = match call.nr {
-            sc::nr::WRITE | sc::nr::WRITEV => None,
-            sc::nr::PWRITE64 | sc::nr::PWRITEV => Some(call.args[3]),
-            _ => return None,
-        };
+        if !FILE_WRITES.contains(&call.nr) {
+            return None;
+        }
+        let explicit = matches!(call.nr, sc::nr::PWRITE64 | sc::nr::PWRITEV).then_some(call.args[3]);
         let crate::golive::OpenFile::File { path, flags, offset } = files.get(call.args[0] as i32)? else { return None };
         if explicit.is_none() && flags & crate::golive::O_APPEND != 0 {
             return None;
@@ -3508,8 +3508,7 @@ impl Session {
     /// followed through the batch's calls).
     fn shared_file_writes_in(&self, live: Tid, tgid: Tid, batch: &[Positioned]) -> Result<VecDeque<SharedFileWrite>> {
         let mut writes = VecDeque::new();
-        let is_write = |c: &SyscallRecord| matches!(c.nr, sc::nr::WRITE | sc::nr::PWRITE64 | sc::nr::WRITEV | sc::nr::PWRITEV);
-        if self.shared_file_paths.is_empty() || !batch.iter().any(|p| matches!(&p.event, Event::Buffered(c) if is_write(c))) {
+        if self.shared_file_paths.is_empty() || !batch.iter().any(|p| matches!(&p.event, Event::Buffered(c) if FILE_WRITES.contains(&c.nr))) {
             return Ok(writes);
         }
         let Some(mut files) = self.open_files.get(&tgid).cloned() else { return Ok(writes) };
@@ -3540,7 +3539,7 @@ impl Session {
             _ => {
                 let count = write.args[2].min(IOV_MAX) as usize;
                 let table = mem.read(write.args[1], count * 16)?;
-                table.chunks_exact(16).map(|v| (u64_le(&v[..8]), u64_le(&v[8..]))).collect()
+                table.chunks_exact(16).map(|v| (syscallbuf::u64_at(v, 0), syscallbuf::u64_at(v, 8))).collect()
             }
         };
         let Some(file) = self.shared_files_by_inode.get(&write.inode) else { return Ok(()) };
@@ -4203,7 +4202,7 @@ fn clone_tid_pointers(mem: &TraceeMemory, call: &SyscallRecord) -> (u64, u64, u6
 }
 
 /// Sets (`on`) or clears `record::STOP_AFTER` in the size field of the
-/// encoded records `loaded` of the writes `to_show` that end a line.
+/// records of `loaded` (encoded records) that start at `offsets`.
 fn mark_stops_after(loaded: &mut [u8], offsets: impl Iterator<Item = usize>, on: bool) {
     use scribe_bufabi::record;
     for offset in offsets {
@@ -4214,6 +4213,10 @@ fn mark_stops_after(loaded: &mut [u8], offsets: impl Iterator<Item = usize>, on:
     }
 }
 
+/// The write calls made again on a memory file standing for a file mapped
+/// shared (see `Session::shared_file_write`).
+const FILE_WRITES: [u32; 4] = [sc::nr::WRITE, sc::nr::PWRITE64, sc::nr::WRITEV, sc::nr::PWRITEV];
+
 /// The bit that marks a memory-file key made from a path (see
 /// `Session::read_only_mapping_key`).
 const PATH_KEYS: u64 = 1 << 63;
@@ -4221,11 +4224,6 @@ const PATH_KEYS: u64 = 1 << 63;
 const O_ACCMODE: u64 = 3;
 /// O_RDONLY's access mode.
 const O_RDONLY: u64 = 0;
-
-/// The little-endian u64 at the start of `bytes` (0 if shorter).
-fn u64_le(bytes: &[u8]) -> u64 {
-    bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-}
 
 /// The mappings and program breaks a task's loaded batch makes for real
 /// (see [`point::growth_zones`]).

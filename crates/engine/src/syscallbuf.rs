@@ -53,7 +53,8 @@ fn u32_at(bytes: &[u8], offset: usize) -> u32 {
     bytes.get(offset..offset + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
 }
 
-fn u64_at(bytes: &[u8], offset: usize) -> u64 {
+/// The little-endian u64 at `offset` in `bytes` (0 past their end).
+pub(crate) fn u64_at(bytes: &[u8], offset: usize) -> u64 {
     bytes.get(offset..offset + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
@@ -65,7 +66,7 @@ pub fn read_header(mem: &TraceeMemory) -> Result<Header> {
         used: u32_at(&bytes, header::USED as usize),
         stop_at: u32_at(&bytes, header::STOP_AT as usize),
         in_lib: u32_at(&bytes, header::IN_LIB as usize) != 0,
-        std_fds: bytes.get(header::STD_FDS as usize..header::STD_FDS as usize + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+        std_fds: u64_at(&bytes, header::STD_FDS as usize),
         current: u64_at(&bytes, header::CURRENT as usize),
     })
 }
