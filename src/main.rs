@@ -288,7 +288,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(outcome) => {
             if args.stats {
                 eprintln!(
-                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} checks guarded by hardware breakpoints, {} file mappings of files on disk ({} through the descriptor of the one before), {} mappings of shared files",
+                    "scribe: replayed {} events (at most {} read ahead), {} preemptions and {} signal points found with {} traps and {} in-task checks ({} removed by a guard), {} passes alike but for their deeper stack, {} checks guarded by hardware breakpoints, {} file mappings of files on disk ({} through the descriptor of the one before), {} mappings of shared files",
                     outcome.events,
                     outcome.max_lookahead,
                     outcome.preemptions,
@@ -296,6 +296,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.breakpoint_hits,
                     outcome.point_checks,
                     outcome.guard_hits,
+                    outcome.stack_told_apart,
                     outcome.hw_guarded_checks,
                     outcome.files_mapped_itself,
                     outcome.files_mapped_through_kept_fd,

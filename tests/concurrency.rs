@@ -348,6 +348,29 @@ fn a_register_pointing_into_scribes_stub_page_does_not_hide_a_point() {
     assert!(number_before(&kinds, " loop preemptions") >= 2, "the counting thread should be preempted in its loop: {kinds}");
 }
 
+/// A thread whose loop keeps its count only in its frame, 4 KiB above the
+/// function it calls over and over: each call of that function looks the
+/// same in its registers, its first KiB of stack and the memory they point
+/// to, so replay stopped the thread at the first call's pass of each point
+/// and the main thread, reading the count there, printed 1, 2, 2, 3...
+/// where the recording had printed thousands ("a buffered syscall differs
+/// from the recording"). A JVM's interpreted loop does this (its compiler
+/// policy is entered with the same registers every thousand passes): a
+/// thread pool's bookmark had another memory digest in replay. A point now
+/// carries a digest of the stack above it, and replay passes over the
+/// passes that differ there.
+#[test]
+fn a_loop_counting_deep_in_its_stack_is_preempted_at_the_recorded_pass() {
+    let r = case(argv![program("deep_progress"), "12"]).opts(&["--chaos", "--stats"]).timeout(SPIN_TIMEOUT).replays(1).run();
+    let counts: Vec<u64> = r.stdout().lines().map(|l| l.parse().expect("a count per line")).collect();
+    assert_eq!(counts.len(), 12, "{}", r.stdout());
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]) && counts[11] > 12, "counts should grow with the worker's calls: {counts:?}");
+    let kinds = field(&stderr_str(&r.record), "scribe: points in user code:");
+    assert!(number_before(&kinds, " loop preemptions") >= 5, "the worker should be preempted in its loop: {kinds}");
+    let found = field(&stderr_str(&replay_with(&["--stats"], &r.trace)), "scribe: replayed");
+    assert!(number_before(&found, " passes alike but for their deeper stack") > 0, "{found}");
+}
+
 /// Two threads printing 2,000 lines each: a write to the terminal keeps
 /// its token, so a printing thread whose slice is over lets the other run
 /// at its next write. Before, only a SIGSTOP could preempt it, which found

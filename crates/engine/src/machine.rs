@@ -4,7 +4,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use scribe_trace::{Event, Header, RandomRecord, RdtscRecord};
+use scribe_trace::{Event, Header, RandomRecord, RdtscRecord, StackDigest};
 use scribe_tracee::{self as tracee, Regs, SeccompFilter, SpawnConfig, Tid, TraceeMemory};
 
 /// ENOSYS.
@@ -543,6 +543,31 @@ pub fn deep_fingerprint_with(regs: &Regs, mem: &TraceeMemory, patched: &[(u64, &
         hash = fnv1a_more(hash, bytes);
     }
     hash
+}
+
+/// The most stack a point's [`StackDigest`] covers.
+pub const STACK_DIGEST_MAX: u64 = 64 * 1024;
+
+/// The digest of the stack above a point at `regs` (trace format 22): from
+/// the stack pointer to the end of its mapping in `maps`, at most
+/// [`STACK_DIGEST_MAX`], read as the task could read it. A loop's count kept
+/// in a caller's frame, beyond the 1 KiB its state holds (a JVM's
+/// interpreted loop entering the compiler's policy code with the same
+/// registers every thousand passes), tells its passes apart; replay taking
+/// an earlier one stopped the thread there, and a bookmark after it saw
+/// other memory. `None` if the stack pointer is in no readable mapping.
+pub fn stack_digest(regs: &Regs, mem: &TraceeMemory, maps: &[crate::procfs::Mapping]) -> Option<StackDigest> {
+    let mapping = maps.iter().find(|m| m.start <= regs.rsp && regs.rsp < m.end && m.perms.starts_with('r'))?;
+    let len = (mapping.end - regs.rsp).min(STACK_DIGEST_MAX) as u32;
+    let digest = stack_digest_of(mem, regs.rsp, len)?;
+    Some(StackDigest { len, digest })
+}
+
+/// The digest of `len` bytes of stack at `rsp` as [`stack_digest`] takes it;
+/// `None` if the task cannot read them all.
+pub fn stack_digest_of(mem: &TraceeMemory, rsp: u64, len: u32) -> Option<u64> {
+    let bytes = mem.read_as_task(rsp, len as usize)?;
+    Some(fnv1a_words(FNV_OFFSET, &bytes))
 }
 
 /// The resume flag: lets the instruction at rip run once without

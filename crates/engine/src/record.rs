@@ -2955,11 +2955,12 @@ impl Session {
         };
         tracee::set_exec_breakpoint(tid, None)?;
         let state = point::deep_state(&regs, &task.mem);
+        let stack = machine::stack_digest(&regs, &task.mem, &procfs::maps(tid).unwrap_or_default());
         task.exit_point = None;
         let parent = task.domain;
         let held = if deliverable { task.held.pop_front() } else { None };
         self.drain_buffer(tid)?;
-        self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint, state }))?;
+        self.push(Event::Preempt(PreemptRecord { tid, rip: regs.rip, fingerprint, state, stack }))?;
         if let Some(held) = held {
             // A held signal is delivered here; the task keeps its token (a
             // preemption still due comes at a later point).

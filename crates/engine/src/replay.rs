@@ -106,6 +106,9 @@ pub struct ReplayOutcome {
     /// Traps taken to find them: hardware breakpoint hits and in-task
     /// checks whose registers matched.
     pub breakpoint_hits: u64,
+    /// Of those, passes that matched a point but for the stack deeper than
+    /// its first KiB: earlier passes of a loop that keeps its count there.
+    pub stack_told_apart: u64,
     /// Signals delivered at recorded points in user code.
     pub signal_points: u64,
     /// The most events read ahead of the replay and held at once (bounded
@@ -299,6 +302,7 @@ impl Replayer {
             shm_attached: Default::default(),
             preemptions: 0,
             breakpoint_hits: 0,
+            stack_told_apart: Default::default(),
             signal_points: 0,
             point_checks: 0,
             files_mapped_itself: 0,
@@ -353,6 +357,7 @@ impl Replayer {
             last_events,
             preemptions: session.preemptions,
             breakpoint_hits: session.breakpoint_hits,
+            stack_told_apart: session.stack_told_apart.get(),
             signal_points: session.signal_points,
             max_lookahead: session.queue.max_lookahead,
             point_checks: session.point_checks,
@@ -914,6 +919,8 @@ struct PointSearch {
     pointed: Vec<point::Pointed>,
     /// The fingerprint is [`machine::deep_fingerprint`] (format 4 on).
     deep: bool,
+    /// The stack above the point (format 22 on).
+    stack: Option<scribe_trace::StackDigest>,
     /// How its pointed bytes were read.
     reads: machine::PointedReads,
     /// The check, while installed.
@@ -1196,6 +1203,9 @@ struct Session {
     vfork_children: std::collections::BTreeSet<Tid>,
     preemptions: u64,
     breakpoint_hits: u64,
+    /// Passes of a point whose registers, stack top and fingerprint matched
+    /// but whose deeper stack did not (see `machine::stack_digest`).
+    stack_told_apart: std::cell::Cell<u64>,
     signal_points: u64,
     point_checks: u64,
     files_mapped_itself: u64,
@@ -3726,6 +3736,7 @@ impl Session {
                     state,
                     pointed,
                     deep,
+                    stack: p.stack,
                     reads: machine::PointedReads::of_format(version),
                     check: None,
                     tried: false,
@@ -3811,7 +3822,16 @@ impl Session {
         } else {
             machine::fingerprint(regs, mem)
         };
-        Ok(fingerprint == search.fingerprint)
+        if fingerprint != search.fingerprint {
+            return Ok(false);
+        }
+        let Some(stack) = search.stack else { return Ok(true) };
+        if machine::stack_digest_of(mem, regs.rsp, stack.len) == Some(stack.digest) {
+            return Ok(true);
+        }
+        // An earlier pass, alike but for the frames deeper in the stack.
+        self.stack_told_apart.set(self.stack_told_apart.get() + 1);
+        Ok(false)
     }
 
     /// What the syscall buffer's count of used bytes holds at `live`'s

@@ -813,7 +813,8 @@ impl Wire for JoinRecord {
 }
 
 /// The exact state is a trailing field added in format version 3, written
-/// as nothing when empty (as the bookmark digests are).
+/// as nothing when empty (as the bookmark digests are); the stack digest
+/// (format 22) follows it, only after a state.
 impl Wire for PreemptRecord {
     fn encode(&self, enc: &mut Encoder) {
         enc.i32(self.tid);
@@ -821,6 +822,10 @@ impl Wire for PreemptRecord {
         enc.fixed_u64(self.fingerprint);
         if !self.state.is_empty() {
             enc.seq(&self.state, |e, w| e.fixed_u64(*w));
+            if let Some(stack) = self.stack {
+                enc.varint(u64::from(stack.len));
+                enc.fixed_u64(stack.digest);
+            }
         }
     }
 
@@ -833,7 +838,17 @@ impl Wire for PreemptRecord {
         if state.is_empty() && dec.pos > at {
             return Err(dec.err_at(at, DecodeErrorKind::NonCanonical("empty preemption state")));
         }
-        Ok(PreemptRecord { tid, rip, fingerprint, state })
+        let stack = if dec.is_empty() {
+            None
+        } else {
+            let at = dec.pos;
+            let len = u32::try_from(dec.varint()?)
+                .ok()
+                .filter(|&len| len > 0)
+                .ok_or_else(|| dec.err_at(at, DecodeErrorKind::NonCanonical("stack digest length")))?;
+            Some(StackDigest { len, digest: dec.fixed_u64()? })
+        };
+        Ok(PreemptRecord { tid, rip, fingerprint, state, stack })
     }
 }
 

@@ -315,6 +315,20 @@ pub struct PreemptRecord {
     /// for the point with a check inside the task instead of a trap per
     /// pass. Empty in traces before format version 3.
     pub state: Vec<u64>,
+    /// The stack above the point (format 22 on; `None` before): passes
+    /// whose registers and first KiB of stack agree can still differ
+    /// deeper in their callers' frames, where a loop keeps its count.
+    pub stack: Option<StackDigest>,
+}
+
+/// A digest of the `len` bytes of stack from a point's stack pointer up
+/// (to the end of the stack's mapping, at most 64 KiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackDigest {
+    /// How many bytes the digest covers.
+    pub len: u32,
+    /// FNV-1a of those bytes, a 64-bit word at a time.
+    pub digest: u64,
 }
 
 /// Why a trace ended; the last event of a complete trace.

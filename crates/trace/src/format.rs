@@ -64,7 +64,10 @@ pub const MAGIC: [u8; 8] = *b"SCRIBETR";
 /// out the memory of registers that point into Scribe's own pages (the
 /// syscall buffer's stub, header and records), which differ between the
 /// modes.
-pub const FORMAT_VERSION: u32 = 21;
+/// Version 22 appends to a point the length and digest of the stack above
+/// it (`StackDigest`): a loop that keeps its count in a caller's frame,
+/// beyond the state's first KiB, looks the same at each pass otherwise.
+pub const FORMAT_VERSION: u32 = 22;
 
 /// The checksum stored after the header body. From version 3 on it covers
 /// the version too, so that a flipped version byte that still names a

@@ -483,8 +483,19 @@ fn preemption_state_is_a_trailing_field() {
         other => panic!("{other:?}"),
     }
     // With a state it round-trips; an explicit empty state is rejected.
-    let with_state = Event::Preempt(PreemptRecord { tid: 3, rip: 0x10, fingerprint: 7, state: vec![1, 2, u64::MAX] });
+    let with_state = Event::Preempt(PreemptRecord { tid: 3, rip: 0x10, fingerprint: 7, state: vec![1, 2, u64::MAX], stack: None });
     assert_eq!(Event::from_bytes(&with_state.to_bytes()).unwrap(), with_state);
+    // So does a stack digest after it (format 22); a zero length is not one.
+    let stack = StackDigest { len: 65536, digest: 0x1234 };
+    let with_stack = Event::Preempt(PreemptRecord { tid: 3, rip: 0x10, fingerprint: 7, state: vec![1, 2, u64::MAX], stack: Some(stack) });
+    assert_eq!(Event::from_bytes(&with_stack.to_bytes()).unwrap(), with_stack);
+    let plain = with_state.to_bytes();
+    let mut zero = vec![kind::PREEMPT, plain[1] + 9];
+    zero.extend(&plain[2..]);
+    zero.push(0);
+    zero.extend(0x1234u64.to_le_bytes());
+    let err = Event::from_bytes(&zero).unwrap_err();
+    assert_eq!(err.kind, DecodeErrorKind::NonCanonical("stack digest length"));
     let mut explicit = vec![kind::PREEMPT, body[0] + 1];
     explicit.extend(&body[1..]);
     explicit.push(0);

@@ -226,6 +226,7 @@ pub fn all_variants() -> Vec<Event> {
             rip: 0x401000,
             fingerprint: u64::MAX,
             state: vec![0, 1, u64::MAX],
+            stack: Some(StackDigest { len: 4096, digest: 0xfeed }),
         }),
         Event::Buffered(SyscallRecord {
             tid: 7,
