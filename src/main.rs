@@ -146,6 +146,13 @@ struct ReplayArgs {
     /// Stop when this bookmark (see `profiler -k bookmark`) is reached.
     #[arg(long, value_name = "BOOKMARK")]
     stop_at: Option<u32>,
+    /// Give the processes and threads replay makes the ids they had when
+    /// recorded (needs root), so that a program that goes live can wait for
+    /// and signal the children it was told about. It moves the system's pid
+    /// counter back for a moment: run the replay in a pid namespace of its
+    /// own (`unshare --pid --fork --mount-proc`) to leave other programs alone.
+    #[arg(long)]
+    recorded_pids: bool,
     /// The trace to replay.
     trace: PathBuf,
 }
@@ -272,6 +279,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if let Some(id) = args.stop_at {
         replayer = replayer.stop_at(id);
     }
+    replayer = replayer.recorded_pids(args.recorded_pids);
     if let Some(id) = args.golive {
         replayer = replayer.golive(id);
     }
@@ -302,6 +310,8 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.files_mapped_through_kept_fd,
                     outcome.shared_file_mappings
                 );
+                let (made, given) = outcome.recorded_ids;
+                eprintln!("scribe: {given} of the {made} processes and threads replay made have their recorded ids");
                 if matches!(outcome.stopped_at, Some(scribe_engine::Stop::WentLive(_))) {
                     eprintln!(
                         "scribe: {} stops passed through after going live; {} tasks made their syscalls without stops",

@@ -810,6 +810,45 @@ fn going_live_remakes_a_pipe_between_processes_with_the_bytes_it_held() {
     assert!(stderr_str(&live).contains("is made again, holding the"), "{}", show(&live));
 }
 
+/// A program that goes live keeps the pids fork returned to it in replay,
+/// the recorded ones; the children replay made had others, so each
+/// `waitpid` failed with ECHILD (a shell pipeline gone live exited with
+/// 255). Replay now asks the kernel for the recorded ids
+/// with `--recorded-pids` (`/proc/sys/kernel/ns_last_pid`, which needs
+/// CAP_SYS_ADMIN). Another process may take an id between the ask and the
+/// fork (tests run in parallel), so the live output is compared when every
+/// id was given; without the option, none is.
+#[test]
+fn children_made_in_replay_answer_to_their_recorded_pids_when_live() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![program("live_children")], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "child 0 exited with 10\nchild 1 exited with 11\nchild 2 exited with 12\n");
+    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
+    if !may_suspend_filters() {
+        eprintln!("skipped: choosing pids needs CAP_SYS_ADMIN");
+        return;
+    }
+    let plain = stderr_str(&replay_with(&["--golive", "0", "--stats"], &trace));
+    assert!(plain.contains("scribe: 0 of the 4 processes and threads replay made have their recorded ids"), "{plain}");
+    for _ in 0..3 {
+        let live = replay_with(&["--golive", "0", "--stats", "--recorded-pids"], &trace);
+        assert!(live.status.success(), "{}", show(&live));
+        assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));
+        let err = stderr_str(&live);
+        let line = err.lines().find(|l| l.contains("have their recorded ids")).unwrap_or_else(|| panic!("no ids line: {err}"));
+        let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+        assert_eq!(numbers.len(), 2, "{line}");
+        assert_eq!(numbers[1], 4, "the program and its 3 children: {line}");
+        if numbers[0] == numbers[1] {
+            assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
+            return;
+        }
+    }
+    panic!("in 3 replays, some task never got its recorded id");
+}
+
 /// Whether this test may let tracees bypass seccomp filters: the kernel
 /// asks the tracer for CAP_SYS_ADMIN (bit 21 of the effective set).
 fn may_suspend_filters() -> bool {

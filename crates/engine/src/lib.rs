@@ -26,6 +26,7 @@ pub mod golive;
 pub mod hashcache;
 pub mod history;
 pub mod machine;
+pub mod pidchoice;
 pub mod point;
 pub mod procfs;
 pub mod randinsn;

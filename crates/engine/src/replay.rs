@@ -63,6 +63,9 @@ pub struct ReplayOptions {
     pub golive: Option<u32>,
     /// Called with notes about going live (descriptors that could not be restored).
     pub on_notice: Option<crate::record::Notifier>,
+    /// Give the tasks replay makes their recorded ids where the kernel
+    /// allows (see [`crate::pidchoice`]).
+    pub recorded_pids: bool,
 }
 
 impl std::fmt::Debug for ReplayOptions {
@@ -88,6 +91,7 @@ impl Default for ReplayOptions {
             observer: None,
             golive: None,
             on_notice: None,
+            recorded_pids: false,
         }
     }
 }
@@ -134,6 +138,9 @@ pub struct ReplayOutcome {
     pub passed_through: u64,
     /// Live tasks whose syscalls bypassed Scribe's filter (no stops).
     pub live_unfiltered: u64,
+    /// Tasks replay made, and how many of them have their recorded id
+    /// (see [`crate::pidchoice`]).
+    pub recorded_ids: (u64, u64),
     /// Set when replay stopped before the program's end.
     pub stopped_at: Option<Stop>,
     /// The replay's state digests at the bookmark it stopped or went live
@@ -249,6 +256,14 @@ impl Replayer {
         self
     }
 
+    /// Gives the processes and threads replay makes the ids they had when
+    /// recorded, where the kernel allows (see [`crate::pidchoice`]), so that
+    /// a program that goes live can wait for and signal them.
+    pub fn recorded_pids(mut self, on: bool) -> Self {
+        self.options.recorded_pids = on;
+        self
+    }
+
     /// Calls `f` with notes about going live.
     pub fn on_notice(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.options.on_notice = Some(std::sync::Arc::new(f));
@@ -310,6 +325,7 @@ impl Replayer {
             files_mapped_through_kept_fd: 0,
             shared_file_mappings: 0,
             passed_through: 0,
+            pids: crate::pidchoice::PidChoice::new(self.options.recorded_pids),
             bypass: Default::default(),
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
@@ -368,6 +384,7 @@ impl Replayer {
             hw_guarded_checks: session.hw_guarded_checks,
             passed_through: session.passed_through,
             live_unfiltered: session.bypass.suspended_total(),
+            recorded_ids: session.pids.given(),
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
             stop_registers: session.stop_registers,
@@ -1217,6 +1234,8 @@ struct Session {
     shared_file_mappings: u64,
     /// Stops passed through after going live.
     passed_through: u64,
+    /// Gives new tasks their recorded ids where the kernel lets it.
+    pids: crate::pidchoice::PidChoice,
     /// Which live tasks make their syscalls without stopping.
     bypass: crate::bypass::FilterBypass,
     /// Recorded tasks killed by a group exit of their process that replay
@@ -1438,29 +1457,27 @@ impl Session {
 
     fn run_to_end(&mut self, header: &Header) -> Result<ExitStatus> {
         let version = self.queue.reader.format_version();
+        let first = self.queue.pop();
+        let Some(first) = first else {
+            return Err(EngineError::TraceEnded { tid: 0, position: "the start".into(), detail: self.queue.end.clone().unwrap_or_default() });
+        };
+        let Event::Exec(exec) = &first.event else {
+            return Err(EngineError::File(format!("the trace does not start with an exec event ({})", position(&first))));
+        };
+        let rec = exec.tid;
+        self.pids.ask_for(rec);
         let live = tracee::spawn_traced(&machine::spawn_config(header, version)).map_err(|e| match e {
             scribe_tracee::TraceeError::Exec { path, source } => {
                 EngineError::File(format!("cannot execute {path} for replay: {source}"))
             }
             other => other.into(),
         })?;
+        self.pids.got(rec, live);
         // After the spawn (and the reader's thread), which must not inherit it.
         let _pin = crate::cpupin::ThreadPin::start();
         // Likewise: switches between this thread and the program are cheaper
         // when both trap rdtsc (see `scribe_tracee::OwnTscTrap`).
         let _own_tsc = tracee::OwnTscTrap::start();
-        let first = self.queue.pop();
-        let Some(first) = first else {
-            tracee::kill_task(live);
-            let _ = tracee::wait(live);
-            return Err(EngineError::TraceEnded { tid: 0, position: "the start".into(), detail: self.queue.end.clone().unwrap_or_default() });
-        };
-        let Event::Exec(exec) = &first.event else {
-            tracee::kill_task(live);
-            let _ = tracee::wait(live);
-            return Err(EngineError::File(format!("the trace does not start with an exec event ({})", position(&first))));
-        };
-        let rec = exec.tid;
         self.leader = rec;
         self.tasks.insert(live, LiveTask::new(rec, TraceeMemory::open(live)?, State::Running));
         self.live_of.insert(rec, live);
@@ -2567,6 +2584,7 @@ impl Session {
     fn replay_clone(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let child_rec = call.result as Tid;
         let (flags, parent_tid_ptr, child_tid_ptr) = clone_tid_pointers(self.mem(live)?, call);
+        self.pids.ask_for(child_rec);
         tracee::cont_syscall(live, 0)?;
         let mut created = false;
         loop {
@@ -2575,6 +2593,7 @@ impl Session {
                 WaitStatus::Event(event @ (PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork)) => {
                     created = true;
                     let child = tracee::get_event_msg(live)? as Tid;
+                    self.pids.got(child_rec, child);
                     let mem = TraceeMemory::open(child)?;
                     let state = if self.early_stops.remove(&child) { State::AtStart } else { State::Starting };
                     let mut task = LiveTask::new(child_rec, mem, state);
