@@ -810,6 +810,28 @@ fn going_live_remakes_a_pipe_between_processes_with_the_bytes_it_held() {
     assert!(stderr_str(&live).contains("is made again, holding the"), "{}", show(&live));
 }
 
+/// A process computing at the bookmark, with no task at a syscall, goes
+/// live with its own descriptors: they were left as the replayer's (its
+/// write to the file it had open failed with EBADF). Its task, held at the
+/// recorded point, now reopens them through the vDSO's `syscall`
+/// instruction.
+#[test]
+fn a_process_computing_at_the_bookmark_goes_live_with_its_files() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let file = dir.path().join("out.txt");
+    let rec = record(&trace, &argv![program("compute_golive"), &file], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), format!("before the computation\nresult {}\n", stdout_str(&rec).rsplit(' ').next().unwrap().trim()));
+    let events = profiler(&trace, &[]);
+    let before_bookmark = events.lines().take_while(|l| !l.ends_with("] bookmark 0")).last().unwrap_or_default();
+    assert!(before_bookmark.contains("preempted at"), "the bookmark should come in the computation, after a point: {before_bookmark}");
+    let live = replay_with(&["--golive", "0"], &trace);
+    assert!(live.status.success(), "{}", show(&live));
+    assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));
+    assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
+}
+
 /// A program that goes live keeps the pids fork returned to it in replay,
 /// the recorded ones; the children replay made had others, so each
 /// `waitpid` failed with ECHILD (a shell pipeline gone live exited with

@@ -236,19 +236,25 @@ struct Injector {
     original: Regs,
     /// Whether the task is at a syscall-exit stop (after an injected call).
     at_exit: bool,
+    /// For a task stopped in user code (not at a syscall): the `syscall`
+    /// instruction each call runs through, its registers put back after.
+    remote: Option<u64>,
     scratch: u64,
     mem: TraceeMemory,
 }
 
 impl Injector {
-    fn new(tid: Tid) -> Result<Self> {
+    fn new(tid: Tid, remote: Option<u64>) -> Result<Self> {
         let original = tracee::get_regs(tid)?;
         // Below the red zone of the stack, which the stopped task does not use.
         let scratch = (original.rsp - 4096 - 256) & !15;
-        Ok(Injector { tid, original, at_exit: false, scratch, mem: TraceeMemory::open(tid)? })
+        Ok(Injector { tid, original, at_exit: false, remote, scratch, mem: TraceeMemory::open(tid)? })
     }
 
     fn call(&mut self, nr_: u32, args: [u64; 6]) -> Result<i64> {
+        if let Some(insn) = self.remote {
+            return Ok(tracee::remote_syscall(self.tid, insn, u64::from(nr_), args)?);
+        }
         let mut regs = tracee::get_regs(self.tid)?;
         if self.at_exit {
             // Run the `syscall` instruction again with new registers: the
@@ -295,8 +301,12 @@ impl Injector {
         Ok(self.scratch)
     }
 
-    /// Puts the task back at its own pending syscall, which then runs live.
+    /// Puts the task back at its own pending syscall, which then runs live
+    /// (a task in user code is where it was already).
     fn finish(self) -> Result<()> {
+        if self.remote.is_some() {
+            return Ok(());
+        }
         if self.at_exit {
             let mut regs = self.original;
             regs.rip -= 2;
@@ -315,8 +325,19 @@ impl Injector {
 /// paths, `/proc/PID/fd/N` of the replayer's real pipe) is opened from
 /// there. Returns notes about descriptors that could not be restored.
 pub fn reopen_files(tid: Tid, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
+    reopen_files_with(Injector::new(tid, None)?, files, pipes)
+}
+
+/// [`reopen_files`] for a process none of whose tasks is at a syscall:
+/// task `tid` is stopped in user code at a signal-delivery stop, and each
+/// call runs through the `syscall` instruction at `insn` (the vDSO's),
+/// the task's registers put back after it.
+pub fn reopen_files_from_user_code(tid: Tid, insn: u64, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
+    reopen_files_with(Injector::new(tid, Some(insn))?, files, pipes)
+}
+
+fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
     let mut notes = Vec::new();
-    let mut inj = Injector::new(tid)?;
     // Standard streams first, while 0-2 still hold the real ones.
     let mut parked = Vec::new();
     for (&fd, (file, _)) in &files.fds {
