@@ -758,12 +758,32 @@ impl TrappedInstruction {
     }
 }
 
-/// For a task stopped by a SIGSEGV: if a trapped instruction caused it,
-/// runs it for the task (unrecorded, after detach or going live) and
-/// returns true; the caller then resumes it without the signal.
+/// For a task stopped by a SIGSEGV (a signal-delivery stop) after detach
+/// or going live: if a trapped instruction caused it, returns true and the
+/// caller resumes the task without the signal. An rdtsc or rdtscp makes the
+/// task read the counter itself from then on (`prctl(PR_SET_TSC,
+/// PR_TSC_ENABLE)` run inside it through the vDSO's `syscall`
+/// instruction; the setting is the thread's, and threads and processes it
+/// makes later inherit it), and the instruction runs again, natively:
+/// otherwise every clock read of a live program (the vDSO's clock_gettime
+/// reads the counter) stopped it at Scribe, about 20 µs each. Where that
+/// fails, and for a rewritten RDRAND or RDSEED, the instruction is run for
+/// the task.
 pub fn run_trapped_instruction(tid: Tid) -> scribe_tracee::Result<bool> {
+    const PR_SET_TSC: u64 = 26;
+    const PR_TSC_ENABLE: u64 = 1;
     let mut regs = tracee::get_regs(tid)?;
-    let Some(instruction) = trapped_instruction_at(&TraceeMemory::open(tid)?, regs.rip) else { return Ok(false) };
+    let mem = TraceeMemory::open(tid)?;
+    let Some(instruction) = trapped_instruction_at(&mem, regs.rip) else { return Ok(false) };
+    if matches!(instruction, TrappedInstruction::Tsc(_)) {
+        let maps = crate::procfs::maps(tid).unwrap_or_default();
+        if let Some(insn) = crate::point::syscall_instruction(&maps, &mem) {
+            let args = [PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0, 0];
+            if tracee::remote_syscall(tid, insn, u64::from(scribe_syscalls::nr::PRCTL), args)? == 0 {
+                return Ok(true);
+            }
+        }
+    }
     instruction.run_for(tid, &mut regs);
     tracee::set_regs(tid, &regs)?;
     Ok(true)
