@@ -835,6 +835,23 @@ fn a_live_program_reads_the_clock_without_stops() {
     assert!(stops < 100, "{stops} stops after detaching");
 }
 
+/// Going live makes an event loop's epoll instance again, watching what it
+/// watched with the same data, and its eventfd: both became /dev/null
+/// before, and `epoll_wait` failed.
+#[test]
+fn going_live_remakes_epoll_instances_and_eventfds() {
+    let dir = tmpdir();
+    let trace = dir.path().join("t.scribe");
+    let rec = record(&trace, &argv![program("epoll_live")], None);
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert_eq!(stdout_str(&rec), "ready 111\ncount 5\nready 222\n");
+    let live = replay_with(&["--golive", "0"], &trace);
+    assert!(live.status.success(), "{}", show(&live));
+    assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));
+    assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
+    assert!(!stderr_str(&live).contains("/dev/null"), "{}", show(&live));
+}
+
 /// A process computing at the bookmark, with no task at a syscall, goes
 /// live with its own descriptors: they were left as the replayer's (its
 /// write to the file it had open failed with EBADF). Its task, held at the

@@ -6,7 +6,8 @@
 //! itself reopen its files at their recorded offsets, by running injected
 //! syscalls from a seccomp stop: openat, dup2, close, lseek. Pipes are
 //! made again for real, between the same processes, with the bytes they
-//! held; sockets and the like become /dev/null.
+//! held; epoll instances are made again with the descriptors they watched,
+//! and eventfds empty; sockets and the like become /dev/null.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,18 @@ const AT_FDCWD: u64 = -100i64 as u64;
 const F_DUPFD: u64 = 0;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const SEEK_SET: u64 = 0;
+const EPOLL_CTL_ADD: u64 = 1;
+const EPOLL_CTL_DEL: u64 = 2;
+const EPOLL_CTL_MOD: u64 = 3;
+/// `struct epoll_event` on x86-64: a u32 mask, then a u64, packed.
+const EPOLL_EVENT_LEN: usize = 12;
+
+/// The mask and data of a `struct epoll_event`.
+fn epoll_event(bytes: &[u8]) -> Option<(u32, u64)> {
+    let events = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+    let data = u64::from_le_bytes(bytes.get(4..EPOLL_EVENT_LEN)?.try_into().ok()?);
+    Some((events, data))
+}
 
 /// What a descriptor of the recorded process referred to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +64,17 @@ pub enum OpenFile {
         write: bool,
         /// Made with O_NONBLOCK.
         nonblock: bool,
+    },
+    /// An epoll instance, with what it watches: descriptor, then the
+    /// event mask and data given to epoll_ctl.
+    Epoll {
+        /// Watched descriptors of the process, with their events and data.
+        watched: BTreeMap<i32, (u32, u64)>,
+    },
+    /// An eventfd, with the flags it was made with (its count is not followed).
+    EventFd {
+        /// eventfd2's flags (EFD_SEMAPHORE, EFD_NONBLOCK; EFD_CLOEXEC aside).
+        flags: u64,
     },
     /// A socket or other descriptor that cannot be reopened.
     Other,
@@ -150,6 +174,37 @@ impl OpenFiles {
             }
             nr::CLOSE => {
                 self.fds.remove(&fd(0));
+                // The kernel drops a closed file from the epoll sets.
+                for (file, _) in self.fds.values_mut() {
+                    if let OpenFile::Epoll { watched } = file {
+                        watched.remove(&fd(0));
+                    }
+                }
+            }
+            nr::EPOLL_CREATE | nr::EPOLL_CREATE1 => {
+                let cloexec = nr_ == nr::EPOLL_CREATE1 && args[0] & O_CLOEXEC != 0;
+                self.fds.insert(new, (OpenFile::Epoll { watched: BTreeMap::new() }, cloexec));
+            }
+            nr::EVENTFD | nr::EVENTFD2 => {
+                let flags = if nr_ == nr::EVENTFD2 { args[1] } else { 0 };
+                self.fds.insert(new, (OpenFile::EventFd { flags: flags & !O_CLOEXEC }, flags & O_CLOEXEC != 0));
+            }
+            nr::EPOLL_CTL => {
+                let event = match call.inputs.iter().find(|m| m.addr == args[3]) {
+                    Some(m) => Some(m.bytes.clone()),
+                    None => mem.read(args[3], EPOLL_EVENT_LEN).ok(),
+                };
+                if let Some((OpenFile::Epoll { watched }, _)) = self.fds.get_mut(&fd(0)) {
+                    match (args[1], event.as_deref().and_then(epoll_event)) {
+                        (EPOLL_CTL_DEL, _) => {
+                            watched.remove(&fd(2));
+                        }
+                        (EPOLL_CTL_ADD | EPOLL_CTL_MOD, Some(event)) => {
+                            watched.insert(fd(2), event);
+                        }
+                        _ => {}
+                    }
+                }
             }
             nr::DUP => self.copy(fd(0), new, false),
             nr::DUP2 if args[0] != args[1] => self.copy(fd(0), fd(1), false),
@@ -215,10 +270,6 @@ fn creates_fd(nr_: u32) -> bool {
         nr::SOCKET
             | nr::ACCEPT
             | nr::ACCEPT4
-            | nr::EPOLL_CREATE
-            | nr::EPOLL_CREATE1
-            | nr::EVENTFD
-            | nr::EVENTFD2
             | nr::TIMERFD_CREATE
             | nr::SIGNALFD
             | nr::SIGNALFD4
@@ -294,6 +345,19 @@ impl Injector {
         }
     }
 
+    /// Puts descriptor `made` (a call's result) on number `fd`; false if
+    /// the call failed.
+    fn settle(&mut self, made: i64, fd: i32, cloexec_flag: u64) -> Result<bool> {
+        if made < 0 {
+            return Ok(false);
+        }
+        if made != i64::from(fd) {
+            self.call(nr::DUP3, [made as u64, fd as u64, cloexec_flag, 0, 0, 0])?;
+            self.call(nr::CLOSE, [made as u64, 0, 0, 0, 0, 0])?;
+        }
+        Ok(true)
+    }
+
     fn string(&mut self, bytes: &[u8]) -> Result<u64> {
         let mut s = bytes.to_vec();
         s.push(0);
@@ -360,6 +424,7 @@ fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64,
             inj.call(nr::CLOSE, [std_fd as u64, 0, 0, 0, 0, 0])?;
         }
     }
+    let mut epolls = Vec::new();
     for (&fd, (file, cloexec)) in &files.fds {
         let cloexec_flag = if *cloexec { O_CLOEXEC } else { 0 };
         let (path, flags, offset) = match file {
@@ -372,6 +437,22 @@ fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64,
                 let mode = if *write { O_WRONLY } else { O_RDONLY };
                 let nonblock = if *nonblock { O_NONBLOCK } else { 0 };
                 (pipes[id][usize::from(*write)].clone(), mode | nonblock | cloexec_flag, None)
+            }
+            OpenFile::Epoll { watched } => {
+                let made = inj.call(nr::EPOLL_CREATE1, [cloexec_flag, 0, 0, 0, 0, 0])?;
+                if inj.settle(made, fd, cloexec_flag)? {
+                    epolls.push((fd, watched));
+                } else {
+                    notes.push(format!("cannot make epoll descriptor {fd} again: errno {}", -made));
+                }
+                continue;
+            }
+            OpenFile::EventFd { flags } => {
+                let made = inj.call(nr::EVENTFD2, [0, flags | cloexec_flag, 0, 0, 0, 0])?;
+                if !inj.settle(made, fd, cloexec_flag)? {
+                    notes.push(format!("cannot make eventfd {fd} again: errno {}", -made));
+                }
+                continue;
             }
             OpenFile::Pipe { .. } | OpenFile::Other => {
                 notes.push(format!("descriptor {fd} (a pipe, socket or the like) is replaced by /dev/null"));
@@ -390,6 +471,18 @@ fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64,
         }
         if let Some(offset) = offset.filter(|_| flags & O_APPEND == 0) {
             inj.call(nr::LSEEK, [fd as u64, offset, SEEK_SET, 0, 0, 0])?;
+        }
+    }
+    // Once every descriptor they watch is back.
+    for (epfd, watched) in epolls {
+        for (&target, &(events, data)) in watched {
+            let mut event = events.to_le_bytes().to_vec();
+            event.extend(data.to_le_bytes());
+            let at = inj.string(&event)?;
+            let added = inj.call(nr::EPOLL_CTL, [epfd as u64, EPOLL_CTL_ADD, target as u64, at, 0, 0])?;
+            if added < 0 {
+                notes.push(format!("epoll descriptor {epfd} cannot watch descriptor {target} again: errno {}", -added));
+            }
         }
     }
     inj.finish()?;
