@@ -896,6 +896,7 @@ fn children_made_in_replay_answer_to_their_recorded_pids_when_live() {
     }
     let plain = stderr_str(&replay_with(&["--golive", "0", "--stats"], &trace));
     assert!(plain.contains("scribe: 0 of the 4 processes and threads replay made have their recorded ids"), "{plain}");
+    assert!(plain.contains("have other ids than recorded") && plain.contains("--recorded-pids"), "going live should say so: {plain}");
     for _ in 0..3 {
         let live = replay_with(&["--golive", "0", "--stats", "--recorded-pids"], &trace);
         assert!(live.status.success(), "{}", show(&live));
@@ -907,6 +908,7 @@ fn children_made_in_replay_answer_to_their_recorded_pids_when_live() {
         assert_eq!(numbers[1], 4, "the program and its 3 children: {line}");
         if numbers[0] == numbers[1] {
             assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
+            assert!(!err.contains("have other ids than recorded"), "{err}");
             return;
         }
     }

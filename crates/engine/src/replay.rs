@@ -2128,6 +2128,14 @@ impl Session {
             }
         }
         drop(pipes);
+        // (The program's first process alone is no cause for a note.)
+        let (made, given) = self.pids.given();
+        if made > 1 && given < made {
+            self.notice(&format!(
+                "{} of the {made} processes and threads replay made have other ids than recorded, which the program keeps: its waitpid or kill of them fails live (replay --recorded-pids gives them their ids, as root)",
+                made - given
+            ));
+        }
         self.notice("the program goes live");
         for &(live, _, _, stopped_here) in &from_user_code {
             if stopped_here {
