@@ -840,16 +840,31 @@ fn a_live_program_reads_the_clock_without_stops() {
 /// before, and `epoll_wait` failed.
 #[test]
 fn going_live_remakes_epoll_instances_and_eventfds() {
+    let live = record_then_go_live(&argv![program("epoll_live")], "ready 111\ncount 5\nready 222\n");
+    assert!(!stderr_str(&live).contains("/dev/null"), "{}", show(&live));
+}
+
+/// Records `cmd`, a program that asks for bookmark 0 itself, checks that it
+/// printed `expected`, then goes live at the bookmark and checks that the
+/// live run printed the same and exited 0; returns the live run.
+fn record_then_go_live(cmd: &[OsString], expected: &str) -> std::process::Output {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
-    let rec = record(&trace, &argv![program("epoll_live")], None);
+    let rec = record(&trace, cmd, None);
     assert!(rec.status.success(), "{}", show(&rec));
-    assert_eq!(stdout_str(&rec), "ready 111\ncount 5\nready 222\n");
+    assert_eq!(stdout_str(&rec), expected);
     let live = replay_with(&["--golive", "0"], &trace);
     assert!(live.status.success(), "{}", show(&live));
     assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));
-    assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
-    assert!(!stderr_str(&live).contains("/dev/null"), "{}", show(&live));
+    assert_eq!(stdout_str(&live), expected, "{}", show(&live));
+    live
+}
+
+/// Going live makes a timerfd again, armed as the program last set it: it
+/// became /dev/null before, whose reads give 0 bytes.
+#[test]
+fn going_live_rearms_a_timerfd() {
+    record_then_go_live(&argv![program("timerfd_live")], "tick\ntick\ntick\n");
 }
 
 /// A process computing at the bookmark, with no task at a syscall, goes

@@ -7,7 +7,8 @@
 //! syscalls from a seccomp stop: openat, dup2, close, lseek. Pipes are
 //! made again for real, between the same processes, with the bytes they
 //! held; epoll instances are made again with the descriptors they watched,
-//! and eventfds empty; sockets and the like become /dev/null.
+//! eventfds empty, timerfds armed as last set; sockets and the like become
+//! /dev/null.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,8 @@ const EPOLL_CTL_DEL: u64 = 2;
 const EPOLL_CTL_MOD: u64 = 3;
 /// `struct epoll_event` on x86-64: a u32 mask, then a u64, packed.
 const EPOLL_EVENT_LEN: usize = 12;
+/// `struct itimerspec`: two `struct timespec`s (interval, first expiry).
+const ITIMERSPEC_LEN: usize = 32;
 
 /// The mask and data of a `struct epoll_event`.
 fn epoll_event(bytes: &[u8]) -> Option<(u32, u64)> {
@@ -75,6 +78,16 @@ pub enum OpenFile {
     EventFd {
         /// eventfd2's flags (EFD_SEMAPHORE, EFD_NONBLOCK; EFD_CLOEXEC aside).
         flags: u64,
+    },
+    /// A timerfd, with its clock, flags and last setting.
+    TimerFd {
+        /// timerfd_create's clock.
+        clock: u64,
+        /// timerfd_create's flags (TFD_NONBLOCK; TFD_CLOEXEC aside).
+        flags: u64,
+        /// timerfd_settime's flags and `struct itimerspec` (interval, then
+        /// first expiry), while armed.
+        setting: Option<(u64, [u8; ITIMERSPEC_LEN])>,
     },
     /// A socket or other descriptor that cannot be reopened.
     Other,
@@ -189,6 +202,20 @@ impl OpenFiles {
                 let flags = if nr_ == nr::EVENTFD2 { args[1] } else { 0 };
                 self.fds.insert(new, (OpenFile::EventFd { flags: flags & !O_CLOEXEC }, flags & O_CLOEXEC != 0));
             }
+            nr::TIMERFD_CREATE => {
+                let flags = args[1];
+                self.fds.insert(new, (OpenFile::TimerFd { clock: args[0], flags: flags & !O_CLOEXEC, setting: None }, flags & O_CLOEXEC != 0));
+            }
+            nr::TIMERFD_SETTIME => {
+                let spec = match call.inputs.iter().find(|m| m.addr == args[2]) {
+                    Some(m) => m.bytes.get(..ITIMERSPEC_LEN).and_then(|b| <[u8; ITIMERSPEC_LEN]>::try_from(b).ok()),
+                    None => mem.read(args[2], ITIMERSPEC_LEN).ok().and_then(|b| b.try_into().ok()),
+                };
+                if let (Some((OpenFile::TimerFd { setting, .. }, _)), Some(spec)) = (self.fds.get_mut(&fd(0)), spec) {
+                    // A zero first expiry disarms the timer.
+                    *setting = spec[16..].iter().any(|&b| b != 0).then_some((args[1], spec));
+                }
+            }
             nr::EPOLL_CTL => {
                 let event = match call.inputs.iter().find(|m| m.addr == args[3]) {
                     Some(m) => Some(m.bytes.clone()),
@@ -270,7 +297,6 @@ fn creates_fd(nr_: u32) -> bool {
         nr::SOCKET
             | nr::ACCEPT
             | nr::ACCEPT4
-            | nr::TIMERFD_CREATE
             | nr::SIGNALFD
             | nr::SIGNALFD4
             | nr::MEMFD_CREATE
@@ -451,6 +477,21 @@ fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64,
                 let made = inj.call(nr::EVENTFD2, [0, flags | cloexec_flag, 0, 0, 0, 0])?;
                 if !inj.settle(made, fd, cloexec_flag)? {
                     notes.push(format!("cannot make eventfd {fd} again: errno {}", -made));
+                }
+                continue;
+            }
+            OpenFile::TimerFd { clock, flags, setting } => {
+                let made = inj.call(nr::TIMERFD_CREATE, [*clock, flags | cloexec_flag, 0, 0, 0, 0])?;
+                if !inj.settle(made, fd, cloexec_flag)? {
+                    notes.push(format!("cannot make timerfd {fd} again: errno {}", -made));
+                } else if let Some((set_flags, spec)) = setting {
+                    // Armed again as it was set: a relative first expiry
+                    // starts over from now.
+                    let at = inj.string(spec)?;
+                    let set = inj.call(nr::TIMERFD_SETTIME, [fd as u64, *set_flags, at, 0, 0, 0])?;
+                    if set < 0 {
+                        notes.push(format!("cannot arm timerfd {fd} again: errno {}", -set));
+                    }
                 }
                 continue;
             }
