@@ -326,7 +326,6 @@ impl Replayer {
             shared_file_mappings: 0,
             passed_through: 0,
             pids: crate::pidchoice::PidChoice::new(self.options.recorded_pids),
-            own_sigstops: Default::default(),
             bypass: Default::default(),
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
@@ -925,17 +924,6 @@ enum State {
     Parked,
 }
 
-/// Where a task running user code when the program goes live stopped
-/// (see `Session::stop_for_golive`).
-enum GoLiveStop {
-    /// At its next syscall's seccomp stop.
-    AtSeccomp,
-    /// In user code; calls can run through the `syscall` instruction here.
-    InUserCode(u64),
-    /// It ended, or no `syscall` instruction was found.
-    Gone,
-}
-
 /// The search for a recorded point in user code: a hardware breakpoint at
 /// its address, replaced after the first pass by an in-task check where
 /// the code allows (see [`crate::point`]).
@@ -1248,9 +1236,6 @@ struct Session {
     passed_through: u64,
     /// Gives new tasks their recorded ids where the kernel lets it.
     pids: crate::pidchoice::PidChoice,
-    /// Tasks sent a SIGSTOP when going live that reached a syscall first:
-    /// the signal is passed over when it comes.
-    own_sigstops: std::collections::BTreeSet<Tid>,
     /// Which live tasks make their syscalls without stopping.
     bypass: crate::bypass::FilterBypass,
     /// Recorded tasks killed by a group exit of their process that replay
@@ -2069,41 +2054,32 @@ impl Session {
             }
         }
         // A process none of whose tasks is at a syscall (computing at the
-        // bookmark) had its descriptors left as the replayer's: one of its
-        // running tasks is stopped where it is, and its files are reopened
-        // through the vDSO's `syscall` instruction.
-        // A task held at its start or at a point (a signal-delivery or
-        // syscall-exit stop) serves as it is; one that runs is stopped.
+        // bookmark) had its descriptors left as the replayer's. Going live
+        // waits until no task runs user code, so one of its tasks is held
+        // at its start or at a recorded point (a signal-delivery or
+        // syscall-exit stop): its files are reopened from there, through
+        // the vDSO's `syscall` instruction.
         let mut from_user_code = Vec::new();
-        let mut unreached: Vec<(Tid, Tid, State)> = lives
+        let held: Vec<(Tid, Tid)> = lives
             .iter()
             .map(|&live| (live, &self.tasks[&live]))
-            .filter(|(_, task)| matches!(task.state, State::AtStart | State::Running))
-            .map(|(live, task)| (live, self.process_of(task.rec), task.state))
-            .filter(|(_, tgid, _)| !restored.contains(tgid) && self.open_files.contains_key(tgid))
+            .filter(|(_, task)| task.state == State::AtStart)
+            .map(|(live, task)| (live, self.process_of(task.rec)))
+            .filter(|(_, tgid)| !restored.contains(tgid) && self.open_files.contains_key(tgid))
             .collect();
-        unreached.sort_by_key(|&(_, _, state)| state != State::AtStart);
-        for (live, tgid, state) in unreached {
+        for (live, tgid) in held {
             if restored.contains(&tgid) {
                 continue;
             }
-            let stop = if state == State::AtStart {
-                let maps = procfs::maps(live).unwrap_or_default();
-                point::syscall_instruction(&maps, self.mem(live)?).map_or(GoLiveStop::Gone, GoLiveStop::InUserCode)
-            } else {
-                self.stop_for_golive(live)?
-            };
-            match stop {
-                GoLiveStop::AtSeccomp => reopening.push((live, tgid)),
-                GoLiveStop::InUserCode(insn) => from_user_code.push((live, tgid, insn, state == State::Running)),
-                GoLiveStop::Gone => continue,
-            }
+            let maps = procfs::maps(live).unwrap_or_default();
+            let Some(insn) = point::syscall_instruction(&maps, self.mem(live)?) else { continue };
             self.settle_buffer(live)?;
+            from_user_code.push((live, tgid, insn));
             restored.insert(tgid);
         }
         // The pipes are made first, held open by the replayer (so that
         // opening an end finds the other) until every process has its ends.
-        let tgids: Vec<Tid> = reopening.iter().map(|&(_, tgid)| tgid).chain(from_user_code.iter().map(|&(_, tgid, _, _)| tgid)).collect();
+        let tgids: Vec<Tid> = reopening.iter().map(|&(_, tgid)| tgid).chain(from_user_code.iter().map(|&(_, tgid, _)| tgid)).collect();
         let pipes = self.remake_pipes(&tgids);
         let own = std::process::id();
         let paths: BTreeMap<u64, [Vec<u8>; 2]> = pipes
@@ -2120,7 +2096,7 @@ impl Session {
                 }
             }
         }
-        for &(live, tgid, insn, _) in &from_user_code {
+        for &(live, tgid, insn) in &from_user_code {
             if let Some(files) = self.open_files.get(&tgid) {
                 for note in crate::golive::reopen_files_from_user_code(live, insn, files, &paths)? {
                     self.notice(&format!("process {tgid}: {note}"));
@@ -2137,13 +2113,6 @@ impl Session {
             ));
         }
         self.notice("the program goes live");
-        for &(live, _, _, stopped_here) in &from_user_code {
-            if stopped_here {
-                // From its SIGSTOP's delivery stop, without the signal.
-                self.bypass.at_stop(live);
-                let _ = tracee::cont(live, 0);
-            }
-        }
         for &live in &lives {
             let task = &self.tasks[&live];
             let sig = match &task.parked {
@@ -2157,52 +2126,6 @@ impl Session {
         }
         self.tokens.clear();
         self.pass_through_to_end()
-    }
-
-    /// Stops task `live`, running user code when the program goes live, so
-    /// that its process's files can be reopened: with a SIGSTOP, whose
-    /// delivery stop leaves it in user code (answered with the vDSO's
-    /// `syscall` instruction to run calls through), unless it reaches a
-    /// syscall first (it is then at its seccomp stop, and the SIGSTOP, still
-    /// on its way, is passed over when it comes).
-    fn stop_for_golive(&mut self, live: Tid) -> Result<GoLiveStop> {
-        let tgid = procfs::tgid(live).unwrap_or(live);
-        tracee::signal_thread(tgid, live, machine::SIGSTOP);
-        loop {
-            let status = match tracee::wait(live) {
-                Ok((_, status)) => status,
-                Err(e) if e.is_gone() => return Ok(GoLiveStop::Gone),
-                Err(e) => return Err(e.into()),
-            };
-            match status {
-                WaitStatus::Signal(machine::SIGSTOP) => {
-                    let maps = procfs::maps(live).unwrap_or_default();
-                    if let Some(insn) = point::syscall_instruction(&maps, self.mem(live)?) {
-                        return Ok(GoLiveStop::InUserCode(insn));
-                    }
-                    tracee::cont(live, 0)?;
-                    return Ok(GoLiveStop::Gone);
-                }
-                WaitStatus::Event(PtraceEvent::Seccomp) => {
-                    let regs = tracee::get_regs(live)?;
-                    self.task_mut(live)?.seccomp_regs = Some(regs);
-                    self.set_state(live, State::AtSeccomp)?;
-                    self.own_sigstops.insert(live);
-                    return Ok(GoLiveStop::AtSeccomp);
-                }
-                WaitStatus::Exited(_) | WaitStatus::Signaled { .. } => {
-                    self.on_task_end(live, status)?;
-                    return Ok(GoLiveStop::Gone);
-                }
-                WaitStatus::Signal(machine::SIGSEGV) => {
-                    // An rdtsc, which traps until the end.
-                    let sig = if machine::run_trapped_instruction(live)? { 0 } else { machine::SIGSEGV };
-                    tracee::cont(live, sig)?;
-                }
-                // Signals of the replay's own world and stray traps.
-                _ => tracee::cont(live, 0)?,
-            }
-        }
     }
 
     /// Makes a real pipe for each pipe of processes `tgids` (the ones
@@ -2304,7 +2227,6 @@ impl Session {
                 WaitStatus::Signal(machine::SIGSEGV) => {
                     resume(if machine::run_trapped_instruction(live)? { 0 } else { machine::SIGSEGV })?;
                 }
-                WaitStatus::Signal(machine::SIGSTOP) if self.own_sigstops.remove(&live) => resume(0)?,
                 WaitStatus::Signal(machine::SIGSTOP)
                     if self.tasks.get(&live).is_none_or(|t| t.state == State::Starting) =>
                 {
