@@ -797,16 +797,7 @@ fn going_live_on_sigusr1_is_prompt_for_a_program_that_makes_only_buffered_calls(
 /// fill and was never placed.
 #[test]
 fn going_live_remakes_a_pipe_between_processes_with_the_bytes_it_held() {
-    let dir = tmpdir();
-    let trace = dir.path().join("t.scribe");
-    let rec = record(&trace, &argv![program("pipe_golive")], None);
-    assert!(rec.status.success(), "{}", show(&rec));
-    assert_eq!(stdout_str(&rec), "read 200000 numbers, sum 20000100000\n");
-    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
-    let live = replay_with(&["--golive", "0"], &trace);
-    assert!(live.status.success(), "{}", show(&live));
-    assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));
-    assert_eq!(stdout_str(&live), stdout_str(&rec), "{}", show(&live));
+    let live = record_then_go_live(&argv![program("pipe_golive")], "read 200000 numbers, sum 20000100000\n");
     assert!(stderr_str(&live).contains("is made again, holding the"), "{}", show(&live));
 }
 
@@ -845,14 +836,16 @@ fn going_live_remakes_epoll_instances_and_eventfds() {
 }
 
 /// Records `cmd`, a program that asks for bookmark 0 itself, checks that it
-/// printed `expected`, then goes live at the bookmark and checks that the
-/// live run printed the same and exited 0; returns the live run.
+/// printed `expected` and that the bookmark was placed, then goes live at
+/// the bookmark and checks that the live run printed the same and exited 0;
+/// returns the live run.
 fn record_then_go_live(cmd: &[OsString], expected: &str) -> std::process::Output {
     let dir = tmpdir();
     let trace = dir.path().join("t.scribe");
     let rec = record(&trace, cmd, None);
     assert!(rec.status.success(), "{}", show(&rec));
     assert_eq!(stdout_str(&rec), expected);
+    assert!(stderr_str(&rec).contains("bookmark 0"), "{}", show(&rec));
     let live = replay_with(&["--golive", "0"], &trace);
     assert!(live.status.success(), "{}", show(&live));
     assert!(stderr_str(&live).contains("goes live"), "{}", show(&live));

@@ -168,6 +168,11 @@ impl OpenFiles {
             Some(m) => m.bytes.split(|&b| b == 0).next().unwrap_or_default().to_vec(),
             None => mem.read_cstr(addr, 4096),
         };
+        // A fixed-size struct the call reads, the same way.
+        let read_struct = |addr: u64, len: usize| match call.inputs.iter().find(|m| m.addr == addr) {
+            Some(m) => m.bytes.get(..len).map(<[u8]>::to_vec),
+            None => mem.read(addr, len).ok(),
+        };
         let fd = |i: usize| args[i] as i32;
         let new = result as i32;
         match nr_ {
@@ -207,20 +212,14 @@ impl OpenFiles {
                 self.fds.insert(new, (OpenFile::TimerFd { clock: args[0], flags: flags & !O_CLOEXEC, setting: None }, flags & O_CLOEXEC != 0));
             }
             nr::TIMERFD_SETTIME => {
-                let spec = match call.inputs.iter().find(|m| m.addr == args[2]) {
-                    Some(m) => m.bytes.get(..ITIMERSPEC_LEN).and_then(|b| <[u8; ITIMERSPEC_LEN]>::try_from(b).ok()),
-                    None => mem.read(args[2], ITIMERSPEC_LEN).ok().and_then(|b| b.try_into().ok()),
-                };
+                let spec = read_struct(args[2], ITIMERSPEC_LEN).and_then(|b| <[u8; ITIMERSPEC_LEN]>::try_from(b).ok());
                 if let (Some((OpenFile::TimerFd { setting, .. }, _)), Some(spec)) = (self.fds.get_mut(&fd(0)), spec) {
                     // A zero first expiry disarms the timer.
                     *setting = spec[16..].iter().any(|&b| b != 0).then_some((args[1], spec));
                 }
             }
             nr::EPOLL_CTL => {
-                let event = match call.inputs.iter().find(|m| m.addr == args[3]) {
-                    Some(m) => Some(m.bytes.clone()),
-                    None => mem.read(args[3], EPOLL_EVENT_LEN).ok(),
-                };
+                let event = read_struct(args[3], EPOLL_EVENT_LEN);
                 if let Some((OpenFile::Epoll { watched }, _)) = self.fds.get_mut(&fd(0)) {
                     match (args[1], event.as_deref().and_then(epoll_event)) {
                         (EPOLL_CTL_DEL, _) => {
@@ -371,17 +370,26 @@ impl Injector {
         }
     }
 
-    /// Puts descriptor `made` (a call's result) on number `fd`; false if
-    /// the call failed.
-    fn settle(&mut self, made: i64, fd: i32, cloexec_flag: u64) -> Result<bool> {
+    /// Makes descriptor `fd` again with syscall `nr_` (whose result is a new
+    /// descriptor), moved onto number `fd`; false, with a note saying
+    /// `what` could not be made, if the call failed.
+    fn make_again(&mut self, nr_: u32, args: [u64; 6], fd: i32, cloexec_flag: u64, what: &str, notes: &mut Vec<String>) -> Result<bool> {
+        let made = self.call(nr_, args)?;
         if made < 0 {
+            notes.push(format!("cannot make {what} {fd} again: errno {}", -made));
             return Ok(false);
         }
+        self.move_onto(made, fd, cloexec_flag)?;
+        Ok(true)
+    }
+
+    /// Moves new descriptor `made` onto number `fd`, if it is another.
+    fn move_onto(&mut self, made: i64, fd: i32, cloexec_flag: u64) -> Result<()> {
         if made != i64::from(fd) {
             self.call(nr::DUP3, [made as u64, fd as u64, cloexec_flag, 0, 0, 0])?;
             self.call(nr::CLOSE, [made as u64, 0, 0, 0, 0, 0])?;
         }
-        Ok(true)
+        Ok(())
     }
 
     fn string(&mut self, bytes: &[u8]) -> Result<u64> {
@@ -409,24 +417,19 @@ impl Injector {
     }
 }
 
-/// Makes the process of task `tid` (stopped at a seccomp stop) open the
+/// Makes the process of task `tid` (stopped at a seccomp stop, unless
+/// `from_user_code`) open the
 /// files `files` describes, on the same descriptor numbers and at the same
 /// offsets; a pipe end whose pipe `pipes` has (its read and write ends'
 /// paths, `/proc/PID/fd/N` of the replayer's real pipe) is opened from
 /// there. Returns notes about descriptors that could not be restored.
-pub fn reopen_files(tid: Tid, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
-    reopen_files_with(Injector::new(tid, None)?, files, pipes)
-}
-
-/// [`reopen_files`] for a process none of whose tasks is at a syscall:
-/// task `tid` is stopped in user code at a signal-delivery stop, and each
-/// call runs through the `syscall` instruction at `insn` (the vDSO's),
-/// the task's registers put back after it.
-pub fn reopen_files_from_user_code(tid: Tid, insn: u64, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
-    reopen_files_with(Injector::new(tid, Some(insn))?, files, pipes)
-}
-
-fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
+///
+/// `from_user_code`: for a process none of whose tasks is at a syscall,
+/// `tid` is held in user code (at a signal-delivery or syscall-exit stop),
+/// and each call runs through the `syscall` instruction at this address
+/// (the vDSO's), the task's registers put back after it.
+pub fn reopen_files(tid: Tid, from_user_code: Option<u64>, files: &OpenFiles, pipes: &BTreeMap<u64, [Vec<u8>; 2]>) -> Result<Vec<String>> {
+    let mut inj = Injector::new(tid, from_user_code)?;
     let mut notes = Vec::new();
     // Standard streams first, while 0-2 still hold the real ones.
     let mut parked = Vec::new();
@@ -465,26 +468,21 @@ fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64,
                 (pipes[id][usize::from(*write)].clone(), mode | nonblock | cloexec_flag, None)
             }
             OpenFile::Epoll { watched } => {
-                let made = inj.call(nr::EPOLL_CREATE1, [cloexec_flag, 0, 0, 0, 0, 0])?;
-                if inj.settle(made, fd, cloexec_flag)? {
+                if inj.make_again(nr::EPOLL_CREATE1, [cloexec_flag, 0, 0, 0, 0, 0], fd, cloexec_flag, "epoll descriptor", &mut notes)? {
                     epolls.push((fd, watched));
-                } else {
-                    notes.push(format!("cannot make epoll descriptor {fd} again: errno {}", -made));
                 }
                 continue;
             }
             OpenFile::EventFd { flags } => {
-                let made = inj.call(nr::EVENTFD2, [0, flags | cloexec_flag, 0, 0, 0, 0])?;
-                if !inj.settle(made, fd, cloexec_flag)? {
-                    notes.push(format!("cannot make eventfd {fd} again: errno {}", -made));
-                }
+                inj.make_again(nr::EVENTFD2, [0, flags | cloexec_flag, 0, 0, 0, 0], fd, cloexec_flag, "eventfd", &mut notes)?;
                 continue;
             }
             OpenFile::TimerFd { clock, flags, setting } => {
-                let made = inj.call(nr::TIMERFD_CREATE, [*clock, flags | cloexec_flag, 0, 0, 0, 0])?;
-                if !inj.settle(made, fd, cloexec_flag)? {
-                    notes.push(format!("cannot make timerfd {fd} again: errno {}", -made));
-                } else if let Some((set_flags, spec)) = setting {
+                let args = [*clock, flags | cloexec_flag, 0, 0, 0, 0];
+                if !inj.make_again(nr::TIMERFD_CREATE, args, fd, cloexec_flag, "timerfd", &mut notes)? {
+                    continue;
+                }
+                if let Some((set_flags, spec)) = setting {
                     // Armed again as it was set: a relative first expiry
                     // starts over from now.
                     let at = inj.string(spec)?;
@@ -506,10 +504,7 @@ fn reopen_files_with(mut inj: Injector, files: &OpenFiles, pipes: &BTreeMap<u64,
             notes.push(format!("cannot reopen {} on descriptor {fd}: errno {}", String::from_utf8_lossy(&path), -tmp));
             continue;
         }
-        if tmp != i64::from(fd) {
-            inj.call(nr::DUP3, [tmp as u64, fd as u64, cloexec_flag, 0, 0, 0])?;
-            inj.call(nr::CLOSE, [tmp as u64, 0, 0, 0, 0, 0])?;
-        }
+        inj.move_onto(tmp, fd, cloexec_flag)?;
         if let Some(offset) = offset.filter(|_| flags & O_APPEND == 0) {
             inj.call(nr::LSEEK, [fd as u64, offset, SEEK_SET, 0, 0, 0])?;
         }

@@ -2906,10 +2906,11 @@ impl Session {
             return tracee::cont(tid, 0).map_err(Into::into);
         }
         let task = self.task(tid)?;
+        // For the check's site and the point's stack digest.
+        let maps = procfs::maps(tid).unwrap_or_default();
         let kind = match probe {
             Probe::SameAgain { fingerprint: before, .. } if fingerprint == before => Some(PointKind::Spin),
             Probe::SameAgain { .. } | Probe::Step { .. } => {
-                let maps = procfs::maps(tid).unwrap_or_default();
                 // Stepped to, a site must cover one instruction: each one
                 // more is a guard, and a branch to a guard removes the
                 // check (strcasecmp's loop branches into the instruction
@@ -2955,7 +2956,7 @@ impl Session {
         };
         tracee::set_exec_breakpoint(tid, None)?;
         let state = point::deep_state(&regs, &task.mem);
-        let stack = machine::stack_digest(&regs, &task.mem, &procfs::maps(tid).unwrap_or_default());
+        let stack = machine::stack_digest(&regs, &task.mem, &maps);
         task.exit_point = None;
         let parent = task.domain;
         let held = if deliverable { task.held.pop_front() } else { None };

@@ -2050,7 +2050,7 @@ impl Session {
                 let _ = tracee::set_exec_breakpoint(live, None);
             }
             if task.state == State::AtSeccomp && restored.insert(tgid) {
-                reopening.push((live, tgid));
+                reopening.push((live, tgid, None));
             }
         }
         // A process none of whose tasks is at a syscall (computing at the
@@ -2059,13 +2059,12 @@ impl Session {
         // at its start or at a recorded point (a signal-delivery or
         // syscall-exit stop): its files are reopened from there, through
         // the vDSO's `syscall` instruction.
-        let mut from_user_code = Vec::new();
         let held: Vec<(Tid, Tid)> = lives
             .iter()
             .map(|&live| (live, &self.tasks[&live]))
             .filter(|(_, task)| task.state == State::AtStart)
             .map(|(live, task)| (live, self.process_of(task.rec)))
-            .filter(|(_, tgid)| !restored.contains(tgid) && self.open_files.contains_key(tgid))
+            .filter(|(_, tgid)| self.open_files.contains_key(tgid))
             .collect();
         for (live, tgid) in held {
             if restored.contains(&tgid) {
@@ -2074,12 +2073,12 @@ impl Session {
             let maps = procfs::maps(live).unwrap_or_default();
             let Some(insn) = point::syscall_instruction(&maps, self.mem(live)?) else { continue };
             self.settle_buffer(live)?;
-            from_user_code.push((live, tgid, insn));
+            reopening.push((live, tgid, Some(insn)));
             restored.insert(tgid);
         }
         // The pipes are made first, held open by the replayer (so that
         // opening an end finds the other) until every process has its ends.
-        let tgids: Vec<Tid> = reopening.iter().map(|&(_, tgid)| tgid).chain(from_user_code.iter().map(|&(_, tgid, _)| tgid)).collect();
+        let tgids: Vec<Tid> = reopening.iter().map(|&(_, tgid, _)| tgid).collect();
         let pipes = self.remake_pipes(&tgids);
         let own = std::process::id();
         let paths: BTreeMap<u64, [Vec<u8>; 2]> = pipes
@@ -2089,16 +2088,9 @@ impl Session {
                 (id, [path(read), path(write)])
             })
             .collect();
-        for (live, tgid) in reopening {
+        for (live, tgid, from_user_code) in reopening {
             if let Some(files) = self.open_files.get(&tgid) {
-                for note in crate::golive::reopen_files(live, files, &paths)? {
-                    self.notice(&format!("process {tgid}: {note}"));
-                }
-            }
-        }
-        for &(live, tgid, insn) in &from_user_code {
-            if let Some(files) = self.open_files.get(&tgid) {
-                for note in crate::golive::reopen_files_from_user_code(live, insn, files, &paths)? {
+                for note in crate::golive::reopen_files(live, from_user_code, files, &paths)? {
                     self.notice(&format!("process {tgid}: {note}"));
                 }
             }
