@@ -186,11 +186,10 @@ fn setitimer_interrupts_compute_loop() {
         .timeout(SPIN_TIMEOUT)
         .replays(RACY_REPLAYS)
         .run();
-    // A sixth tick comes in when the process did not run for a whole
-    // period between the fifth and disarming the timer (a loaded CI
-    // machine): what the recording saw, replay shows too.
-    let ticks = r.field("ticks:");
-    assert!(ticks == "5" || ticks == "6", "{}", r.stdout());
+    // More ticks come in when the process did not run for a whole period
+    // between the fifth and disarming the timer: a loaded CI machine saw
+    // seven. What the recording saw, replay shows too.
+    assert!(num::<u64>(&r, "ticks:") >= 5, "{}", r.stdout());
     // Five 10 ms periods of a counting loop: far more than a few iterations.
     assert!(num::<u64>(&r, "counter:") > 1000, "{}", r.stdout());
 }

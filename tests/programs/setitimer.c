@@ -1,9 +1,10 @@
 /* setitimer: a 10 ms ITIMER_REAL interval timer interrupts a pure compute
  * loop (no system calls) with SIGALRM; the handler counts ticks. The loop
- * stops after 5 ticks. Prints the ticks (5, or 6 when the next tick came
+ * stops after 5 ticks. Prints the ticks (5, or more when further ticks came
  * before the timer was disarmed: the process had not run for a whole
- * period, as under load) and how far the loop counter got, which varies
- * natively. */
+ * period between them, as on a loaded machine, and more often under a
+ * tracer, whose stops each wait for the scheduler) and how far the loop
+ * counter got, which varies natively. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,5 +37,5 @@ int main(void) {
     int final_ticks = ticks;
     printf("ticks: %d\n", final_ticks);
     printf("counter: %lu\n", (unsigned long)counter);
-    return final_ticks == 5 || final_ticks == 6 ? 0 : 1;
+    return final_ticks >= 5 ? 0 : 1;
 }

@@ -44,6 +44,8 @@ pub const SIGILL: i32 = 4;
 pub const SIGBUS: i32 = 7;
 /// SIGUSR1: to the replayer, go live.
 pub const SIGUSR1: i32 = 10;
+/// The kernel's first real-time signal: those below it are standard.
+pub const SIGRTMIN: i32 = 32;
 /// personality's ADDR_NO_RANDOMIZE: no address space randomization, which
 /// Scribe sets for the recorded program and keeps set (see [`personality_kept`]).
 pub const ADDR_NO_RANDOMIZE: u64 = 0x0040000;

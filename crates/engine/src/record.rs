@@ -586,6 +586,13 @@ struct HeldSignal {
     siginfo: [u8; tracee::SIGINFO_SIZE],
 }
 
+/// Whether a new `sig` adds nothing to the signals `held` for a task: a
+/// standard signal (below SIGRTMIN) is pending at most once per target,
+/// real-time ones queue.
+fn already_pending(held: &VecDeque<HeldSignal>, sig: i32) -> bool {
+    sig < machine::SIGRTMIN && held.iter().any(|h| h.signo == sig)
+}
+
 /// Whether syscall `nr` waits under a signal mask of its own.
 fn swaps_signal_mask(nr: u32) -> bool {
     matches!(nr, sc::nr::RT_SIGSUSPEND | sc::nr::PSELECT6 | sc::nr::PPOLL | sc::nr::EPOLL_PWAIT | sc::nr::EPOLL_PWAIT2)
@@ -2714,6 +2721,13 @@ impl Session {
             // Arrived while user code ran: hold it until the next syscall,
             // or until a point replay can find, whichever comes first (a
             // loop without syscalls would otherwise never get it).
+            if already_pending(&task.held, sig) {
+                // A standard signal that is already pending is not queued
+                // twice: the program sees one. Held twice, a 10 ms timer
+                // under a loaded machine ran its handler once more than
+                // the program could have seen natively.
+                return tracee::cont(tid, 0).map_err(Into::into);
+            }
             task.held.push_back(HeldSignal { signo: sig, siginfo });
             let probing = task.probe.is_some();
             // The next buffered call stops instead, to deliver it there.
@@ -3182,5 +3196,28 @@ impl ChaosRng {
         let (lo, hi) = (CHAOS_SLICES.0.as_secs_f64(), CHAOS_SLICES.1.as_secs_f64());
         let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
         Duration::from_secs_f64(lo * (hi / lo).powf(unit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(signals: &[i32]) -> VecDeque<HeldSignal> {
+        signals.iter().map(|&signo| HeldSignal { signo, siginfo: [0; tracee::SIGINFO_SIZE] }).collect()
+    }
+
+    #[test]
+    fn a_standard_signal_already_held_is_not_held_twice() {
+        const SIGALRM: i32 = 14;
+        assert!(already_pending(&held(&[SIGALRM]), SIGALRM));
+        assert!(!already_pending(&held(&[machine::SIGUSR1]), SIGALRM));
+        assert!(!already_pending(&held(&[]), SIGALRM));
+    }
+
+    #[test]
+    fn real_time_signals_queue() {
+        let first_rt = machine::SIGRTMIN;
+        assert!(!already_pending(&held(&[first_rt, first_rt + 1]), first_rt));
     }
 }
