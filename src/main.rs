@@ -311,7 +311,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     outcome.shared_file_mappings
                 );
                 let (made, given) = outcome.recorded_ids;
-                eprintln!("scribe: {given} of the {made} processes and threads replay made have their recorded ids");
+                eprintln!(
+                    "scribe: {given} of the {made} processes and threads replay made have their recorded ids; {} had an id an earlier one of the recording had",
+                    outcome.reused_ids
+                );
                 if matches!(outcome.stopped_at, Some(scribe_engine::Stop::WentLive(_))) {
                     eprintln!(
                         "scribe: {} stops passed through after going live; {} tasks made their syscalls without stops",

@@ -141,6 +141,8 @@ pub struct ReplayOutcome {
     /// Tasks replay made, and how many of them have their recorded id
     /// (see [`crate::pidchoice`]).
     pub recorded_ids: (u64, u64),
+    /// Tasks whose recorded id an earlier task of the recording had.
+    pub reused_ids: u64,
     /// Set when replay stopped before the program's end.
     pub stopped_at: Option<Stop>,
     /// The replay's state digests at the bookmark it stopped or went live
@@ -326,6 +328,7 @@ impl Replayer {
             shared_file_mappings: 0,
             passed_through: 0,
             pids: crate::pidchoice::PidChoice::new(self.options.recorded_pids),
+            reused_ids: 0,
             bypass: Default::default(),
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
@@ -385,6 +388,7 @@ impl Replayer {
             passed_through: session.passed_through,
             live_unfiltered: session.bypass.suspended_total(),
             recorded_ids: session.pids.given(),
+            reused_ids: session.reused_ids,
             stopped_at: session.stopped_at,
             stop_digests: session.stop_digests,
             stop_registers: session.stop_registers,
@@ -441,6 +445,12 @@ struct EventQueue {
     max_lookahead: usize,
     /// Event indexes of the stopped writes in `ahead`.
     write_indexes: std::collections::BTreeSet<u64>,
+    /// Tasks whose exit has been read and whose id no later task has taken.
+    exits_read: foldhash::HashSet<Tid>,
+    /// Ids taken again by a new task (its TaskStart read) while the exit of
+    /// the task that had the id before is still to be replayed, with the new
+    /// task's domain: its events are routed there once that exit is.
+    reborn: foldhash::HashMap<Tid, Tid>,
 }
 
 impl EventQueue {
@@ -463,6 +473,8 @@ impl EventQueue {
             buffered_serials: Default::default(),
             max_lookahead: 0,
             write_indexes: Default::default(),
+            exits_read: Default::default(),
+            reborn: Default::default(),
         }
     }
 
@@ -492,7 +504,17 @@ impl EventQueue {
                         // Written when the task first runs: its domain may
                         // have joined another since the recorder chose it.
                         let parent = self.joined_domain(t.parent);
-                        if let std::collections::hash_map::Entry::Vacant(entry) = self.domain_of.entry(t.tid) {
+                        if self.exits_read.remove(&t.tid) {
+                            // The id of a task that ended, taken again (the
+                            // pid counter wrapped). The old task's events
+                            // all come before in the trace; those still to
+                            // be replayed stay in its domain.
+                            if self.exits.iter().any(|&(_, tid, _)| tid == t.tid) {
+                                self.reborn.insert(t.tid, parent);
+                            } else {
+                                self.domain_of.insert(t.tid, parent);
+                            }
+                        } else if let std::collections::hash_map::Entry::Vacant(entry) = self.domain_of.entry(t.tid) {
                             entry.insert(parent);
                             // Its events read before (none, as the recorder
                             // writes them) would name the wrong domain.
@@ -556,6 +578,7 @@ impl EventQueue {
         }
         if let Event::Exit(x) = &p.event {
             self.exits.push((p.index, x.tid, x.signal));
+            self.exits_read.insert(x.tid);
         }
         self.ahead_domains.insert(at, p.event.tid().map(|tid| self.domain(tid)));
         self.ahead.insert(at, p);
@@ -642,9 +665,22 @@ impl EventQueue {
         if is_write_event(&p.event) {
             self.write_indexes.remove(&p.index);
         }
-        if let Event::Exit(_) = &p.event {
+        if let Event::Exit(x) = &p.event {
             self.exits.retain(|&(index, _, _)| index != p.index);
+            if let Some(domain) = self.reborn.remove(&x.tid) {
+                self.move_task(x.tid, self.joined_domain(domain));
+            }
         }
+    }
+
+    /// Whether task `rec`'s id was another task's before, and that task's
+    /// exit (before event `index` in the trace) is still to be replayed.
+    /// A clone that made `rec` waits for it: the ids of replay's tasks are
+    /// their recorded ones, so the two must not live at once (in the
+    /// recording, one was gone before the other began, but replay runs
+    /// domains on their own, and the old task's may lag behind).
+    fn earlier_task_with_id_pending(&self, rec: Tid, index: u64) -> bool {
+        self.exits.iter().any(|&(exit, tid, _)| tid == rec && exit < index)
     }
 
     /// Index of the first event of memory domain `domain` among the first
@@ -780,18 +816,23 @@ impl EventQueue {
     /// for one of its own, as the recorder moved it: its events already
     /// read are its own domain's from now on.
     fn leave_domain(&mut self, rec: Tid) {
+        self.move_task(rec, rec);
+    }
+
+    /// Puts task `rec` in domain `into`, with its events already read.
+    fn move_task(&mut self, rec: Tid, into: Tid) {
         let old = self.domain(rec);
-        if old == rec {
+        if old == into {
             return;
         }
-        self.domain_of.insert(rec, rec);
+        self.domain_of.insert(rec, into);
         for (q, domain) in self.ahead.iter().zip(self.ahead_domains.iter_mut()) {
             if q.event.tid() == Some(rec) {
-                *domain = Some(rec);
+                *domain = Some(into);
             }
         }
         self.clean_prefix.remove(&old);
-        self.clean_prefix.remove(&rec);
+        self.clean_prefix.remove(&into);
     }
 
     /// Makes domain `from` part of `into`, when replay reaches the join:
@@ -1236,6 +1277,8 @@ struct Session {
     passed_through: u64,
     /// Gives new tasks their recorded ids where the kernel lets it.
     pids: crate::pidchoice::PidChoice,
+    /// Tasks made whose recorded id an ended task of the recording had.
+    reused_ids: u64,
     /// Which live tasks make their syscalls without stopping.
     bypass: crate::bypass::FilterBypass,
     /// Recorded tasks killed by a group exit of their process that replay
@@ -1641,6 +1684,7 @@ impl Session {
                     break;
                 }
                 let p = &self.queue.ahead[i];
+                let index = p.index;
                 let domain = self.queue.domain_at(i);
                 // Most events walked belong to a waiting domain: all that
                 // counts of them is whether they write (looked at in place).
@@ -1871,7 +1915,7 @@ impl Session {
                         let rec = rec.expect("a buffered call has a task");
                         return Err(self.divergence(rec, Some(live), "the task stopped at a syscall where the recording has buffered calls".into(), Some(&p), observed));
                     }
-                    (Event::Syscall(c), Some(State::AtSeccomp)) if self.reaps_unended_child(c) => {
+                    (Event::Syscall(c), Some(State::AtSeccomp)) if self.reaps_unended_child(c) || self.makes_a_pending_id(c, index) => {
                         blocked.insert(domain);
                         continue;
                     }
@@ -2614,6 +2658,7 @@ impl Session {
     /// the new live task and gives the parent the recorded result.
     fn replay_clone(&mut self, live: Tid, rec: Tid, call: &SyscallRecord, p: &Positioned) -> Result<()> {
         let child_rec = call.result as Tid;
+        self.forget_earlier_task(child_rec);
         let (flags, parent_tid_ptr, child_tid_ptr) = clone_tid_pointers(self.mem(live)?, call);
         self.pids.ask_for(child_rec);
         tracee::cont_syscall(live, 0)?;
@@ -3021,6 +3066,27 @@ impl Session {
             return false;
         }
         self.live_of.get(&(call.result as Tid)).is_some_and(|live| self.tasks.contains_key(live))
+    }
+
+    /// Whether `call` (event `index`) is a clone, fork or vfork whose child
+    /// took the id of a task whose end is still to be replayed (see
+    /// `EventQueue::earlier_task_with_id_pending`).
+    fn makes_a_pending_id(&self, call: &SyscallRecord, index: u64) -> bool {
+        (call.nr == sc::nr::VFORK || crate::record::is_clone(call.nr))
+            && call.result > 0
+            && self.queue.earlier_task_with_id_pending(call.result as Tid, index)
+    }
+
+    /// Forgets what replay kept of an ended task whose id recorded task
+    /// `rec`, being made now, takes again.
+    fn forget_earlier_task(&mut self, rec: Tid) {
+        if self.ended.remove(&rec).is_some() {
+            self.killed_by_group_exit.remove(&rec);
+            self.vfork_children.remove(&rec);
+            self.buffers.remove(&rec);
+            self.header_flags.remove(&rec);
+            self.reused_ids += 1;
+        }
     }
 
     /// The memory-file key of a shared mapping the recording gave no inode
