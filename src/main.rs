@@ -80,7 +80,8 @@ struct RecordArgs {
           value_parser = clap::value_parser!(u8).range(0..=3))]
     level: u8,
     /// Store the content of every executed and mapped file in the trace, so it
-    /// replays on another machine with the same CPU model.
+    /// replays on another machine with the same CPU model, or after its
+    /// programs were rebuilt or removed (replay runs the recorded copies).
     #[arg(long)]
     portable: bool,
     /// Run the command through /bin/sh -c (the arguments are joined with spaces).

@@ -157,6 +157,8 @@ pub struct FileStore {
     verified: HashSet<u32>,
     open: HashMap<u32, File>,
     cache: HashCache,
+    /// Copies of recorded files executed instead of the ones on disk.
+    stand_ins: HashMap<u32, PathBuf>,
 }
 
 fn display(path: &[u8]) -> String {
@@ -223,6 +225,44 @@ impl FileStore {
         self.verify(id)?;
         let record = self.record(id)?;
         Ok(record.contents.is_none().then_some(record.path.as_slice()))
+    }
+
+    /// A copy of file `id`'s recorded content to execute instead of the
+    /// file on disk, when the trace holds that content and the file on
+    /// disk is gone or differs (a program rebuilt since, or a trace made
+    /// with `--portable` replayed elsewhere): the kernel maps what an exec
+    /// names, not what the trace holds. Written once under `dir`, with the
+    /// file's own name (the kernel names the process after it). `None`
+    /// when the file on disk is the recorded one, or the trace does not
+    /// hold the content (`verify` then says what differs).
+    pub fn exec_stand_in(&mut self, id: u32, dir: &Path) -> Result<Option<PathBuf>> {
+        if let Some(copy) = self.stand_ins.get(&id) {
+            return Ok(Some(copy.clone()));
+        }
+        let record = self.records.get(&id).ok_or_else(|| EngineError::File(format!("the trace refers to file #{id}, which it never described")))?;
+        let Some(contents) = &record.contents else { return Ok(None) };
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(&record.path));
+        if let Ok(mut file) = File::open(&path) {
+            let cache = &mut self.cache;
+            let same = file.metadata().is_ok_and(|meta| {
+                meta.len() == record.size && cached_hash(cache, &mut file, &meta).is_ok_and(|sha256| sha256 == record.sha256)
+            });
+            if same {
+                return Ok(None);
+            }
+        }
+        let name = path.file_name().unwrap_or(std::ffi::OsStr::new("program"));
+        let copy_dir = dir.join(id.to_string());
+        let copy = copy_dir.join(name);
+        let write = || -> std::io::Result<()> {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::create_dir_all(&copy_dir)?;
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o755).open(&copy)?;
+            std::io::Write::write_all(&mut file, contents)
+        };
+        write().map_err(|e| EngineError::io(format!("writing the recorded content of {} to {}", path.display(), copy.display()), e))?;
+        self.stand_ins.insert(id, copy.clone());
+        Ok(Some(copy))
     }
 
     /// Reads up to `len` bytes of file `id` at `offset` (short at end of file).

@@ -133,6 +133,12 @@ impl OpenFiles {
         self.fds.iter().map(|(&fd, (file, _))| (fd, file))
     }
 
+    /// The working directory the replayed chdir calls left (which replay
+    /// makes for real only where the directory still exists).
+    pub fn cwd(&self) -> &[u8] {
+        &self.cwd
+    }
+
     /// What descriptor `fd` refers to.
     pub fn get(&self, fd: i32) -> Option<&OpenFile> {
         self.fds.get(&fd).map(|(f, _)| f)

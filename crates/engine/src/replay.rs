@@ -329,6 +329,7 @@ impl Replayer {
             passed_through: 0,
             pids: crate::pidchoice::PidChoice::new(self.options.recorded_pids),
             reused_ids: 0,
+            exec_copies: None,
             bypass: Default::default(),
             killed_by_group_exit: Default::default(),
             shared_files_by_inode: BTreeMap::new(),
@@ -1279,6 +1280,9 @@ struct Session {
     pids: crate::pidchoice::PidChoice,
     /// Tasks made whose recorded id an ended task of the recording had.
     reused_ids: u64,
+    /// Where the recorded programs executed instead of changed or missing
+    /// ones are written (see `FileStore::exec_stand_in`), once one is.
+    exec_copies: Option<tempfile::TempDir>,
     /// Which live tasks make their syscalls without stopping.
     bypass: crate::bypass::FilterBypass,
     /// Recorded tasks killed by a group exit of their process that replay
@@ -1324,6 +1328,30 @@ const CHECK_EVERY_BOOKMARK: bool = false;
 /// buffered calls than the library now makes (see
 /// `scribe_trace::FORMAT_VERSION`), so its replay would diverge.
 const FIRST_FORMAT_OF_THIS_BUFFER: u32 = 19;
+
+/// Whether the exec of `path` (relative to `cwd`) ran the file at
+/// `exe_path` (the recorded `/proc/PID/exe`, resolved) itself: not so for a
+/// script, whose interpreter the kernel runs. A path that names nothing any
+/// more is compared as written, `.` and `..` taken out.
+fn names_file(path: &[u8], cwd: &[u8], exe_path: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Component;
+    let full = Path::new(std::ffi::OsStr::from_bytes(cwd)).join(std::ffi::OsStr::from_bytes(path));
+    if let Ok(real) = std::fs::canonicalize(&full) {
+        return real.as_os_str().as_bytes() == exe_path;
+    }
+    let mut normal = PathBuf::new();
+    for part in full.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal.as_os_str().as_bytes() == exe_path
+}
 
 /// What a task stopped at, as seen by replay.
 fn describe_stop(nr: u32, args: &[u64; 6]) -> String {
@@ -1509,10 +1537,15 @@ impl Session {
         };
         let rec = exec.tid;
         self.pids.ask_for(rec);
-        let live = tracee::spawn_traced(&machine::spawn_config(header, version)).map_err(|e| match e {
-            scribe_tracee::TraceeError::Exec { path, source } => {
-                EngineError::File(format!("cannot execute {path} for replay: {source}"))
-            }
+        let mut config = machine::spawn_config(header, version);
+        let stand_in = if names_file(&header.exe_path, &header.cwd, &exec.exe_path) { self.exec_stand_in(exec)? } else { None };
+        if let Some(copy) = &stand_in {
+            config.program = copy.clone();
+        }
+        let live = tracee::spawn_traced(&config).map_err(|e| match e {
+            scribe_tracee::TraceeError::Exec { path, source } => EngineError::File(format!(
+                "cannot execute {path} for replay: {source} (a trace recorded with --portable holds the programs it ran)"
+            )),
             other => other.into(),
         })?;
         self.pids.got(rec, live);
@@ -1527,7 +1560,7 @@ impl Session {
         self.tgid_of.insert(rec, rec);
         self.open_files.insert(rec, crate::golive::OpenFiles::new(&header.cwd, rec));
         let exec = exec.clone();
-        self.apply_exec(live, &exec, &first)?;
+        self.apply_exec(live, &exec, &first, stand_in.is_some())?;
         self.remember(&first);
         self.set_state(live, State::Running)?;
         self.resume(live, 0)?;
@@ -2379,12 +2412,24 @@ impl Session {
     }
 
     /// Brings a freshly executed task to the recorded initial state.
-    fn apply_exec(&mut self, live: Tid, exec: &ExecRecord, at: &Positioned) -> Result<()> {
+    /// `stand_in`: the kernel ran a copy of the recorded program, whose
+    /// longer or shorter name moved the initial stack pointer; the
+    /// recorded stack is put where it was.
+    fn apply_exec(&mut self, live: Tid, exec: &ExecRecord, at: &Positioned, stand_in: bool) -> Result<()> {
         for &id in &exec.mapped_files {
             self.queue.files.verify(id)?;
         }
         let mem = TraceeMemory::open(live)?;
-        let regs = tracee::get_regs(live)?;
+        let mut regs = tracee::get_regs(live)?;
+        if stand_in && regs.rsp != exec.rsp {
+            // What the kernel put below the recorded stack pointer was
+            // never there when recorded: zeroed, as fresh stack pages are.
+            if regs.rsp < exec.rsp {
+                mem.write(regs.rsp, &vec![0; (exec.rsp - regs.rsp) as usize])?;
+            }
+            regs.rsp = exec.rsp;
+            tracee::set_regs(live, &regs)?;
+        }
         if regs.rsp != exec.rsp {
             return Err(self.divergence(
                 exec.tid,
@@ -3068,6 +3113,59 @@ impl Session {
         self.live_of.get(&(call.result as Tid)).is_some_and(|live| self.tasks.contains_key(live))
     }
 
+    /// A copy of the program `exec` ran to execute instead of the file on
+    /// disk, where that is gone or changed and the trace holds the
+    /// recorded content (see `FileStore::exec_stand_in`).
+    fn exec_stand_in(&mut self, exec: &ExecRecord) -> Result<Option<PathBuf>> {
+        let files = &self.queue.files;
+        let Some(&id) = exec.mapped_files.iter().find(|&&id| files.record(id).is_ok_and(|r| r.path == exec.exe_path)) else {
+            return Ok(None);
+        };
+        if self.exec_copies.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("scribe-programs-")
+                .tempdir()
+                .map_err(|e| EngineError::io("making a directory for recorded programs", e))?;
+            self.exec_copies = Some(dir);
+        }
+        let dir = self.exec_copies.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default();
+        self.queue.files.exec_stand_in(id, &dir)
+    }
+
+    /// Makes the execve task `live` is stopped at run a copy of the
+    /// recorded program instead of the file its path names, where that is
+    /// needed (see `exec_stand_in`): the copy's path is written below the
+    /// stack's red zone and given to the call. Returns where, with the
+    /// bytes it replaced, to be put back (a vfork child's memory is its
+    /// parent's), or `None` where the file on disk is run.
+    fn exec_recorded_copy(&mut self, live: Tid, exec: &ExecRecord) -> Result<Option<(u64, Vec<u8>)>> {
+        const RED_ZONE: u64 = 128;
+        const PATH_MAX: usize = 4096;
+        let mut regs = tracee::get_regs(live)?;
+        let named = self.mem(live)?.read_cstr(regs.rdi, PATH_MAX);
+        let rec = self.rec(live)?;
+        let tgid = self.process_of(rec);
+        let cwd = match self.open_files.get(&tgid) {
+            Some(files) => files.cwd().to_vec(),
+            None => std::fs::read_link(format!("/proc/{live}/cwd")).map(|p| std::os::unix::ffi::OsStringExt::into_vec(p.into_os_string())).unwrap_or_default(),
+        };
+        if !names_file(&named, &cwd, &exec.exe_path) {
+            return Ok(None);
+        }
+        let Some(copy) = self.exec_stand_in(exec)? else { return Ok(None) };
+        let mut path = std::os::unix::ffi::OsStringExt::into_vec(copy.into_os_string());
+        path.push(0);
+        let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
+        let mem = self.mem(live)?;
+        let Ok(saved) = mem.read(scratch, path.len()) else { return Ok(None) };
+        if mem.write(scratch, &path).is_err() {
+            return Ok(None);
+        }
+        regs.rdi = scratch;
+        tracee::set_regs(live, &regs)?;
+        Ok(Some((scratch, saved)))
+    }
+
     /// Whether `call` (event `index`) is a clone, fork or vfork whose child
     /// took the id of a task whose end is still to be replayed (see
     /// `EventQueue::earlier_task_with_id_pending`).
@@ -3334,6 +3432,7 @@ impl Session {
         if nr == sc::nr::EXECVEAT {
             self.stand_in_for_exec_descriptor(live, rec, &args, &p)?;
         }
+        let stand_in = if nr == sc::nr::EXECVE { self.exec_recorded_copy(live, &exec)? } else { None };
         // The exec kills the process's other threads, as a group exit does.
         let killed_threads = self.kill_other_threads(rec);
         tracee::cont_syscall(live, 0)?;
@@ -3349,7 +3448,12 @@ impl Session {
         if status != WaitStatus::Event(PtraceEvent::Exec) {
             return Err(self.divergence(rec, Some(live), format!("execve did not succeed as recorded ({status:?})"), Some(&p), describe_stop(nr, &args)));
         }
-        self.apply_exec(live, &exec, &p)?;
+        if let Some((scratch, saved)) = &stand_in {
+            // Through the handle on the memory before the exec: a vfork
+            // child's was its parent's, which must not keep the path.
+            let _ = self.mem(live)?.write(*scratch, saved);
+        }
+        self.apply_exec(live, &exec, &p, stand_in.is_some())?;
         self.remember(&p);
         let Some(call) = self.next_for(rec, live, || describe_stop(nr, &args))? else { return Ok(()) };
         match &call.event {
