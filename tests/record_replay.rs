@@ -17,6 +17,34 @@ use common::*;
 // C test programs
 // ---------------------------------------------------------------------------
 
+/// A program built with AddressSanitizer's shared runtime (gcc's default)
+/// records and replays, with threads, and its report of a heap overflow
+/// too. It exited at once before (the runtime refused to come after the
+/// preload library), and with threads LeakSanitizer's exit check, which
+/// traces the program's threads, never let the recording end.
+#[test]
+fn a_program_built_with_address_sanitizer_records_and_replays() {
+    let dir = tmpdir();
+    let exe = dir.path().join("asan_threads");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/asan_threads.c");
+    let built = Command::new("gcc").args(["-fsanitize=address", "-g", "-pthread", "-o"]).arg(&exe).arg(&src).output();
+    if !built.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: gcc cannot build with -fsanitize=address here");
+        return;
+    }
+    let trace = dir.path().join("t.scribe");
+    let rec = record_for(&trace, &[], &argv![&exe], None, Duration::from_secs(60));
+    assert!(rec.status.success(), "{}", show(&rec));
+    assert!(stdout_str(&rec).starts_with("sum 6 "), "{}", show(&rec));
+    assert_same_run(&rec, &replay(&trace), "replay of the ASan-built program");
+    let rec = record_for(&trace, &[], &argv![&exe, "8"], None, Duration::from_secs(60));
+    assert_eq!(rec.status.code(), Some(1), "{}", show(&rec));
+    assert!(stderr_str(&rec).contains("ERROR: AddressSanitizer: heap-buffer-overflow"), "{}", show(&rec));
+    let rep = replay(&trace);
+    assert_eq!(rep.status.code(), Some(1), "{}", show(&rep));
+    assert!(stderr_str(&rep).contains("ERROR: AddressSanitizer: heap-buffer-overflow"), "{}", show(&rep));
+}
+
 #[test]
 fn fileio_replays() {
     let dir = tmpdir();

@@ -43,6 +43,7 @@ const CFLAGS: &[&str] = &["-O1", "-g", "-Wall"];
 /// Extra compiler flags for particular test programs, after `CFLAGS`.
 const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
     ("mutex_counter", &["-pthread"]),
+    ("asan_threads", &["-pthread"]),
     ("write_mapped", &["-pthread"]),
     ("pipe_writes", &["-pthread"]),
     ("fork_from_threads", &["-pthread"]),

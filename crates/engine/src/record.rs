@@ -353,6 +353,7 @@ fn record(opts: &RecordOptions, notify: Option<Notifier>) -> Result<RecordOutcom
         match syscallbuf::locate_library() {
             Some(library) => {
                 add_preload(&mut env, &library);
+                let_asan_run_after_preload(&mut env);
                 preload = std::fs::canonicalize(&library).ok();
             }
             None => {
@@ -511,6 +512,46 @@ fn add_preload(env: &mut Vec<Vec<u8>>, library: &Path) {
         }
         None => env.push([b"LD_PRELOAD=".as_slice(), library].concat()),
     }
+}
+
+/// Tells AddressSanitizer's shared runtime (gcc's default) not to refuse
+/// to start because the preload library comes before it: it checks that it
+/// is the first library loaded, and an ASan-built program under Scribe
+/// exited at once ("ASan runtime does not come first in initial library
+/// list"). The user's own `ASAN_OPTIONS` are kept, and win if they set
+/// the option. (Putting the runtime first in LD_PRELOAD instead would load
+/// it into every program the ASan-built one starts, whose leak reports
+/// then change their output.)
+///
+/// LeakSanitizer is turned off the same way: at exit it stops the
+/// program's threads by tracing them from a task of its own, which a
+/// traced program cannot do (a recording of an ASan-built program with
+/// threads never ended, its processes multiplying).
+fn let_asan_run_after_preload(env: &mut Vec<Vec<u8>>) {
+    const PREFIX: &[u8] = b"ASAN_OPTIONS=";
+    let at = match env.iter().position(|e| e.starts_with(PREFIX)) {
+        Some(at) => at,
+        None => {
+            env.push(PREFIX.to_vec());
+            env.len() - 1
+        }
+    };
+    let theirs = env[at][PREFIX.len()..].to_vec();
+    let said = |name: &[u8]| theirs.windows(name.len()).any(|w| w == name);
+    let ours: Vec<&[u8]> = [(b"verify_asan_link_order".as_slice(), b"verify_asan_link_order=0".as_slice()), (b"detect_leaks", b"detect_leaks=0")]
+        .into_iter()
+        .filter(|(name, _)| !said(name))
+        .map(|(_, option)| option)
+        .collect();
+    // The user's options come last: ASan lets a later one win.
+    let mut value = ours.join(b":".as_slice());
+    if !theirs.is_empty() {
+        if !value.is_empty() {
+            value.push(b':');
+        }
+        value.extend_from_slice(&theirs);
+    }
+    env[at] = [PREFIX, &value].concat();
 }
 
 /// How long a bookmark waits for the program to settle (see
@@ -3213,6 +3254,19 @@ mod tests {
         assert!(already_pending(&held(&[SIGALRM]), SIGALRM));
         assert!(!already_pending(&held(&[machine::SIGUSR1]), SIGALRM));
         assert!(!already_pending(&held(&[]), SIGALRM));
+    }
+
+    #[test]
+    fn asan_is_told_to_run_after_the_preload_library_unless_the_user_said_otherwise() {
+        let mut env = vec![b"PATH=/bin".to_vec()];
+        let_asan_run_after_preload(&mut env);
+        assert_eq!(env[1], b"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0");
+        let mut env = vec![b"ASAN_OPTIONS=detect_leaks=1".to_vec()];
+        let_asan_run_after_preload(&mut env);
+        assert_eq!(env, [b"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1".to_vec()]);
+        let mut env = vec![b"ASAN_OPTIONS=halt_on_error=0".to_vec()];
+        let_asan_run_after_preload(&mut env);
+        assert_eq!(env, [b"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0:halt_on_error=0".to_vec()]);
     }
 
     #[test]
