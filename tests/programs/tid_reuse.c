@@ -59,7 +59,11 @@ static int run_b(long before)
     long made;
     while ((made = last_pid()) == before)
         nap(10);
-    nap(200);
+    /* Until it has gone: a loaded machine may take a while. */
+    char proc[32];
+    snprintf(proc, sizeof proc, "/proc/%ld", made);
+    for (int i = 0; i < 1000 && access(proc, F_OK) == 0; i++)
+        nap(10);
     int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
     char text[32];
     int len = snprintf(text, sizeof text, "%ld", made - 1);
