@@ -57,6 +57,12 @@ fn hash_file(file: &mut File, keep: bool) -> std::io::Result<([u8; 32], Option<V
     Ok((hasher.finalize().into(), kept))
 }
 
+/// The size and SHA-256 of `file` (the hash as [`cached_hash`] finds it).
+fn size_and_hash(cache: &mut HashCache, file: &mut File) -> std::io::Result<(u64, [u8; 32])> {
+    let meta = file.metadata()?;
+    Ok((meta.len(), cached_hash(cache, file, &meta)?))
+}
+
 /// The SHA-256 of `file`, which `meta` describes: from `cache` when it
 /// knows this version of the file, else read and added to it.
 fn cached_hash(cache: &mut HashCache, file: &mut File, meta: &std::fs::Metadata) -> std::io::Result<[u8; 32]> {
@@ -198,10 +204,7 @@ impl FileStore {
             let mut file = File::open(&path).map_err(|e| {
                 EngineError::File(format!("cannot open {} for replay: {e} (record with --portable to keep file contents in the trace)", path.display()))
             })?;
-            let meta = file.metadata().map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
-            let len = meta.len();
-            let sha256 = cached_hash(&mut self.cache, &mut file, &meta)
-                .map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
+            let (len, sha256) = size_and_hash(&mut self.cache, &mut file).map_err(|e| EngineError::io(format!("reading {}", path.display()), e))?;
             let record = self.record(id)?;
             if len != record.size || sha256 != record.sha256 {
                 return Err(EngineError::File(format!(
@@ -239,18 +242,17 @@ impl FileStore {
         if let Some(copy) = self.stand_ins.get(&id) {
             return Ok(Some(copy.clone()));
         }
-        let record = self.records.get(&id).ok_or_else(|| EngineError::File(format!("the trace refers to file #{id}, which it never described")))?;
-        let Some(contents) = &record.contents else { return Ok(None) };
-        let path = PathBuf::from(std::ffi::OsStr::from_bytes(&record.path));
-        if let Ok(mut file) = File::open(&path) {
-            let cache = &mut self.cache;
-            let same = file.metadata().is_ok_and(|meta| {
-                meta.len() == record.size && cached_hash(cache, &mut file, &meta).is_ok_and(|sha256| sha256 == record.sha256)
-            });
-            if same {
-                return Ok(None);
-            }
+        let record = self.record(id)?;
+        if record.contents.is_none() {
+            return Ok(None);
         }
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(&record.path));
+        let (size, sha256) = (record.size, record.sha256);
+        let on_disk = File::open(&path).and_then(|mut file| size_and_hash(&mut self.cache, &mut file));
+        if on_disk.is_ok_and(|found| found == (size, sha256)) {
+            return Ok(None);
+        }
+        let contents = self.record(id)?.contents.as_deref().unwrap_or_default();
         let name = path.file_name().unwrap_or(std::ffi::OsStr::new("program"));
         let copy_dir = dir.join(id.to_string());
         let copy = copy_dir.join(name);

@@ -3139,7 +3139,6 @@ impl Session {
     /// bytes it replaced, to be put back (a vfork child's memory is its
     /// parent's), or `None` where the file on disk is run.
     fn exec_recorded_copy(&mut self, live: Tid, exec: &ExecRecord) -> Result<Option<(u64, Vec<u8>)>> {
-        const RED_ZONE: u64 = 128;
         const PATH_MAX: usize = 4096;
         let mut regs = tracee::get_regs(live)?;
         let named = self.mem(live)?.read_cstr(regs.rdi, PATH_MAX);
@@ -3155,14 +3154,24 @@ impl Session {
         let Some(copy) = self.exec_stand_in(exec)? else { return Ok(None) };
         let mut path = std::os::unix::ffi::OsStringExt::into_vec(copy.into_os_string());
         path.push(0);
-        let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
-        let mem = self.mem(live)?;
-        let Ok(saved) = mem.read(scratch, path.len()) else { return Ok(None) };
-        if mem.write(scratch, &path).is_err() {
-            return Ok(None);
-        }
+        let Some((scratch, saved)) = self.put_below_red_zone(live, regs.rsp, &path)? else { return Ok(None) };
         regs.rdi = scratch;
         tracee::set_regs(live, &regs)?;
+        Ok(Some((scratch, saved)))
+    }
+
+    /// Writes `bytes` into task `live`'s stack below the red zone under
+    /// `rsp`, for a call made there to read. Returns the address and the
+    /// bytes replaced (to be put back), or `None`, with nothing written,
+    /// where that memory cannot be read or written.
+    fn put_below_red_zone(&self, live: Tid, rsp: u64, bytes: &[u8]) -> Result<Option<(u64, Vec<u8>)>> {
+        const RED_ZONE: u64 = 128;
+        let scratch = rsp.wrapping_sub(RED_ZONE + bytes.len() as u64) & !15;
+        let mem = self.mem(live)?;
+        let Ok(saved) = mem.read(scratch, bytes.len()) else { return Ok(None) };
+        if mem.write(scratch, bytes).is_err() {
+            return Ok(None);
+        }
         Ok(Some((scratch, saved)))
     }
 
@@ -3222,14 +3231,6 @@ impl Session {
         }
     }
 
-    /// Runs, at the seccomp stop of the mmap `call`, an openat of `path`
-    /// (NUL-terminated) with `open_flags`, the mmap itself with that descriptor at the
-    /// recorded address, and a close, through the program's own `syscall`
-    /// instruction; where that fails, the general way (anonymous memory
-    /// filled with the recorded content). Returns whether the file was
-    /// mapped, or `None` with nothing done when the path cannot be put in
-    /// the task's memory. The task ends at the mmap's exit stop with the
-    /// program's registers and the recorded result.
     /// Makes the task, stopped at a syscall's entry with `regs`, open `path`
     /// (NUL-terminated) with `flags` instead, through its own `syscall`
     /// instruction; the path is written below the stack's red zone and put
@@ -3238,18 +3239,20 @@ impl Session {
     /// cannot be written there.
     fn open_in_task(&mut self, live: Tid, rec: Tid, regs: Regs, path: &[u8], flags: u64, p: &Positioned) -> Result<Option<(i64, Regs)>> {
         const AT_FDCWD: u64 = -100i64 as u64;
-        const RED_ZONE: u64 = 128;
-        let scratch = regs.rsp.wrapping_sub(RED_ZONE + path.len() as u64) & !15;
-        let mem = self.mem(live)?;
-        let Ok(saved) = mem.read(scratch, path.len()) else { return Ok(None) };
-        if mem.write(scratch, path).is_err() {
-            return Ok(None);
-        }
+        let Some((scratch, saved)) = self.put_below_red_zone(live, regs.rsp, path)? else { return Ok(None) };
         let (fd, exit) = self.run_at_entry(live, rec, regs, sc::nr::OPENAT, [AT_FDCWD, scratch, flags, 0, 0, 0], p)?;
         self.mem(live)?.write(scratch, &saved)?;
         Ok(Some((fd, exit)))
     }
 
+    /// Runs, at the seccomp stop of the mmap `call`, an openat of `path`
+    /// (NUL-terminated) with `open_flags`, the mmap itself with that descriptor at the
+    /// recorded address, and a close, through the program's own `syscall`
+    /// instruction; where that fails, the general way (anonymous memory
+    /// filled with the recorded content). Returns whether the file was
+    /// mapped, or `None` with nothing done when the path cannot be put in
+    /// the task's memory. The task ends at the mmap's exit stop with the
+    /// program's registers and the recorded result.
     fn map_through_open(
         &mut self,
         live: Tid,
